@@ -1,0 +1,87 @@
+"""actors: Erlang/Elixir processes for Python.
+
+Cheap isolated processes that share nothing and talk only by messages, with
+selective receive, links, monitors and supervisors, on a compiled core.
+
+Example:
+    >>> import actors
+    >>> async def pong():
+    ...     sender, n = await actors.receive()
+    ...     actors.send(sender, n + 1)
+    >>> async def main():
+    ...     pid = actors.spawn(pong)
+    ...     actors.send(pid, (actors.self(), 41))
+    ...     return await actors.receive()
+    >>> actors.run(main)
+    42
+"""
+try:
+    from . import _core
+except ImportError as exc:  # no pure-Python fallback, ever
+    raise ImportError(
+        "actors: the compiled core actors._core is missing or broken. actors needs "
+        "its Cython extension: install with `pip install .` (a C compiler is required)"
+    ) from exc
+
+from ._core import ANY as ANY
+from ._core import ActorsError as ActorsError
+from ._core import AlreadyRegistered as AlreadyRegistered
+from ._core import CallExit as CallExit
+from ._core import Down as Down
+from ._core import Exit as Exit
+from ._core import MockClock as MockClock
+from ._core import NoProcess as NoProcess
+from ._core import Pid as Pid
+from ._core import ProcessExit as ProcessExit
+from ._core import Ref as Ref
+from ._core import StartError as StartError
+from ._core import Timeout as Timeout
+from ._core import TimerRef as TimerRef
+from ._core import cancel_timer as cancel_timer
+from ._core import demonitor as demonitor
+from ._core import exit as exit
+from ._core import flush as flush
+from ._core import link as link
+from ._core import make_ref as make_ref
+from ._core import monitor as monitor
+from ._core import receive as receive
+from ._core import register as register
+from ._core import registered as registered
+from ._core import self as self
+from ._core import send as send
+from ._core import send_after as send_after
+from ._core import sleep as sleep
+from ._core import spawn as spawn
+from ._core import spawn_link as spawn_link
+from ._core import spawn_monitor as spawn_monitor
+from ._core import to_thread as to_thread
+from ._core import unlink as unlink
+from ._core import unregister as unregister
+from ._core import via as via
+from ._core import where as where
+from ._core import whereis as whereis
+from .introspection import Process as Process
+from .runtime import Runtime as Runtime
+from .runtime import run as run
+
+__version__ = "0.1.0"
+
+# Reprs and tracebacks say actors.Pid, not actors._core.Pid.
+for _obj in (Pid, Ref, TimerRef, MockClock, via, cancel_timer, demonitor, exit, flush,
+             link, make_ref, monitor, receive, register, registered, self, send,
+             send_after, sleep, spawn, spawn_link, spawn_monitor, to_thread, unlink,
+             unregister, where, whereis):
+    try:
+        _obj.__module__ = "actors"
+    except (AttributeError, TypeError):
+        pass
+del _obj
+
+__all__ = [
+    "ANY", "ActorsError", "AlreadyRegistered", "CallExit", "Down", "Exit", "MockClock",
+    "NoProcess", "Pid", "Process", "ProcessExit", "Ref", "Runtime", "StartError",
+    "Timeout", "TimerRef", "cancel_timer", "demonitor", "exit", "flush", "link",
+    "make_ref", "monitor", "receive", "register", "registered", "run", "self", "send",
+    "send_after", "sleep", "spawn", "spawn_link", "spawn_monitor", "to_thread",
+    "unlink", "unregister", "via", "where", "whereis",
+]

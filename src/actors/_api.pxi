@@ -1,0 +1,580 @@
+# The public functions of the core: processes, messages, signals, names, timers.
+
+cdef object _inspect_iscoroutinefunction = None
+
+
+cdef int _check_async_fn(object fn, str what) except -1:
+    """TypeError unless ``fn`` is an async function (checked before anything starts)."""
+    global _inspect_iscoroutinefunction
+    cdef int kind = actors_coroutine_function_kind(fn)
+    if kind == 1:
+        return 0
+    if kind == -1 and callable(fn):
+        if _inspect_iscoroutinefunction is None:
+            import inspect
+            _inspect_iscoroutinefunction = inspect.iscoroutinefunction
+        if _inspect_iscoroutinefunction(fn):
+            return 0
+        call = getattr(type(fn), "__call__", None)
+        if call is not None and _inspect_iscoroutinefunction(call):
+            return 0
+    if not callable(fn):
+        raise TypeError(f"{what}: fn must be an async function, got {fn!r} (not callable)")
+    raise TypeError(
+        f"{what}: fn must be an async function (defined with `async def`), got {fn!r}")
+
+
+cdef Pid _spawn(object fn, tuple args, dict kwargs, str what):
+    global _next_pid_number
+    cdef Scheduler s = _need_sched()
+    cdef Pid p
+    _check_async_fn(fn, what)
+    coro = fn(*args, **kwargs)
+    if not PyCoro_CheckExact(coro) and not (hasattr(coro, "send") and hasattr(coro, "throw")):
+        raise TypeError(f"{what}: {fn!r} returned {coro!r}, not a coroutine")
+    p = Pid.__new__(Pid)
+    p.number = _next_pid_number
+    _next_pid_number += 1
+    p.coro = coro
+    p.ctx = PyContext_CopyCurrent()
+    p.fn = fn
+    p.deadline = NO_DEADLINE
+    if s.procs_tail is None:
+        s.procs_head = p
+    else:
+        s.procs_tail.pl_next = p
+        p.pl_prev = s.procs_tail
+    s.procs_tail = p
+    s.nprocs += 1
+    _make_runnable(p)
+    return p
+
+
+def spawn(fn, *args, **kwargs):
+    """Start ``fn(*args, **kwargs)`` as a new process and return its pid at once.
+
+    Args:
+        fn: an async function; the process ends when it returns (reason
+            ``"normal"``), raises (reason: the exception) or is killed.
+
+    Returns:
+        The new process's ``Pid``.
+
+    Raises:
+        TypeError: ``fn`` is not an async function (nothing is started).
+        RuntimeError: no runtime is running.
+    """
+    return _spawn(fn, args, kwargs, "spawn")
+
+
+def spawn_link(fn, *args, **kwargs):
+    """Spawn ``fn(*args, **kwargs)`` linked to the caller, atomically.
+
+    The link exists before the new process runs, so no exit can be missed.
+    """
+    cdef Pid me = _need_current("spawn_link")
+    cdef Pid p = _spawn(fn, args, kwargs, "spawn_link")
+    _link(me, p)
+    return p
+
+
+def spawn_monitor(fn, *args, **kwargs):
+    """Spawn ``fn(*args, **kwargs)`` monitored by the caller, atomically.
+
+    Returns:
+        ``(pid, ref)``: a ``Down(ref, pid, reason)`` arrives when it exits.
+    """
+    cdef Pid me = _need_current("spawn_monitor")
+    cdef Pid p = _spawn(fn, args, kwargs, "spawn_monitor")
+    cdef Ref ref = _new_ref()
+    _set_marker(me, ref)
+    _add_monitor(me, p, ref)
+    return p, ref
+
+
+def self():
+    """The pid of the calling process.
+
+    Raises:
+        RuntimeError: called outside a process.
+    """
+    return _need_current("self()")
+
+
+cdef inline int _send_to_pid(Pid p, object msg) except -1:
+    """Deliver ``msg`` to ``p`` (dropped if it is dead or exiting)."""
+    cdef int t = p.trap
+    cdef int r
+    if p.state == S_DEAD or p.exiting:
+        return 0
+    if p.state == S_WAITING and (t == T_RECEIVE_PARKED or t == T_CALL_PARKED):
+        try:
+            if t == T_CALL_PARKED:
+                r = _match_call(<Ref>p.patterns, msg)
+            else:
+                r = _match_any(<tuple>p.patterns, msg)
+        except Exception:
+            r = -1                      # a pattern raised: the receiver will see it
+        if r == 1:                      # hand the message straight to the receiver
+            if p.tnode != NULL and p.tnode.level >= 0:
+                _sched.wheel.remove(p.tnode)
+            p.wake = msg
+            _make_runnable(p)
+            return 0
+        _mb_append(p, msg)
+        if r == 0:
+            p.mb_save = p.mb_tail       # checked already: the receiver skips it
+        else:
+            p.wake = _RESCAN
+            _make_runnable(p)
+        return 0
+    return _mb_append(p, msg)
+
+
+cdef object _whereis(object dest):
+    """The live pid behind a name or via (None if nobody holds it)."""
+    cdef Scheduler s = _need_sched()
+    if type(dest) is str:
+        return s.names.get(dest)
+    if type(dest) is via:
+        return _resolve_via(<via>dest)
+    if isinstance(dest, str):
+        return s.names.get(str(dest))
+    raise TypeError(f"dest must be a Pid, a registered name (str) or via(registry, key), got {dest!r}")
+
+
+cdef Pid _resolve(object dest, str what):
+    """The pid behind ``dest``; NoProcess if a name or via is not held."""
+    if type(dest) is Pid:
+        return <Pid>dest
+    p = _whereis(dest)
+    if p is None:
+        raise NoProcess(f"{what}: no process is registered as {dest!r}")
+    return <Pid>p
+
+
+def send(dest, msg):
+    """Put ``msg`` at the end of ``dest``'s mailbox and return ``msg``.
+
+    Messages from one process to another arrive in the order sent.  Sending
+    to a dead pid does nothing.
+
+    Args:
+        dest: a ``Pid``, a registered name (``str``) or ``via(registry, key)``.
+        msg: any object (it is not copied: send immutable data).
+
+    Raises:
+        NoProcess: ``dest`` is a name or via key that nobody holds.
+        TypeError: ``dest`` is none of the above.
+    """
+    global _budget
+    cdef Pid p
+    if type(dest) is Pid:
+        p = <Pid>dest
+    else:
+        p = _resolve(dest, "send")
+    _send_to_pid(p, msg)
+    _budget -= 1
+    if _current is not None:
+        _current.reductions += 1
+    return msg
+
+
+def receive(*patterns, timeout=None, default=_NO_DEFAULT):
+    """Wait for the first message, in mailbox order, that matches any pattern.
+
+    Must be awaited at once: ``msg = await receive(...)``.  Messages that do not
+    match stay in the mailbox, in order.
+
+    Args:
+        *patterns: ``ANY``, a class, a tuple or dict of patterns, ``where(fn)``,
+            or a value compared by equality.  No pattern: any message.
+        timeout: seconds to wait (``0`` polls; ``None`` waits forever).
+        default: returned on timeout instead of raising ``Timeout``.
+
+    Returns:
+        The matching message, removed from the mailbox.
+
+    Raises:
+        Timeout: nothing matched in time and no ``default`` was given.
+        ValueError: ``timeout`` is negative or NaN.
+        RuntimeError: called outside a process.
+    """
+    cdef Pid p = _need_current("receive()")
+    p.deadline = _deadline(timeout, "timeout")
+    p.patterns = patterns
+    p.default = default
+    p.trap = T_RECEIVE
+    if p.marker_ref is not None and _patterns_need_ref(patterns, p.marker_ref):
+        p.mb_save = p.mb_marker         # nothing before the marker can hold the ref
+        p.marker_in_use = 1
+    else:
+        p.mb_save = NULL
+    return _TRAP
+
+
+cdef int64_t _deadline(object timeout, str name) except? -3:
+    cdef double secs
+    if timeout is None:
+        return NO_DEADLINE
+    secs = _check_seconds(timeout, name, True)
+    if secs == 0.0:
+        return POLL
+    if secs == INFINITY:
+        return NO_DEADLINE
+    return _sched.tick_after(secs)
+
+
+def call(server, request, timeout=5.0):
+    """Send ``request`` to ``server`` and wait for its reply (one round trip).
+
+    The request/reply fast path under ``GenServer.call``: monitors the server,
+    sends it ``("$gen_call", (caller, ref), request)`` and waits, with the
+    receive-marker optimisation, for ``(ref, reply)`` or the server's exit.
+    The server answers with ``reply(from_, value)``.
+
+    Args:
+        server: a ``Pid``, registered name or ``via``.
+        request: any value.
+        timeout: seconds (``None`` waits forever).  Default 5.0.
+
+    Returns:
+        The reply.
+
+    Raises:
+        NoProcess: the server does not exist.
+        CallExit: the server exited before replying (``.reason``), or the
+            caller called itself (reason ``"calling_self"``).
+        Timeout: no reply in time; a late reply is dropped, never delivered.
+    """
+    cdef Pid me = _need_current("call()")
+    cdef Pid target = _resolve(server, "call")
+    cdef Ref ref
+    cdef int64_t deadline = _deadline(timeout, "timeout")
+    if target is me:
+        raise CallExit("calling_self", f"call: process {me!r} called itself")
+    ref = _new_ref()
+    _set_marker(me, ref)
+    if target.state == S_DEAD or target.exiting:
+        _mb_append(me, _make_down(ref, target, "noproc"))
+    else:
+        _add_monitor(me, target, ref)
+        ref.alias = ALIAS_ACTIVE
+        _send_to_pid(target, ("$gen_call", (me, ref), request))
+    me.deadline = deadline
+    me.patterns = ref
+    me.default = timeout
+    me.trap = T_CALL
+    me.mb_save = me.mb_marker
+    me.marker_in_use = 1
+    return _TRAP
+
+
+def reply(from_, value):
+    """Answer a call: send ``value`` to the caller identified by ``from_``.
+
+    Dropped if the caller already gave up (its call timed out).  Can be called
+    by any process, at any later time (see ``GenServer`` and ``NOREPLY``).
+
+    Args:
+        from_: the ``(pid, ref)`` that came with the request.
+        value: the reply.
+    """
+    cdef Ref ref
+    if type(from_) is not tuple or len(<tuple>from_) != 2 or type((<tuple>from_)[0]) is not Pid:
+        raise TypeError(f"reply(from_, value): from_ must be the (pid, ref) of a call, got {from_!r}")
+    tag = (<tuple>from_)[1]
+    if type(tag) is Ref and (<Ref>tag).alias == ALIAS_DEAD:
+        return
+    _send_to_pid(<Pid>(<tuple>from_)[0], (tag, value))
+
+
+def flush():
+    """Remove and return every message in the caller's mailbox, in order."""
+    cdef Pid p = _need_current("flush()")
+    out = _mb_list(p)
+    _mb_clear(p)
+    p.marker_ref = None
+    return out
+
+
+def make_ref():
+    """A new unique reference: hashable, equal only to itself.
+
+    Inside a process it also marks the mailbox, so that a receive waiting for
+    a message that contains this ref skips everything queued before it.
+    """
+    cdef Ref ref = _new_ref()
+    if _current is not None:
+        _set_marker(_current, ref)
+    return ref
+
+
+def checkpoint():
+    """Let other processes run, then continue: ``await checkpoint()``."""
+    cdef Pid p = _need_current("checkpoint()")
+    p.trap = T_YIELD
+    return _TRAP
+
+
+def sleep(seconds):
+    """Suspend the calling process for ``seconds``: ``await sleep(0.5)``.
+
+    Only this process waits; others keep running.  Outside a process this is
+    ``asyncio.sleep``.
+
+    Raises:
+        ValueError: ``seconds`` is negative or NaN.
+    """
+    cdef Pid p
+    cdef double secs = _check_seconds(seconds, "seconds", False)
+    if _current is None:
+        return asyncio.sleep(secs)
+    p = _current
+    if secs == INFINITY:
+        p.deadline = NO_DEADLINE
+    elif secs == 0.0:
+        p.deadline = POLL
+    else:
+        p.deadline = _sched.tick_after(secs)
+    p.trap = T_SLEEP
+    return _TRAP
+
+
+def to_thread(fn, /, *args, **kwargs):
+    """Run blocking ``fn(*args, **kwargs)`` on a worker thread: ``await to_thread(fn)``.
+
+    Only the calling process waits; the scheduler keeps running the others.
+    """
+    if not callable(fn):
+        raise TypeError(f"to_thread(fn): fn must be callable, got {fn!r}")
+    return asyncio.to_thread(fn, *args, **kwargs)
+
+
+# -- links, monitors, signals ------------------------------------------------
+
+cdef inline Pid _check_pid(object pid, str what):
+    if type(pid) is not Pid:
+        raise TypeError(f"{what}: pid must be a Pid, got {pid!r}")
+    return <Pid>pid
+
+
+def link(pid):
+    """Link the caller and ``pid``: if either exits abnormally, the other gets an exit signal.
+
+    Links are bidirectional and idempotent.
+
+    Raises:
+        NoProcess: ``pid`` is not alive and the caller does not trap exits
+            (a trapping caller gets ``Exit(pid, "noproc")`` instead).
+        TypeError: ``pid`` is not a Pid.
+    """
+    cdef Pid me = _need_current("link()")
+    cdef Pid p = _check_pid(pid, "link(pid)")
+    if p is me:
+        return None
+    if p.state == S_DEAD or p.exiting:
+        if me.trap_exit:
+            _send_to_pid(me, _make_exit(p, "noproc"))
+            return None
+        raise NoProcess(f"link: process {p!r} is not alive")
+    _link(me, p)
+    return None
+
+
+def unlink(pid):
+    """Remove the link between the caller and ``pid`` (if any)."""
+    cdef Pid me = _need_current("unlink()")
+    cdef Pid p = _check_pid(pid, "unlink(pid)")
+    if me.links is not None:
+        me.links.discard(p)
+    if p.links is not None:
+        p.links.discard(me)
+    return None
+
+
+def monitor(dest):
+    """Monitor ``dest``: when it exits the caller receives ``Down(ref, pid, reason)``.
+
+    Monitoring a dead or unknown process delivers ``Down(ref, dest, "noproc")``
+    at once; it never raises for that.  Each monitor fires at most once.
+
+    Args:
+        dest: a ``Pid``, registered name or ``via``.
+
+    Returns:
+        The monitor's ``Ref`` (for ``demonitor``).
+    """
+    cdef Pid me = _need_current("monitor()")
+    cdef Ref ref = _new_ref()
+    cdef Pid target
+    _set_marker(me, ref)
+    t = dest if type(dest) is Pid else _whereis(dest)
+    if t is None or (<Pid>t).state == S_DEAD or (<Pid>t).exiting:
+        _send_to_pid(me, _make_down(ref, dest if t is None else t, "noproc"))
+        return ref
+    target = <Pid>t
+    _add_monitor(me, target, ref)
+    return ref
+
+
+def demonitor(ref, flush=False):
+    """Stop the monitor ``ref``.
+
+    Args:
+        ref: a ref returned by ``monitor`` or ``spawn_monitor``.
+        flush: also remove a ``Down`` for ``ref`` already in the mailbox.
+
+    Returns:
+        True if an active monitor was removed, else False.
+    """
+    cdef Pid me = _need_current("demonitor()")
+    if type(ref) is not Ref:
+        raise TypeError(f"demonitor(ref): ref must be a Ref, got {ref!r}")
+    removed = _remove_monitor(me, <Ref>ref)
+    if flush:
+        _mb_remove_down(me, <Ref>ref)
+    return removed
+
+
+def exit(pid, reason):
+    """Send an exit signal with ``reason`` to ``pid``.
+
+    ``"kill"`` cannot be trapped (the target exits ``"killed"``); ``"normal"``
+    is ignored by a target that does not trap exits, unless it is the caller;
+    a trapping target receives ``Exit(caller, reason)``; any other reason
+    kills a non-trapping target with that reason.
+    """
+    cdef Pid p = _check_pid(pid, "exit(pid, reason)")
+    cdef Pid me = _current
+    _need_sched()
+    _signal(p, me, reason, False)
+    if p is me and me.exiting and not me.exit_thrown:
+        me.exit_thrown = 1
+        raise ProcessExit(me.extra.exit_reason)
+    return None
+
+
+def process_flag(flag, value):
+    """Set a flag of the calling process; returns the old value (see ``Process.flag``)."""
+    cdef Pid me = _need_current("Process.flag()")
+    if flag == "trap_exit":
+        if not isinstance(value, bool):
+            raise TypeError(f"Process.flag('trap_exit', value): value must be a bool, got {value!r}")
+        old = bool(me.trap_exit)
+        me.trap_exit = value
+        return old
+    raise ValueError(f"Process.flag(flag, value): unknown flag {flag!r} (known: 'trap_exit')")
+
+
+# -- names -------------------------------------------------------------------
+
+def register(name, pid=None):
+    """Register ``pid`` (default: the caller) under ``name``.
+
+    A name is released when its process exits.
+
+    Raises:
+        TypeError: ``name`` is not a str, or ``pid`` not a Pid.
+        AlreadyRegistered: another process holds ``name`` (``.pid``).
+        ValueError: ``pid`` is dead or already has another name.
+    """
+    cdef Scheduler s = _need_sched()
+    cdef Pid p
+    if type(name) is not str:
+        raise TypeError(f"register(name, pid): name must be a str, got {name!r}")
+    p = _need_current("register() without a pid") if pid is None else _check_pid(pid, "register(name, pid)")
+    holder = s.names.get(name)
+    if holder is not None:
+        if holder is p:
+            return None
+        raise AlreadyRegistered(f"register: name {name!r} is already registered to {holder!r}", holder)
+    if p.state == S_DEAD or p.exiting:
+        raise ValueError(f"register(name, pid): pid {p!r} is not alive")
+    x = _extra(p)
+    if x.name is not None:
+        raise ValueError(f"register(name, pid): pid {p!r} is already registered as {x.name!r}")
+    x.name = name
+    s.names[name] = p
+    return None
+
+
+def unregister(name):
+    """Remove the registered name ``name``.
+
+    Raises:
+        ValueError: nobody holds ``name``.
+    """
+    cdef Scheduler s = _need_sched()
+    if type(name) is not str:
+        raise TypeError(f"unregister(name): name must be a str, got {name!r}")
+    p = s.names.pop(name, None)
+    if p is None:
+        raise ValueError(f"unregister(name): name {name!r} is not registered")
+    (<Pid>p).extra.name = None
+    return None
+
+
+def whereis(name):
+    """The pid registered as ``name`` (a str or ``via``), or None."""
+    return _whereis(name)
+
+
+def registered():
+    """Every registered name."""
+    return list(_need_sched().names)
+
+
+# -- timers ------------------------------------------------------------------
+
+def send_after(dest, msg, seconds):
+    """Send ``msg`` to ``dest`` after ``seconds``; returns a ``TimerRef``.
+
+    A name is looked up when the timer fires (nothing happens if nobody holds
+    it then).  A timer to a pid that has exited is cancelled.
+
+    Raises:
+        ValueError: ``seconds`` is negative or NaN.
+        TypeError: ``dest`` is not a Pid, name or via.
+    """
+    cdef Scheduler s = _need_sched()
+    cdef double secs = _check_seconds(seconds, "seconds", False)
+    cdef TimerRef t
+    if type(dest) is not Pid and not isinstance(dest, (str, via)):
+        raise TypeError(f"send_after(dest, ...): dest must be a Pid, a name or via, got {dest!r}")
+    t = TimerRef.__new__(TimerRef)
+    t.dest = dest
+    t.msg = msg
+    t.node.owner = <PyObject*>t
+    t.node.is_process = False
+    t.node.level = -1
+    t.node.deadline = s.tick_after(secs) if secs != INFINITY else INT64_MAX // 4
+    _incref(<PyObject*>t)               # the wheel's reference, dropped when it fires
+    s.add_timer(&t.node)
+    return t
+
+
+def cancel_timer(tref):
+    """Cancel a ``send_after``.
+
+    Returns:
+        The seconds that were left, or None if it already fired or was cancelled
+        (or its destination pid has exited).
+    """
+    cdef TimerRef t
+    if type(tref) is not TimerRef:
+        raise TypeError(f"cancel_timer(tref): tref must be a TimerRef, got {tref!r}")
+    t = <TimerRef>tref
+    if t.node.level < 0 or _sched is None:
+        return None
+    left = _sched.seconds_until(t.node.deadline)
+    _sched.wheel.remove(&t.node)
+    _decref(<PyObject*>t)
+    if type(t.dest) is Pid and ((<Pid>t.dest).state == S_DEAD):
+        return None
+    return left
+
+
+def _check_spawnable(fn, what):
+    """Raise TypeError unless ``fn`` can be spawned (used before a runtime starts)."""
+    _check_async_fn(fn, what)

@@ -1,0 +1,179 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True, embedsignature=True
+"""The compiled core of actors: processes, mailboxes, patterns, timers, signals.
+
+Scheduling policy
+-----------------
+One ``Scheduler`` per interpreter drives every process on one asyncio loop.
+A process is a coroutine plus a ``Pid`` (its control block).  Runnable
+processes sit in an intrusive FIFO run queue.  The scheduler runs as a
+``loop.call_soon`` callback, armed only when the queue goes from empty to
+non-empty; each tick resumes processes (``PyIter_Send``, no StopIteration on
+the hot path) until the queue is empty or ``tick_budget`` steps have run, then
+gives the loop back so I/O, timers and other tasks are served (trio's
+``unrolled_run``, uvloop's idle handlers, curio's kernel loop do the same).
+Each resume runs inside the process's own ``contextvars.Context``.
+
+A resumed coroutine either finishes, raises, or yields.  It yields our trap
+token (it parked in ``receive``/``sleep``/``call``, or asked to be requeued),
+an asyncio future (we wait for it as ``asyncio.Task.__step`` does), or
+``None`` (a bare checkpoint, e.g. ``asyncio.sleep(0)``).  Anything else is
+thrown back into the process as a ``RuntimeError`` that explains.
+
+Operations that never block return without suspending: ``send`` is a plain
+call, and a ``receive`` whose match is already queued returns at once (curio
+keeps sending into a task until a trap really suspends).  Fairness comes from
+a reduction budget: a step that has used ``REDUCTIONS`` reductions (sends,
+received messages, resumes) makes its next such receive yield first.
+
+Mailboxes and selective receive
+-------------------------------
+A mailbox is a singly linked list of C nodes (``MsgNode``, from a freelist)
+with a *save pointer*: the last node the current receive has scanned.  A
+receive scans from the save pointer, so nothing is checked twice.  A parked
+receiver keeps its patterns; ``send`` matches a new message against them and,
+on a match, hands the message straight to the receiver (it never touches the
+mailbox) and wakes it; on no match it appends the message and moves the
+receiver's save pointer past it.  A parked receiver is woken only by a match.
+
+Receive markers (BEAM, OTP 24): ``make_ref()``/``monitor()`` inside a process
+record the mailbox tail.  A receive whose every pattern names that ref (the
+ref itself, or a tuple with the ref as an item, e.g. ``(ref, ANY)`` or
+``Down(ref, ANY, ANY)``) starts scanning after the marker: no message queued
+before the ref existed can contain it.  A call made with 100,000 unrelated
+messages queued costs what it costs with an empty mailbox.  Call refs are
+*aliases*: once the call is over (reply, timeout or exit) a late reply sent
+with ``reply()`` is dropped, never reaching the mailbox.
+
+Timer wheel
+-----------
+``receive(timeout=)``, ``sleep``, ``send_after`` and every call's timeout use
+a hierarchical timing wheel (Varghese & Lauck; ERTS ``time.c``, Linux
+``kernel/time/timer.c``): 1 ms ticks, ``LEVELS`` levels of 64 slots, each
+level with a ``uint64`` occupancy bitmap.  Level *k* holds timers due within
+``64**(k+1)`` ticks; a level-*k* slot is cascaded into lower levels only when
+its period begins, so cancelled timers never move.  Insert and cancel are
+O(1) and allocate nothing for process timeouts (each ``Pid`` owns one node).
+Deadlines are rounded up to the next tick: a timer never fires early.  One
+``loop.call_later`` armed at the earliest event drives the wheel.  Time comes
+from an injectable clock (``MockClock`` makes tests deterministic).
+
+Signals
+-------
+Exit signals are applied when they are sent (they overtake messages): a
+killing signal marks the target *exiting*, takes it off whatever it waits on
+and makes it runnable; its next resume throws ``ProcessExit(reason)`` at its
+``await`` (``"kill"`` closes the coroutine instead).  When a process ends, in
+order: its name is released, its mailbox and timers are dropped, its links
+get exit signals, its monitors get ``Down`` messages.
+"""
+
+cimport cython
+from cpython.object cimport PyObject, PyTypeObject
+from cpython.ref cimport Py_INCREF, Py_DECREF, Py_XDECREF
+from libc.stdint cimport int64_t, uint64_t, INT64_MAX
+from libc.stdlib cimport malloc, free
+from libc.math cimport isnan, ceil, floor, INFINITY
+from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
+
+import asyncio
+import logging
+import math
+import os
+import sys
+import time
+from collections import namedtuple
+
+cdef extern from "Python.h":
+    ctypedef enum PySendResult:
+        PYGEN_RETURN
+        PYGEN_ERROR
+        PYGEN_NEXT
+    PySendResult PyIter_Send(PyObject* iter, PyObject* arg, PyObject** presult)
+    int PyContext_Enter(object ctx) except -1
+    int PyContext_Exit(object ctx) except -1
+    object PyContext_CopyCurrent()
+    bint PyTuple_Check(object)
+    bint PyDict_Check(object)
+    bint PyType_Check(object)
+    bint PyCoro_CheckExact(object)
+    PyObject* PyDict_GetItemWithError(object, object) except? NULL
+    int PyObject_IsInstance(object, object) except -1
+    int PyObject_RichCompareBool(object, object, int) except -1
+    int Py_EQ
+
+cdef extern from "_core_helpers.h":
+    ctypedef int (*actors_trap_impl_t)(PyObject*, PyObject*, PyObject**) except -1
+    int actors_install_trap(PyTypeObject* tp, actors_trap_impl_t impl) except -1
+    object actors_fetch_exception()
+    int actors_coroutine_function_kind(object fn)
+    bint actors_is_interned(object s)
+    int actors_ctz64(uint64_t x) nogil
+    uint64_t actors_rotr64(uint64_t x, int r) nogil
+
+_logger = logging.getLogger("actors")
+
+# Process states.  A process is in the run queue iff it is S_RUNNABLE.
+cdef enum:
+    S_RUNNABLE = 1      # queued to run
+    S_RUNNING = 2       # being resumed right now (it is _current)
+    S_WAITING = 3       # parked in a trap or awaiting a future
+    S_DEAD = 4          # finished; its fields are cleared
+
+# Which trap a process is in.  X and X_PARKED: configured / suspended in it.
+cdef enum:
+    T_NONE = 0
+    T_RECEIVE = 1
+    T_RECEIVE_PARKED = 2
+    T_CALL = 3
+    T_CALL_PARKED = 4
+    T_SLEEP = 5
+    T_SLEEP_PARKED = 6
+    T_YIELD = 7
+    T_YIELD_PARKED = 8
+
+# Special deadlines (ticks are >= 0).
+cdef enum:
+    NO_DEADLINE = -1    # wait forever
+    POLL = -2           # timeout=0: look once, arm nothing
+
+cdef int REDUCTIONS = 2000      # reductions a process may use per resume
+cdef int _budget = 0            # reductions left to the process being resumed
+
+# The running scheduler and the process it is resuming.  Everything in this
+# module runs on the scheduler's loop thread.
+cdef Scheduler _sched = None
+cdef Pid _current = None
+cdef uint64_t _next_pid_number = 1
+cdef uint64_t _next_ref_number = 1
+
+cdef object _NO_DEFAULT = object()  # receive(default=) not given
+cdef object _TIMEOUT = object()     # resume value: the receive timed out
+cdef object _RESCAN = object()      # resume value: rescan (a pattern raised in send)
+
+
+cdef inline Scheduler _need_sched():
+    if _sched is None:
+        raise RuntimeError(
+            "no actors runtime is running: start one with actors.run(main) "
+            "or `async with actors.Runtime():`")
+    return _sched
+
+
+cdef inline Pid _need_current(str what):
+    if _current is None:
+        raise RuntimeError(
+            f"{what} must be called inside an actors process (an async function "
+            f"started with actors.spawn or actors.run)")
+    return _current
+
+
+include "_errors.pxi"
+include "_patterns.pxi"
+include "_process.pxi"
+include "_mailbox.pxi"
+include "_timers.pxi"
+include "_signals.pxi"
+include "_traps.pxi"
+include "_scheduler.pxi"
+include "_api.pxi"
+include "_info.pxi"

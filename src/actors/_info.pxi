@@ -1,0 +1,163 @@
+# Introspection and the process dictionary (Process.* is built on these).
+
+_INFO_KEYS = (
+    "status", "message_queue_len", "messages", "links", "monitors", "monitored_by",
+    "trap_exit", "dictionary", "registered_name", "initial_call", "current_function",
+    "reductions", "memory",
+)
+
+
+
+cdef str _initial_call(Pid p):
+    fn = p.fn
+    if fn is None:
+        return "?"
+    fn = getattr(fn, "__func__", fn)
+    module = getattr(fn, "__module__", None) or "?"
+    qualname = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
+    return f"{module}.{qualname}"
+
+
+cdef object _current_function(Pid p):
+    """(qualname, filename, lineno) of the innermost frame of the process's code."""
+    obj = p.coro
+    found = None
+    while obj is not None:
+        frame = getattr(obj, "cr_frame", None)
+        if frame is None:
+            frame = getattr(obj, "gi_frame", None)
+        if frame is None:
+            break
+        code = frame.f_code
+        if not code.co_filename.startswith(_ASYNCIO_DIR):
+            found = (code.co_qualname, code.co_filename, frame.f_lineno)
+        nxt = getattr(obj, "cr_await", None)
+        if nxt is None:
+            nxt = getattr(obj, "gi_yieldfrom", None)
+        obj = nxt
+    return found
+
+
+_ASYNCIO_DIR = os.path.dirname(asyncio.__file__)
+
+
+cdef str _status(Pid p):
+    if p.exiting:
+        return "exiting"
+    if p.state == S_RUNNING:
+        return "running"
+    if p.state == S_RUNNABLE:
+        return "runnable"
+    return "waiting"
+
+
+cdef Py_ssize_t _memory(Pid p):
+    cdef Py_ssize_t n = sys.getsizeof(p) + p.mb_len * sizeof(MsgNode)
+    if p.coro is not None:
+        n += sys.getsizeof(p.coro)
+    if p.ctx is not None:
+        n += sys.getsizeof(p.ctx)
+    if p.links is not None:
+        n += sys.getsizeof(p.links)
+    if p.extra is not None:
+        n += sys.getsizeof(p.extra)
+        if p.extra.dictionary is not None:
+            n += sys.getsizeof(p.extra.dictionary)
+    cdef MsgNode* m = p.mb_head
+    while m != NULL:
+        n += sys.getsizeof(<object>m.msg)
+        m = m.next
+    return n
+
+
+def process_info(pid, key=None):
+    """A dict describing a live process (None if it is dead); see ``Process.info``."""
+    cdef Pid p = _check_pid(pid, "Process.info(pid)")
+    cdef _Extra x
+    if key is not None and key not in _INFO_KEYS:
+        raise ValueError(f"Process.info(pid, key): unknown key {key!r}; known keys: {', '.join(_INFO_KEYS)}")
+    if p.state == S_DEAD:
+        return None
+    x = p.extra
+    getters = {
+        "status": lambda: _status(p),
+        "message_queue_len": lambda: p.mb_len,
+        "messages": lambda: _mb_list(p),
+        "links": lambda: sorted(p.links, key=_pid_number) if p.links else [],
+        "monitors": lambda: [(r, t) for r, t in x.monitors.items()] if x is not None and x.monitors else [],
+        "monitored_by": lambda: list(x.monitored_by.values()) if x is not None and x.monitored_by else [],
+        "trap_exit": lambda: bool(p.trap_exit),
+        "dictionary": lambda: dict(x.dictionary) if x is not None and x.dictionary else {},
+        "registered_name": lambda: x.name if x is not None else None,
+        "initial_call": lambda: _initial_call(p),
+        "current_function": lambda: _current_function(p),
+        "reductions": lambda: int(p.reductions),
+        "memory": lambda: int(_memory(p)),
+    }
+    if key is not None:
+        return getters[key]()
+    return {k: getters[k]() for k in _INFO_KEYS}
+
+
+def _pid_number(Pid p):
+    return p.number
+
+
+def process_list():
+    """Every live process, in spawn order."""
+    if _sched is None:
+        return []
+    return _sched.processes()
+
+
+def is_alive(pid):
+    """True if ``pid`` is alive (not exited and not exiting)."""
+    cdef Pid p = _check_pid(pid, "Process.alive(pid)")
+    return p.state != S_DEAD and not p.exiting
+
+
+def current_scheduler():
+    """The running ``Scheduler``, or None."""
+    return _sched
+
+
+cdef dict _pdict(str what, bint create):
+    cdef Pid me = _need_current(what)
+    cdef _Extra x
+    if create:
+        x = _extra(me)
+        if x.dictionary is None:
+            x.dictionary = {}
+        return x.dictionary
+    if me.extra is None or me.extra.dictionary is None:
+        return None
+    return me.extra.dictionary
+
+
+def pdict_put(key, value):
+    """Process dictionary: set ``key``; returns the old value (or None)."""
+    d = _pdict("Process.put()", True)
+    old = d.get(key)
+    d[key] = value
+    return old
+
+
+_PDICT_ALL = object()
+
+
+def pdict_get(key=_PDICT_ALL, default=None):
+    """Process dictionary: the value of ``key`` (or ``default``); no key: a copy of all."""
+    d = _pdict("Process.get()", False)
+    if key is _PDICT_ALL:
+        return dict(d) if d else {}
+    if d is None:
+        return default
+    return d.get(key, default)
+
+
+def pdict_delete(key):
+    """Process dictionary: remove ``key``; returns its old value (or None)."""
+    d = _pdict("Process.delete()", False)
+    if d is None:
+        return None
+    return d.pop(key, None)

@@ -1,0 +1,142 @@
+# The process control block (Pid) and references (Ref).
+
+cdef struct MsgNode:
+    MsgNode* next
+    PyObject* msg               # owned reference
+
+
+cdef struct TimerNode:
+    TimerNode* prev
+    TimerNode* next
+    int64_t deadline            # the tick it fires at
+    int level                   # wheel level; -1 when not armed
+    int slot
+    PyObject* owner             # a Pid (borrowed: a live Pid is always referenced)
+                                # or a TimerRef (owned while armed)
+    bint is_process             # owner is a Pid whose receive/sleep times out
+
+
+@cython.final
+cdef class _Extra:
+    """Per-process state that most processes never use, allocated on first use."""
+    cdef dict monitors          # ref -> monitored Pid, for monitors this process holds
+    cdef dict monitored_by      # ref -> monitoring Pid
+    cdef dict dictionary        # the process dictionary
+    cdef object name            # registered name, or None
+    cdef object exit_reason     # set when a killing exit signal is accepted
+
+
+cdef inline _Extra _extra(Pid p):
+    if p.extra is None:
+        p.extra = _Extra.__new__(_Extra)
+    return p.extra
+
+
+@cython.final
+cdef class Pid:
+    """A process identifier: the handle of one process.
+
+    Made only by the runtime (``spawn`` and friends).  Hashable, equal only to
+    itself, printed like ``<0.42.0>``.  A pid stays valid after its process
+    exits: messages sent to it are dropped, and ``Process.alive`` says False.
+    """
+    # Identity.  coro/ctx/fn are None once the process is dead.
+    cdef uint64_t number
+    cdef object coro
+    cdef object ctx
+    cdef object fn
+
+    # Scheduling.  state is S_*; the pid is in the run queue (linked through
+    # rq_next) iff state == S_RUNNABLE.  `wake` is what the next resume sends
+    # in (a handed-off message, _TIMEOUT, _RESCAN or None); while the process
+    # waits on an asyncio future, `wake` holds that future.
+    cdef unsigned char state
+    cdef unsigned char trap             # T_*: the trap the process is in
+    cdef unsigned char trap_exit
+    cdef unsigned char exiting          # a killing signal was accepted
+    cdef unsigned char killed           # ... untrappably: close, never resume
+    cdef unsigned char exit_thrown      # ProcessExit was already raised inside it
+    cdef unsigned char marker_in_use    # the current receive started at mb_marker
+    cdef Pid rq_next
+    cdef Pid pl_prev
+    cdef Pid pl_next                    # the scheduler's list of live processes
+    cdef object wake
+    cdef int64_t reductions
+
+    # Mailbox: mb_head..mb_tail, mb_len nodes.  mb_save is the last node the
+    # current receive has scanned (NULL: none).  mb_marker is the tail when
+    # marker_ref was made (NULL: the mailbox was empty then).
+    cdef MsgNode* mb_head
+    cdef MsgNode* mb_tail
+    cdef MsgNode* mb_save
+    cdef MsgNode* mb_marker
+    cdef Py_ssize_t mb_len
+    cdef Ref marker_ref
+
+    # The current receive: its patterns (a tuple; for a call, the call's Ref),
+    # its default (for a call, the timeout, for error messages) and deadline.
+    cdef object patterns
+    cdef object default
+    cdef int64_t deadline
+    cdef TimerNode* tnode               # owned; allocated on the first timed wait
+
+    cdef set links
+    cdef _Extra extra
+
+    def __init__(self):
+        raise TypeError("Pids are made by the runtime: use actors.spawn()")
+
+    def __repr__(self):
+        return f"<0.{self.number}.0>"
+
+    def __reduce__(self):
+        raise TypeError(f"{self!r}: a Pid is local to its runtime and cannot be pickled")
+
+    def __dealloc__(self):
+        _mb_clear(self)
+        if self.tnode != NULL:
+            free(self.tnode)
+            self.tnode = NULL
+
+    def _on_future_done(self, fut):
+        """asyncio done-callback: resume the process that awaited ``fut``."""
+        if self.state == S_WAITING and self.wake is fut:
+            self.wake = None
+            _make_runnable(self)
+
+
+cdef enum:
+    ALIAS_NONE = 0      # a plain reference
+    ALIAS_ACTIVE = 1    # the tag of a call in progress: replies are delivered
+    ALIAS_DEAD = 2      # the call is over: replies are dropped
+
+
+@cython.final
+@cython.freelist(256)
+cdef class Ref:
+    """A unique reference (``make_ref()``, ``monitor()``): equal only to itself."""
+    cdef uint64_t number
+    cdef unsigned char alias
+
+    def __init__(self):
+        raise TypeError("Refs are made by actors.make_ref() or actors.monitor()")
+
+    def __repr__(self):
+        return f"#Ref<0.{self.number}>"
+
+    def __reduce__(self):
+        raise TypeError(f"{self!r}: a Ref is local to its runtime and cannot be pickled")
+
+
+cdef inline Ref _new_ref():
+    global _next_ref_number
+    cdef Ref r = Ref.__new__(Ref)
+    r.number = _next_ref_number
+    _next_ref_number += 1
+    return r
+
+
+cdef inline void _set_marker(Pid p, Ref ref) noexcept:
+    """Remember where the mailbox ended when ``ref`` was made (receive marker)."""
+    p.marker_ref = ref
+    p.mb_marker = p.mb_tail

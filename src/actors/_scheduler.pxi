@@ -1,0 +1,416 @@
+# The scheduler: run queue, resuming processes, driving the timer wheel.
+
+cdef object _Future = asyncio.Future
+cdef object _get_running_loop = asyncio.get_running_loop
+
+
+@cython.final
+cdef class Scheduler:
+    """Runs processes on one asyncio event loop (low-level; see ``actors.Runtime``).
+
+    Args:
+        loop: the running asyncio loop to run on.
+        clock: a zero-argument callable giving monotonic seconds (default
+            ``time.monotonic``), or a ``MockClock``.
+        tick_budget: how many process steps run per loop callback before the
+            loop gets control back to serve I/O.
+    """
+    cdef readonly object loop
+    cdef object clock
+    cdef MockClock mock
+    cdef double t0
+    cdef readonly bint active
+    cdef int tick_budget
+
+    # Run queue: rq_head..rq_tail linked through Pid.rq_next.  tick_scheduled
+    # is true while a tick is queued on the loop or running.
+    cdef Pid rq_head
+    cdef Pid rq_tail
+    cdef bint tick_scheduled
+    cdef object tick_cb
+
+    # Live processes, in spawn order.
+    cdef Pid procs_head
+    cdef Pid procs_tail
+    cdef Py_ssize_t nprocs
+    cdef dict names                     # registered name -> Pid
+    cdef dict exit_callbacks            # Pid -> [callback(pid, reason, result, exc, by_signal)]
+    cdef list empty_waiters             # futures resolved when nprocs drops to 0
+
+    # Timers.  `armed` is the tick the loop timer is set for (INT64_MAX: none).
+    cdef _Wheel wheel
+    cdef int64_t armed
+    cdef object timer_handle
+    cdef object timer_cb
+    cdef bint autojump_scheduled
+
+    # Statistics for introspection.
+    cdef readonly uint64_t steps
+    cdef readonly uint64_t messages
+
+    def __init__(self, loop, clock=None, int tick_budget=4096):
+        if clock is not None and not callable(clock):
+            raise TypeError(f"clock must be a callable returning seconds, got {clock!r}")
+        if tick_budget < 1:
+            raise ValueError(f"tick_budget must be >= 1, got {tick_budget}")
+        self.loop = loop
+        self.clock = clock
+        if isinstance(clock, MockClock):
+            self.mock = <MockClock>clock
+        self.tick_budget = tick_budget
+        self.names = {}
+        self.exit_callbacks = {}
+        self.empty_waiters = []
+        self.wheel = _Wheel.__new__(_Wheel)
+        self.armed = INT64_MAX
+        self.tick_cb = self._tick
+        self.timer_cb = self._on_loop_timer
+
+    def activate(self):
+        """Make this the scheduler that module-level functions use."""
+        global _sched
+        if _sched is not None and _sched is not self:
+            raise RuntimeError(
+                "another actors runtime is already running in this interpreter "
+                "(one runtime at a time)")
+        _sched = self
+        self.active = True
+        self.t0 = self.now()
+        if self.mock is not None:
+            self.mock.sched = self
+
+    def close(self):
+        """Stop: drop every remaining process and timer (no signals are sent)."""
+        global _sched, _current
+        cdef Pid p
+        while self.procs_head is not None:
+            p = self.procs_head
+            coro = p.coro
+            p.exiting = 1
+            _extra(p).exit_reason = "killed"
+            _terminate(p, "killed", None, None, True)
+            if coro is not None:
+                try:
+                    coro.close()
+                except BaseException:
+                    pass
+        self.rq_head = self.rq_tail = None
+        self.wheel.clear()
+        if self.timer_handle is not None:
+            self.timer_handle.cancel()
+            self.timer_handle = None
+        if self.mock is not None:
+            self.mock.sched = None
+        self.active = False
+        if _sched is self:
+            _sched = None
+            _current = None
+
+    # -- time --------------------------------------------------------------
+
+    cpdef double now(self):
+        """Seconds on this scheduler's clock."""
+        if self.clock is None:
+            return _mono_ns() * 1e-9
+        return self.clock()
+
+    cdef int64_t tick_after(self, double seconds) except? -1:
+        """The first tick at or after ``seconds`` from now (never early)."""
+        cdef double ms = (self.now() + seconds - self.t0) * 1000.0
+        if ms > 4.0e18:
+            return INT64_MAX // 4
+        return <int64_t>ceil(ms - 1e-6)
+
+    cdef int64_t now_tick(self) except? -1:
+        return <int64_t>floor((self.now() - self.t0) * 1000.0 + 1e-6)
+
+    cdef double seconds_until(self, int64_t tick) except? -1.0:
+        cdef double left = self.t0 + tick / 1000.0 - self.now()
+        return left if left > 0.0 else 0.0
+
+    cdef int add_timer(self, TimerNode* t) except -1:
+        self.wheel.insert(t)
+        if self.mock is None and self.wheel.next_event() < self.armed:
+            self._arm_loop_timer()
+        return 0
+
+    cdef int _arm_loop_timer(self) except -1:
+        cdef int64_t ev = self.wheel.next_event()
+        if ev == INT64_MAX:
+            return 0
+        if self.timer_handle is not None:
+            self.timer_handle.cancel()
+        self.armed = ev
+        self.timer_handle = self.loop.call_later(self.seconds_until(ev), self.timer_cb)
+        return 0
+
+    def _on_loop_timer(self):
+        self.timer_handle = None
+        self.armed = INT64_MAX
+        self.run_timers()
+
+    cpdef run_timers(self):
+        """Fire every timer that is due now."""
+        if not self.active:
+            return
+        self.wheel.advance(self.now_tick())
+        if self.mock is None and self.wheel.count > 0:
+            self._arm_loop_timer()
+
+    def _autojump(self):
+        """MockClock(autojump=True): every process is blocked, jump to the next timer."""
+        cdef int64_t ev
+        self.autojump_scheduled = False
+        while (self.active and self.mock is not None and self.mock.autojump
+               and self.rq_head is None and self.wheel.count > 0):
+            ev = self.wheel.next_event()
+            target = self.t0 + ev / 1000.0
+            if target > self.mock.t:
+                self.mock.t = target
+            self.wheel.advance(ev)
+
+    cdef void _maybe_autojump(self) noexcept:
+        if (self.mock is not None and self.mock.autojump and not self.autojump_scheduled
+                and self.wheel.count > 0):
+            self.autojump_scheduled = True
+            try:
+                self.loop.call_soon(self._autojump)
+            except BaseException:
+                self.autojump_scheduled = False
+
+    # -- running processes -------------------------------------------------
+
+    def _tick(self):
+        cdef Pid p
+        cdef int n = 0
+        while self.rq_head is not None:
+            p = self.rq_head
+            self.rq_head = p.rq_next
+            p.rq_next = None
+            if self.rq_head is None:
+                self.rq_tail = None
+            _step(p)
+            n += 1
+            if n >= self.tick_budget:
+                break
+        self.steps += n
+        if self.rq_head is not None and self.active:
+            self.loop.call_soon(self.tick_cb)
+        else:
+            self.tick_scheduled = False
+            self._maybe_autojump()
+
+    # -- introspection hooks used by the Python layers ---------------------
+
+    def on_exit(self, Pid pid, callback):
+        """Call ``callback(pid, reason, result, exc, by_signal)`` when ``pid`` exits.
+
+        ``result`` is the return value of a normal exit; ``exc`` the exception
+        that ended it (a crash or a ProcessExit it raised), else None;
+        ``by_signal`` is true when an exit signal killed it.  If the process
+        is already dead, nothing is called and False is returned.
+        """
+        if pid.state == S_DEAD:
+            return False
+        self.exit_callbacks.setdefault(pid, []).append(callback)
+        return True
+
+    def wait_empty(self):
+        """A future resolved when no process is left."""
+        fut = self.loop.create_future()
+        if self.nprocs == 0:
+            fut.set_result(None)
+        else:
+            self.empty_waiters.append(fut)
+        return fut
+
+    @property
+    def process_count(self):
+        """How many processes are alive."""
+        return self.nprocs
+
+    @property
+    def run_queue_length(self):
+        """How many processes are waiting to run."""
+        cdef Py_ssize_t n = 0
+        cdef Pid p = self.rq_head
+        while p is not None:
+            n += 1
+            p = p.rq_next
+        return n
+
+    def processes(self):
+        """Every live process, in spawn order."""
+        cdef list out = []
+        cdef Pid p = self.procs_head
+        while p is not None:
+            out.append(p)
+            p = p.pl_next
+        return out
+
+
+cdef inline void _make_runnable(Pid p) noexcept:
+    """Queue ``p`` to run (from waiting, or requeued while running)."""
+    cdef Scheduler s = _sched
+    if p.state == S_RUNNABLE or p.state == S_DEAD:
+        return
+    p.state = S_RUNNABLE
+    if s.rq_tail is None:
+        s.rq_head = p
+    else:
+        s.rq_tail.rq_next = p
+    s.rq_tail = p
+    if not s.tick_scheduled:
+        s.tick_scheduled = True
+        try:
+            s.loop.call_soon(s.tick_cb)
+        except BaseException:
+            s.tick_scheduled = False
+
+
+cdef void _step(Pid p) noexcept:
+    """Resume ``p`` once and deal with what it did."""
+    global _current, _budget
+    cdef PyObject* res = NULL
+    cdef PySendResult st
+    cdef int how
+    cdef object value = p.wake
+    p.wake = None
+    _current = p
+    p.state = S_RUNNING
+    p.reductions += 1
+    _budget = REDUCTIONS
+    try:
+        PyContext_Enter(p.ctx)
+        try:
+            if p.exiting and not p.exit_thrown:
+                how, value = _deliver_exit(p)
+            else:
+                st = PyIter_Send(<PyObject*>p.coro, <PyObject*>value, &res)
+                if st == PYGEN_NEXT:
+                    how = 1
+                    if res == <PyObject*>_TRAP:
+                        _decref(res)
+                        _current = None
+                        if p.killed and p.state != S_DEAD:
+                            _close_killed(p)
+                        return
+                    value = <object>res
+                    _decref(res)
+                elif st == PYGEN_RETURN:
+                    how = 0
+                    value = <object>res
+                    _decref(res)
+                else:
+                    how = 2
+                    value = actors_fetch_exception()
+        finally:
+            PyContext_Exit(p.ctx)
+            _current = None
+        if how == 1:
+            _on_foreign_yield(p, value)
+            if p.killed and p.state != S_DEAD:
+                _close_killed(p)
+        else:
+            if p.trap != T_NONE:
+                _trap_reset(p)
+            _finish(p, how, value)
+    except BaseException:
+        _current = None
+        _logger.critical("actors: internal error while running %r", p, exc_info=True)
+        try:
+            if p.state != S_DEAD:
+                _terminate(p, actors_fetch_exception(), None, None, False)
+        except BaseException:
+            pass
+
+
+cdef tuple _deliver_exit(Pid p):
+    """Throw the accepted exit signal into ``p`` (or close it, for "kill")."""
+    p.exit_thrown = 1
+    if p.trap != T_NONE:
+        _trap_reset(p)
+    if p.killed:
+        try:
+            p.coro.close()
+        except BaseException:
+            pass
+        return 3, None
+    try:
+        return 1, p.coro.throw(ProcessExit(p.extra.exit_reason))
+    except StopIteration as e:
+        return 0, e.value
+    except BaseException as e:
+        return 2, e
+
+
+cdef void _close_killed(Pid p) noexcept:
+    """``p`` was killed while it ran: close it now, whatever it awaits."""
+    try:
+        _abandon_wait(p)
+        if p.coro is not None:
+            try:
+                p.coro.close()
+            except BaseException:
+                pass
+        _finish(p, 3, None)
+    except BaseException:
+        _logger.exception("actors: closing killed process %r failed", p)
+
+
+cdef int _on_foreign_yield(Pid p, object value) except -1:
+    """The coroutine yielded something other than our trap: an asyncio future, a
+    bare checkpoint, or something we cannot wait for."""
+    if value is None:                   # bare yield: asyncio.sleep(0)
+        _make_runnable(p)
+        return 0
+    blocking = getattr(value, "_asyncio_future_blocking", None)
+    if blocking is not None:
+        if not blocking:
+            return _throw_in(p, RuntimeError(
+                f"yield was used instead of yield from in process {p!r} with {value!r}"))
+        value._asyncio_future_blocking = False
+        try:
+            loop = value.get_loop()
+        except AttributeError:
+            loop = _sched.loop
+        if loop is not _sched.loop:
+            return _throw_in(p, RuntimeError(
+                f"process {p!r} awaited a future {value!r} attached to a different loop"))
+        p.state = S_WAITING
+        p.wake = value
+        value.add_done_callback(p._on_future_done)
+        return 0
+    return _throw_in(p, RuntimeError(
+        f"process {p!r} awaited something actors cannot wait for: it yielded {value!r}. "
+        f"Inside a process, await actors' own awaitables (receive, sleep, calls) or "
+        f"asyncio awaitables; are you using a library written for another framework "
+        f"(trio, curio, twisted)?"))
+
+
+cdef int _throw_in(Pid p, object exc) except -1:
+    """Raise ``exc`` inside ``p`` at its current await, then carry on as a step would."""
+    global _current, _budget
+    cdef int how
+    _current = p
+    p.state = S_RUNNING
+    _budget = REDUCTIONS
+    PyContext_Enter(p.ctx)
+    try:
+        try:
+            value = p.coro.throw(exc)
+            how = 1
+        except StopIteration as e:
+            how, value = 0, e.value
+        except BaseException as e:
+            how, value = 2, e
+    finally:
+        PyContext_Exit(p.ctx)
+        _current = None
+    if how == 1:
+        if value is _TRAP:
+            return 0
+        return _on_foreign_yield(p, value)
+    if p.trap != T_NONE:
+        _trap_reset(p)
+    return _finish(p, how, value)

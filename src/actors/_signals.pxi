@@ -1,0 +1,193 @@
+# Exit signals, links, monitors, and the end of a process.
+
+
+cdef int _accept_exit(Pid p, object reason, bint untrappable) except -1:
+    """``p`` will exit with ``reason`` at its current await (a signal killed it)."""
+    if p.state == S_DEAD or p.exiting:
+        return 0
+    p.exiting = 1
+    p.killed = untrappable
+    _extra(p).exit_reason = reason
+    if p.state == S_WAITING:
+        _abandon_wait(p)
+        _make_runnable(p)
+    return 0
+
+
+cdef void _abandon_wait(Pid p) noexcept:
+    """Take ``p`` off its trap, timer or future (it is about to be resumed differently)."""
+    if p.tnode != NULL and p.tnode.level >= 0:
+        _sched.wheel.remove(p.tnode)
+    if p.trap != T_NONE:
+        _trap_reset(p)
+    fut = p.wake
+    p.wake = None
+    if fut is not None and p.state == S_WAITING:
+        # An asyncio future it was awaiting: cancel it, as Task.cancel() does.
+        try:
+            fut.remove_done_callback(p._on_future_done)
+            fut.cancel()
+        except BaseException:
+            _logger.exception("actors: cancelling the future awaited by %r failed", p)
+
+
+cdef int _signal(Pid target, object sender, object reason, bint from_link) except -1:
+    """Deliver an exit signal from ``sender`` (a Pid or None) to ``target``.
+
+    The BEAM's rules: "kill" sent with exit() cannot be trapped and the target
+    exits "killed"; a trapping target gets an Exit message; "normal" is ignored
+    unless the target signals itself; any other reason kills the target with
+    that reason (a "kill" arriving through a link is an ordinary reason).
+    """
+    if target.state == S_DEAD or target.exiting:
+        return 0
+    if not from_link and _is_str(reason, "kill"):
+        _accept_exit(target, "killed", True)
+    elif target.trap_exit:
+        _send_to_pid(target, _make_exit(sender, reason))
+    elif _is_str(reason, "normal"):
+        if target is sender and not from_link:
+            _accept_exit(target, reason, False)
+    else:
+        _accept_exit(target, reason, False)
+    return 0
+
+
+cdef int _link(Pid a, Pid b) except -1:
+    if a.links is None:
+        a.links = set()
+    if b.links is None:
+        b.links = set()
+    a.links.add(b)
+    b.links.add(a)
+    return 0
+
+
+cdef int _add_monitor(Pid owner, Pid target, Ref ref) except -1:
+    cdef _Extra ox = _extra(owner)
+    cdef _Extra tx = _extra(target)
+    if ox.monitors is None:
+        ox.monitors = {}
+    if tx.monitored_by is None:
+        tx.monitored_by = {}
+    ox.monitors[ref] = target
+    tx.monitored_by[ref] = owner
+    return 0
+
+
+cdef bint _remove_monitor(Pid owner, Ref ref):
+    """Drop the monitor ``ref`` held by ``owner``; True if it was active."""
+    cdef Pid target
+    if owner.extra is None or owner.extra.monitors is None:
+        return False
+    t = owner.extra.monitors.pop(ref, None)
+    if t is None:
+        return False
+    target = <Pid>t
+    if target.extra is not None and target.extra.monitored_by is not None:
+        target.extra.monitored_by.pop(ref, None)
+    return True
+
+
+cdef int _finish(Pid p, int how, object value) except -1:
+    """The coroutine of ``p`` ended: work out its exit reason and terminate it.
+
+    how: 0 returned ``value``; 2 raised ``value``; 3 was closed after "kill".
+    """
+    cdef object reason
+    cdef object exc = None
+    cdef object result = None
+    cdef bint by_signal = p.exiting
+    if by_signal:
+        reason = p.extra.exit_reason
+    elif how == 0:
+        reason = "normal"
+        result = value
+    elif isinstance(value, ProcessExit):
+        reason = (<object>value).reason
+        exc = value
+        if not _is_normal_exit(reason):
+            _log_exit(p, reason, value)
+    else:
+        reason = value
+        exc = value
+        _log_exit(p, reason, value)
+    _terminate(p, reason, result, exc, by_signal)
+    return 0
+
+
+cdef void _log_exit(Pid p, object reason, object exc):
+    name = p.extra.name if p.extra is not None else None
+    try:
+        _logger.error(
+            "Process %r (registered name: %s, initial call: %s) exited with reason: %r",
+            p, name, _initial_call(p), reason,
+            exc_info=(type(exc), exc, exc.__traceback__) if isinstance(exc, BaseException) else None)
+    except BaseException:
+        pass
+
+
+cdef int _terminate(Pid p, object reason, object result, object exc, bint by_signal) except -1:
+    """Release everything ``p`` holds and tell its links and monitors, in that order."""
+    cdef Scheduler s = _sched
+    cdef _Extra x = p.extra
+    cdef Pid q
+    p.state = S_DEAD
+    p.trap = T_NONE
+    # Out of the process list.
+    if p.pl_prev is None:
+        s.procs_head = p.pl_next
+    else:
+        p.pl_prev.pl_next = p.pl_next
+    if p.pl_next is None:
+        s.procs_tail = p.pl_prev
+    else:
+        p.pl_next.pl_prev = p.pl_prev
+    p.pl_prev = p.pl_next = None
+    s.nprocs -= 1
+    # The name is released before links and monitors are signalled.
+    if x is not None and x.name is not None:
+        s.names.pop(x.name, None)
+    if p.tnode != NULL and p.tnode.level >= 0:
+        s.wheel.remove(p.tnode)
+    _mb_clear(p)
+    p.marker_ref = None
+    p.patterns = p.default = p.wake = None
+    links = p.links
+    p.links = None
+    if links is not None:
+        for other in links:
+            q = <Pid>other
+            if q.links is not None:
+                q.links.discard(p)
+            _signal(q, p, reason, True)
+    if x is not None:
+        if x.monitors is not None:
+            for ref, target in x.monitors.items():
+                q = <Pid>target
+                if q.extra is not None and q.extra.monitored_by is not None:
+                    q.extra.monitored_by.pop(ref, None)
+        if x.monitored_by is not None:
+            for ref, owner in x.monitored_by.items():
+                q = <Pid>owner
+                if q.extra is not None and q.extra.monitors is not None:
+                    q.extra.monitors.pop(ref, None)
+                _send_to_pid(q, _make_down(ref, p, reason))
+        x.monitors = x.monitored_by = x.dictionary = None
+    p.coro = None
+    p.ctx = None
+    if s.exit_callbacks is not None:
+        callbacks = s.exit_callbacks.pop(p, None)
+        if callbacks is not None:
+            for cb in callbacks:
+                try:
+                    cb(p, reason, result, exc, by_signal)
+                except BaseException:
+                    _logger.exception("actors: exit callback for %r failed", p)
+    if s.nprocs == 0 and s.empty_waiters:
+        waiters = s.empty_waiters
+        s.empty_waiters = []
+        for fut in waiters:
+            if not fut.done():
+                fut.set_result(None)
+    return 0

@@ -1,0 +1,209 @@
+# ---------------------------------------------------------------------------
+# Traps: the only code that suspends a process.
+#
+# receive(), call(), sleep() and checkpoint() configure the calling process
+# (its `trap`, `patterns`, `default`, `deadline`) and return the one shared
+# awaitable _TRAP.  Awaiting it runs _trap_send through the type's C am_send
+# slot: the SEND opcode gets a ready message back as a plain return value
+# (return 0), or the trap parks the process and yields _TRAP up the coroutine
+# chain to the scheduler (return 1).  The scheduler later resumes the
+# coroutine with a value (a handed-off message, _TIMEOUT, _RESCAN, None) that
+# arrives here as `arg`.  All state lives in the Pid, so the awaitable must be
+# awaited at once, by the process that made it.
+# ---------------------------------------------------------------------------
+
+
+@cython.final
+cdef class _Trap:
+    """What ``receive``, ``sleep`` and ``call`` return: await it at once."""
+
+    def __await__(self):
+        return self
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return self.send(None)
+
+    def send(self, value):
+        cdef PyObject* res = NULL
+        cdef int r = _trap_send(<PyObject*>self, <PyObject*>value, &res)
+        out = <object>res
+        _decref(res)
+        if r == 0:
+            raise StopIteration(out)
+        return out
+
+    def __repr__(self):
+        return "<actors trap>"
+
+
+cdef _Trap _TRAP = _Trap.__new__(_Trap)
+actors_install_trap(<PyTypeObject*>_Trap, _trap_send)
+
+
+cdef inline int _return(PyObject** presult, object value) noexcept:
+    _incref(<PyObject*>value)
+    presult[0] = <PyObject*>value
+    return 0
+
+
+cdef inline int _suspend(PyObject** presult) noexcept:
+    _incref(<PyObject*>_TRAP)
+    presult[0] = <PyObject*>_TRAP
+    return 1
+
+
+cdef int _trap_send(PyObject* self, PyObject* arg, PyObject** presult) except -1:
+    cdef Pid p = _current
+    cdef int t
+    if p is None:
+        raise RuntimeError(
+            "an actors awaitable (receive, sleep, call) was awaited outside the "
+            "process that made it: await it directly, inside that process")
+    t = p.trap
+    if t == T_RECEIVE_PARKED or t == T_CALL_PARKED:
+        value = <object>arg
+        if value is _TIMEOUT:
+            return _receive_timed_out(p, presult)
+        if value is _RESCAN:
+            p.trap = t - 1
+            return _scan(p, presult)
+        p.reductions += 1
+        return _received(p, value, presult)
+    if t == T_RECEIVE or t == T_CALL:
+        return _scan(p, presult)
+    if t == T_SLEEP:
+        if p.deadline == POLL:
+            p.trap = T_YIELD
+            return _trap_send(self, arg, presult)
+        p.trap = T_SLEEP_PARKED
+        p.state = S_WAITING
+        _arm_process_timer(p)
+        return _suspend(presult)
+    if t == T_YIELD:
+        p.trap = T_YIELD_PARKED
+        _make_runnable(p)
+        return _suspend(presult)
+    if t == T_SLEEP_PARKED or t == T_YIELD_PARKED:
+        p.trap = T_NONE
+        return _return(presult, None)
+    raise RuntimeError("this actors awaitable was already awaited: call receive()/sleep() again")
+
+
+cdef int _scan(Pid p, PyObject** presult) except -1:
+    """Look for a match from the save pointer on; take it, or park."""
+    global _budget
+    cdef MsgNode* prev = p.mb_save
+    cdef MsgNode* node
+    cdef int r
+    cdef bint is_call = p.trap == T_CALL
+    if p.exiting:
+        _trap_reset(p)
+        raise ProcessExit(p.extra.exit_reason)
+    node = p.mb_head if prev == NULL else prev.next
+    try:
+        while node != NULL:
+            if is_call:
+                r = _match_call(<Ref>p.patterns, <object>node.msg)
+            else:
+                r = _match_any(<tuple>p.patterns, <object>node.msg)
+            if r:
+                if _budget <= 0:        # out of reductions: let the others run first
+                    p.mb_save = prev
+                    _make_runnable(p)
+                    return _suspend(presult)
+                _budget -= 1
+                p.reductions += 1
+                msg = _mb_take(p, prev, node)
+                return _received(p, msg, presult)
+            prev = node
+            node = node.next
+    except BaseException:
+        _trap_reset(p)
+        raise
+    p.mb_save = prev
+    if p.deadline == POLL:
+        return _receive_timed_out(p, presult)
+    p.trap += 1                         # T_RECEIVE -> T_RECEIVE_PARKED, T_CALL -> T_CALL_PARKED
+    p.state = S_WAITING
+    if p.deadline >= 0 and (p.tnode == NULL or p.tnode.level < 0):
+        _arm_process_timer(p)
+    return _suspend(presult)
+
+
+cdef int _received(Pid p, object msg, PyObject** presult) except -1:
+    """The receive got ``msg``: return it (for a call, its reply or its error)."""
+    cdef Ref ref
+    if p.trap != T_CALL and p.trap != T_CALL_PARKED:
+        _trap_reset(p)
+        return _return(presult, msg)
+    ref = <Ref>p.patterns
+    server = p.default
+    _end_call(p, ref)
+    if type(msg) is tuple:
+        return _return(presult, (<tuple>msg)[1])
+    reason = (<tuple>msg)[2]
+    if _is_str(reason, "noproc"):
+        raise NoProcess(f"call: no process {(<tuple>msg)[1]!r}")
+    raise CallExit(reason, f"call: server {(<tuple>msg)[1]!r} exited with reason {reason!r}")
+
+
+cdef int _receive_timed_out(Pid p, PyObject** presult) except -1:
+    cdef Ref ref
+    if p.trap == T_CALL or p.trap == T_CALL_PARKED:
+        ref = <Ref>p.patterns
+        timeout = p.default
+        _end_call(p, ref)
+        raise Timeout(f"call timed out after {timeout} s (the late reply will be dropped)")
+    default = p.default
+    timeout = p.deadline
+    _trap_reset(p)
+    if default is _NO_DEFAULT:
+        raise Timeout("receive timed out: no matching message arrived in time")
+    return _return(presult, default)
+
+
+cdef void _end_call(Pid p, Ref ref) noexcept:
+    """A call is over: kill its alias, drop its monitor (and a queued Down)."""
+    ref.alias = ALIAS_DEAD
+    _trap_reset(p)
+    try:
+        if not _remove_monitor(p, ref):
+            _mb_remove_down(p, ref)
+    except BaseException:
+        pass
+    if p.marker_ref is ref:
+        p.marker_ref = None
+        p.mb_marker = NULL
+
+
+cdef void _trap_reset(Pid p) noexcept:
+    """Leave the current trap: forget patterns and scan state, disarm the timer."""
+    if p.marker_in_use:
+        p.marker_in_use = 0
+        p.marker_ref = None
+        p.mb_marker = NULL
+    p.trap = T_NONE
+    p.patterns = None
+    p.default = None
+    p.mb_save = NULL
+    if p.tnode != NULL and p.tnode.level >= 0:
+        _sched.wheel.remove(p.tnode)
+
+
+cdef int _arm_process_timer(Pid p) except -1:
+    cdef TimerNode* t = p.tnode
+    if t == NULL:
+        t = <TimerNode*>malloc(sizeof(TimerNode))
+        if t == NULL:
+            raise MemoryError()
+        t.prev = t.next = NULL
+        t.level = -1
+        t.owner = <PyObject*>p
+        t.is_process = True
+        p.tnode = t
+    t.deadline = p.deadline
+    _sched.add_timer(t)
+    return 0

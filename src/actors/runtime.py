@@ -1,0 +1,223 @@
+"""Running processes: ``actors.run`` and ``actors.Runtime``.
+
+A runtime binds the compiled scheduler (``actors._core.Scheduler``) to an
+asyncio event loop.  ``run`` owns a whole program, like ``asyncio.run``;
+``Runtime`` embeds processes in an asyncio program that is already running.
+"""
+from __future__ import annotations
+
+import asyncio
+import gc
+import math
+from typing import Any, Callable
+
+from . import _core
+from ._core import ProcessExit, Scheduler
+
+__all__ = ["run", "Runtime"]
+
+#: The gen-0 GC threshold ``actors.run`` uses while it runs.  Spawning walks
+#: the young generation once per threshold allocations; live coroutine frames
+#: make that walk expensive, so a program full of processes collects less often.
+RUN_GC_THRESHOLD = 50_000
+
+
+class Runtime:
+    """An actors runtime inside a running asyncio program.
+
+    Example:
+        >>> async def main():
+        ...     async with actors.Runtime() as rt:
+        ...         pid = rt.spawn(server)
+        ...         print(await rt.call(pid, "ping"))
+
+    Args:
+        clock: a callable giving monotonic seconds, or a ``MockClock``.
+        shutdown_timeout: on exit, how long processes get to finish after the
+            ``"shutdown"`` exit signal before they are killed.
+        gc_threshold: a gen-0 GC threshold to use while the runtime runs
+            (restored afterwards); None leaves the host program's GC alone.
+
+    Only one runtime runs in an interpreter at a time, on the loop's thread.
+    """
+
+    def __init__(self, *, clock: Callable[[], float] | None = None,
+                 shutdown_timeout: float | None = 5.0,
+                 gc_threshold: int | None = None) -> None:
+        if clock is not None and not callable(clock):
+            raise TypeError(f"Runtime(clock=...): clock must be callable, got {clock!r}")
+        if shutdown_timeout is not None:
+            _check_timeout(shutdown_timeout, "shutdown_timeout")
+        if gc_threshold is not None and (not isinstance(gc_threshold, int) or gc_threshold < 1):
+            raise ValueError(f"Runtime(gc_threshold=...): must be a positive int, got {gc_threshold!r}")
+        self._clock = clock
+        self._shutdown_timeout = shutdown_timeout
+        self._gc_threshold = gc_threshold
+        self._old_gc: tuple[int, int, int] | None = None
+        self._sched: Scheduler | None = None
+
+    async def __aenter__(self) -> "Runtime":
+        self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.stop()
+
+    def start(self) -> None:
+        """Start the runtime on the running loop (``async with`` does this)."""
+        if self._sched is not None:
+            raise RuntimeError("this Runtime is already running")
+        loop = asyncio.get_running_loop()
+        sched = Scheduler(loop, self._clock)
+        sched.activate()
+        self._sched = sched
+        if self._gc_threshold is not None:
+            self._old_gc = gc.get_threshold()
+            gc.set_threshold(self._gc_threshold, *self._old_gc[1:])
+
+    @property
+    def scheduler(self) -> Scheduler:
+        """The compiled scheduler (low-level)."""
+        if self._sched is None:
+            raise RuntimeError("this Runtime is not running")
+        return self._sched
+
+    def spawn(self, fn, *args, **kwargs) -> _core.Pid:
+        """Start ``fn(*args, **kwargs)`` as a process; see ``actors.spawn``."""
+        self.scheduler
+        return _core.spawn(fn, *args, **kwargs)
+
+    def send(self, dest, msg):
+        """Send ``msg`` to ``dest`` from outside any process; see ``actors.send``."""
+        self.scheduler
+        return _core.send(dest, msg)
+
+    async def call(self, server, request, timeout: float | None = 5.0):
+        """``GenServer.call`` from plain asyncio code: send ``request``, await the reply.
+
+        Runs the call in a short-lived process, so the event loop is never
+        blocked.  Raises what ``actors.lowlevel.call`` raises.
+        """
+        return await self.run_in_process(_core.call, server, request, timeout)
+
+    async def run_in_process(self, fn, *args):
+        """Await ``fn(*args)`` inside a fresh process and return its result.
+
+        ``fn`` returns an awaitable that must run inside a process (a call, a
+        receive).  Exceptions propagate to the awaiting asyncio code.
+        """
+        sched = self.scheduler
+        fut = sched.loop.create_future()
+
+        async def proxy():
+            try:
+                result = await fn(*args)
+            except BaseException as exc:  # handed to the awaiting asyncio code
+                if not fut.done():
+                    fut.set_exception(exc)
+                return
+            if not fut.done():
+                fut.set_result(result)
+
+        pid = _core.spawn(proxy)
+        try:
+            return await fut
+        finally:
+            if _core.is_alive(pid):
+                _core.exit(pid, "kill")
+
+    async def stop(self) -> None:
+        """Shut down: every process gets exit signal ``"shutdown"``, then is killed
+        after ``shutdown_timeout``; timers are dropped and the runtime ends."""
+        sched = self._sched
+        if sched is None:
+            return
+        try:
+            await shutdown_processes(sched, self._shutdown_timeout)
+        finally:
+            sched.close()
+            self._sched = None
+            if self._old_gc is not None:
+                gc.set_threshold(*self._old_gc)
+                self._old_gc = None
+
+
+async def shutdown_processes(sched: Scheduler, timeout: float | None) -> None:
+    """Signal ``"shutdown"`` to every process (newest first), wait, then kill."""
+    if sched.process_count == 0:
+        return
+    for pid in reversed(sched.processes()):
+        _core.exit(pid, "shutdown")
+    done = sched.wait_empty()
+    try:
+        await asyncio.wait_for(asyncio.shield(done), timeout)
+        return
+    except asyncio.TimeoutError:
+        pass
+    for pid in sched.processes():
+        _core.exit(pid, "kill")
+    await asyncio.wait_for(asyncio.shield(done), 5.0)
+
+
+def _check_timeout(value, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number of seconds or None, got {value!r}")
+    if math.isnan(value) or value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+
+
+def _loop_factory(loop: str | None):
+    if loop is None or loop == "asyncio":
+        return asyncio.new_event_loop
+    if loop == "uvloop":
+        try:
+            import uvloop
+        except ImportError as exc:
+            raise ValueError('run(loop="uvloop"): uvloop is not installed (pip install "actors[uvloop]")') from exc
+        return uvloop.new_event_loop
+    raise ValueError(f'run(loop=...): loop must be None, "asyncio" or "uvloop", got {loop!r}')
+
+
+def run(main, *args, loop: str | None = None, clock=None, **kwargs):
+    """Run ``main(*args, **kwargs)`` as the first process of a new runtime.
+
+    Like ``asyncio.run``: makes a new event loop (uvloop with
+    ``loop="uvloop"``), runs until ``main`` exits, shuts every other process
+    down, closes the loop.
+
+    Args:
+        main: an async function.
+        loop: ``None``/``"asyncio"`` for the stdlib loop, ``"uvloop"``.
+        clock: a clock for timers, e.g. ``actors.MockClock(autojump=True)``.
+
+    Returns:
+        What ``main`` returned (None if it ended with ``ProcessExit("normal")``).
+
+    Raises:
+        The exception ``main`` raised; ``ProcessExit(reason)`` if ``main`` was
+        killed by an exit signal (``"killed"`` after ``"kill"``).
+    """
+    _core._check_spawnable(main, "run")
+    factory = _loop_factory(loop)
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(_run_main(main, args, kwargs, clock))
+
+
+async def _run_main(main, args, kwargs, clock):
+    outcome: asyncio.Future = asyncio.get_running_loop().create_future()
+
+    def on_exit(pid, reason, result, exc, by_signal):
+        if not outcome.done():
+            outcome.set_result((reason, result, exc, by_signal))
+
+    async with Runtime(clock=clock, gc_threshold=max(RUN_GC_THRESHOLD, gc.get_threshold()[0])) as rt:
+        pid = rt.spawn(main, *args, **kwargs)
+        rt.scheduler.on_exit(pid, on_exit)
+        reason, result, exc, by_signal = await outcome
+    if by_signal:
+        raise ProcessExit(reason)
+    if exc is not None:
+        if isinstance(exc, ProcessExit) and exc.reason == "normal":
+            return None
+        raise exc
+    return result
