@@ -486,8 +486,6 @@ def register(name, pid=None):
     p = _need_current("register() without a pid") if pid is None else _check_pid(pid, "register(name, pid)")
     holder = s.names.get(name)
     if holder is not None:
-        if holder is p:
-            return None
         raise AlreadyRegistered(f"register: name {name!r} is already registered to {holder!r}", holder)
     if p.state == S_DEAD or p.exiting:
         raise ValueError(f"register(name, pid): pid {p!r} is not alive")

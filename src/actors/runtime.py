@@ -199,6 +199,16 @@ def run(main, *args, loop: str | None = None, clock=None, **kwargs):
     """
     _core._check_spawnable(main, "run")
     factory = _loop_factory(loop)
+    if _core.current_scheduler() is not None:
+        raise RuntimeError("actors.run() cannot be called while an actors runtime is running")
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        raise RuntimeError(
+            "actors.run() cannot be called from a running event loop: "
+            "use `async with actors.Runtime()` there")
     with asyncio.Runner(loop_factory=factory) as runner:
         return runner.run(_run_main(main, args, kwargs, clock))
 
