@@ -1,0 +1,527 @@
+"""The runtime: actors.run semantics, shutdown, embedding actors.Runtime in an
+asyncio program, to_thread, and asyncio awaitables inside processes
+(API.md sections 1 and 7, core-decisions.md "Running")."""
+from __future__ import annotations
+
+import asyncio
+import gc
+import threading
+
+import pytest
+
+import actors
+from actors import ANY
+from actors.lowlevel import reply
+from conftest import echo, roundtrip
+
+# -- actors.run -----------------------------------------------------------------------
+
+
+def test_run_passes_arguments_and_returns_mains_result(run):
+    """run(main, *args, **kwargs) runs main(*args, **kwargs) as a process and returns its result."""
+
+    async def main(a, b, *, c):
+        return (a, b, c)
+
+    assert run(main, 1, "b", c=[3]) == (1, "b", [3])
+
+
+def test_run_uses_the_requested_event_loop(run, loop_name):
+    """run(loop="uvloop") runs on uvloop, run(loop="asyncio") on the stdlib loop."""
+
+    async def main():
+        return type(asyncio.get_running_loop()).__module__
+
+    module = run(main)
+    if loop_name == "uvloop":
+        assert module.startswith("uvloop")
+    else:
+        assert module.startswith("asyncio")
+
+
+def test_run_reraises_mains_exception(run):
+    """An exception raised by main propagates out of run, as the same instance."""
+    exc = LookupError("from main")
+
+    async def main():
+        raise exc
+
+    with pytest.raises(LookupError) as info:
+        run(main)
+    assert info.value is exc
+
+
+def test_run_returns_none_when_main_exits_normal(run):
+    """A main that ends with ProcessExit("normal") makes run return None."""
+
+    async def main():
+        raise actors.ProcessExit("normal")
+
+    assert run(main) is None
+
+
+def test_run_raises_process_exit_with_mains_own_reason(run):
+    """A main that raises ProcessExit(reason) makes run raise ProcessExit(reason)."""
+
+    async def main():
+        raise actors.ProcessExit(("shutdown", "by main"))
+
+    with pytest.raises(actors.ProcessExit) as info:
+        run(main)
+    assert info.value.reason == ("shutdown", "by main")
+
+
+@pytest.mark.parametrize("reason, expected", [("boom", "boom"), ("kill", "killed")])
+def test_run_raises_process_exit_when_main_is_killed_by_a_signal(run, reason, expected):
+    """If main is killed by an exit signal, run raises ProcessExit(reason) ("killed" after "kill")."""
+
+    async def assassin(target, reason):
+        actors.exit(target, reason)
+
+    async def main():
+        actors.spawn(assassin, actors.self(), reason)
+        await actors.receive("never")
+
+    with pytest.raises(actors.ProcessExit) as info:
+        run(main)
+    assert info.value.reason == expected
+
+
+def test_run_raises_process_exit_when_a_linked_crash_kills_main(run):
+    """A crash propagated to main through a link ends run with ProcessExit(that reason)."""
+    exc = ValueError("linked crash")
+
+    async def crasher():
+        raise exc
+
+    async def main():
+        actors.spawn_link(crasher)
+        await actors.receive("never")
+
+    with pytest.raises(actors.ProcessExit) as info:
+        run(main)
+    assert info.value.reason is exc
+
+
+def test_remaining_processes_get_shutdown_when_main_returns(run):
+    """After main exits, every remaining process gets exit signal "shutdown":
+    a non-trapping one dies with it (its finally runs), a trapping one sees Exit(None, "shutdown")."""
+    log = []
+
+    async def plain():
+        try:
+            await actors.receive("never")
+        except actors.ProcessExit as e:
+            log.append(("plain", e.reason))
+            raise
+
+    async def trapper(parent):
+        actors.Process.flag("trap_exit", True)
+        actors.send(parent, "trapping")
+        log.append(("trapper", await actors.receive(actors.Exit)))
+
+    async def main():
+        actors.spawn(plain)
+        actors.spawn(trapper, actors.self())
+        await actors.receive("trapping")
+        return "main done"
+
+    assert run(main) == "main done"
+    assert sorted(log, key=repr) == sorted(
+        [("plain", "shutdown"), ("trapper", actors.Exit(None, "shutdown"))], key=repr
+    )
+
+
+def test_run_rejects_a_non_async_main(run):
+    """run with a plain function is a TypeError naming the function argument."""
+
+    def main():
+        return 1
+
+    with pytest.raises(TypeError, match="main|fn"):
+        run(main)
+
+
+def test_run_rejects_an_unknown_loop():
+    """run(loop=...) accepts None, "asyncio" or "uvloop": anything else names `loop`."""
+
+    async def main():
+        return 1
+
+    with pytest.raises((ValueError, TypeError), match="loop"):
+        actors.run(main, loop="no-such-loop")
+
+
+def test_run_can_run_again_after_returning(run):
+    """Each run starts a fresh runtime on a new loop; runs can follow one another."""
+
+    async def main(x):
+        return await roundtrip(actors.spawn(echo), x)
+
+    assert run(main, 1) == ("echo", 1)
+    assert run(main, 2) == ("echo", 2)
+
+
+def test_a_second_runtime_cannot_start_inside_a_running_one(run):
+    """One runtime per interpreter at a time: run() from inside a process raises RuntimeError."""
+
+    async def inner():
+        return None
+
+    async def main():
+        with pytest.raises(RuntimeError):
+            actors.run(inner)
+        return "still fine"
+
+    assert run(main) == "still fine"
+
+
+def test_run_restores_the_gc_threshold(run):
+    """run may tune the GC while it runs, but restores the thresholds on return."""
+    before = gc.get_threshold()
+
+    async def main():
+        return None
+
+    run(main)
+    assert gc.get_threshold() == before
+
+
+# -- asyncio awaitables inside processes ------------------------------------------------
+
+
+def test_a_process_can_await_asyncio_futures_and_sleep_zero(run):
+    """Inside a process, await works on asyncio futures and asyncio.sleep(0)."""
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        loop.call_soon(fut.set_result, "resolved")
+        assert await fut == "resolved"
+        await asyncio.sleep(0)
+        failing = loop.create_future()
+        loop.call_soon(failing.set_exception, KeyError("from future"))
+        with pytest.raises(KeyError):
+            await failing
+        assert await loop.run_in_executor(None, sum, [1, 2, 3]) == 6
+        return "ok"
+
+    assert run(main) == "ok"
+
+
+def test_other_processes_run_while_one_awaits_a_future(run):
+    """A process waiting on an asyncio future blocks only itself."""
+
+    async def waiter(fut, parent):
+        actors.send(parent, ("waiter got", await fut))
+
+    async def main():
+        fut = asyncio.get_running_loop().create_future()
+        actors.spawn(waiter, fut, actors.self())
+        server = actors.spawn(echo)
+        assert await roundtrip(server, "meanwhile") == ("echo", "meanwhile")
+        fut.set_result(7)
+        assert await actors.receive(("waiter got", ANY)) == ("waiter got", 7)
+
+    run(main)
+
+
+@pytest.mark.parametrize("reason, expected", [("boom", "boom"), ("kill", "killed")])
+def test_a_process_waiting_on_a_future_can_be_killed(run, reason, expected):
+    """An exit signal reaches a process suspended on an asyncio future; resolving
+    the future afterwards harms nobody."""
+
+    async def waiter(fut, parent):
+        actors.send(parent, "waiting")
+        await fut
+
+    async def main():
+        fut = asyncio.get_running_loop().create_future()
+        pid = actors.spawn(waiter, fut, actors.self())
+        await actors.receive("waiting")
+        ref = actors.monitor(pid)
+        actors.exit(pid, reason)
+        assert (await actors.receive((ref, ANY, ANY))).reason == expected
+        if not fut.done():
+            fut.set_result("too late")
+        server = actors.spawn(echo)
+        assert await roundtrip(server) == ("echo", "sync")
+
+    run(main)
+
+
+def test_asyncio_current_task_is_none_inside_a_process(run):
+    """Processes are not asyncio tasks: current_task() is None inside one."""
+
+    async def main():
+        return asyncio.current_task()
+
+    assert run(main) is None
+
+
+class _Foreign:
+    """An awaitable from no known framework: it yields a bare int."""
+
+    def __await__(self):
+        yield 12345
+        return "unreachable"
+
+
+def test_awaiting_something_foreign_raises_inside_the_process(run):
+    """A process that awaits something the scheduler does not understand gets an
+    error raised at that await, can handle it, and keeps working."""
+
+    async def confused(parent):
+        try:
+            await _Foreign()
+        except Exception as e:
+            actors.send(parent, ("raised", type(e), str(e)))
+        while True:
+            sender, x = await actors.receive((ANY, ANY))
+            actors.send(sender, ("echo", x))
+
+    async def main():
+        pid = actors.spawn(confused, actors.self())
+        (_, exc_type, text) = await actors.receive(("raised", ANY, ANY))
+        assert issubclass(exc_type, Exception)
+        assert text
+        assert await roundtrip(pid, "recovered") == ("echo", "recovered")
+
+    run(main)
+
+
+def test_an_unhandled_foreign_await_crashes_only_that_process(run):
+    """Left unhandled, the error ends that process like any crash; the scheduler
+    and the other processes carry on, and no message is lost."""
+
+    async def confused():
+        await _Foreign()
+
+    async def main():
+        server = actors.spawn(echo)
+        actors.send(server, (actors.self(), "queued before"))
+        pid, ref = actors.spawn_monitor(confused)
+        down = await actors.receive((ref, ANY, ANY))
+        assert isinstance(down.reason, Exception)
+        assert await actors.receive(("echo", ANY)) == ("echo", "queued before")
+        assert await roundtrip(server, "after") == ("echo", "after")
+
+    run(main)
+
+
+# -- to_thread -----------------------------------------------------------------------
+
+
+def test_to_thread_runs_blocking_code_on_another_thread(run):
+    """to_thread(fn, *args) runs fn on a worker thread and returns its result."""
+
+    def work(a, b):
+        return (a + b, threading.get_ident())
+
+    async def main():
+        total, ident = await actors.to_thread(work, 2, 3)
+        assert total == 5
+        assert ident != threading.get_ident()
+
+    run(main)
+
+
+def test_to_thread_propagates_exceptions(run):
+    """An exception in the worker thread is raised in the awaiting process."""
+
+    def fail():
+        raise ZeroDivisionError("in thread")
+
+    async def main():
+        with pytest.raises(ZeroDivisionError, match="in thread"):
+            await actors.to_thread(fail)
+        return "handled"
+
+    assert run(main) == "handled"
+
+
+def test_to_thread_does_not_block_other_processes(run):
+    """While one process waits on a thread, others run: here another process
+    releases the very event the thread is blocked on."""
+    event = threading.Event()
+
+    async def releaser():
+        event.set()
+
+    async def main():
+        actors.spawn(releaser)
+        assert await actors.to_thread(event.wait, 60) is True
+
+    run(main)
+
+
+# -- embedding: actors.Runtime in an asyncio program ----------------------------------
+
+
+async def _server():
+    """A hand-written server process speaking the $gen_call protocol."""
+    got = []
+    while True:
+        msg = await actors.receive()
+        match msg:
+            case ("$gen_call", from_, "messages"):
+                reply(from_, list(got))
+            case ("$gen_call", from_, ("crash", exc)):
+                raise exc
+            case ("$gen_call", from_, "ignore"):
+                pass
+            case ("$gen_call", from_, request):
+                reply(from_, ("reply", request))
+            case other:
+                got.append(other)
+
+
+def test_runtime_embeds_in_an_asyncio_program(aio_run):
+    """Inside an asyncio program, rt.spawn/rt.send/rt.call talk to processes."""
+
+    async def app():
+        async with actors.Runtime() as rt:
+            pid = rt.spawn(_server)
+            assert await rt.call(pid, "hello") == ("reply", "hello")
+            for i in range(5):
+                rt.send(pid, i)
+            assert await rt.call(pid, "messages", timeout=5.0) == [0, 1, 2, 3, 4]
+            results = await asyncio.gather(*(rt.call(pid, n) for n in range(10)))
+            assert results == [("reply", n) for n in range(10)]
+        return "app done"
+
+    assert aio_run(app) == "app done"
+
+
+def test_module_functions_work_from_asyncio_code_while_a_runtime_is_active(aio_run):
+    """actors.spawn/send work from plain asyncio code in the loop's thread while a
+    runtime is active; self() still raises RuntimeError there (not a process)."""
+
+    async def app():
+        async with actors.Runtime() as rt:
+            pid = actors.spawn(_server)
+            actors.send(pid, "via module send")
+            assert await rt.call(pid, "messages") == ["via module send"]
+            with pytest.raises(RuntimeError):
+                actors.self()
+        return "ok"
+
+    assert aio_run(app) == "ok"
+
+
+def test_runtime_call_errors(aio_run):
+    """rt.call raises NoProcess for a missing server, CallExit(reason) when the
+    server dies first, Timeout when no reply comes in time."""
+
+    async def app():
+        async with actors.Runtime(clock=actors.MockClock(autojump=True)) as rt:
+            with pytest.raises(actors.NoProcess):
+                await rt.call("nobody_by_this_name", "x")
+            pid = rt.spawn(_server)
+            exc = ValueError("server crash")
+            with pytest.raises(actors.CallExit) as info:
+                await rt.call(pid, ("crash", exc))
+            assert info.value.reason is exc
+            with pytest.raises(actors.NoProcess):
+                await rt.call(pid, "x")
+            pid2 = rt.spawn(_server)
+            with pytest.raises(actors.Timeout):
+                await rt.call(pid2, "ignore", timeout=0.05)
+            assert await rt.call(pid2, "still up") == ("reply", "still up")
+        return "ok"
+
+    assert aio_run(app) == "ok"
+
+
+def test_runtime_stop_shuts_processes_down(aio_run):
+    """rt.stop() sends "shutdown" to the processes and waits for them."""
+    log = []
+
+    async def worker():
+        try:
+            await actors.receive("never")
+        except actors.ProcessExit as e:
+            log.append(e.reason)
+            raise
+
+    async def app():
+        async with actors.Runtime() as rt:
+            for _ in range(3):
+                rt.spawn(worker)
+            assert await rt.call(rt.spawn(_server), "sync") == ("reply", "sync")
+            await rt.stop()
+            assert log == ["shutdown"] * 3
+        return "stopped"
+
+    assert aio_run(app) == "stopped"
+
+
+def test_a_process_that_ignores_shutdown_is_killed_after_the_shutdown_timeout(aio_run):
+    """A trapping process that ignores "shutdown" is killed once shutdown_timeout
+    has passed (its finally runs), and the runtime still stops."""
+    log = []
+
+    async def stubborn():
+        actors.Process.flag("trap_exit", True)
+        (_, from_, _) = await actors.receive(("$gen_call", ANY, ANY))
+        reply(from_, "trapping")
+        try:
+            while True:
+                log.append(await actors.receive())
+        finally:
+            log.append("closed")
+
+    async def app():
+        clock = actors.MockClock(autojump=True)
+        async with actors.Runtime(clock=clock, shutdown_timeout=0.01) as rt:
+            assert await rt.call(rt.spawn(stubborn), "ready?") == "trapping"
+        return log
+
+    assert aio_run(app) == [actors.Exit(None, "shutdown"), "closed"]
+
+
+def test_leaving_the_runtime_block_shuts_processes_down(aio_run):
+    """Exiting `async with Runtime()` stops the remaining processes."""
+    log = []
+
+    async def worker():
+        try:
+            await actors.receive("never")
+        finally:
+            log.append("cleaned up")
+
+    async def app():
+        async with actors.Runtime() as rt:
+            rt.spawn(worker)
+            await rt.call(rt.spawn(_server), "sync")
+        return log
+
+    assert aio_run(app) == ["cleaned up"]
+
+
+def test_only_one_runtime_at_a_time(aio_run):
+    """Starting a second runtime while one is active raises RuntimeError."""
+
+    async def app():
+        async with actors.Runtime():
+            with pytest.raises(RuntimeError):
+                async with actors.Runtime():
+                    pass
+        async with actors.Runtime() as rt:
+            assert await rt.call(rt.spawn(_server), "again") == ("reply", "again")
+        return "ok"
+
+    assert aio_run(app) == "ok"
+
+
+def test_an_embedded_runtime_leaves_the_gc_alone(aio_run):
+    """Without gc_threshold=, an embedded Runtime does not touch the GC settings."""
+    before = gc.get_threshold()
+
+    async def app():
+        async with actors.Runtime() as rt:
+            assert gc.get_threshold() == before
+            await rt.call(rt.spawn(_server), "x")
+        return gc.get_threshold()
+
+    assert aio_run(app) == before
