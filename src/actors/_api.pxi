@@ -108,13 +108,12 @@ cdef inline int _send_to_pid(Pid p, object msg) except -1:
     if p.state == S_DEAD or p.exiting:
         return 0
     if p.state == S_WAITING and (t == T_RECEIVE_PARKED or t == T_CALL_PARKED):
-        try:
-            if t == T_CALL_PARKED:
-                r = _match_call(<Ref>p.patterns, msg)
-            else:
-                r = _match_any(<tuple>p.patterns, msg)
-        except Exception:
-            r = -1                      # a pattern raised: the receiver will see it
+        if t == T_CALL_PARKED:
+            r = _match_call(<Ref>p.patterns, msg)
+        elif len(<tuple>p.patterns) == 0:
+            r = 1
+        else:
+            r = _match_guarded(<tuple>p.patterns, msg)
         if r == 1:                      # hand the message straight to the receiver
             if p.tnode != NULL and p.tnode.level >= 0:
                 _sched.wheel.remove(p.tnode)
@@ -129,6 +128,15 @@ cdef inline int _send_to_pid(Pid p, object msg) except -1:
             _make_runnable(p)
         return 0
     return _mb_append(p, msg)
+
+
+cdef int _match_guarded(tuple patterns, object msg) noexcept:
+    """Match in the sender: 1, 0, or -1 if a pattern raised (the receiver rescans
+    and sees the error itself)."""
+    try:
+        return _match_any(patterns, msg)
+    except BaseException:
+        return -1
 
 
 cdef object _whereis(object dest):
@@ -153,20 +161,9 @@ cdef Pid _resolve(object dest, str what):
     return <Pid>p
 
 
-def send(dest, msg):
-    """Put ``msg`` at the end of ``dest``'s mailbox and return ``msg``.
-
-    Messages from one process to another arrive in the order sent.  Sending
-    to a dead pid does nothing.
-
-    Args:
-        dest: a ``Pid``, a registered name (``str``) or ``via(registry, key)``.
-        msg: any object (it is not copied: send immutable data).
-
-    Raises:
-        NoProcess: ``dest`` is a name or via key that nobody holds.
-        TypeError: ``dest`` is none of the above.
-    """
+cdef object _send_impl(object dest, object msg):
+    """``send(dest, msg)``: see its docstring in _core_helpers.h, where its fast
+    C entry point lives."""
     global _budget
     cdef Pid p
     if type(dest) is Pid:
@@ -180,26 +177,12 @@ def send(dest, msg):
     return msg
 
 
-def receive(*patterns, timeout=None, default=_NO_DEFAULT):
-    """Wait for the first message, in mailbox order, that matches any pattern.
+send = actors_make_send(<void*>_send_impl, "actors")
 
-    Must be awaited at once: ``msg = await receive(...)``.  Messages that do not
-    match stay in the mailbox, in order.
 
-    Args:
-        *patterns: ``ANY``, a class, a tuple or dict of patterns, ``where(fn)``,
-            or a value compared by equality.  No pattern: any message.
-        timeout: seconds to wait (``0`` polls; ``None`` waits forever).
-        default: returned on timeout instead of raising ``Timeout``.
-
-    Returns:
-        The matching message, removed from the mailbox.
-
-    Raises:
-        Timeout: nothing matched in time and no ``default`` was given.
-        ValueError: ``timeout`` is negative or NaN.
-        RuntimeError: called outside a process.
-    """
+cdef object _receive_impl(tuple patterns, object timeout, object default):
+    """``receive(*patterns, timeout=None, default=...)``: see its docstring in
+    _core_helpers.h, where its fast C entry point lives."""
     cdef Pid p = _need_current("receive()")
     p.deadline = _deadline(timeout, "timeout")
     p.patterns = patterns
@@ -211,6 +194,9 @@ def receive(*patterns, timeout=None, default=_NO_DEFAULT):
     else:
         p.mb_save = NULL
     return _TRAP
+
+
+receive = actors_make_receive(<void*>_receive_impl, _NO_DEFAULT, "actors")
 
 
 cdef int64_t _deadline(object timeout, str name) except? -3:

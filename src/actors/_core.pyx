@@ -1,4 +1,4 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True, embedsignature=True
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True, embedsignature=True, binding=False
 """The compiled core of actors: processes, mailboxes, patterns, timers, signals.
 
 Scheduling policy
@@ -103,7 +103,11 @@ cdef extern from "Python.h":
 
 cdef extern from "_core_helpers.h":
     ctypedef int (*actors_trap_impl_t)(PyObject*, PyObject*, PyObject**) except -1
-    int actors_install_trap(PyTypeObject* tp, actors_trap_impl_t impl) except -1
+    ctypedef void (*actors_trap_failed_t)() noexcept
+    int actors_install_trap(PyTypeObject* tp, actors_trap_impl_t impl,
+                            actors_trap_failed_t failed) except -1
+    object actors_make_receive(void* impl, object no_default, object module_name)
+    object actors_make_send(void* impl, object module_name)
     object actors_fetch_exception()
     int actors_coroutine_function_kind(object fn)
     bint actors_is_interned(object s)

@@ -268,47 +268,79 @@ cdef inline void _make_runnable(Pid p) noexcept:
             s.tick_scheduled = False
 
 
+cdef extern from "Python.h":
+    int _context_enter "PyContext_Enter"(object ctx) noexcept
+    int _context_exit "PyContext_Exit"(object ctx) noexcept
+
+
 cdef void _step(Pid p) noexcept:
-    """Resume ``p`` once and deal with what it did."""
+    """Resume ``p`` once.  The fast path: it parks in a trap again."""
     global _current, _budget
     cdef PyObject* res = NULL
     cdef PySendResult st
-    cdef int how
-    cdef object value = p.wake
+    if p.exiting and not p.exit_thrown:
+        _step_exit(p)
+        return
+    value = p.wake
     p.wake = None
     _current = p
     p.state = S_RUNNING
     p.reductions += 1
     _budget = REDUCTIONS
+    _context_enter(p.ctx)               # fails only if ctx is entered already: never
+    st = PyIter_Send(<PyObject*>p.coro, <PyObject*>value, &res)
+    _context_exit(p.ctx)
+    _current = None
+    if st == PYGEN_NEXT and res == <PyObject*>_TRAP and not p.killed:
+        _decref(res)
+        return
+    _step_outcome(p, st, res)
+
+
+cdef void _step_outcome(Pid p, PySendResult st, PyObject* res) noexcept:
+    """What a resume ended with, off the fast path: a foreign yield, a return, an
+    exception, or a kill accepted while it ran."""
+    cdef int how
     try:
-        PyContext_Enter(p.ctx)
+        if st == PYGEN_NEXT:
+            value = <object>res
+            _decref(res)
+            if value is not _TRAP:
+                _on_foreign_yield(p, value)
+            if p.killed and p.state != S_DEAD:
+                _close_killed(p)
+            return
+        if st == PYGEN_RETURN:
+            how = 0
+            value = <object>res
+            _decref(res)
+        else:
+            how = 2
+            value = actors_fetch_exception()
+        if p.trap != T_NONE:
+            _trap_reset(p)
+        _finish(p, how, value)
+    except BaseException:
+        _internal_error(p)
+
+
+cdef void _step_exit(Pid p) noexcept:
+    """Resume ``p`` with the exit signal it accepted (throw, or close for "kill")."""
+    global _current, _budget
+    cdef int how
+    _current = p
+    p.state = S_RUNNING
+    _budget = REDUCTIONS
+    try:
+        _context_enter(p.ctx)
         try:
-            if p.exiting and not p.exit_thrown:
-                how, value = _deliver_exit(p)
-            else:
-                st = PyIter_Send(<PyObject*>p.coro, <PyObject*>value, &res)
-                if st == PYGEN_NEXT:
-                    how = 1
-                    if res == <PyObject*>_TRAP:
-                        _decref(res)
-                        _current = None
-                        if p.killed and p.state != S_DEAD:
-                            _close_killed(p)
-                        return
-                    value = <object>res
-                    _decref(res)
-                elif st == PYGEN_RETURN:
-                    how = 0
-                    value = <object>res
-                    _decref(res)
-                else:
-                    how = 2
-                    value = actors_fetch_exception()
+            how, value = _deliver_exit(p)
         finally:
-            PyContext_Exit(p.ctx)
+            _context_exit(p.ctx)
             _current = None
         if how == 1:
-            _on_foreign_yield(p, value)
+            if value is not _TRAP:
+                _on_foreign_yield(p, value)
             if p.killed and p.state != S_DEAD:
                 _close_killed(p)
         else:
@@ -316,13 +348,21 @@ cdef void _step(Pid p) noexcept:
                 _trap_reset(p)
             _finish(p, how, value)
     except BaseException:
-        _current = None
-        _logger.critical("actors: internal error while running %r", p, exc_info=True)
-        try:
-            if p.state != S_DEAD:
-                _terminate(p, actors_fetch_exception(), None, None, False)
-        except BaseException:
-            pass
+        _internal_error(p)
+
+
+cdef void _internal_error(Pid p) noexcept:
+    """A bug in actors itself while handling ``p``: log it and end ``p``, never the scheduler."""
+    global _current
+    _current = None
+    exc = actors_fetch_exception()
+    try:
+        _logger.critical("actors: internal error while running %r", p,
+                         exc_info=(type(exc), exc, getattr(exc, "__traceback__", None)))
+        if p.state != S_DEAD:
+            _terminate(p, exc, None, exc, False)
+    except BaseException:
+        pass
 
 
 cdef tuple _deliver_exit(Pid p):

@@ -28,7 +28,12 @@ cdef class _Trap:
 
     def send(self, value):
         cdef PyObject* res = NULL
-        cdef int r = _trap_send(<PyObject*>self, <PyObject*>value, &res)
+        cdef int r
+        try:
+            r = _trap_send(<PyObject*>self, <PyObject*>value, &res)
+        except BaseException:
+            _trap_failed()
+            raise
         out = <object>res
         _decref(res)
         if r == 0:
@@ -39,8 +44,14 @@ cdef class _Trap:
         return "<actors trap>"
 
 
+cdef void _trap_failed() noexcept:
+    """The trap raised: leave it, so the process can handle the error and go on."""
+    if _current is not None and _current.trap != T_NONE:
+        _trap_reset(_current)
+
+
 cdef _Trap _TRAP = _Trap.__new__(_Trap)
-actors_install_trap(<PyTypeObject*>_Trap, _trap_send)
+actors_install_trap(<PyTypeObject*>_Trap, _trap_send, _trap_failed)
 
 
 cdef inline int _return(PyObject** presult, object value) noexcept:
@@ -103,26 +114,22 @@ cdef int _scan(Pid p, PyObject** presult) except -1:
         _trap_reset(p)
         raise ProcessExit(p.extra.exit_reason)
     node = p.mb_head if prev == NULL else prev.next
-    try:
-        while node != NULL:
-            if is_call:
-                r = _match_call(<Ref>p.patterns, <object>node.msg)
-            else:
-                r = _match_any(<tuple>p.patterns, <object>node.msg)
-            if r:
-                if _budget <= 0:        # out of reductions: let the others run first
-                    p.mb_save = prev
-                    _make_runnable(p)
-                    return _suspend(presult)
-                _budget -= 1
-                p.reductions += 1
-                msg = _mb_take(p, prev, node)
-                return _received(p, msg, presult)
-            prev = node
-            node = node.next
-    except BaseException:
-        _trap_reset(p)
-        raise
+    while node != NULL:                 # (a pattern that raises: see _trap_failed)
+        if is_call:
+            r = _match_call(<Ref>p.patterns, <object>node.msg)
+        else:
+            r = _match_any(<tuple>p.patterns, <object>node.msg)
+        if r:
+            if _budget <= 0:            # out of reductions: let the others run first
+                p.mb_save = prev
+                _make_runnable(p)
+                return _suspend(presult)
+            _budget -= 1
+            p.reductions += 1
+            msg = _mb_take(p, prev, node)
+            return _received(p, msg, presult)
+        prev = node
+        node = node.next
     p.mb_save = prev
     if p.deadline == POLL:
         return _receive_timed_out(p, presult)

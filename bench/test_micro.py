@@ -1,0 +1,244 @@
+"""Micro-benchmarks of the hot paths, actors next to the asyncio equivalent.
+
+    pytest bench --benchmark-enable                 # all
+    pytest bench --benchmark-enable -k roundtrip    # one group
+
+Every benchmark runs ``OPS`` operations per round inside one process (see
+conftest.py): time per operation = reported time / OPS. Each batch checks
+what it received, so a broken fast path fails instead of looking fast.
+"""
+
+import asyncio
+
+import pytest
+
+import actors
+from actors import ANY, cancel_timer, receive, send, send_after, spawn
+from actors.lowlevel import call, reply
+
+# ---------------------------------------------------------------------------
+# send + receive round trip (one message each way)
+
+
+async def _echo():
+    while True:
+        peer, n = await receive()
+        send(peer, n)
+
+
+async def _spawn_echo():
+    return spawn(_echo)
+
+
+async def _roundtrips(echo, n):
+    me = actors.self()
+    for i in range(n):
+        send(echo, (me, i))
+        m = await receive()
+        assert m == i
+    return n
+
+
+@pytest.mark.benchmark(group="roundtrip")
+def test_roundtrip_actors(bench_actors):
+    assert bench_actors(_roundtrips, _spawn_echo) == 1000
+
+
+async def _aio_echo(inbox):
+    while True:
+        peer, n = await inbox.get()
+        peer.put_nowait(n)
+
+
+async def _aio_roundtrips(n):
+    inbox, echo_inbox = asyncio.Queue(), asyncio.Queue()
+    echo = asyncio.create_task(_aio_echo(echo_inbox))
+    for i in range(n):
+        echo_inbox.put_nowait((inbox, i))
+        m = await inbox.get()
+        assert m == i
+    echo.cancel()
+    return n
+
+
+@pytest.mark.benchmark(group="roundtrip")
+def test_roundtrip_asyncio(bench_asyncio):
+    assert bench_asyncio(_aio_roundtrips) == 1000
+
+
+# ---------------------------------------------------------------------------
+# spawn: a process that sends its parent one message and exits
+
+
+async def _child(parent, i):
+    send(parent, i)
+
+
+async def _spawns(_state, n):
+    me = actors.self()
+    for i in range(n):
+        spawn(_child, me, i)
+    total = 0
+    for _ in range(n):
+        total += await receive()
+    assert total == n * (n - 1) // 2
+    return n
+
+
+@pytest.mark.benchmark(group="spawn")
+def test_spawn_actors(bench_actors):
+    assert bench_actors(_spawns) == 1000
+
+
+async def _aio_child(parent, i):
+    parent.put_nowait(i)
+
+
+async def _aio_spawns(n):
+    inbox = asyncio.Queue()
+    for i in range(n):
+        asyncio.create_task(_aio_child(inbox, i))
+    total = 0
+    for _ in range(n):
+        total += await inbox.get()
+    assert total == n * (n - 1) // 2
+    return n
+
+
+@pytest.mark.benchmark(group="spawn")
+def test_spawn_asyncio(bench_asyncio):
+    assert bench_asyncio(_aio_spawns) == 1000
+
+
+# ---------------------------------------------------------------------------
+# timer arm + cancel (a receive(timeout=) or a call's 5 s timeout does this)
+
+
+async def _timers(_state, n):
+    me = actors.self()
+    left = 0
+    for i in range(n):
+        t = send_after(me, i, 10.0 + i * 1e-4)
+        if cancel_timer(t) is not None:
+            left += 1
+    assert left == n
+    return n
+
+
+@pytest.mark.benchmark(group="timer")
+def test_timer_arm_cancel_actors(bench_actors):
+    assert bench_actors(_timers) == 1000
+
+
+async def _aio_timers(n):
+    loop = asyncio.get_running_loop()
+    put = asyncio.Queue().put_nowait
+    for i in range(n):
+        loop.call_later(10.0 + i * 1e-4, put, i).cancel()
+    return n
+
+
+@pytest.mark.benchmark(group="timer")
+def test_timer_arm_cancel_asyncio(bench_asyncio):
+    assert bench_asyncio(_aio_timers) == 1000
+
+
+# ---------------------------------------------------------------------------
+# selective receive on a tuple tag, skipping 10 queued non-matching messages
+
+
+NOISE = 10
+
+
+async def _selective(_state, n):
+    me = actors.self()
+    for i in range(NOISE):
+        send(me, ("noise", i))
+    for i in range(n):
+        send(me, ("want", i))
+        tag, j = await receive(("want", ANY))
+        assert j == i
+    left = actors.flush()
+    assert len(left) == NOISE
+    return n
+
+
+@pytest.mark.benchmark(group="selective-receive")
+def test_selective_receive_tuple_tag(bench_actors):
+    assert bench_actors(_selective) == 1000
+
+
+async def _plain(_state, n):
+    me = actors.self()
+    for i in range(n):
+        send(me, ("want", i))
+        tag, j = await receive()
+        assert j == i
+    return n
+
+
+@pytest.mark.benchmark(group="selective-receive")
+def test_receive_any_no_pattern(bench_actors):
+    """Reference point for the row above: the same loop with a plain receive()."""
+    assert bench_actors(_plain) == 1000
+
+
+# ---------------------------------------------------------------------------
+# request/reply: lowlevel.call vs an asyncio future per call
+
+
+async def _server():
+    while True:
+        _tag, from_, request = await receive()
+        reply(from_, request)
+
+
+async def _spawn_server():
+    return spawn(_server)
+
+
+async def _calls(server, n):
+    for i in range(n):
+        assert await call(server, i) == i
+    return n
+
+
+@pytest.mark.benchmark(group="call")
+def test_call_actors(bench_actors):
+    assert bench_actors(_calls, _spawn_server) == 1000
+
+
+async def _spawn_server_and_queue():
+    me = actors.self()
+    for i in range(10_000):
+        send(me, ("junk", i))
+    return spawn(_server)
+
+
+@pytest.mark.benchmark(group="call")
+def test_call_actors_10k_queued(bench_actors):
+    """The receive-marker optimisation: as fast as with an empty mailbox."""
+    assert bench_actors(_calls, _spawn_server_and_queue) == 1000
+
+
+async def _aio_server(inbox):
+    while True:
+        fut, request = await inbox.get()
+        fut.set_result(request)
+
+
+async def _aio_calls(n):
+    loop = asyncio.get_running_loop()
+    inbox = asyncio.Queue()
+    server = asyncio.create_task(_aio_server(inbox))
+    for i in range(n):
+        fut = loop.create_future()
+        inbox.put_nowait((fut, i))
+        assert await fut == i
+    server.cancel()
+    return n
+
+
+@pytest.mark.benchmark(group="call")
+def test_call_asyncio(bench_asyncio):
+    assert bench_asyncio(_aio_calls) == 1000

@@ -1,0 +1,34 @@
+"""``python -m actors COMMAND``: tools that ship with actors.
+
+Commands: ``bench`` (benchmarks against asyncio and Erlang/OTP). Each
+command is a module exposing ``add_arguments(parser)`` and
+``main(args, argv) -> int``; add one to ``COMMANDS`` to add a command.
+"""
+
+import argparse
+import importlib
+import sys
+
+# name -> (module, one-line help)
+COMMANDS = {
+    "bench": ("actors.benchmarks", "benchmark actors against asyncio and Erlang/OTP"),
+}
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="python -m actors",
+                                     description="Tools that ship with actors.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name, (modname, help_) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_, description=help_)
+        mod = importlib.import_module(modname)
+        mod.add_arguments(p)
+        p.set_defaults(_module=mod)
+    args = parser.parse_args(argv)
+    return args._module.main(args, argv) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,331 @@
+"""The asyncio baseline: what a Python user writes today.
+
+A "process" is an ``asyncio.Task`` with an ``asyncio.Queue`` as its mailbox
+(``put_nowait`` to send, ``await q.get()`` to receive); a request/reply is a
+future per call; a timer is ``loop.call_later`` (cancelled with
+``handle.cancel()``). Plain, idiomatic code with the event loop's default
+settings (stdlib asyncio, or uvloop with ``--loop uvloop``): no handicaps,
+no tricks that a user would not write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+
+from . import workloads  # noqa: F401  (declares the workloads before @impl)
+from .registry import Env, MissingWork, Sample, expect, impl, lateness_sample, rate
+from .memutil import rss_bytes
+
+perf_counter = time.perf_counter
+monotonic = time.monotonic
+
+
+def run(main, env: Env, *args):
+    """``asyncio.run(main(*args))`` on the chosen loop."""
+    if env.loop == "uvloop":
+        import uvloop
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            return runner.run(main(*args))
+    return asyncio.run(main(*args))
+
+
+# ---------------------------------------------------------------------------
+# ping-pong
+
+async def _pong(inbox, peer, rounds):
+    expected = rounds - 1
+    got = 0
+    while True:
+        n = await inbox.get()
+        if not (n == expected):
+            raise MissingWork(f"pong: got {n!r}, expected {expected}")
+        peer.put_nowait(n)
+        got += 1
+        if n == 0:
+            return got
+        expected -= 1
+
+
+async def _ping_pong(messages):
+    rounds = messages // 2
+    inbox, pong_inbox = asyncio.Queue(), asyncio.Queue()
+    pong = asyncio.create_task(_pong(pong_inbox, inbox, rounds))
+    got = 0
+    t0 = perf_counter()
+    for n in range(rounds - 1, -1, -1):
+        pong_inbox.put_nowait(n)
+        m = await inbox.get()
+        if not (m == n):
+            raise MissingWork(f"ping: got {m!r}, expected {n}")
+        got += 1
+    t1 = perf_counter()
+    return got + await pong, t1 - t0
+
+
+@impl("ping-pong", "asyncio")
+def ping_pong(p, env):
+    got, elapsed = run(_ping_pong, env, p["messages"])
+    return rate(got, p["messages"] // 2 * 2, elapsed)
+
+
+# ---------------------------------------------------------------------------
+# ring
+
+async def _ring_node(inbox, parent, total):
+    nxt = await inbox.get()
+    parent.put_nowait("ready")
+    got = 0
+    while True:
+        n = await inbox.get()
+        if n is None:
+            parent.put_nowait(got)
+            return
+        got += 1
+        if n == total:
+            parent.put_nowait(("done", n))
+        else:
+            nxt.put_nowait(n + 1)
+
+
+async def _ring(procs, laps):
+    total = procs * laps
+    inbox = asyncio.Queue()
+    boxes = [asyncio.Queue() for _ in range(procs)]
+    tasks = [asyncio.create_task(_ring_node(b, inbox, total)) for b in boxes]
+    for i, b in enumerate(boxes):
+        b.put_nowait(boxes[(i + 1) % procs])
+    for _ in range(procs):
+        r = await inbox.get()
+        if not (r == "ready"):
+            raise MissingWork(f"ring setup: got {r!r}")
+    t0 = perf_counter()
+    boxes[0].put_nowait(1)
+    done = await inbox.get()
+    t1 = perf_counter()
+    if not (done == ("done", total)):
+        raise MissingWork(f"ring: got {done!r}, expected ('done', {total})")
+    for b in boxes:
+        b.put_nowait(None)
+    counts = [await inbox.get() for _ in range(procs)]
+    await asyncio.gather(*tasks)
+    expect(all(c == laps for c in counts), "ring: a node did not see every lap")
+    return sum(counts), t1 - t0
+
+
+@impl("ring", "asyncio")
+def ring(p, env):
+    got, elapsed = run(_ring, env, p["procs"], p["laps"])
+    return rate(got, p["procs"] * p["laps"], elapsed)
+
+
+# ---------------------------------------------------------------------------
+# spawn: the children never receive, so (not to handicap the baseline) they
+# get no Queue: a bare task each (with a Queue each: 2.5-3x slower).
+# No reference is kept: a child never waits, so it cannot be collected early.
+
+async def _child(parent, i):
+    parent.put_nowait(i)
+
+
+async def _spawn(procs):
+    inbox = asyncio.Queue()
+    create_task = asyncio.create_task
+    t0 = perf_counter()
+    for i in range(procs):
+        create_task(_child(inbox, i))
+    total = 0
+    for _ in range(procs):
+        total += await inbox.get()
+    t1 = perf_counter()
+    expect(total == procs * (procs - 1) // 2, "spawn: wrong sum of child indices")
+    return procs, t1 - t0
+
+
+@impl("spawn", "asyncio")
+def spawn(p, env):
+    got, elapsed = run(_spawn, env, p["procs"])
+    return rate(got, p["procs"], elapsed, "processes")
+
+
+# ---------------------------------------------------------------------------
+# fan-in
+
+async def _sender(dest, idx, each):       # never receives: no Queue of its own
+    for seq in range(each):
+        dest.put_nowait((idx, seq))
+
+
+async def _fan_in(senders, each):
+    inbox = asyncio.Queue()
+    counts = [0] * senders
+    t0 = perf_counter()
+    tasks = [asyncio.create_task(_sender(inbox, i, each)) for i in range(senders)]
+    for _ in range(senders * each):
+        idx, seq = await inbox.get()
+        if not (counts[idx] == seq):
+            raise MissingWork(f"fan-in: sender {idx} sent {seq} out of order")
+        counts[idx] = seq + 1
+    t1 = perf_counter()
+    await asyncio.gather(*tasks)
+    expect(inbox.empty(), "fan-in: extra messages")
+    return sum(counts), t1 - t0
+
+
+@impl("fan-in", "asyncio")
+def fan_in(p, env):
+    got, elapsed = run(_fan_in, env, p["senders"], p["each"])
+    return rate(got, p["senders"] * p["each"], elapsed)
+
+
+# ---------------------------------------------------------------------------
+# request/reply: a future per call
+
+async def _server(inbox):
+    while True:
+        fut, request = await inbox.get()
+        fut.set_result(request)
+
+
+async def _request_reply(calls, queued):
+    loop = asyncio.get_running_loop()
+    inbox = asyncio.Queue()
+    for i in range(queued):
+        inbox.put_nowait(("junk", i))
+    server_inbox = asyncio.Queue()
+    server = asyncio.create_task(_server(server_inbox))
+
+    create_future, put = loop.create_future, server_inbox.put_nowait
+    got = 0
+    t0 = perf_counter()
+    for i in range(calls):
+        fut = create_future()           # inlined: no helper coroutine per call
+        put((fut, i))
+        r = await fut
+        if not (r == i):
+            raise MissingWork(f"call {i}: got {r!r}")
+        got += 1
+    t1 = perf_counter()
+    server.cancel()
+    expect(inbox.qsize() == queued, "request-reply: the queued messages went missing")
+    return got, t1 - t0
+
+
+@impl("request-reply", "asyncio")
+def request_reply(p, env):
+    got, elapsed = run(_request_reply, env, p["calls"], 0)
+    return rate(got, p["calls"], elapsed, "replies")
+
+
+@impl("request-reply-queued", "asyncio")
+def request_reply_queued(p, env):
+    got, elapsed = run(_request_reply, env, p["calls"], p["queued"])
+    return rate(got, p["calls"], elapsed, "replies")
+
+
+# ---------------------------------------------------------------------------
+# timers
+
+async def _timers(delays, max_s):
+    loop = asyncio.get_running_loop()
+    inbox = asyncio.Queue()
+    put = inbox.put_nowait
+    n = len(delays)
+    t0 = perf_counter()
+    handles = [loop.call_later(d, put, i) for i, d in enumerate(delays)]
+    cancelled = 0
+    for h in handles[::2]:
+        h.cancel()
+        cancelled += 1
+    t1 = perf_counter()
+    del handles
+    expect(cancelled == (n + 1) // 2, "timers: wrong number cancelled")
+    fired = 0
+    for _ in range(n // 2):
+        i = await asyncio.wait_for(inbox.get(), max_s + 5)
+        if not (i % 2 == 1):
+            raise MissingWork(f"timers: cancelled timer {i} fired")
+        fired += 1
+    await asyncio.sleep(0.05)
+    expect(inbox.empty(), "timers: extra timer messages")
+    return n, t1 - t0
+
+
+def timer_delays(p, seed=1):
+    rnd = random.Random(seed)
+    lo, hi = p["min_ms"] / 1e3, p["max_ms"] / 1e3
+    return [rnd.uniform(lo, hi) for _ in range(p["timers"])]
+
+
+@impl("timers", "asyncio")
+def timers(p, env):
+    got, elapsed = run(_timers, env, timer_delays(p), p["max_ms"] / 1e3)
+    return rate(got, p["timers"], elapsed, "timers")
+
+
+async def _lateness(n, window, offset):
+    loop = asyncio.get_running_loop()
+    inbox = asyncio.Queue()
+    put = inbox.put_nowait
+    rnd = random.Random(2)
+    offsets = [offset + rnd.uniform(0.0, window) for _ in range(n)]
+    start = monotonic()
+    for o in offsets:
+        deadline = start + o
+        loop.call_later(deadline - monotonic(), put, deadline)
+    armed = monotonic()
+    late = []
+    for _ in range(n):
+        deadline = await inbox.get()
+        late.append(monotonic() - deadline)
+    return late, max(0.0, armed - start - offset)
+
+
+def lateness_params(p):
+    return p["timers"], p["window_ms"] / 1e3, p["offset_ms"] / 1e3
+
+
+@impl("timer-lateness", "asyncio")
+def timer_lateness(p, env):
+    late, overran = run(_lateness, env, *lateness_params(p))
+    expect(len(late) == p["timers"], "timer-lateness: missing timers")
+    return lateness_sample(late, {"arm_overran_ms": overran * 1e3})
+
+
+# ---------------------------------------------------------------------------
+# memory (run in a fresh interpreter by the runner)
+
+async def _idle(inbox, parent):
+    parent.put_nowait(1)
+    await inbox.get()
+
+
+async def _memory(procs):
+    import gc
+    inbox = asyncio.Queue()
+    # Warm the code paths (one process) so lazy first-use allocations are not counted.
+    asyncio.create_task(_child(inbox, 0))
+    await inbox.get()
+    gc.collect()
+    before = rss_bytes()
+    # A user keeps references to their tasks (asyncio holds only weak ones).
+    tasks = []
+    for _ in range(procs):
+        tasks.append(asyncio.create_task(_idle(asyncio.Queue(), inbox)))
+    ready = 0
+    for _ in range(procs):
+        ready += await inbox.get()
+    gc.collect()
+    after = rss_bytes()
+    expect(ready == procs, "memory: not every process started")
+    expect(all(not t.done() for t in tasks), "memory: a process ended")
+    for t in tasks:
+        t.cancel()
+    return (after - before) / procs
+
+
+@impl("memory", "asyncio")
+def memory(p, env):
+    per = run(_memory, env, p["procs"])
+    return Sample(per, {"count": p["procs"]})

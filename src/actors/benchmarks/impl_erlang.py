@@ -1,0 +1,166 @@
+"""Runs the Erlang/OTP versions of the workloads (``bench.erl``).
+
+``bench.erl`` is compiled with ``erlc`` into a temporary directory, then one
+VM, ``erl +S 1 -noshell -pa DIR -eval 'bench:serve().'``, answers one
+request per line ("name arg ..." -> "RESULT key=value ..."). Workloads
+declared ``isolated`` (memory) get a fresh VM each time
+(``-eval 'bench:oneshot([name, args...]).'``).
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import selectors
+import shutil
+import subprocess
+import tempfile
+from typing import Dict, List, Optional
+
+from .registry import MEMORY, LATENCY, RATE, MissingWork, Sample, Workload
+
+ERL_FLAGS = ["+S", "1", "-noshell"]
+
+
+def find_erl() -> Optional[str]:
+    erl, erlc = shutil.which("erl"), shutil.which("erlc")
+    return erl if erl and erlc else None
+
+
+def erl_version() -> Optional[str]:
+    erl = find_erl()
+    if not erl:
+        return None
+    try:
+        out = subprocess.run(
+            [erl, "-noshell", "-eval",
+             'io:format("OTP ~s, erts ~s", [erlang:system_info(otp_release), '
+             'erlang:system_info(version)]), halt().'],
+            capture_output=True, text=True, timeout=60)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+class ErlangError(RuntimeError):
+    pass
+
+
+class Erlang:
+    """A compiled bench.erl plus a long-running VM to run workloads in."""
+
+    def __init__(self, timeout: float = 600.0):
+        self.erl = find_erl()
+        if not self.erl:
+            raise ErlangError("erl/erlc not on PATH")
+        self.timeout = timeout
+        self.dir = tempfile.mkdtemp(prefix="actors-bench-erl-")
+        src = importlib.resources.files("actors.benchmarks").joinpath("bench.erl")
+        with importlib.resources.as_file(src) as path:
+            out = subprocess.run(["erlc", "-o", self.dir, str(path)],
+                                 capture_output=True, text=True)
+        if out.returncode != 0:
+            raise ErlangError(f"erlc bench.erl failed:\n{out.stdout}{out.stderr}")
+        self.exports = self._exports()
+        self.proc: Optional[subprocess.Popen] = None
+
+    def _exports(self) -> set:
+        out = subprocess.run(
+            [self.erl, "-noshell", "-pa", self.dir, "-eval",
+             '[io:format("~s/~b~n", [F, A]) || {F, A} <- bench:module_info(exports)], halt().'],
+            capture_output=True, text=True, timeout=60)
+        return {line.strip() for line in out.stdout.splitlines() if line.strip()}
+
+    def has(self, w: Workload) -> bool:
+        return bool(w.erlang) and f"{w.erlang}/{len(w.full)}" in self.exports
+
+    # -- the long-running VM ------------------------------------------------
+
+    def _start(self) -> subprocess.Popen:
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = subprocess.Popen(
+                [self.erl, *ERL_FLAGS, "-pa", self.dir, "-eval", "bench:serve()."],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                text=True, bufsize=1)
+        return self.proc
+
+    def request(self, fn: str, args: List[int]) -> Dict[str, str]:
+        proc = self._start()
+        line = " ".join([fn, *map(str, args)])
+        proc.stdin.write(line + "\n")
+        proc.stdin.flush()
+        sel = selectors.DefaultSelector()
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        try:
+            if not sel.select(self.timeout):
+                self.close()
+                raise ErlangError(f"erl: no answer to {line!r} in {self.timeout:g} s (VM killed)")
+        finally:
+            sel.close()
+        answer = proc.stdout.readline()
+        if not answer:
+            err = proc.stderr.read() if proc.poll() is not None else ""
+            self.close()
+            raise ErlangError(f"erl exited while running {line!r}: {err.strip()}")
+        return parse(answer, line)
+
+    def oneshot(self, fn: str, args: List[int]) -> Dict[str, str]:
+        term = "[" + ", ".join([fn, *map(str, args)]) + "]"
+        out = subprocess.run(
+            [self.erl, *ERL_FLAGS, "-pa", self.dir, "-eval", f"bench:oneshot({term})."],
+            capture_output=True, text=True, timeout=self.timeout)
+        lines = [ln for ln in out.stdout.splitlines() if ln.startswith(("RESULT", "ERROR"))]
+        if not lines:
+            raise ErlangError(f"erl: no result for {term}: {out.stdout}{out.stderr}")
+        return parse(lines[-1], term)
+
+    def close(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            try:
+                proc.stdin.write("quit\n")
+                proc.stdin.flush()
+                proc.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired, ValueError):
+                proc.kill()
+                proc.wait()
+
+    def cleanup(self) -> None:
+        self.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    # -- one measurement ----------------------------------------------------
+
+    def measure(self, w: Workload, params: Dict[str, int]) -> Sample:
+        args = [params[k] for k in w.full]          # declaration order
+        res = (self.oneshot if w.isolated else self.request)(w.erlang, args)
+        if w.kind == RATE:
+            count = int(res["count"])
+            elapsed = int(res["elapsed_us"]) / 1e6
+            return Sample(count / elapsed, {"count": count, "elapsed_s": elapsed})
+        if w.kind == LATENCY:
+            extra = {
+                "count": int(res["count"]),
+                "early": int(res["early"]),
+                "p50_ms": int(res["p50_us"]) / 1e3,
+                "p99_ms": int(res["p99_us"]) / 1e3,
+                "max_ms": int(res["max_us"]) / 1e3,
+                "arm_overran_ms": int(res.get("arm_overran_us", 0)) / 1e3,
+            }
+            return Sample(extra["p99_ms"], extra)
+        if w.kind == MEMORY:
+            extra = {k: int(v) for k, v in res.items() if k != "name"}
+            return Sample(float(res["bytes_per_process"]), extra)
+        raise ValueError(f"unknown workload kind {w.kind!r}")
+
+
+def parse(answer: str, request: str) -> Dict[str, str]:
+    answer = answer.strip()
+    if answer.startswith("ERROR"):
+        raise MissingWork(f"erlang {request}: {answer[6:]}")
+    if not answer.startswith("RESULT "):
+        raise ErlangError(f"erlang {request}: unexpected output {answer!r}")
+    out = {}
+    for tok in answer[7:].split():
+        k, _, v = tok.partition("=")
+        out[k] = v
+    return out

@@ -1,0 +1,412 @@
+"""``python -m actors bench``: run the workloads on every system, print a table.
+
+Rounds are interleaved: for each workload, round after round, every system
+runs once (in an order rotated each round), so drift on a shared machine
+hits all systems alike; the table shows medians. Python systems run
+in-process with a ``gc.collect()`` before every measurement, except
+workloads declared ``isolated`` (memory), which run in a fresh interpreter
+(or a fresh Erlang VM) each time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import faulthandler
+import gc
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+import traceback
+from typing import Dict, List, Optional
+
+from .registry import (LATENCY, MEMORY, RATE, WORKLOADS, Env, MissingWork, Row,
+                       Sample, SystemResult, Workload)
+
+DEFAULT_ROUNDS = 5
+QUICK_ROUNDS = 3
+WATCHDOG_S = 600        # a measurement that hangs (a lost message) dumps tracebacks and exits
+
+
+ACTORS_IMPORT_ERROR: Optional[str] = None
+
+
+def load() -> Dict[str, Workload]:
+    """Import every implementation module (which fills the registry)."""
+    global ACTORS_IMPORT_ERROR
+    from . import workloads, impl_asyncio  # noqa: F401
+    try:
+        from . import impl_actors  # noqa: F401  (needs the compiled core)
+    except Exception as e:                    # noqa: BLE001 -- reported in the header
+        ACTORS_IMPORT_ERROR = f"{type(e).__name__}: {e}"
+    return WORKLOADS
+
+
+# ----------------------------------------------------------------------------
+# command line
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--rounds", type=int, default=None, metavar="N",
+                   help=f"runs per system and workload; the table shows medians "
+                        f"(default {DEFAULT_ROUNDS}, {QUICK_ROUNDS} with --quick)")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke test: the same workloads with scaled-down counts")
+    p.add_argument("--only", metavar="NAME[,NAME]",
+                   help="run only these workloads (see --list)")
+    p.add_argument("--json", metavar="PATH", help="also write every sample and the metadata here")
+    p.add_argument("--no-erlang", action="store_true", help="skip Erlang/OTP even if erl is on PATH")
+    p.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio",
+                   help="event loop for actors and the asyncio baseline (default asyncio)")
+    p.add_argument("--list", action="store_true", help="list the workloads and exit")
+
+
+def main(args: argparse.Namespace, argv: Optional[List[str]] = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    workloads = load()
+    if args.list:
+        for w in workloads.values():
+            print(f"{w.name:22} {w.describe(False)}")
+        return 0
+    rounds = args.rounds if args.rounds is not None else (QUICK_ROUNDS if args.quick else DEFAULT_ROUNDS)
+    if rounds < 1:
+        print("actors bench: --rounds must be at least 1", file=sys.stderr)
+        return 2
+    selected = list(workloads.values())
+    if args.only:
+        names = [n.strip() for n in args.only.split(",") if n.strip()]
+        unknown = [n for n in names if n not in workloads]
+        if unknown:
+            print(f"actors bench: unknown workload(s) {', '.join(unknown)}; "
+                  f"known: {', '.join(workloads)}", file=sys.stderr)
+            return 2
+        selected = [workloads[n] for n in names]
+    if args.loop == "uvloop":
+        try:
+            import uvloop  # noqa: F401
+        except ImportError:
+            print("actors bench: --loop uvloop needs uvloop installed", file=sys.stderr)
+            return 2
+
+    env = Env(loop=args.loop, quick=args.quick)
+    erlang, erlang_note = None, None
+    if args.no_erlang:
+        erlang_note = "skipped (--no-erlang)"
+    else:
+        from .impl_erlang import Erlang, ErlangError, find_erl
+        if not find_erl():
+            erlang_note = "not run (erl/erlc not on PATH)"
+        else:
+            try:
+                erlang = Erlang(timeout=WATCHDOG_S)
+            except ErlangError as e:
+                erlang_note = f"not run ({e})"
+
+    meta = metadata(argv, env, rounds, erlang, erlang_note)
+    if ACTORS_IMPORT_ERROR:
+        meta["actors"] = f"NOT IMPORTABLE ({ACTORS_IMPORT_ERROR})"
+    # The header goes to stderr now (context for the progress lines) and to
+    # stdout with the table at the end, so that stdout alone is the report.
+    print(format_header(meta), file=sys.stderr, flush=True)
+
+    rows: Dict[str, Row] = {}
+    t_start = time.perf_counter()
+    try:
+        for w in selected:
+            rows[w.name] = run_workload(w, env, rounds, erlang)
+    finally:
+        if erlang is not None:
+            erlang.cleanup()
+    meta["wall_s"] = round(time.perf_counter() - t_start, 1)
+    meta["loadavg_end"] = loadavg()
+
+    print(format_header(meta))
+    print(render_table(rows, meta))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(to_json(rows, meta), f, indent=2)
+        print(f"\nwrote {args.json}")
+    errors = [(r.workload.name, s, e) for r in rows.values() for s, res in r.results.items()
+              for e in res.errors]
+    return 1 if errors or ACTORS_IMPORT_ERROR else 0
+
+
+# ----------------------------------------------------------------------------
+# running
+
+def systems_for(w: Workload, erlang) -> List[str]:
+    out = [s for s in ("actors", "asyncio") if s in w.impls]
+    if erlang is not None and erlang.has(w):
+        out.append("erlang")
+    return out
+
+
+def run_workload(w: Workload, env: Env, rounds: int, erlang) -> Row:
+    params = w.params(env.quick)
+    row = Row(w, params)
+    systems = systems_for(w, erlang)
+    for s in systems:
+        row.results[s] = SystemResult()
+    for r in range(rounds):
+        k = r % len(systems)
+        order = systems[k:] + systems[:k]
+        shown = {}
+        for s in order:
+            res = row.results[s]
+            if res.errors:
+                continue                      # failed once: its median means nothing
+            try:
+                sample = measure(w, s, params, env, erlang)
+            except Exception as e:            # noqa: BLE001 -- reported loudly, run goes on
+                msg = f"{type(e).__name__}: {e}"
+                res.errors.append(msg)
+                print(f"\n!!! {w.name} / {s}: {msg}", file=sys.stderr)
+                if not isinstance(e, MissingWork):
+                    traceback.print_exc(file=sys.stderr)
+                shown[s] = "ERROR"
+                continue
+            res.samples.append(sample)
+            shown[s] = fmt_value(w, sample.value, sample.extra)
+        progress = "  ".join(f"{s} {shown[s]}" for s in systems if s in shown)
+        print(f"[{w.name}] round {r + 1}/{rounds}: {progress} {w.unit}", file=sys.stderr, flush=True)
+    return row
+
+
+def measure(w: Workload, system: str, params: Dict[str, int], env: Env, erlang) -> Sample:
+    if system == "erlang":
+        return erlang.measure(w, params)
+    if w.isolated:
+        return measure_in_subprocess(w, system, params, env)
+    fn = w.impls[system]
+    gc.collect()
+    faulthandler.dump_traceback_later(WATCHDOG_S, exit=True)
+    try:
+        sample = fn(params, env)
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+    gc.collect()
+    return sample
+
+
+def measure_in_subprocess(w: Workload, system: str, params: Dict[str, int], env: Env) -> Sample:
+    cmd = [sys.executable, "-m", "actors.benchmarks.isolated", w.name, system,
+           json.dumps(params), json.dumps({"loop": env.loop, "quick": env.quick})]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=WATCHDOG_S)
+    except subprocess.TimeoutExpired:
+        raise MissingWork(f"{w.name}/{system}: subprocess did not finish in {WATCHDOG_S} s") from None
+    for line in out.stdout.splitlines():
+        if line.startswith("SAMPLE "):
+            d = json.loads(line[7:])
+            return Sample(d["value"], d["extra"])
+    tail = "\n".join((out.stderr or out.stdout).strip().splitlines()[-15:])
+    raise MissingWork(f"subprocess failed (exit {out.returncode}):\n{tail}")
+
+
+# ----------------------------------------------------------------------------
+# metadata
+
+def metadata(argv: List[str], env: Env, rounds: int, erlang, erlang_note) -> dict:
+    try:
+        import Cython
+        cython = Cython.__version__
+    except ImportError:
+        cython = "not installed"
+    try:
+        import actors
+        actors_version = getattr(actors, "__version__", None)
+        if actors_version is None:
+            from importlib.metadata import version
+            actors_version = version("actors")
+        core = getattr(getattr(actors, "_core", None), "__file__", None)
+    except Exception:                         # noqa: BLE001
+        actors_version, core = "?", None
+    erl = None
+    if erlang is not None:
+        from .impl_erlang import erl_version
+        erl = erl_version()
+    loop = env.loop
+    if loop == "uvloop":
+        import uvloop
+        loop = f"uvloop {uvloop.__version__}"
+    try:
+        affinity = len(os.sched_getaffinity(0))
+    except AttributeError:
+        affinity = os.cpu_count()
+    return {
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "command": "python -m actors " + shlex.join(argv),
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "cython": cython,
+        "actors": actors_version,
+        "core": core,
+        "erlang": erl or erlang_note,
+        "erl_command": "erl +S 1 -noshell" if erlang is not None else None,
+        "loop": loop,
+        "nproc": os.cpu_count(),
+        "usable_cpus": affinity,
+        "cpu": cpu_model(),
+        "platform": platform.platform(),
+        "loadavg": loadavg(),
+        "quick": env.quick,
+        "rounds": rounds,
+    }
+
+
+def loadavg():
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "?"
+
+
+def format_header(meta: dict) -> str:
+    load = f"load {meta['loadavg']}"
+    if meta.get("loadavg_end"):
+        load = f"load at start {meta['loadavg']}, at end {meta['loadavg_end']}"
+    lines = [
+        f"actors bench — {meta['date']}",
+        f"command:  {meta['command']}",
+        f"python:   {meta['python']}   cython: {meta['cython']}   actors: {meta['actors']}   "
+        f"loop: {meta['loop']}",
+        f"erlang:   {meta['erlang']}" + (f"   ({meta['erl_command']})" if meta["erl_command"] else ""),
+        f"machine:  nproc {meta['nproc']} (usable {meta['usable_cpus']}), {meta['cpu']}, "
+        f"{meta['platform']}",
+        f"          {load}",
+        f"rounds:   {meta['rounds']} per system, medians shown, systems interleaved round by round",
+    ]
+    if meta["quick"]:
+        lines.append("*** QUICK MODE: scaled-down counts for a smoke test; "
+                     "numbers are indicative only, not comparable with a full run ***")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------
+# output
+
+def fmt_rate(v: float) -> str:
+    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if v >= div:
+            x = v / div
+            return f"{x:.3g}{suffix}" if x < 100 else f"{x:.0f}{suffix}"
+    return f"{v:.3g}"
+
+
+def fmt_value(w: Workload, value: Optional[float], extra: Optional[dict] = None) -> str:
+    if value is None:
+        return "-"
+    if w.kind == RATE:
+        return fmt_rate(value)
+    if w.kind == MEMORY:
+        return f"{value:,.0f}"
+    if w.kind == LATENCY:
+        e = extra or {}
+        return "/".join(f"{e.get(k, float('nan')):.2f}" for k in ("p50_ms", "p99_ms", "max_ms"))
+    return f"{value:g}"
+
+
+def cell(row: Row, system: str, erlang_note) -> str:
+    res = row.results.get(system)
+    if res is None:
+        return "n/a"
+    if res.errors:
+        return "ERROR"
+    if not res.samples:
+        return "-"
+    if row.workload.kind == LATENCY:
+        extra = {k: res.median_extra(k) for k in ("p50_ms", "p99_ms", "max_ms")}
+        early = max(s.extra.get("early", 0) for s in res.samples)
+        return fmt_value(row.workload, res.median(), extra) + (f" EARLY:{early}" if early else "")
+    return fmt_value(row.workload, res.median())
+
+
+def ratio_cell(row: Row, system: str) -> str:
+    r = row.ratio(system)
+    if r is None:
+        return "-"
+    if row.workload.kind == LATENCY:
+        return "-"
+    if row.workload.kind == MEMORY:
+        return f"{r:.1f}x less"
+    return f"{r:.2f}x" if r < 10 else f"{r:.1f}x"
+
+
+def render_table(rows: Dict[str, Row], meta: dict) -> str:
+    head = ["workload", "unit", "actors", "asyncio", "erlang", "vs asyncio", "vs erlang",
+            "target", "met"]
+    body = []
+    for row in rows.values():
+        verdict, text = row.workload.target.judge(row, rows)
+        if any(res.errors for res in row.results.values()):
+            met = "ERROR"
+        else:
+            met = {True: "yes", False: "NO", None: "?"}[verdict]
+        body.append([row.workload.name, row.workload.unit,
+                     cell(row, "actors", None), cell(row, "asyncio", None),
+                     cell(row, "erlang", meta["erlang"]),
+                     ratio_cell(row, "asyncio"), ratio_cell(row, "erlang"), text, met])
+    widths = [max(len(str(r[i])) for r in [head] + body) for i in range(len(head))]
+    right = {2, 3, 4, 5, 6}
+
+    def line(r):
+        return "  ".join(str(c).rjust(widths[i]) if i in right else str(c).ljust(widths[i])
+                         for i, c in enumerate(r)).rstrip()
+
+    out = ["", line(head), line(["-" * w for w in widths])]
+    out += [line(r) for r in body]
+    out.append("")
+    out.append("vs X: actors' rate / X's rate (higher is better for actors); for memory, X's "
+               "bytes / actors' bytes. Latency cells: p50/p99/max ms.")
+    if meta.get("quick"):
+        out.append("QUICK MODE: scaled-down counts (smoke test); see a full run for real numbers.")
+    out.append(f"wall time {meta.get('wall_s', '?')} s. What each row does:")
+    for row in rows.values():
+        out.append(f"  {row.workload.name}: {row.workload.describe(meta.get('quick', False))}")
+    errors = [(row.workload.name, s, e) for row in rows.values()
+              for s, res in row.results.items() for e in res.errors]
+    if errors:
+        out.append("")
+        out.append("ERRORS (a system that did not receive exactly the defined work has no number):")
+        for name, s, e in errors:
+            out.append(f"  {name} / {s}: {e}")
+    return "\n".join(out)
+
+
+def to_json(rows: Dict[str, Row], meta: dict) -> dict:
+    out = {"meta": meta, "workloads": []}
+    for row in rows.values():
+        w = row.workload
+        verdict, text = w.target.judge(row, rows)
+        out["workloads"].append({
+            "name": w.name,
+            "kind": w.kind,
+            "unit": w.unit,
+            "description": w.describe(meta.get("quick", False)),
+            "params": row.params,
+            "target": text,
+            "target_met": verdict,
+            "results": {
+                s: {
+                    "median": res.median(),
+                    "samples": [s_.value for s_ in res.samples],
+                    "extra": [s_.extra for s_ in res.samples],
+                    "errors": res.errors,
+                } for s, res in row.results.items()
+            },
+            "ratios": {s: row.ratio(s) for s in row.results if s != "actors"},
+        })
+    return out

@@ -1,0 +1,79 @@
+"""The rows of ``python -m actors bench``: one declaration per workload.
+
+Definitions are identical for every system (actors, the asyncio baseline,
+Erlang/OTP in ``bench.erl``); what is timed is said in each description.
+Implementations live in ``impl_actors.py``, ``impl_asyncio.py`` and
+``bench.erl``; the parameters are passed to Erlang in the order given here.
+"""
+
+from .registry import (LATENCY, MEMORY, RATE, AllOf, AtMost, Lateness, RelativeTo,
+                       Speedup, workload)
+
+PING_PONG = workload(
+    "ping-pong", RATE, "msg/s",
+    "2 processes, {messages:,} one-way messages in all ({messages:,} / 2 round trips of an int); "
+    "timed from the first send to the last reply",
+    full={"messages": 1_000_000}, quick={"messages": 50_000},
+    target=Speedup("asyncio", 30))
+
+RING = workload(
+    "ring", RATE, "msg/s",
+    "{procs:,} processes in a ring, one int token, {laps} laps ({procs:,} x {laps} messages); "
+    "timed from the token's first send to its return (ring set up before, untimed)",
+    full={"procs": 10_000, "laps": 50}, quick={"procs": 10_000, "laps": 3},
+    target=Speedup("asyncio", 30))
+
+SPAWN = workload(
+    "spawn", RATE, "proc/s",
+    "spawn {procs:,} processes that each send the parent one message and exit; "
+    "timed until the parent has received all {procs:,} (asyncio: a bare task each, no Queue)",
+    full={"procs": 100_000}, quick={"procs": 5_000},
+    target=Speedup("asyncio", 4), erlang="spawn_procs")
+
+FAN_IN = workload(
+    "fan-in", RATE, "msg/s",
+    "{senders} senders x {each:,} messages (sender, seq) into one receiver that checks "
+    "per-sender order; timed from the first spawn to the last receive",
+    full={"senders": 100, "each": 10_000}, quick={"senders": 100, "each": 500},
+    target=Speedup("asyncio", 4))
+
+REQUEST_REPLY = workload(
+    "request-reply", RATE, "call/s",
+    "{calls:,} sequential calls on a fresh ref to an echo server (actors: lowlevel.call, "
+    "which also monitors and arms a 5 s timeout; asyncio: a future per call; "
+    "erlang: make_ref + send + selective receive)",
+    full={"calls": 100_000}, quick={"calls": 5_000},
+    target=Speedup("asyncio", 10))
+
+REQUEST_REPLY_QUEUED = workload(
+    "request-reply-queued", RATE, "call/s",
+    "as request-reply, with {queued:,} unrelated messages waiting in the caller's mailbox "
+    "(checked still there after)",
+    full={"calls": 100_000, "queued": 10_000}, quick={"calls": 5_000, "queued": 10_000},
+    target=AllOf(Speedup("asyncio", 10), RelativeTo("request-reply", 0.9)))
+
+TIMERS = workload(
+    "timers", RATE, "timer/s",
+    "arm {timers:,} send_after to self (delays in [{min_ms}, {max_ms}) ms), cancel every other "
+    "one; timed: arming + cancelling; then (untimed) exactly the uncancelled half must arrive "
+    "(asyncio: loop.call_later + handle.cancel)",
+    full={"timers": 200_000, "min_ms": 500, "max_ms": 1000},
+    quick={"timers": 10_000, "min_ms": 100, "max_ms": 200},
+    target=Speedup("asyncio", 5))
+
+TIMER_LATENESS = workload(
+    "timer-lateness", LATENCY, "ms p50/p99/max",
+    "{timers:,} send_after to self, deadlines uniform over {window_ms} ms starting {offset_ms} ms "
+    "after arming starts (so arming the burst delays none); lateness = arrival - deadline "
+    "(time.monotonic / erlang:monotonic_time)",
+    full={"timers": 20_000, "window_ms": 200, "offset_ms": 100},
+    quick={"timers": 2_000, "window_ms": 100, "offset_ms": 20},
+    target=Lateness(5.0))
+
+MEMORY_IDLE = workload(
+    "memory", MEMORY, "B/proc",
+    "{procs:,} idle processes parked in receive(), each in a fresh OS process per system: "
+    "RSS growth / {procs:,} (asyncio: a Task + a Queue each; erlang: erlang:memory(processes) "
+    "growth)",
+    full={"procs": 100_000}, quick={"procs": 10_000},
+    target=AtMost(512, " B"), isolated=True)
