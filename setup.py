@@ -11,7 +11,7 @@ extensions = [
         "actors._core",
         ["src/actors/_core.pyx"],
         include_dirs=["src/actors"],
-        extra_compile_args=["-O2"],
+        extra_compile_args=["-O3"],
     )
 ]
 

@@ -46,8 +46,8 @@ cdef class Pid:
     cdef object ctx
     cdef object fn
 
-    # Scheduling.  state is S_*; the pid is in the run queue (linked through
-    # rq_next) iff state == S_RUNNABLE.  `wake` is what the next resume sends
+    # Scheduling.  state is S_*; the pid is in the scheduler's run queue iff
+    # state == S_RUNNABLE.  `wake` is what the next resume sends
     # in (a handed-off message, _TIMEOUT, _RESCAN or None); while the process
     # waits on an asyncio future, `wake` holds that future.
     cdef unsigned char state
@@ -57,7 +57,6 @@ cdef class Pid:
     cdef unsigned char killed           # ... untrappably: close, never resume
     cdef unsigned char exit_thrown      # ProcessExit was already raised inside it
     cdef unsigned char marker_in_use    # the current receive started at mb_marker
-    cdef Pid rq_next
     cdef Pid pl_prev
     cdef Pid pl_next                    # the scheduler's list of live processes
     cdef object wake

@@ -22,10 +22,13 @@ cdef class Scheduler:
     cdef readonly bint active
     cdef int tick_budget
 
-    # Run queue: rq_head..rq_tail linked through Pid.rq_next.  tick_scheduled
-    # is true while a tick is queued on the loop or running.
-    cdef Pid rq_head
-    cdef Pid rq_tail
+    # Run queue: a ring buffer rq[rq_first .. rq_first + rq_len) modulo rq_cap
+    # (a power of two), holding one reference to each queued Pid.
+    # tick_scheduled is true while a tick is queued on the loop or running.
+    cdef PyObject** rq
+    cdef Py_ssize_t rq_cap
+    cdef Py_ssize_t rq_first
+    cdef Py_ssize_t rq_len
     cdef bint tick_scheduled
     cdef object tick_cb
 
@@ -62,9 +65,37 @@ cdef class Scheduler:
         self.exit_callbacks = {}
         self.empty_waiters = []
         self.wheel = _Wheel.__new__(_Wheel)
+        self.rq_cap = 1024
+        self.rq = <PyObject**>malloc(self.rq_cap * sizeof(PyObject*))
+        if self.rq == NULL:
+            raise MemoryError()
         self.armed = INT64_MAX
         self.tick_cb = self._tick
         self.timer_cb = self._on_loop_timer
+
+    def __dealloc__(self):
+        self._clear_run_queue()
+        free(self.rq)
+        self.rq = NULL
+
+    cdef void _clear_run_queue(self) noexcept:
+        while self.rq_len > 0:
+            _decref(self.rq[self.rq_first])
+            self.rq_first = (self.rq_first + 1) & (self.rq_cap - 1)
+            self.rq_len -= 1
+
+    cdef int _grow_run_queue(self) except -1:
+        cdef Py_ssize_t i, cap = self.rq_cap * 2
+        cdef PyObject** rq = <PyObject**>malloc(cap * sizeof(PyObject*))
+        if rq == NULL:
+            raise MemoryError("actors: no memory to grow the run queue")
+        for i in range(self.rq_len):
+            rq[i] = self.rq[(self.rq_first + i) & (self.rq_cap - 1)]
+        free(self.rq)
+        self.rq = rq
+        self.rq_cap = cap
+        self.rq_first = 0
+        return 0
 
     def activate(self):
         """Make this the scheduler that module-level functions use."""
@@ -94,7 +125,7 @@ cdef class Scheduler:
                     coro.close()
                 except BaseException:
                     pass
-        self.rq_head = self.rq_tail = None
+        self._clear_run_queue()
         self.wheel.clear()
         if self.timer_handle is not None:
             self.timer_handle.cancel()
@@ -162,7 +193,7 @@ cdef class Scheduler:
         cdef int64_t ev
         self.autojump_scheduled = False
         while (self.active and self.mock is not None and self.mock.autojump
-               and self.rq_head is None and self.wheel.count > 0):
+               and self.rq_len == 0 and self.wheel.count > 0):
             ev = self.wheel.next_event()
             target = self.t0 + ev / 1000.0
             if target > self.mock.t:
@@ -181,20 +212,20 @@ cdef class Scheduler:
     # -- running processes -------------------------------------------------
 
     def _tick(self):
-        cdef Pid p
+        cdef PyObject* p
         cdef int n = 0
-        while self.rq_head is not None:
-            p = self.rq_head
-            self.rq_head = p.rq_next
-            p.rq_next = None
-            if self.rq_head is None:
-                self.rq_tail = None
-            _step(p)
+        while self.rq_len > 0:
+            p = self.rq[self.rq_first]
+            self.rq_first = (self.rq_first + 1) & (self.rq_cap - 1)
+            self.rq_len -= 1
+            if (<Pid>p).state == S_RUNNABLE:
+                _step(<Pid>p)
+            _decref(p)
             n += 1
             if n >= self.tick_budget:
                 break
         self.steps += n
-        if self.rq_head is not None and self.active:
+        if self.rq_len > 0 and self.active:
             self.loop.call_soon(self.tick_cb)
         else:
             self.tick_scheduled = False
@@ -232,12 +263,7 @@ cdef class Scheduler:
     @property
     def run_queue_length(self):
         """How many processes are waiting to run."""
-        cdef Py_ssize_t n = 0
-        cdef Pid p = self.rq_head
-        while p is not None:
-            n += 1
-            p = p.rq_next
-        return n
+        return self.rq_len
 
     def processes(self):
         """Every live process, in spawn order."""
@@ -251,21 +277,28 @@ cdef class Scheduler:
 
 cdef inline void _make_runnable(Pid p) noexcept:
     """Queue ``p`` to run (from waiting, or requeued while running)."""
-    cdef Scheduler s = _sched
     if p.state == S_RUNNABLE or p.state == S_DEAD:
         return
-    p.state = S_RUNNABLE
-    if s.rq_tail is None:
-        s.rq_head = p
-    else:
-        s.rq_tail.rq_next = p
-    s.rq_tail = p
-    if not s.tick_scheduled:
-        s.tick_scheduled = True
+    if _sched.rq_len == _sched.rq_cap:
         try:
-            s.loop.call_soon(s.tick_cb)
+            _sched._grow_run_queue()
         except BaseException:
-            s.tick_scheduled = False
+            _logger.critical("actors: cannot queue %r to run: out of memory", p)
+            return
+    p.state = S_RUNNABLE
+    _incref(<PyObject*>p)
+    _sched.rq[(_sched.rq_first + _sched.rq_len) & (_sched.rq_cap - 1)] = <PyObject*>p
+    _sched.rq_len += 1
+    if not _sched.tick_scheduled:
+        _schedule_tick()
+
+
+cdef void _schedule_tick() noexcept:
+    _sched.tick_scheduled = True
+    try:
+        _sched.loop.call_soon(_sched.tick_cb)
+    except BaseException:
+        _sched.tick_scheduled = False
 
 
 cdef extern from "Python.h":
