@@ -208,3 +208,26 @@ def test_call_with_a_bad_timeout_raises_naming_it(run, timeout, exc):
         assert await actors.receive(("holding", ANY), timeout=0, default=None) is None
 
     run(main)
+
+
+def test_scheduler_call_later_runs_a_callback_on_the_runtime_clock(run):
+    """Scheduler.call_later(seconds, fn) calls fn after seconds of the runtime's clock;
+    cancel_timer cancels it and reports the time that was left."""
+    clock = actors.MockClock()
+    fired = []
+
+    async def main():
+        sched = actors.lowlevel.current_scheduler()
+        sched.call_later(1.0, lambda: fired.append(clock()))
+        doomed = sched.call_later(2.0, lambda: fired.append("never"))
+        clock.advance(0.999)
+        assert fired == []
+        clock.advance(0.001)
+        assert fired == [1.0]
+        assert actors.cancel_timer(doomed) == pytest.approx(1.0)
+        clock.advance(5)
+        assert fired == [1.0]
+        with pytest.raises(TypeError, match="fn"):
+            sched.call_later(1.0, "not callable")
+
+    run(main, clock=clock)

@@ -525,3 +525,22 @@ def test_an_embedded_runtime_leaves_the_gc_alone(aio_run):
         return gc.get_threshold()
 
     assert aio_run(app) == before
+
+
+def test_shutdown_grace_period_runs_on_the_runtimes_clock(run):
+    """After main exits, a process that traps exits and ignores "shutdown" is killed
+    once shutdown_timeout (5 s) has passed on the runtime's clock: with an autojump
+    MockClock that is 5 virtual seconds, not 5 real ones."""
+    clock = actors.MockClock(autojump=True)
+
+    async def stubborn():
+        actors.Process.flag("trap_exit", True)
+        while True:
+            await actors.receive()
+
+    async def main():
+        actors.spawn(stubborn)
+        return clock()
+
+    started = run(main, clock=clock)
+    assert clock() - started == pytest.approx(5.0, abs=0.002)

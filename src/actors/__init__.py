@@ -60,6 +60,7 @@ from ._core import unregister as unregister
 from ._core import via as via
 from ._core import where as where
 from ._core import whereis as whereis
+from . import lowlevel as lowlevel
 from .introspection import Process as Process
 from .runtime import Runtime as Runtime
 from .runtime import run as run

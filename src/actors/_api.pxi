@@ -523,19 +523,9 @@ def send_after(dest, msg, seconds):
     """
     cdef Scheduler s = _need_sched()
     cdef double secs = _check_seconds(seconds, "seconds", False)
-    cdef TimerRef t
     if type(dest) is not Pid and not isinstance(dest, (str, via)):
         raise TypeError(f"send_after(dest, ...): dest must be a Pid, a name or via, got {dest!r}")
-    t = TimerRef.__new__(TimerRef)
-    t.dest = dest
-    t.msg = msg
-    t.node.owner = <PyObject*>t
-    t.node.is_process = False
-    t.node.level = -1
-    t.node.deadline = s.tick_after(secs) if secs != INFINITY else INT64_MAX // 4
-    _incref(<PyObject*>t)               # the wheel's reference, dropped when it fires
-    s.add_timer(&t.node)
-    return t
+    return _arm_timer_ref(s, dest, msg, secs)
 
 
 def cancel_timer(tref):

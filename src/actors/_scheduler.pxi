@@ -16,7 +16,7 @@ cdef class Scheduler:
             loop gets control back to serve I/O.
     """
     cdef readonly object loop
-    cdef object clock
+    cdef readonly object clock
     cdef MockClock mock
     cdef double t0
     cdef readonly bint active
@@ -174,6 +174,17 @@ cdef class Scheduler:
         self.armed = ev
         self.timer_handle = self.loop.call_later(self.seconds_until(ev), self.timer_cb)
         return 0
+
+    def call_later(self, seconds, fn):
+        """Call ``fn()`` after ``seconds`` on this scheduler's clock (its timer wheel).
+
+        Returns:
+            A ``TimerRef``; ``cancel_timer`` cancels it.
+        """
+        cdef double secs = _check_seconds(seconds, "seconds", False)
+        if not callable(fn):
+            raise TypeError(f"call_later(seconds, fn): fn must be callable, got {fn!r}")
+        return _arm_timer_ref(self, None, fn, secs)
 
     def _on_loop_timer(self):
         self.timer_handle = None

@@ -147,10 +147,10 @@ cdef class _Wheel:
 @cython.final
 @cython.freelist(64)
 cdef class TimerRef:
-    """A pending ``send_after``: pass it to ``cancel_timer``."""
+    """A pending ``send_after`` (or ``Scheduler.call_later``): pass it to ``cancel_timer``."""
     cdef TimerNode node                 # node.owner is self; armed iff node.level >= 0
-    cdef object dest
-    cdef object msg
+    cdef object dest                    # a Pid, name or via; None for a callback timer
+    cdef object msg                     # the message; for a callback timer, the callable
 
     def __init__(self):
         raise TypeError("TimerRefs are made by actors.send_after()")
@@ -158,6 +158,20 @@ cdef class TimerRef:
     def __repr__(self):
         state = "armed" if self.node.level >= 0 else "done"
         return f"<TimerRef {state} to {self.dest!r}>"
+
+
+cdef TimerRef _arm_timer_ref(Scheduler s, object dest, object msg, double secs):
+    """Arm a TimerRef: deliver ``msg`` to ``dest`` (or call ``msg()`` if dest is None)."""
+    cdef TimerRef t = TimerRef.__new__(TimerRef)
+    t.dest = dest
+    t.msg = msg
+    t.node.owner = <PyObject*>t
+    t.node.is_process = False
+    t.node.level = -1
+    t.node.deadline = s.tick_after(secs) if secs != INFINITY else INT64_MAX // 4
+    _incref(<PyObject*>t)               # the wheel's reference, dropped when it fires
+    s.add_timer(&t.node)
+    return t
 
 
 cdef int _fire_timer(TimerNode* n) except -1:
@@ -177,14 +191,16 @@ cdef int _fire_timer(TimerNode* n) except -1:
     tref = <TimerRef>n.owner            # the wheel's reference, released below
     try:
         dest = tref.dest
-        if type(dest) is Pid:
+        if dest is None:
+            tref.msg()
+        elif type(dest) is Pid:
             _send_to_pid(<Pid>dest, tref.msg)
         else:
             target = _whereis(dest)     # a name is looked up when the timer fires
             if target is not None:
                 _send_to_pid(<Pid>target, tref.msg)
     except Exception:
-        _logger.exception("actors: send_after to %r failed", tref.dest)
+        _logger.exception("actors: timer %r failed", tref)
     finally:
         _decref(n.owner)
     return 0

@@ -143,20 +143,37 @@ class Runtime:
 
 
 async def shutdown_processes(sched: Scheduler, timeout: float | None) -> None:
-    """Signal ``"shutdown"`` to every process (newest first), wait, then kill."""
+    """Signal ``"shutdown"`` to every process (newest first); kill what is left
+    after ``timeout`` seconds on the runtime's clock."""
     if sched.process_count == 0:
         return
     for pid in reversed(sched.processes()):
         _core.exit(pid, "shutdown")
     done = sched.wait_empty()
-    try:
-        await asyncio.wait_for(asyncio.shield(done), timeout)
-        return
-    except asyncio.TimeoutError:
-        pass
-    for pid in sched.processes():
-        _core.exit(pid, "kill")
-    await asyncio.wait_for(asyncio.shield(done), 5.0)
+    if timeout is not None:
+        expired = sched.loop.create_future()
+
+        def kill_the_rest() -> None:
+            if not expired.done():
+                expired.set_result(None)
+            for pid in sched.processes():
+                _core.exit(pid, "kill")
+
+        clock = sched.clock
+        on_loop = isinstance(clock, _core.MockClock) and not clock.autojump
+        if on_loop:    # virtual time that nobody moves: wait in real time
+            timer = sched.loop.call_later(timeout, kill_the_rest)
+        else:
+            timer = sched.call_later(timeout, kill_the_rest)
+        try:
+            await done
+        finally:
+            if on_loop:
+                timer.cancel()
+            else:
+                _core.cancel_timer(timer)
+    else:
+        await done
 
 
 def _check_timeout(value, name: str) -> None:
