@@ -74,6 +74,22 @@ cdef int _trap_send(PyObject* self, PyObject* arg, PyObject** presult) except -1
             "an actors awaitable (receive, sleep, call) was awaited outside the "
             "process that made it: await it directly, inside that process")
     t = p.trap
+    if t == T_RECEIVE_PARKED:
+        if arg != <PyObject*>_TIMEOUT and arg != <PyObject*>_RESCAN:
+            # The common case: send() handed this message over (and disarmed
+            # the timer).  Leave the trap inline: this runs once per message.
+            p.trap = T_NONE
+            p.patterns = None
+            p.default = None
+            p.mb_save = NULL
+            if p.marker_in_use:
+                p.marker_in_use = 0
+                p.marker_ref = None
+                p.mb_marker = NULL
+            p.reductions += 1
+            _incref(arg)
+            presult[0] = arg
+            return 0
     if t == T_RECEIVE_PARKED or t == T_CALL_PARKED:
         value = <object>arg
         if value is _TIMEOUT:
