@@ -61,6 +61,17 @@ from ._core import via as via
 from ._core import where as where
 from ._core import whereis as whereis
 from . import lowlevel as lowlevel
+from .child_spec import ChildSpec as ChildSpec
+from .gen_server import HIBERNATE as HIBERNATE
+from .gen_server import IDLE_TIMEOUT as IDLE_TIMEOUT
+from .gen_server import NOREPLY as NOREPLY
+from .gen_server import Continue as Continue
+from .gen_server import GenServer as GenServer
+from .gen_server import IdleTimeout as IdleTimeout
+from .gen_server import Ignore as Ignore
+from .gen_server import NoReply as NoReply
+from .gen_server import Reply as Reply
+from .gen_server import Stop as Stop
 from .introspection import Process as Process
 from .runtime import Runtime as Runtime
 from .runtime import run as run
@@ -79,6 +90,8 @@ for _obj in (Pid, Ref, TimerRef, MockClock, via, cancel_timer, demonitor, exit, 
 del _obj
 
 __all__ = [
+    "ChildSpec", "Continue", "GenServer", "HIBERNATE", "IDLE_TIMEOUT", "IdleTimeout", "Ignore",
+    "NOREPLY", "NoReply", "Reply", "Stop",
     "ANY", "ActorsError", "AlreadyRegistered", "CallExit", "Down", "Exit", "MockClock",
     "NoProcess", "Pid", "Process", "ProcessExit", "Ref", "Runtime", "StartError",
     "Timeout", "TimerRef", "cancel_timer", "demonitor", "exit", "flush", "link",

@@ -83,36 +83,70 @@ cdef class via:
         return hash((via, self.registry, self.key))
 
 
-cdef object _via_lookup = None      # set by actors.registry: (registry, key) -> Pid | None
+cdef object _via_handler = None     # installed by actors.registry
 
 
-def set_via_lookup(fn):
-    """Install the resolver for ``via(registry, key)`` names (used by Registry).
+def set_via_handler(handler):
+    """Install the handler of ``via(registry, key)`` names (``actors.registry`` does).
 
     Args:
-        fn: ``fn(registry, key) -> Pid | None``, called for registries that do
-            not implement ``whereis_name`` themselves.
+        handler: an object with ``whereis_name(registry, key) -> Pid | None``,
+            ``register_name(registry, key, pid)`` (raising ``AlreadyRegistered``
+            when the key is taken) and ``unregister_name(registry, key)``; it
+            serves registries that do not implement Elixir's via protocol
+            (``whereis_name(key)``, ``register_name(key, pid)``,
+            ``unregister_name(key)``) themselves.  None removes it.
     """
-    global _via_lookup
-    if fn is not None and not callable(fn):
-        raise TypeError(f"set_via_lookup(fn): fn must be callable or None, got {fn!r}")
-    _via_lookup = fn
+    global _via_handler
+    if handler is not None:
+        for method in ("whereis_name", "register_name", "unregister_name"):
+            if not callable(getattr(handler, method, None)):
+                raise TypeError(f"set_via_handler(handler): handler has no {method}() method")
+    _via_handler = handler
+
+
+cdef object _via_method(via v, str method):
+    """(function, leading args) that performs ``method`` for ``v``."""
+    reg = v.registry
+    own = getattr(reg, method, None)
+    if own is not None:
+        return own, ()
+    if _via_handler is not None:
+        return getattr(_via_handler, method), (reg,)
+    raise TypeError(f"{v!r}: {reg!r} is not a registry (give an actors.Registry name, "
+                    f"or an object with {method}())")
 
 
 cdef object _resolve_via(via v):
     """The pid holding ``v``, or None."""
-    reg = v.registry
-    finder = getattr(reg, "whereis_name", None)
-    if finder is not None:
-        pid = finder(v.key)
-    elif _via_lookup is not None:
-        pid = _via_lookup(reg, v.key)
-    else:
-        raise TypeError(f"{v!r}: {reg!r} is not a registry (import actors.registry, "
-                        f"or give an object with whereis_name)")
+    fn, lead = _via_method(v, "whereis_name")
+    pid = fn(*lead, v.key)
     if pid is not None and type(pid) is not Pid:
         raise TypeError(f"{v!r}: whereis_name returned {pid!r}, not a Pid or None")
+    if pid is not None and ((<Pid>pid).state == S_DEAD or (<Pid>pid).exiting):
+        return None
     return pid
+
+
+def via_register(name, pid):
+    """Register ``pid`` under ``name``, a ``via(registry, key)``.
+
+    Raises:
+        AlreadyRegistered: the key is taken (``.pid`` is the holder).
+    """
+    if type(name) is not via:
+        raise TypeError(f"via_register(name, pid): name must be a via, got {name!r}")
+    _check_pid(pid, "via_register(name, pid)")
+    fn, lead = _via_method(<via>name, "register_name")
+    return fn(*lead, (<via>name).key, pid)
+
+
+def via_unregister(name):
+    """Remove the registration of ``name``, a ``via(registry, key)``."""
+    if type(name) is not via:
+        raise TypeError(f"via_unregister(name): name must be a via, got {name!r}")
+    fn, lead = _via_method(<via>name, "unregister_name")
+    return fn(*lead, (<via>name).key)
 
 
 cdef int _match(object pat, object msg) except -1:

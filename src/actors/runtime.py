@@ -98,33 +98,16 @@ class Runtime:
         Runs the call in a short-lived process, so the event loop is never
         blocked.  Raises what ``actors.lowlevel.call`` raises.
         """
-        return await self.run_in_process(_core.call, server, request, timeout)
+        return await call_in_process(_core.call, server, request, timeout)
 
-    async def run_in_process(self, fn, *args):
-        """Await ``fn(*args)`` inside a fresh process and return its result.
+    async def run_in_process(self, fn, *args, **kwargs):
+        """Await ``fn(*args, **kwargs)`` inside a fresh process and return its result.
 
-        ``fn`` returns an awaitable that must run inside a process (a call, a
-        receive).  Exceptions propagate to the awaiting asyncio code.
+        For code that must run inside a process (a call, a receive).
+        Exceptions propagate to the awaiting asyncio code.
         """
-        sched = self.scheduler
-        fut = sched.loop.create_future()
-
-        async def proxy():
-            try:
-                result = await fn(*args)
-            except BaseException as exc:  # handed to the awaiting asyncio code
-                if not fut.done():
-                    fut.set_exception(exc)
-                return
-            if not fut.done():
-                fut.set_result(result)
-
-        pid = _core.spawn(proxy)
-        try:
-            return await fut
-        finally:
-            if _core.is_alive(pid):
-                _core.exit(pid, "kill")
+        self.scheduler
+        return await call_in_process(fn, *args, **kwargs)
 
     async def stop(self) -> None:
         """Shut down: every process gets exit signal ``"shutdown"``, then is killed
@@ -140,6 +123,32 @@ class Runtime:
             if self._old_gc is not None:
                 gc.set_threshold(*self._old_gc)
                 self._old_gc = None
+
+
+async def call_in_process(fn, *args, **kwargs):
+    """From plain asyncio code: await ``fn(*args, **kwargs)`` inside a short-lived
+    process of the running runtime, and return its result (or raise its error)."""
+    sched = _core.current_scheduler()
+    if sched is None:
+        raise RuntimeError("no actors runtime is running: use `async with actors.Runtime():`")
+    fut = sched.loop.create_future()
+
+    async def proxy():
+        try:
+            result = await fn(*args, **kwargs)
+        except BaseException as exc:  # handed to the awaiting asyncio code
+            if not fut.done():
+                fut.set_exception(exc)
+            return
+        if not fut.done():
+            fut.set_result(result)
+
+    pid = _core.spawn(proxy)
+    try:
+        return await fut
+    finally:
+        if _core.is_alive(pid):
+            _core.exit(pid, "kill")
 
 
 async def shutdown_processes(sched: Scheduler, timeout: float | None) -> None:

@@ -1,0 +1,643 @@
+"""GenServer: a process that keeps state and answers requests.
+
+A GenServer is a process whose state lives in an instance of your subclass;
+clients talk to it through ``GenServer.call`` (request, wait for the reply)
+and ``GenServer.cast`` (fire and forget), and anything else sent to it
+arrives in ``handle_info``.  It is the building block of most of an actors
+system, as ``GenServer`` is in Elixir.
+
+Example
+-------
+::
+
+    class Stack(actors.GenServer):
+        def init(self, items=()):
+            self.items = list(items)
+
+        def handle_call(self, request, from_):
+            if request == "pop":
+                return self.items.pop()        # the return value is the reply
+
+        def handle_cast(self, request):
+            self.items.append(request)
+
+    pid = await Stack.start_link(["hello"])
+    await actors.GenServer.call(pid, "pop")   # -> "hello"
+    actors.GenServer.cast(pid, "world")       # returns at once
+
+Client / server APIs
+--------------------
+The client functions (``start_link``, ``call``, ``cast``, ``stop``) run in the
+caller's process; the callbacks run inside the server, one message at a
+time, so the state never needs a lock.  Callbacks may be ``def`` or
+``async def``; while an async callback awaits, the server handles no other
+message.  Wrap the client side in plain functions of your own
+(``async def pop(stack): return await GenServer.call(stack, "pop")``) so
+that callers never see the message format.
+
+Callbacks and what they may return
+----------------------------------
+``init(*args, **kwargs)``
+    Set up the state.  Return ``None``; or ``Continue(arg)``,
+    ``IdleTimeout(seconds)`` or ``HIBERNATE`` (see below).  ``raise Ignore()``:
+    the server does not start and ``start_link`` returns ``None``.
+    ``raise Stop(reason)`` or any exception: ``start_link`` raises
+    ``StartError(reason)``.
+``handle_call(request, from_)``
+    Return the reply; or ``Reply(value, action)`` to reply and then do
+    ``action``; or ``NOREPLY`` / ``NoReply(action)`` to reply later with
+    ``GenServer.reply(from_, value)`` (from any process).
+``handle_cast(request)``, ``handle_info(msg)``, ``handle_continue(arg)``
+    Return ``None`` or an action.
+``terminate(reason)``
+    Called when the server stops itself (``Stop``, ``GenServer.stop``), when a
+    callback raises, and when its parent's exit signal arrives while it traps
+    exits.  Not called when it is killed by a signal it does not trap (as in
+    OTP: trap exits if you need cleanup on shutdown).
+``code_change(old_vsn, extra)``
+    Migrate the state when the server's code is upgraded; ``vsn`` (a class
+    attribute) names versions.
+
+Actions, from any callback but ``terminate``:
+
+* ``Continue(arg)``: run ``handle_continue(arg)`` next, before any message
+  that is already waiting (Elixir's ``{:continue, arg}``).
+* ``IdleTimeout(seconds)``: if no message arrives within ``seconds``,
+  ``handle_info(IDLE_TIMEOUT)`` is called.  Any message cancels it; it never
+  fires when a message is already waiting.
+* ``HIBERNATE``: the server parks until its next message after a garbage
+  collection of the young generation.  CPython has no per-process heap to
+  compact, so this is the closest counterpart of Erlang's hibernation: use
+  it for servers that wake up rarely after producing much garbage.
+
+``raise Stop(reason, reply=...)`` in any callback stops the server: it calls
+``terminate(reason)`` and exits with ``reason`` (in ``handle_call``, ``reply=``
+answers the caller first).  A callback that returns something it may not
+stops the server with reason ``("bad_return_value", value)``.
+
+How to supervise
+----------------
+``Stack.child_spec(["hello"])`` is the spec a supervisor needs (it calls
+``Stack.start_link(["hello"])``); ``Stack`` alone or ``(Stack, arg)`` work
+wherever a child spec is expected.  Override the ``child_spec`` classmethod
+to change ``restart`` or ``shutdown``.
+
+Name registration
+-----------------
+``start_link(..., name="stack")`` registers a local name;
+``name=via(registry, key)`` registers in a ``Registry``.  Every client
+function accepts a pid, a name or a ``via``.  A taken name makes
+``start_link`` raise ``AlreadyRegistered`` (``.pid`` is the holder).
+
+Timeouts
+--------
+``call`` waits 5 seconds by default (``timeout=None``: forever), then raises
+``Timeout``; the late reply is dropped, never delivered to the caller's
+mailbox.  A server that exits during a call raises ``CallExit`` (with
+``.reason``) in the caller; a dead server raises ``NoProcess``.  A process
+that calls itself gets ``CallExit("calling_self")`` instead of a deadlock.
+``start``/``start_link``/``stop`` wait forever unless given ``timeout=``.
+
+When (not) to use a GenServer
+-----------------------------
+Use one to serialize access to state or to a resource, or to model a
+long-lived entity.  Don't use one to organize code: plain functions are
+faster and simpler.  For plain state, ``Agent`` is shorter; for one-off
+concurrent work, ``Task``.
+"""
+from __future__ import annotations
+
+import gc
+import inspect
+import logging
+from typing import Any
+
+from . import _core
+from ._core import (
+    ANY, CallExit, Down, Exit, NoProcess, Pid, ProcessExit, StartError, Timeout, via,
+)
+from .child_spec import ChildSpec
+
+__all__ = [
+    "GenServer", "NOREPLY", "NoReply", "Reply", "Stop", "Ignore", "Continue",
+    "IdleTimeout", "IDLE_TIMEOUT", "HIBERNATE",
+]
+
+_logger = logging.getLogger("actors")
+
+CALL = "$gen_call"
+CAST = "$gen_cast"
+STOP = "$gen_stop"
+SYSTEM = "$system"
+
+
+class Stop(Exception):
+    """Raise in a callback to stop the server with ``reason``.
+
+    Args:
+        reason: the exit reason (``"normal"`` is a clean stop).
+        reply: in ``handle_call``, a reply to send the caller before stopping.
+    """
+
+    _NO_REPLY = object()
+
+    def __init__(self, reason: Any = "normal", reply: Any = _NO_REPLY) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.reply = reply
+
+
+class Ignore(Exception):
+    """Raise in ``init`` to not start: ``start_link`` returns ``None``."""
+
+
+class _Sentinel:
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return self._name
+
+    def __reduce__(self) -> str:
+        return self._name
+
+
+class Continue:
+    """Action: run ``handle_continue(arg)`` before any other message."""
+
+    __slots__ = ("arg",)
+
+    def __init__(self, arg: Any) -> None:
+        self.arg = arg
+
+    def __repr__(self) -> str:
+        return f"Continue({self.arg!r})"
+
+
+class IdleTimeout:
+    """Action: call ``handle_info(IDLE_TIMEOUT)`` if no message arrives in ``seconds``."""
+
+    __slots__ = ("seconds",)
+
+    def __init__(self, seconds: float) -> None:
+        _check_timeout(seconds, "IdleTimeout(seconds)", allow_none=False)
+        self.seconds = seconds
+
+    def __repr__(self) -> str:
+        return f"IdleTimeout({self.seconds!r})"
+
+
+#: What ``handle_info`` receives when an ``IdleTimeout`` expires.
+IDLE_TIMEOUT = _Sentinel("IDLE_TIMEOUT")
+#: Action: hibernate until the next message.
+HIBERNATE = _Sentinel("HIBERNATE")
+
+
+class NoReply:
+    """``handle_call`` result: no reply now (answer later with ``GenServer.reply``)."""
+
+    __slots__ = ("action",)
+
+    def __init__(self, action: Any = None) -> None:
+        self.action = action
+
+    def __repr__(self) -> str:
+        return "NOREPLY" if self.action is None else f"NoReply({self.action!r})"
+
+
+#: ``handle_call`` result: no reply now.
+NOREPLY = NoReply()
+
+
+class Reply:
+    """``handle_call`` result: reply ``value``, then perform ``action``."""
+
+    __slots__ = ("value", "action")
+
+    def __init__(self, value: Any, action: Any = None) -> None:
+        self.value = value
+        self.action = action
+
+    def __repr__(self) -> str:
+        return f"Reply({self.value!r}, {self.action!r})"
+
+
+class _StartTimeout(StartError, Timeout):
+    """start/start_link gave up waiting for init."""
+
+
+class _BadReturn(Exception):
+    def __init__(self, value: Any) -> None:
+        super().__init__(value)
+        self.value = value
+
+
+_CALLBACKS = ("init", "handle_call", "handle_cast", "handle_info", "handle_continue", "terminate",
+              "code_change")
+
+
+class GenServer:
+    """Base class of generic servers; see the module documentation."""
+
+    #: The version of this server's code, passed to ``code_change`` on upgrade.
+    vsn: Any = None
+
+    # Which callbacks are `async def`, computed per subclass.
+    _async: frozenset = frozenset()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._async = frozenset(
+            name for name in _CALLBACKS if inspect.iscoroutinefunction(getattr(cls, name, None)))
+
+    # -- callbacks (defaults) ------------------------------------------------
+
+    def init(self, *args: Any, **kwargs: Any) -> Any:
+        """Set up the server's state (default: nothing; arguments are not allowed)."""
+        if args or kwargs:
+            raise TypeError(f"{type(self).__name__}.init() takes no arguments: define init() to accept them")
+        return None
+
+    def handle_call(self, request: Any, from_: Any) -> Any:
+        """Answer a ``call``; the default crashes the server (Elixir does the same)."""
+        raise RuntimeError(f"{type(self).__name__} received call {request!r} but defines no handle_call")
+
+    def handle_cast(self, request: Any) -> Any:
+        """Handle a ``cast``; the default crashes the server."""
+        raise RuntimeError(f"{type(self).__name__} received cast {request!r} but defines no handle_cast")
+
+    def handle_info(self, msg: Any) -> Any:
+        """Handle any other message; the default logs and drops it."""
+        _logger.warning("%s %r received unexpected message in handle_info: %r",
+                        type(self).__qualname__, _core.self(), msg)
+        return None
+
+    def handle_continue(self, arg: Any) -> Any:
+        """Run after a callback returned ``Continue(arg)``; the default crashes."""
+        raise RuntimeError(f"{type(self).__name__} returned Continue({arg!r}) but defines no handle_continue")
+
+    def terminate(self, reason: Any) -> None:
+        """Clean up before the server exits with ``reason`` (default: nothing)."""
+        return None
+
+    def code_change(self, old_vsn: Any, extra: Any) -> None:
+        """Migrate this instance's state from ``old_vsn`` (default: nothing to do)."""
+        return None
+
+    # -- client API ----------------------------------------------------------
+
+    @classmethod
+    async def start_link(cls, *args: Any, name: Any = None, timeout: float | None = None,
+                         **kwargs: Any) -> Pid | None:
+        """Start a server linked to the caller and wait until its ``init`` has run.
+
+        Args:
+            *args, **kwargs: passed to ``init``.
+            name: a ``str`` or ``via(registry, key)`` to register the server under.
+            timeout: seconds to wait for ``init`` (``None``: forever); on
+                timeout the server is killed and ``StartError`` (also a
+                ``Timeout``) is raised.
+
+        Returns:
+            The server's ``Pid``, or ``None`` if ``init`` raised ``Ignore``.
+
+        Raises:
+            StartError: ``init`` raised or stopped (``.reason``).
+            AlreadyRegistered: ``name`` is taken (``.pid`` is the holder).
+        """
+        return await start_server(cls, args, kwargs, name=name, timeout=timeout, link=True)
+
+    @classmethod
+    async def start(cls, *args: Any, name: Any = None, timeout: float | None = None,
+                    **kwargs: Any) -> Pid | None:
+        """Like ``start_link``, without the link."""
+        return await start_server(cls, args, kwargs, name=name, timeout=timeout, link=False)
+
+    @classmethod
+    def child_spec(cls, *args: Any, **kwargs: Any) -> ChildSpec:
+        """The spec a supervisor uses to run this server: ``cls.start_link(*args, **kwargs)``."""
+        return ChildSpec(id=cls, start=(cls.start_link, args, kwargs))
+
+    @staticmethod
+    async def call(server: Any, request: Any, timeout: float | None = 5.0) -> Any:
+        """Send ``request`` to ``server`` and wait for the reply.
+
+        Works from a process or from plain asyncio code running an
+        ``actors.Runtime``.
+
+        Raises:
+            NoProcess: the server does not exist.
+            CallExit: it exited before replying (``.reason``).
+            Timeout: no reply within ``timeout`` seconds (default 5).
+        """
+        if _core.current_scheduler() is not None and not _in_process():
+            return await _outside_call(server, request, timeout)
+        return await _core.call(server, request, timeout)
+
+    @staticmethod
+    def cast(server: Any, request: Any) -> None:
+        """Send ``request`` to ``server`` without waiting; never fails."""
+        try:
+            _core.send(server, (CAST, request))
+        except NoProcess:
+            pass
+
+    @staticmethod
+    def reply(from_: Any, value: Any) -> None:
+        """Reply to a call answered with ``NOREPLY``; ``from_`` is the call's ``from_``."""
+        _core.reply(from_, value)
+
+    @staticmethod
+    async def stop(server: Any, reason: Any = "normal", timeout: float | None = None) -> None:
+        """Stop ``server`` with ``reason`` and wait until it has exited.
+
+        The server runs ``terminate(reason)`` first.
+
+        Raises:
+            NoProcess: the server does not exist.
+            Timeout: it did not exit within ``timeout`` seconds.
+        """
+        _check_timeout(timeout, "timeout", allow_none=True)
+        await stop_process(server, reason, timeout)
+
+
+# -- starting ------------------------------------------------------------------
+
+def _in_process() -> bool:
+    try:
+        _core.self()
+    except RuntimeError:
+        return False
+    return True
+
+
+async def _outside_call(server: Any, request: Any, timeout: float | None) -> Any:
+    from .runtime import call_in_process
+    return await call_in_process(_core.call, server, request, timeout)
+
+
+def _check_timeout(value: Any, what: str, allow_none: bool) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{what} must be a number of seconds{' or None' if allow_none else ''}, got {value!r}")
+    if value != value or value < 0:
+        raise ValueError(f"{what} must be >= 0, got {value!r}")
+
+
+def _check_name(name: Any) -> None:
+    if name is not None and not isinstance(name, (str, via)):
+        raise TypeError(f"name must be a str, a via(registry, key) or None, got {name!r}")
+
+
+def register_name(name: Any, pid: Pid) -> None:
+    """Register ``pid`` under ``name`` (a str or via); AlreadyRegistered if taken."""
+    if isinstance(name, str):
+        _core.register(name, pid)
+    else:
+        _core.via_register(name, pid)
+
+
+async def start_server(cls: type, args: tuple, kwargs: dict, *, name: Any, timeout: float | None,
+                       link: bool) -> Pid | None:
+    """Spawn ``cls``'s server loop and wait for its ``init`` (``proc_lib:start_link``)."""
+    if not (isinstance(cls, type) and issubclass(cls, GenServer)):
+        raise TypeError(f"start_link: {cls!r} is not a GenServer subclass")
+    _check_name(name)
+    _check_timeout(timeout, "timeout", allow_none=True)
+    if not _in_process():
+        if link:
+            raise RuntimeError(
+                f"{cls.__name__}.start_link() must be called inside a process (it links to the "
+                f"caller); from plain asyncio code use {cls.__name__}.start()")
+        from .runtime import call_in_process
+        return await call_in_process(start_server, cls, args, kwargs, name=name, timeout=timeout, link=False)
+    return await start_and_ack(_serve, (cls, args, kwargs, name), link=link, timeout=timeout,
+                               what=cls.__name__)
+
+
+async def start_and_ack(fn: Any, args: tuple, *, link: bool, timeout: float | None, what: str) -> Pid | None:
+    """Spawn ``fn(ack, parent, *args)`` and wait until it calls ``ack(result)``.
+
+    ``parent`` is the caller's pid if linked, else None.
+
+    ``ack(("ok", pid))`` returns the pid, ``ack(("ignore",))`` returns None,
+    ``ack(("error", exc))`` raises ``exc``.  If the process dies before
+    acknowledging, ``StartError(reason)`` is raised.
+    """
+    me = _core.self()
+    tag = _core.make_ref()
+
+    def ack(result: Any) -> None:
+        _core.send(me, (tag, result))
+
+    if link:
+        pid = _core.spawn_link(fn, ack, me, *args)
+    else:
+        pid = _core.spawn(fn, ack, None, *args)
+    mref = _core.monitor(pid)
+    msg = await _core.receive((tag, ANY), Down(mref, ANY, ANY), timeout=timeout, default=None)
+    if msg is None:                                   # timed out
+        _core.unlink(pid)
+        _core.exit(pid, "kill")
+        _core.demonitor(mref, flush=True)
+        raise _StartTimeout("timeout", f"{what}: init did not finish within {timeout} s")
+    if isinstance(msg, Down):
+        raise StartError(msg.reason, f"{what} exited during init: {msg.reason!r}")
+    _core.demonitor(mref, flush=True)
+    result = msg[1]
+    if result[0] == "ok":
+        return pid
+    if result[0] == "ignore":
+        return None
+    raise result[1]
+
+
+# -- the server loop --------------------------------------------------------------
+
+async def _serve(ack: Any, parent: Pid | None, cls: type, args: tuple, kwargs: dict, name: Any) -> None:
+    me = _core.self()
+    if name is not None:
+        try:
+            register_name(name, me)
+        except BaseException as exc:
+            _leave_parent(parent)
+            ack(("error", exc))
+            return
+    server = cls.__new__(cls)
+    server._pid = me
+    server._name = name
+    try:
+        action = server.init(*args, **kwargs)
+        if "init" in cls._async:
+            action = await action
+    except Ignore:
+        _leave_parent(parent)
+        _unregister(name)
+        ack(("ignore",))
+        return
+    except Stop as stop:
+        _leave_parent(parent)
+        _unregister(name)
+        ack(("error", StartError(stop.reason, f"{cls.__name__}.init stopped: {stop.reason!r}")))
+        raise ProcessExit(stop.reason) from None
+    except BaseException as exc:
+        _leave_parent(parent)
+        _unregister(name)
+        ack(("error", StartError(exc, f"{cls.__name__}.init failed: {exc!r}")))
+        raise
+    if not _is_action(action):
+        _leave_parent(parent)
+        _unregister(name)
+        reason = ("bad_return_value", action)
+        ack(("error", StartError(reason, f"{cls.__name__}.init returned {action!r}")))
+        raise ProcessExit(reason)
+    ack(("ok", me))
+    await _loop(server, cls, parent, action)
+
+
+def _leave_parent(parent: Pid | None) -> None:
+    """init failed: unlink first, so the starter gets StartError instead of an exit signal."""
+    if parent is not None:
+        _core.unlink(parent)
+
+
+def _unregister(name: Any) -> None:
+    if name is None:
+        return
+    try:
+        if isinstance(name, str):
+            _core.unregister(name)
+        else:
+            _core.via_unregister(name)
+    except Exception:
+        pass
+
+
+def _is_action(value: Any) -> bool:
+    return value is None or value is HIBERNATE or type(value) in (Continue, IdleTimeout)
+
+
+async def _loop(server: GenServer, cls: type, parent: Pid | None, action: Any) -> None:
+    receive = _core.receive
+    is_async = cls._async
+    call_async = "handle_call" in is_async
+    cast_async = "handle_cast" in is_async
+    info_async = "handle_info" in is_async
+    idle = None
+    try:
+        while True:
+            # The action the last callback asked for.
+            if action is not None:
+                if type(action) is Continue:
+                    action = server.handle_continue(action.arg)
+                    if "handle_continue" in is_async:
+                        action = await action
+                    if not _is_action(action):
+                        raise _BadReturn(action)
+                    continue
+                if type(action) is IdleTimeout:
+                    idle = action.seconds
+                elif action is HIBERNATE:
+                    gc.collect(0)
+                action = None
+            if idle is None:
+                msg = await receive()
+            else:
+                msg = await receive(timeout=idle, default=IDLE_TIMEOUT)
+                idle = None
+            if type(msg) is tuple and len(msg) == 3 and msg[0] == CALL:
+                from_ = msg[1]
+                try:
+                    result = server.handle_call(msg[2], from_)
+                    if call_async:
+                        result = await result
+                except Stop as stop:
+                    if stop.reply is not Stop._NO_REPLY:
+                        _core.reply(from_, stop.reply)
+                    raise
+                tp = type(result)
+                if tp is Reply:
+                    _core.reply(from_, result.value)
+                    action = result.action
+                elif tp is NoReply:
+                    action = result.action
+                else:
+                    _core.reply(from_, result)
+                    continue
+                if not _is_action(action):
+                    raise _BadReturn(action)
+            elif type(msg) is tuple and len(msg) == 2 and msg[0] == CAST:
+                action = server.handle_cast(msg[1])
+                if cast_async:
+                    action = await action
+                if not _is_action(action):
+                    raise _BadReturn(action)
+            elif type(msg) is tuple and len(msg) == 3 and msg[0] == STOP:
+                raise Stop(msg[2])
+            elif type(msg) is tuple and len(msg) == 3 and msg[0] == SYSTEM:
+                action = await _system_message(server, msg)
+            elif type(msg) is Exit and msg.pid is parent and parent is not None:
+                raise Stop(msg.reason)                 # the parent's exit signal, trapped
+            else:
+                action = server.handle_info(msg)
+                if info_async:
+                    action = await action
+                if not _is_action(action):
+                    raise _BadReturn(action)
+    except Stop as stop:
+        await _terminate(server, cls, stop.reason)
+        raise ProcessExit(stop.reason) from None
+    except _BadReturn as bad:
+        reason = ("bad_return_value", bad.value)
+        await _terminate(server, cls, reason)
+        raise ProcessExit(reason) from None
+    except ProcessExit:
+        raise                                            # killed by a signal: no terminate (OTP)
+    except BaseException as exc:
+        await _terminate(server, cls, exc)
+        raise
+
+
+async def _terminate(server: GenServer, cls: type, reason: Any) -> None:
+    try:
+        result = server.terminate(reason)
+        if "terminate" in cls._async:
+            await result
+    except Exception:
+        _logger.exception("%s %r: terminate(%r) raised", cls.__qualname__, server._pid, reason)
+    finally:
+        _unregister(server._name)
+
+
+# System messages (``actors.sys``) are handled by a hook installed there.
+_system_handler: Any = None
+
+
+async def _system_message(server: GenServer, msg: tuple) -> Any:
+    if _system_handler is None:
+        _logger.warning("%r: system message %r with no handler", server._pid, msg[1])
+        return None
+    return await _system_handler(server, msg)
+
+
+async def stop_process(server: Any, reason: Any, timeout: float | None) -> None:
+    """Ask a GenServer-based process to stop with ``reason``; wait for its exit."""
+    pid = server if isinstance(server, Pid) else _core.whereis(server)
+    if pid is None or not _core.is_alive(pid):
+        raise NoProcess(f"stop: no process {server!r}")
+    if not _in_process():
+        from .runtime import call_in_process
+        return await call_in_process(stop_process, pid, reason, timeout)
+    if pid is _core.self():
+        raise CallExit("calling_self", "stop: a process cannot stop itself this way; raise Stop(reason)")
+    ref = _core.monitor(pid)
+    _core.send(pid, (STOP, None, reason))
+    down = await _core.receive(Down(ref, ANY, ANY), timeout=timeout, default=None)
+    if down is None:
+        _core.demonitor(ref, flush=True)
+        raise Timeout(f"stop: {server!r} did not exit within {timeout} s")
+    if down.reason == "noproc":
+        raise NoProcess(f"stop: no process {server!r}")
