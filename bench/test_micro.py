@@ -242,3 +242,68 @@ async def _aio_calls(n):
 @pytest.mark.benchmark(group="call")
 def test_call_asyncio(bench_asyncio):
     assert bench_asyncio(_aio_calls) == 1000
+
+
+# ---------------------------------------------------------------------------
+# trap shapes: the core's receive returns its message from a C am_send slot
+# (SEND gets it as a plain return value).  The same round trip through an
+# `async def` wrapper (a native coroutine around the trap) and through the
+# trap's Python-level iterator protocol (__next__/send raising StopIteration,
+# what a Cython awaitable without am_send costs) shows what that saves.
+
+
+async def _receive_wrapped():
+    return await receive()
+
+
+class _IterTrap:
+    """An awaitable that drives the core trap through its Python-level send(),
+    i.e. with StopIteration per message, as a plain Cython __next__ would."""
+
+    __slots__ = ("_trap",)
+
+    def __init__(self):
+        self._trap = receive()
+
+    def __await__(self):
+        trap = self._trap
+        value = None
+        while True:
+            try:
+                yielded = trap.send(value)
+            except StopIteration as stop:
+                return stop.value
+            value = yield yielded
+
+
+async def _roundtrips_wrapped(echo, n):
+    me = actors.self()
+    for i in range(n):
+        send(echo, (me, i))
+        m = await _receive_wrapped()
+        assert m == i
+    return n
+
+
+async def _roundtrips_iter(echo, n):
+    me = actors.self()
+    for i in range(n):
+        send(echo, (me, i))
+        m = await _IterTrap()
+        assert m == i
+    return n
+
+
+@pytest.mark.benchmark(group="trap-shape")
+def test_trap_am_send(bench_actors):
+    assert bench_actors(_roundtrips, _spawn_echo) == 1000
+
+
+@pytest.mark.benchmark(group="trap-shape")
+def test_trap_async_def_wrapper(bench_actors):
+    assert bench_actors(_roundtrips_wrapped, _spawn_echo) == 1000
+
+
+@pytest.mark.benchmark(group="trap-shape")
+def test_trap_iterator_protocol(bench_actors):
+    assert bench_actors(_roundtrips_iter, _spawn_echo) == 1000

@@ -219,6 +219,9 @@ def call(server, request, timeout=5.0):
     receive-marker optimisation, for ``(ref, reply)`` or the server's exit.
     The server answers with ``reply(from_, value)``.
 
+    Called outside any process (plain asyncio code with a running
+    ``actors.Runtime``), it makes the call from a short-lived process.
+
     Args:
         server: a ``Pid``, registered name or ``via``.
         request: any value.
@@ -233,10 +236,17 @@ def call(server, request, timeout=5.0):
             caller called itself (reason ``"calling_self"``).
         Timeout: no reply in time; a late reply is dropped, never delivered.
     """
-    cdef Pid me = _need_current("call()")
-    cdef Pid target = _resolve(server, "call")
+    cdef Pid me
+    cdef Pid target
     cdef Ref ref
-    cdef int64_t deadline = _deadline(timeout, "timeout")
+    cdef int64_t deadline
+    if _current is None:                # plain asyncio code: call from a short-lived process
+        _need_sched()
+        from actors.runtime import call_in_process
+        return call_in_process(call, server, request, timeout)
+    me = _current
+    target = _resolve(server, "call")
+    deadline = _deadline(timeout, "timeout")
     if target is me:
         raise CallExit("calling_self", f"call: process {me!r} called itself")
     ref = _new_ref()

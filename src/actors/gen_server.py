@@ -332,8 +332,6 @@ class GenServer:
             CallExit: it exited before replying (``.reason``).
             Timeout: no reply within ``timeout`` seconds (default 5).
         """
-        if _core.current_scheduler() is not None and not _in_process():
-            return await _outside_call(server, request, timeout)
         return await _core.call(server, request, timeout)
 
     @staticmethod
@@ -371,11 +369,6 @@ def _in_process() -> bool:
     except RuntimeError:
         return False
     return True
-
-
-async def _outside_call(server: Any, request: Any, timeout: float | None) -> Any:
-    from .runtime import call_in_process
-    return await call_in_process(_core.call, server, request, timeout)
 
 
 def _check_timeout(value: Any, what: str, allow_none: bool) -> None:
