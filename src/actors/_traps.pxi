@@ -107,7 +107,8 @@ cdef int _trap_send(PyObject* self, PyObject* arg, PyObject** presult) except -1
             return _trap_send(self, arg, presult)
         p.trap = T_SLEEP_PARKED
         p.state = S_WAITING
-        _arm_process_timer(p)
+        if p.deadline != NO_DEADLINE:   # sleep(inf): park until killed
+            _arm_process_timer(p)
         return _suspend(presult)
     if t == T_YIELD:
         p.trap = T_YIELD_PARKED
