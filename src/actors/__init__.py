@@ -73,6 +73,7 @@ from .gen_server import NoReply as NoReply
 from .gen_server import Reply as Reply
 from .gen_server import Stop as Stop
 from .introspection import Process as Process
+from .registry import Registry as Registry
 from .runtime import Runtime as Runtime
 from .runtime import run as run
 
@@ -91,7 +92,7 @@ del _obj
 
 __all__ = [
     "ChildSpec", "Continue", "GenServer", "HIBERNATE", "IDLE_TIMEOUT", "IdleTimeout", "Ignore",
-    "NOREPLY", "NoReply", "Reply", "Stop",
+    "NOREPLY", "NoReply", "Reply", "Registry", "Stop",
     "ANY", "ActorsError", "AlreadyRegistered", "CallExit", "Down", "Exit", "MockClock",
     "NoProcess", "Pid", "Process", "ProcessExit", "Ref", "Runtime", "StartError",
     "Timeout", "TimerRef", "cancel_timer", "demonitor", "exit", "flush", "link",

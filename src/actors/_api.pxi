@@ -114,6 +114,9 @@ cdef inline int _send_to_pid(Pid p, object msg) except -1:
             r = 1
         else:
             r = _match_guarded(<tuple>p.patterns, msg)
+            if p.state != S_WAITING or p.trap != t:
+                # The pattern code itself sent to p and woke it: just queue.
+                return _mb_append(p, msg)
         if r == 1:                      # hand the message straight to the receiver
             if p.tnode != NULL and p.tnode.level >= 0:
                 _sched.wheel.remove(p.tnode)
@@ -183,7 +186,7 @@ send = actors_make_send(<void*>_send_impl, "actors")
 cdef object _receive_impl(tuple patterns, object timeout, object default):
     """``receive(*patterns, timeout=None, default=...)``: see its docstring in
     _core_helpers.h, where its fast C entry point lives."""
-    cdef Pid p = _need_current("receive()")
+    cdef Pid p = _need_trappable("receive()")
     p.deadline = _deadline(timeout, "timeout")
     p.patterns = patterns
     p.default = default
@@ -206,7 +209,7 @@ cdef int64_t _deadline(object timeout, str name) except? -3:
     secs = _check_seconds(timeout, name, True)
     if secs == 0.0:
         return POLL
-    if secs == INFINITY:
+    if secs > MAX_TIMEOUT:              # beyond any clock's reach: forever
         return NO_DEADLINE
     return _sched.tick_after(secs)
 
@@ -244,7 +247,7 @@ def call(server, request, timeout=5.0):
         _need_sched()
         from actors.runtime import call_in_process
         return call_in_process(call, server, request, timeout)
-    me = _current
+    me = _need_trappable("call()")
     target = _resolve(server, "call")
     deadline = _deadline(timeout, "timeout")
     if target is me:
@@ -287,7 +290,7 @@ def reply(from_, value):
 
 def flush():
     """Remove and return every message in the caller's mailbox, in order."""
-    cdef Pid p = _need_current("flush()")
+    cdef Pid p = _need_trappable("flush()")
     out = _mb_list(p)
     _mb_clear(p)
     p.marker_ref = None
@@ -308,7 +311,7 @@ def make_ref():
 
 def checkpoint():
     """Let other processes run, then continue: ``await checkpoint()``."""
-    cdef Pid p = _need_current("checkpoint()")
+    cdef Pid p = _need_trappable("checkpoint()")
     p.trap = T_YIELD
     return _TRAP
 
@@ -326,8 +329,8 @@ def sleep(seconds):
     cdef double secs = _check_seconds(seconds, "seconds", False)
     if _current is None:
         return asyncio.sleep(secs)
-    p = _current
-    if secs == INFINITY:
+    p = _need_trappable("sleep()")
+    if secs == INFINITY or secs > MAX_TIMEOUT:
         p.deadline = NO_DEADLINE
     elif secs == 0.0:
         p.deadline = POLL
@@ -429,6 +432,8 @@ def demonitor(ref, flush=False):
         raise TypeError(f"demonitor(ref): ref must be a Ref, got {ref!r}")
     removed = _remove_monitor(me, <Ref>ref)
     if flush:
+        if me.scanning:
+            raise RuntimeError("demonitor(ref, flush=True) cannot be used inside a receive pattern")
         _mb_remove_down(me, <Ref>ref)
     return removed
 
@@ -533,8 +538,14 @@ def send_after(dest, msg, seconds):
     """
     cdef Scheduler s = _need_sched()
     cdef double secs = _check_seconds(seconds, "seconds", False)
+    cdef TimerRef t
     if type(dest) is not Pid and not isinstance(dest, (str, via)):
         raise TypeError(f"send_after(dest, ...): dest must be a Pid, a name or via, got {dest!r}")
+    if type(dest) is Pid and (<Pid>dest).state == S_DEAD:
+        t = TimerRef.__new__(TimerRef)      # to a dead pid: cancelled from the start
+        t.node.level = -1
+        t.dest = dest
+        return t
     return _arm_timer_ref(s, dest, msg, secs)
 
 
@@ -549,13 +560,16 @@ def cancel_timer(tref):
     if type(tref) is not TimerRef:
         raise TypeError(f"cancel_timer(tref): tref must be a TimerRef, got {tref!r}")
     t = <TimerRef>tref
-    if t.node.level < 0 or _sched is None:
+    if _sched is None:
+        return None
+    if t.node.level == FOREVER:
+        t.node.level = -1
+        _untrack_timer(t)
+        return max(t.far_deadline - _sched.now(), 0.0)
+    if t.node.level < 0:
         return None
     left = _sched.seconds_until(t.node.deadline)
-    _sched.wheel.remove(&t.node)
-    _decref(<PyObject*>t)
-    if type(t.dest) is Pid and ((<Pid>t.dest).state == S_DEAD):
-        return None
+    _disarm_timer_ref(t)
     return left
 
 

@@ -134,6 +134,7 @@ cdef enum:
     T_SLEEP_PARKED = 6
     T_YIELD = 7
     T_YIELD_PARKED = 8
+    T_THROW = 9             # queued to have the exception in `wake` thrown in
 
 # Special deadlines (ticks are >= 0).
 cdef enum:

@@ -41,6 +41,27 @@ cdef object _current_function(Pid p):
 _ASYNCIO_DIR = os.path.dirname(asyncio.__file__)
 
 
+cdef bint _has_handoff(Pid p):
+    """A message handed to ``p`` by send that ``p`` has not run to take yet."""
+    return (p.state == S_RUNNABLE and (p.trap == T_RECEIVE_PARKED or p.trap == T_CALL_PARKED)
+            and p.wake is not _TIMEOUT and p.wake is not _RESCAN)
+
+
+cdef list _messages(Pid p):
+    """The mailbox in order, with a handed-off message where it arrived."""
+    cdef list out = []
+    cdef MsgNode* n = p.mb_head
+    cdef bint pending = _has_handoff(p)
+    if pending and p.mb_save == NULL:
+        out.append(p.wake)
+    while n != NULL:
+        out.append(<object>n.msg)
+        if pending and n == p.mb_save:
+            out.append(p.wake)
+        n = n.next
+    return out
+
+
 cdef str _status(Pid p):
     if p.exiting:
         return "exiting"
@@ -81,8 +102,8 @@ def process_info(pid, key=None):
     x = p.extra
     getters = {
         "status": lambda: _status(p),
-        "message_queue_len": lambda: p.mb_len,
-        "messages": lambda: _mb_list(p),
+        "message_queue_len": lambda: p.mb_len + _has_handoff(p),
+        "messages": lambda: _messages(p),
         "links": lambda: sorted(p.links, key=_pid_number) if p.links else [],
         "monitors": lambda: [(r, t) for r, t in x.monitors.items()] if x is not None and x.monitors else [],
         "monitored_by": lambda: list(x.monitored_by.values()) if x is not None and x.monitored_by else [],

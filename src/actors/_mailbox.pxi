@@ -60,6 +60,25 @@ cdef inline int _mb_append(Pid p, object msg) except -1:
     return 0
 
 
+cdef int _mb_insert_after(Pid p, MsgNode* prev, object msg) except -1:
+    """Insert ``msg`` after ``prev`` (NULL: at the head)."""
+    cdef MsgNode* n = _node_new()
+    if n == NULL:
+        raise MemoryError("actors: no memory for a mailbox node")
+    _incref(<PyObject*>msg)
+    n.msg = <PyObject*>msg
+    if prev == NULL:
+        n.next = p.mb_head
+        p.mb_head = n
+    else:
+        n.next = prev.next
+        prev.next = n
+    if p.mb_tail == prev:
+        p.mb_tail = n
+    p.mb_len += 1
+    return 0
+
+
 cdef inline object _mb_take(Pid p, MsgNode* prev, MsgNode* node):
     """Unlink ``node`` (``prev`` is the node before it, or NULL) and return its message."""
     if prev == NULL:

@@ -24,6 +24,7 @@ cdef class _Extra:
     cdef dict dictionary        # the process dictionary
     cdef object name            # registered name, or None
     cdef object exit_reason     # set when a killing exit signal is accepted
+    cdef set timers             # armed send_after TimerRefs addressed to this pid
 
 
 cdef inline _Extra _extra(Pid p):
@@ -57,6 +58,7 @@ cdef class Pid:
     cdef unsigned char killed           # ... untrappably: close, never resume
     cdef unsigned char exit_thrown      # ProcessExit was already raised inside it
     cdef unsigned char marker_in_use    # the current receive started at mb_marker
+    cdef unsigned char scanning         # its patterns are running: no mailbox changes
     cdef Pid pl_prev
     cdef Pid pl_next                    # the scheduler's list of live processes
     cdef object wake

@@ -322,8 +322,11 @@ cdef void _step(Pid p) noexcept:
     global _current, _budget
     cdef PyObject* res = NULL
     cdef PySendResult st
-    if p.exiting and not p.exit_thrown:
+    if p.exiting and (p.killed or not p.exit_thrown):
         _step_exit(p)
+        return
+    if p.trap == T_THROW:
+        _step_throw(p)
         return
     value = p.wake
     p.wake = None
@@ -412,13 +415,11 @@ cdef void _internal_error(Pid p) noexcept:
 cdef tuple _deliver_exit(Pid p):
     """Throw the accepted exit signal into ``p`` (or close it, for "kill")."""
     p.exit_thrown = 1
+    p.wake = None
     if p.trap != T_NONE:
         _trap_reset(p)
     if p.killed:
-        try:
-            p.coro.close()
-        except BaseException:
-            pass
+        _close_coro(p)                  # (we are inside p's context already)
         return 3, None
     try:
         return 1, p.coro.throw(ProcessExit(p.extra.exit_reason))
@@ -428,15 +429,31 @@ cdef tuple _deliver_exit(Pid p):
         return 2, e
 
 
+cdef void _close_coro(Pid p) noexcept:
+    """Close ``p``'s coroutine, as ``p`` (its traps must see it as current, so
+    that code which catches GeneratorExit and awaits again is stopped by
+    CPython's "coroutine ignored GeneratorExit", not looped in a RuntimeError)."""
+    global _current
+    if p.coro is None:
+        return
+    _current = p
+    p.killed = 1
+    try:
+        p.coro.close()
+    except BaseException:
+        pass
+
+
 cdef void _close_killed(Pid p) noexcept:
     """``p`` was killed while it ran: close it now, whatever it awaits."""
+    global _current
     try:
         _abandon_wait(p)
-        if p.coro is not None:
-            try:
-                p.coro.close()
-            except BaseException:
-                pass
+        _current = p
+        _context_enter(p.ctx)
+        _close_coro(p)
+        _context_exit(p.ctx)
+        _current = None
         _finish(p, 3, None)
     except BaseException:
         _logger.exception("actors: closing killed process %r failed", p)
@@ -451,7 +468,7 @@ cdef int _on_foreign_yield(Pid p, object value) except -1:
     blocking = getattr(value, "_asyncio_future_blocking", None)
     if blocking is not None:
         if not blocking:
-            return _throw_in(p, RuntimeError(
+            return _queue_throw(p, RuntimeError(
                 f"yield was used instead of yield from in process {p!r} with {value!r}"))
         value._asyncio_future_blocking = False
         try:
@@ -459,42 +476,59 @@ cdef int _on_foreign_yield(Pid p, object value) except -1:
         except AttributeError:
             loop = _sched.loop
         if loop is not _sched.loop:
-            return _throw_in(p, RuntimeError(
+            return _queue_throw(p, RuntimeError(
                 f"process {p!r} awaited a future {value!r} attached to a different loop"))
         p.state = S_WAITING
         p.wake = value
         value.add_done_callback(p._on_future_done)
         return 0
-    return _throw_in(p, RuntimeError(
+    return _queue_throw(p, RuntimeError(
         f"process {p!r} awaited something actors cannot wait for: it yielded {value!r}. "
         f"Inside a process, await actors' own awaitables (receive, sleep, calls) or "
         f"asyncio awaitables; are you using a library written for another framework "
         f"(trio, curio, twisted)?"))
 
 
-cdef int _throw_in(Pid p, object exc) except -1:
-    """Raise ``exc`` inside ``p`` at its current await, then carry on as a step would."""
+cdef int _queue_throw(Pid p, object exc) except -1:
+    """Raise ``exc`` inside ``p`` at its current await, on its next step (queued,
+    so a process that retries in a loop cannot recurse through the scheduler)."""
+    p.trap = T_THROW
+    p.wake = exc
+    _make_runnable(p)
+    return 0
+
+
+cdef void _step_throw(Pid p) noexcept:
+    """Resume ``p`` by raising the exception queued by _queue_throw."""
     global _current, _budget
     cdef int how
+    exc = p.wake
+    p.wake = None
+    p.trap = T_NONE
     _current = p
     p.state = S_RUNNING
     _budget = REDUCTIONS
-    PyContext_Enter(p.ctx)
     try:
+        _context_enter(p.ctx)
         try:
-            value = p.coro.throw(exc)
-            how = 1
-        except StopIteration as e:
-            how, value = 0, e.value
-        except BaseException as e:
-            how, value = 2, e
-    finally:
-        PyContext_Exit(p.ctx)
-        _current = None
-    if how == 1:
-        if value is _TRAP:
-            return 0
-        return _on_foreign_yield(p, value)
-    if p.trap != T_NONE:
-        _trap_reset(p)
-    return _finish(p, how, value)
+            try:
+                value = p.coro.throw(exc)
+                how = 1
+            except StopIteration as e:
+                how, value = 0, e.value
+            except BaseException as e:
+                how, value = 2, e
+        finally:
+            _context_exit(p.ctx)
+            _current = None
+        if how == 1:
+            if value is not _TRAP:
+                _on_foreign_yield(p, value)
+            if p.killed and p.state != S_DEAD:
+                _close_killed(p)
+        else:
+            if p.trap != T_NONE:
+                _trap_reset(p)
+            _finish(p, how, value)
+    except BaseException:
+        _internal_error(p)

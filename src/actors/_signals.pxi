@@ -2,8 +2,12 @@
 
 
 cdef int _accept_exit(Pid p, object reason, bint untrappable) except -1:
-    """``p`` will exit with ``reason`` at its current await (a signal killed it)."""
-    if p.state == S_DEAD or p.exiting:
+    """``p`` will exit with ``reason`` at its current await (a signal killed it).
+
+    A "kill" also overrides an exit already under way (a process whose
+    cleanup awaits forever can still be killed).
+    """
+    if p.state == S_DEAD or p.killed or (p.exiting and not untrappable):
         return 0
     p.exiting = 1
     p.killed = untrappable
@@ -11,6 +15,19 @@ cdef int _accept_exit(Pid p, object reason, bint untrappable) except -1:
     if p.state == S_WAITING:
         _abandon_wait(p)
         _make_runnable(p)
+    elif p.state == S_RUNNABLE:
+        _restore_handoff(p)
+    return 0
+
+
+cdef int _restore_handoff(Pid p) except -1:
+    """A message handed to ``p`` but not yet received goes back to its mailbox,
+    where it arrived (right after the save pointer), so an exit that ``p``
+    catches loses nothing."""
+    if (p.trap == T_RECEIVE_PARKED or p.trap == T_CALL_PARKED) and \
+            p.wake is not _TIMEOUT and p.wake is not _RESCAN:
+        _mb_insert_after(p, p.mb_save, p.wake)
+        p.wake = None
     return 0
 
 
@@ -39,7 +56,11 @@ cdef int _signal(Pid target, object sender, object reason, bint from_link) excep
     unless the target signals itself; any other reason kills the target with
     that reason (a "kill" arriving through a link is an ordinary reason).
     """
-    if target.state == S_DEAD or target.exiting:
+    if target.state == S_DEAD:
+        return 0
+    if target.exiting:
+        if not from_link and _is_str(reason, "kill"):
+            _accept_exit(target, "killed", True)
         return 0
     if not from_link and _is_str(reason, "kill"):
         _accept_exit(target, "killed", True)
@@ -129,7 +150,9 @@ cdef void _log_exit(Pid p, object reason, object exc):
 
 cdef int _terminate(Pid p, object reason, object result, object exc, bint by_signal) except -1:
     """Release everything ``p`` holds and tell its links and monitors, in that order."""
+    global _current
     cdef Scheduler s = _sched
+    cdef Pid running
     cdef _Extra x = p.extra
     cdef Pid q
     p.state = S_DEAD
@@ -174,7 +197,19 @@ cdef int _terminate(Pid p, object reason, object result, object exc, bint by_sig
                     q.extra.monitors.pop(ref, None)
                 _send_to_pid(q, _make_down(ref, p, reason))
         x.monitors = x.monitored_by = x.dictionary = None
+        if x.timers is not None:         # send_after to a dead pid is cancelled
+            timers = list(x.timers)
+            x.timers = None
+            for tref in timers:
+                _disarm_timer_ref(<TimerRef>tref)
+    # Drop the coroutine as p: a killed coroutine that swallows GeneratorExit
+    # is closed once more by CPython here, and its receive() must suspend (so
+    # CPython stops it) rather than raise "not in a process" in a loop.
+    running = _current
+    _current = p
+    p.killed = 1 if p.exiting else p.killed
     p.coro = None
+    _current = running
     p.ctx = None
     if s.exit_callbacks is not None:
         callbacks = s.exit_callbacks.pop(p, None)

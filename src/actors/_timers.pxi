@@ -16,6 +16,13 @@ cdef enum:
 
 cdef int64_t _WHEEL_SPAN = (<int64_t>1) << (WHEEL_BITS * WHEEL_LEVELS)
 
+# A timeout longer than this (about 31 million years) is "never": it is not
+# put on the wheel (its tick would not fit in an int64 of milliseconds).
+cdef double MAX_TIMEOUT = 1e15
+
+cdef enum:
+    FOREVER = -2                        # TimerNode.level of a timer that never fires
+
 
 @cython.final
 cdef class _Wheel:
@@ -115,6 +122,7 @@ cdef class _Wheel:
                             self.insert(n)
                             n = nxt
             slot = <int>(ne & (WHEEL_SLOTS - 1))
+            self.cur = ne + 1           # a timer armed while these fire is due next tick
             if self.occupied[0] & ((<uint64_t>1) << slot):
                 n = self.detach(0, slot)
                 while n != NULL:
@@ -122,7 +130,6 @@ cdef class _Wheel:
                     n.prev = n.next = NULL
                     _fire_timer(n)
                     n = nxt
-            self.cur = ne + 1
         if self.cur <= target:
             self.cur = target + 1
         return 0
@@ -148,30 +155,65 @@ cdef class _Wheel:
 @cython.freelist(64)
 cdef class TimerRef:
     """A pending ``send_after`` (or ``Scheduler.call_later``): pass it to ``cancel_timer``."""
-    cdef TimerNode node                 # node.owner is self; armed iff node.level >= 0
+    cdef TimerNode node                 # node.owner is self; armed iff node.level >= 0;
+                                        # FOREVER: pending but never due
     cdef object dest                    # a Pid, name or via; None for a callback timer
     cdef object msg                     # the message; for a callback timer, the callable
+    cdef double far_deadline            # for a FOREVER timer: its deadline in seconds
 
     def __init__(self):
         raise TypeError("TimerRefs are made by actors.send_after()")
 
     def __repr__(self):
-        state = "armed" if self.node.level >= 0 else "done"
+        state = "armed" if self.node.level >= 0 or self.node.level == FOREVER else "done"
         return f"<TimerRef {state} to {self.dest!r}>"
 
 
 cdef TimerRef _arm_timer_ref(Scheduler s, object dest, object msg, double secs):
-    """Arm a TimerRef: deliver ``msg`` to ``dest`` (or call ``msg()`` if dest is None)."""
+    """Arm a TimerRef: deliver ``msg`` to ``dest`` (or call ``msg()`` if dest is None).
+
+    A timer to a pid is also kept in that pid's ``timers``, so that it is
+    cancelled (and its message released) when the pid exits.
+    """
     cdef TimerRef t = TimerRef.__new__(TimerRef)
+    cdef _Extra x
     t.dest = dest
     t.msg = msg
     t.node.owner = <PyObject*>t
     t.node.is_process = False
+    if type(dest) is Pid:
+        x = _extra(<Pid>dest)
+        if x.timers is None:
+            x.timers = set()
+        x.timers.add(t)
+    if secs > MAX_TIMEOUT:
+        t.node.level = FOREVER
+        t.far_deadline = s.now() + secs
+        return t
     t.node.level = -1
-    t.node.deadline = s.tick_after(secs) if secs != INFINITY else INT64_MAX // 4
+    t.node.deadline = s.tick_after(secs)
     _incref(<PyObject*>t)               # the wheel's reference, dropped when it fires
     s.add_timer(&t.node)
     return t
+
+
+cdef void _untrack_timer(TimerRef t) noexcept:
+    cdef Pid p
+    if type(t.dest) is Pid:
+        p = <Pid>t.dest
+        if p.extra is not None and p.extra.timers is not None:
+            p.extra.timers.discard(t)
+
+
+cdef void _disarm_timer_ref(TimerRef t) noexcept:
+    """Take an armed TimerRef off the wheel (it will not fire)."""
+    if t.node.level >= 0:
+        _sched.wheel.remove(&t.node)
+        _untrack_timer(t)
+        _decref(<PyObject*>t)
+    elif t.node.level == FOREVER:
+        t.node.level = -1
+        _untrack_timer(t)
 
 
 cdef int _fire_timer(TimerNode* n) except -1:
@@ -189,6 +231,7 @@ cdef int _fire_timer(TimerNode* n) except -1:
                 _make_runnable(p)
         return 0
     tref = <TimerRef>n.owner            # the wheel's reference, released below
+    _untrack_timer(tref)
     try:
         dest = tref.dest
         if dest is None:
@@ -199,7 +242,7 @@ cdef int _fire_timer(TimerNode* n) except -1:
             target = _whereis(dest)     # a name is looked up when the timer fires
             if target is not None:
                 _send_to_pid(<Pid>target, tref.msg)
-    except Exception:
+    except BaseException:               # never abort the wheel half-way through a slot
         _logger.exception("actors: timer %r failed", tref)
     finally:
         _decref(n.owner)

@@ -46,8 +46,19 @@ cdef class _Trap:
 
 cdef void _trap_failed() noexcept:
     """The trap raised: leave it, so the process can handle the error and go on."""
-    if _current is not None and _current.trap != T_NONE:
-        _trap_reset(_current)
+    if _current is not None:
+        _current.scanning = 0
+        if _current.trap != T_NONE:
+            _trap_reset(_current)
+
+
+cdef inline Pid _need_trappable(str what):
+    """The current process, if it may enter a trap or change its mailbox now."""
+    cdef Pid p = _need_current(what)
+    if p.scanning:
+        raise RuntimeError(f"{what} cannot be used inside a receive pattern (where(), __eq__): "
+                           f"patterns must not touch the mailbox")
+    return p
 
 
 cdef _Trap _TRAP = _Trap.__new__(_Trap)
@@ -129,14 +140,21 @@ cdef int _scan(Pid p, PyObject** presult) except -1:
     cdef bint is_call = p.trap == T_CALL
     if p.exiting:
         _trap_reset(p)
+        if p.killed or p.exit_thrown:   # it caught its exit signal and carries on:
+            if not p.killed:            # close it (a loop that swallows the signal
+                p.killed = 1            # must not spin forever)
+                p.extra.exit_reason = "killed"
+            return _suspend(presult)
         raise ProcessExit(p.extra.exit_reason)
     node = p.mb_head if prev == NULL else prev.next
+    p.scanning = 1                      # pattern code may not change the mailbox
     while node != NULL:                 # (a pattern that raises: see _trap_failed)
         if is_call:
             r = _match_call(<Ref>p.patterns, <object>node.msg)
         else:
             r = _match_any(<tuple>p.patterns, <object>node.msg)
         if r:
+            p.scanning = 0
             if _budget <= 0:            # out of reductions: let the others run first
                 p.mb_save = prev
                 _make_runnable(p)
@@ -147,8 +165,13 @@ cdef int _scan(Pid p, PyObject** presult) except -1:
             return _received(p, msg, presult)
         prev = node
         node = node.next
+    p.scanning = 0
     p.mb_save = prev
     if p.deadline == POLL:
+        if _budget <= 0:                # a polling loop is preempted too
+            _make_runnable(p)
+            return _suspend(presult)
+        _budget -= 1
         return _receive_timed_out(p, presult)
     p.trap += 1                         # T_RECEIVE -> T_RECEIVE_PARKED, T_CALL -> T_CALL_PARKED
     p.state = S_WAITING

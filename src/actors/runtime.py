@@ -136,6 +136,10 @@ async def call_in_process(fn, *args, **kwargs):
     async def proxy():
         try:
             result = await fn(*args, **kwargs)
+        except GeneratorExit:          # the proxy was killed
+            if not fut.done():
+                fut.set_exception(ProcessExit("killed"))
+            raise
         except BaseException as exc:  # handed to the awaiting asyncio code
             if not fut.done():
                 fut.set_exception(exc)
@@ -175,7 +179,11 @@ async def shutdown_processes(sched: Scheduler, timeout: float | None) -> None:
         else:
             timer = sched.call_later(timeout, kill_the_rest)
         try:
-            await done
+            await asyncio.wait({done, expired}, return_when=asyncio.FIRST_COMPLETED)
+            if not done.done():
+                # Killed processes close at their next step; anything still
+                # left (spawned during cleanup, say) is dropped by close().
+                await asyncio.wait({done}, timeout=1.0)
         finally:
             if on_loop:
                 timer.cancel()
@@ -251,6 +259,8 @@ async def _run_main(main, args, kwargs, clock):
         rt.scheduler.on_exit(pid, on_exit)
         reason, result, exc, by_signal = await outcome
     if by_signal:
+        if isinstance(reason, str) and reason == "normal":   # exit(self(), "normal")
+            return None
         raise ProcessExit(reason)
     if exc is not None:
         if isinstance(exc, ProcessExit) and exc.reason == "normal":

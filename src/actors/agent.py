@@ -1,0 +1,266 @@
+"""Agent: a process that holds a piece of state.
+
+Often all a process has to do is keep some state that other processes read
+and change.  An agent is exactly that: a ``GenServer`` whose only job is to
+hold a value, with functions to get it and to update it.
+
+Example
+-------
+::
+
+    counter = await Agent.start_link(lambda: 0)          # initial state: 0
+
+    await Agent.update(counter, lambda n: n + 1)         # runs inside the agent
+    await Agent.get(counter, lambda n: n)                # -> 1
+    await Agent.get_and_update(counter, lambda n: (n, n + 10))   # -> 1; state 11
+    Agent.cast(counter, lambda n: n * 2)                 # fire and forget
+    await Agent.stop(counter)
+
+As with a ``GenServer``, hide the agent behind a small API of your own, so
+that callers never see how the state is kept::
+
+    class Counter:
+        @staticmethod
+        async def start_link(initial=0):
+            return await Agent.start_link(lambda: initial, name="counter")
+
+        @staticmethod
+        async def value():
+            return await Agent.get("counter", lambda n: n)
+
+        @staticmethod
+        async def increment():
+            await Agent.update("counter", lambda n: n + 1)
+
+The functions run inside the agent
+----------------------------------
+Every function you give an agent (the initial ``fn``, and the ones given to
+``get``, ``update``, ``get_and_update`` and ``cast``) runs *inside the agent
+process*, one at a time, in the order the requests arrive: the state never
+needs a lock.  It also means a slow function blocks every other client of the
+agent, and that the caller waits for it.  Prefer to do expensive work in the
+caller and send the agent only the result::
+
+    # The agent computes: every other client waits.
+    await Agent.update(cache, lambda s: {**s, key: expensive(key)})
+    # The caller computes, the agent only stores.
+    value = expensive(key)
+    await Agent.update(cache, lambda s: {**s, key: value})
+
+A function may be a plain or an ``async`` function (its result is awaited
+inside the agent before the next request is handled).  Extra positional
+arguments are passed after the state: ``Agent.get(a, operator.getitem,
+"key")`` calls ``getitem(state, "key")`` (Elixir's module-function-args
+form).
+
+If a function raises, the agent crashes with that exception (its supervisor
+can restart it) and the caller of ``get``/``update``/``get_and_update``
+gets ``CallExit`` with the exception as ``.reason``, as in Elixir.
+
+Timeouts
+--------
+``get``, ``update`` and ``get_and_update`` wait 5 seconds for the agent's
+answer by default (``timeout=None``: forever), then raise ``Timeout``; the
+function may still run in the agent later.  ``start_link`` and ``stop`` wait
+forever unless given ``timeout=``.  ``cast`` never waits and never fails.
+
+How to supervise
+----------------
+``Agent.child_spec(fn, name="counter")`` is the spec that starts
+``Agent.start_link(fn, name="counter")`` under a supervisor, with id
+``Agent`` (set another with ``Supervisor.child_spec(spec, id=...)``).  A
+subclass ``class Stack(Agent)`` gets its own id, ``Stack``.  Name an agent
+(``name=`` a ``str`` or ``via(registry, key)``) so that clients find it
+again after a restart.
+
+When (not) to use an agent
+--------------------------
+Use an agent for shared state that is read and replaced in small steps: a
+cache, a counter, a configuration.  When the state goes with behaviour
+(messages to handle, timers, work on its own) use a ``GenServer``; for a
+one-off computation use a ``Task``.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .child_spec import ChildSpec
+from .gen_server import Continue, GenServer, NoReply, Reply
+from .lowlevel import call          # GenServer.call's fast path; works outside processes too
+
+__all__ = ["Agent"]
+
+_GET = "get"
+_UPDATE = "update"
+_GET_AND_UPDATE = "get_and_update"
+_CAST = "cast"
+
+
+def _check_fn(fn: Any, what: str) -> None:
+    if not callable(fn):
+        raise TypeError(f"{what}: fn must be a function of the state, got {fn!r}")
+
+
+def _is_awaitable(value: Any) -> bool:
+    return hasattr(type(value), "__await__")
+
+
+class Agent(GenServer):
+    """A process that holds state; see the module documentation.
+
+    The client functions are class methods and static methods:
+    ``start_link``, ``start``, ``get``, ``update``, ``get_and_update``,
+    ``cast``, ``stop``, ``child_spec``.  The state lives in the agent process,
+    as ``self.state`` of the server instance.
+    """
+
+    # -- client API ----------------------------------------------------------
+
+    @classmethod
+    async def start_link(cls, fn: Callable[..., Any], /, *args: Any, name: Any = None,
+                         timeout: float | None = None) -> Any:
+        """Start an agent linked to the caller, with state ``fn(*args)``.
+
+        ``fn`` runs inside the new agent; ``start_link`` returns once it has
+        returned (it may be an async function).
+
+        Args:
+            fn: gives the initial state.
+            *args: its arguments.
+            name: register the agent under this ``str`` or ``via(registry, key)``.
+            timeout: seconds to wait for ``fn`` (``None``: forever).
+
+        Returns:
+            The agent's ``Pid``.
+
+        Raises:
+            StartError: ``fn`` raised (``.reason`` is the exception).
+            AlreadyRegistered: ``name`` is taken.
+            TypeError: ``fn`` is not callable.
+        """
+        _check_fn(fn, f"{cls.__name__}.start_link")
+        return await super().start_link(fn, args, name=name, timeout=timeout)
+
+    @classmethod
+    async def start(cls, fn: Callable[..., Any], /, *args: Any, name: Any = None,
+                    timeout: float | None = None) -> Any:
+        """Like ``start_link``, without the link."""
+        _check_fn(fn, f"{cls.__name__}.start")
+        return await super().start(fn, args, name=name, timeout=timeout)
+
+    @classmethod
+    def child_spec(cls, fn: Callable[..., Any], /, *args: Any, **options: Any) -> ChildSpec:
+        """The spec a supervisor uses to run ``cls.start_link(fn, *args, **options)``.
+
+        The id is the class (``Agent``, or your subclass).
+        """
+        _check_fn(fn, f"{cls.__name__}.child_spec")
+        return super().child_spec(fn, *args, **options)
+
+    @staticmethod
+    async def get(agent: Any, fn: Callable[..., Any], /, *args: Any,
+                  timeout: float | None = 5.0) -> Any:
+        """Return ``fn(state, *args)``, computed inside the agent.
+
+        Raises:
+            NoProcess: no such agent.
+            CallExit: the agent exited (for example because ``fn`` raised).
+            Timeout: no answer within ``timeout`` seconds (default 5).
+        """
+        _check_fn(fn, "Agent.get")
+        return await call(agent, (_GET, fn, args), timeout)
+
+    @staticmethod
+    async def update(agent: Any, fn: Callable[..., Any], /, *args: Any,
+                     timeout: float | None = 5.0) -> None:
+        """Replace the state with ``fn(state, *args)``, computed inside the agent.
+
+        Returns once the agent has stored the new state.
+
+        Raises:
+            NoProcess, CallExit, Timeout: as ``get``.
+        """
+        _check_fn(fn, "Agent.update")
+        await call(agent, (_UPDATE, fn, args), timeout)
+
+    @staticmethod
+    async def get_and_update(agent: Any, fn: Callable[..., Any], /, *args: Any,
+                             timeout: float | None = 5.0) -> Any:
+        """Get and update in one step: ``fn(state, *args)`` returns ``(result, new_state)``.
+
+        Returns:
+            ``result``; the agent keeps ``new_state``.
+
+        Raises:
+            NoProcess, CallExit, Timeout: as ``get``.  If ``fn`` does not return
+            a pair, the agent crashes with a ``TypeError`` (``CallExit``).
+        """
+        _check_fn(fn, "Agent.get_and_update")
+        return await call(agent, (_GET_AND_UPDATE, fn, args), timeout)
+
+    @staticmethod
+    def cast(agent: Any, fn: Callable[..., Any], /, *args: Any) -> None:
+        """Replace the state with ``fn(state, *args)`` without waiting; never fails.
+
+        Returns at once, even if the agent does not exist.
+        """
+        _check_fn(fn, "Agent.cast")
+        GenServer.cast(agent, (_CAST, fn, args))
+
+    @staticmethod
+    async def stop(agent: Any, reason: Any = "normal", timeout: float | None = None) -> None:
+        """Stop the agent with ``reason`` and wait until it has exited.
+
+        Raises:
+            NoProcess: no such agent.
+            Timeout: it did not exit within ``timeout`` seconds.
+        """
+        await GenServer.stop(agent, reason, timeout)
+
+    # -- server callbacks ----------------------------------------------------
+
+    async def init(self, fn: Callable[..., Any], args: tuple) -> None:
+        state = fn(*args)
+        if _is_awaitable(state):
+            state = await state
+        self.state = state
+
+    def handle_call(self, request: tuple, from_: Any) -> Any:
+        op, fn, args = request
+        value = fn(self.state, *args)
+        if _is_awaitable(value):        # finish it before any other message
+            return NoReply(Continue((op, from_, value)))
+        return self._apply(op, value)
+
+    def handle_cast(self, request: tuple) -> Any:
+        _, fn, args = request
+        value = fn(self.state, *args)
+        if _is_awaitable(value):
+            return Continue((_CAST, None, value))
+        self.state = value
+        return None
+
+    async def handle_continue(self, arg: tuple) -> None:
+        op, from_, awaitable = arg
+        value = await awaitable
+        if op == _CAST:
+            self.state = value
+        else:
+            reply = self._apply(op, value)
+            GenServer.reply(from_, reply.value if type(reply) is Reply else reply)
+
+    def _apply(self, op: str, value: Any) -> Any:
+        """Finish request ``op`` given ``fn``'s result ``value``; return the reply."""
+        if op == _GET:
+            result = value
+        elif op == _UPDATE:
+            self.state = value
+            return None
+        else:
+            if not isinstance(value, tuple) or len(value) != 2:
+                raise TypeError(
+                    f"Agent.get_and_update: fn must return a (result, new_state) tuple, got {value!r}")
+            result, self.state = value
+        if isinstance(result, (Reply, NoReply)):
+            return Reply(result)            # a value that looks like an action is still a value
+        return result

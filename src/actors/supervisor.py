@@ -1,0 +1,922 @@
+"""Supervisor: a process that starts, watches and restarts other processes.
+
+A supervisor is a process whose only job is to look after other processes,
+its *children*: it starts them, notices when one exits, and restarts it
+according to rules you choose.  Supervisors under supervisors make a
+*supervision tree*, the backbone of a fault-tolerant actors program: a
+crash is contained in the smallest subtree that can recover from it, and
+the program starts and shuts down in a well-defined order.
+
+Example
+-------
+Take a stack server::
+
+    class Stack(actors.GenServer):
+        def init(self, items):
+            self.items = list(items)
+
+        def handle_call(self, request, from_):
+            if request == "pop":
+                return self.items.pop(0)    # raises IndexError on an empty stack
+
+        def handle_cast(self, item):
+            self.items.insert(0, item)
+
+Start a supervisor with one child, the stack, registered as ``"stack"``::
+
+    children = [
+        Stack.child_spec(["hello"], name="stack"),
+    ]
+    sup = await Supervisor.start_link(children, strategy="one_for_one")
+
+    await Supervisor.count_children(sup)
+    # {'specs': 1, 'active': 1, 'supervisors': 0, 'workers': 1}
+    await GenServer.call("stack", "pop")    # -> "hello"
+    await GenServer.call("stack", "pop")    # the stack crashes: CallExit in the caller...
+    await GenServer.call("stack", "pop")    # ...and the supervisor restarted it: "hello"
+
+Child specifications
+--------------------
+A child specification (``ChildSpec``) tells the supervisor how to start,
+restart and stop one child:
+
+* ``id`` (required): identifies the child within this supervisor; ids must
+  be unique among its children.
+* ``start`` (required): ``(fn, args)`` or ``(fn, args, kwargs)``.  ``fn``
+  is an async function that starts the child *linked to its caller* (the
+  supervisor) and returns its ``Pid``, like ``Stack.start_link``; returning
+  ``None`` (a GenServer whose ``init`` raised ``Ignore``) means "not
+  running" (OTP's ``:ignore``): the spec is kept and the child is not
+  started.
+* ``restart``: when to restart the child, see "Restart values" below.
+* ``shutdown``: how to stop it, see "Shutdown values" below.
+* ``type``: ``"worker"`` or ``"supervisor"``.
+* ``modules``: informational; ``which_children`` shows the start function's
+  class (or the function) when it is not given.
+
+Wherever a child spec is expected you may also pass a dict with the same
+keys, a class with a ``child_spec`` classmethod such as a GenServer
+subclass ``Stack`` (meaning ``Stack.child_spec()``), or a tuple
+``(Stack, arg)`` (meaning ``Stack.child_spec(arg)``).  To change a field,
+``Supervisor.child_spec((Stack, []), id="stack2", shutdown=10)``: this is
+how the same server runs twice under one supervisor.
+
+Restart values
+--------------
+``restart`` says which exits count as failures:
+
+* ``"permanent"`` (default): the child is always restarted, whatever its
+  exit reason.
+* ``"temporary"``: never restarted, whatever the reason and whatever the
+  strategy (not even when a sibling's failure restarts everybody under
+  ``one_for_all``); its spec is deleted when it exits.
+* ``"transient"``: restarted only after an *abnormal* exit, i.e. a reason
+  other than ``"normal"``, ``"shutdown"`` or ``("shutdown", term)``.
+
+Choose exit reasons accordingly: ``"normal"`` is not logged, does not
+restart a transient child and does not kill linked processes;
+``"shutdown"`` and ``("shutdown", term)`` are not logged and do not restart
+a transient child, but do kill linked processes that do not trap exits;
+anything else (an exception, most reasons) is logged, restarts transient
+children and kills linked processes.
+
+Shutdown values
+---------------
+When a supervisor stops a child (on its own shutdown, on
+``terminate_child``, or to restart it with its siblings) it sends the exit
+signal ``"shutdown"`` and waits:
+
+* a number of seconds (default ``5.0`` for a worker): a child that does
+  not trap exits dies at once; one that traps exits (to clean up in
+  ``terminate``) gets that long, after which it is killed (``"kill"``,
+  untrappable).
+* ``None`` (default for a supervisor): wait forever, so that a child
+  supervisor has all the time it needs to stop its own children.
+* ``"brutal_kill"``: kill at once, with no chance to clean up.
+
+So a process that must clean up on shutdown traps exits and has a
+``shutdown`` long enough for its cleanup.
+
+Strategies
+----------
+``strategy=`` says what happens to the *other* children when one has to be
+restarted:
+
+* ``"one_for_one"`` (default): only the failed child is restarted.
+* ``"one_for_all"``: all the other children are stopped (in reverse start
+  order), then all are started again in start order.  Use it when the
+  children depend on each other so much that none can work alone.
+* ``"rest_for_one"``: the children started *after* the failed one are
+  stopped (in reverse order), then the failed child and those are started
+  again, in start order.  Use it when each child depends on the ones
+  started before it.
+
+Only failures count: a transient child that exits ``"normal"`` or a
+temporary child that exits at all leaves its siblings alone.
+
+Restart intensity
+-----------------
+A child that crashes as soon as it starts would be restarted forever.  To
+stop that, a supervisor allows at most ``max_restarts`` restarts (default
+3) within any ``max_seconds`` (default 5.0) window.  One more restart than
+that, and the supervisor gives up: it stops all its children, in reverse
+start order, and exits with reason ``"shutdown"``.  Its own supervisor then
+decides what to do (restart it, as a permanent child, which restarts the
+whole subtree, or give up in turn): failures escalate up the tree until a
+level can handle them.  A restart that fails to start the child counts as
+a restart too and is retried; such a child shows as ``"restarting"`` in
+``which_children`` meanwhile.  The window is measured on the runtime's
+clock, so ``actors.MockClock`` makes it deterministic in tests.
+
+Start and shutdown
+------------------
+``start_link`` starts the children one at a time, in list order, each
+start function running inside the supervisor process; it returns when all
+are running.  If one fails to start, the ones already started are stopped
+in reverse order and ``start_link`` raises ``StartError`` whose reason is
+``("shutdown", ("failed_to_start_child", id, reason))``.
+
+``Supervisor.stop(sup)``, or an exit signal from the supervisor's parent
+(a supervisor traps exits), stops the children in reverse start order,
+each as its ``shutdown`` says, then the supervisor exits.  A supervisor
+killed with ``"kill"`` cannot do that: its children get the ``"killed"``
+exit signal through their links.
+
+Module-based supervisors
+------------------------
+Subclass ``Supervisor`` and write ``init`` to return the children and the
+options, as Elixir's ``use Supervisor``::
+
+    class MyApp(Supervisor):
+        def init(self, greeting):
+            children = [(Stack, [greeting])]
+            return Supervisor.init(children, strategy="one_for_one")
+
+    sup = await MyApp.start_link("hello", name="my_app")
+
+``init`` receives the arguments of ``start_link`` (but ``name=`` and
+``timeout=``) and runs inside the supervisor process before any child
+starts; it returns ``Supervisor.init(children, **options)``, which is just
+``(children, options)`` checked (a bare list of children also works, with
+the default options); ``raise actors.Ignore()`` makes ``start_link``
+return ``None``.  ``MyApp.child_spec(arg)`` (so ``MyApp`` and ``(MyApp,
+arg)`` as a child) runs it under another supervisor with
+``type="supervisor"``: this is how trees are built.  A module-based
+supervisor has no other callbacks: keep state in its children.
+
+Use the plain ``Supervisor.start_link(children, ...)`` at the top of a
+program, and module-based supervisors for the subtrees, so that each can
+be started as a child of another.
+
+Name registration
+-----------------
+``name="my_sup"`` (or ``name=via(registry, key)``) registers the
+supervisor, as for a ``GenServer``; every function below accepts a pid, a
+name or a ``via``.
+
+Managing children at run time
+-----------------------------
+``which_children``, ``count_children``, ``start_child``,
+``terminate_child``, ``restart_child`` and ``delete_child`` change or
+inspect a running supervisor; all are awaited and take ``timeout=``
+(default ``None``: wait forever, as in OTP).  To start many similar
+children on demand, use a ``DynamicSupervisor`` instead.
+"""
+from __future__ import annotations
+
+import collections
+import inspect
+import logging
+import math
+from typing import Any, NamedTuple
+
+from . import _core
+from ._core import ANY, Down, Exit, Pid, StartError
+from .child_spec import ChildSpec, child_spec as _normalize_spec
+from .gen_server import GenServer, Stop, start_server
+
+__all__ = ["Supervisor", "Child"]
+
+_logger = logging.getLogger("actors")
+
+STRATEGIES = ("one_for_one", "one_for_all", "rest_for_one")
+
+#: ``Child.pid`` of a child whose restart failed and will be tried again.
+RESTARTING = "restarting"
+
+
+class Child(NamedTuple):
+    """One entry of ``which_children``.
+
+    Attributes:
+        id: the child's id (``None`` under a ``DynamicSupervisor``).
+        pid: its ``Pid``; ``None`` if it is not running; ``"restarting"``
+            while a failed restart waits to be tried again.
+        type: ``"worker"`` or ``"supervisor"``.
+        modules: the spec's ``modules``, or ``[the start function's class]``
+            (``[fn]`` for a plain function) when the spec gives none.
+    """
+
+    id: Any
+    pid: Any
+    type: str
+    modules: Any
+
+
+# -- helpers shared with DynamicSupervisor -----------------------------------------
+
+
+def is_clean_exit(reason: Any) -> bool:
+    """True for the reasons that do not restart a transient child."""
+    if type(reason) is str:
+        return reason == "normal" or reason == "shutdown"
+    return type(reason) is tuple and len(reason) == 2 and reason[0] == "shutdown"
+
+
+def default_modules(spec: ChildSpec) -> Any:
+    """``spec.modules``, or the class whose ``start_link`` starts the child."""
+    if spec.modules is not None:
+        return spec.modules
+    fn = spec.start[0]
+    owner = getattr(fn, "__self__", None)
+    return [owner if isinstance(owner, type) else fn]
+
+
+class StartFailed(Exception):
+    """A child's start function failed; ``reason`` is why (OTP's ``{error, Reason}``)."""
+
+    def __init__(self, reason: Any) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+async def start_child_process(fn: Any, args: tuple, kwargs: dict) -> Pid | None:
+    """Run a start function in the calling (supervisor) process.
+
+    Returns:
+        The child's ``Pid``, or ``None`` if it chose not to start.
+
+    Raises:
+        StartFailed: the start function raised (``StartError`` is unwrapped to
+            its reason) or returned something else than a Pid or None.
+    """
+    try:
+        result = fn(*args, **kwargs)
+        if type(result) is not Pid and inspect.isawaitable(result):
+            result = await result
+    except StartError as exc:
+        raise StartFailed(exc.reason) from exc
+    except Exception as exc:
+        raise StartFailed(exc) from exc
+    if result is None or type(result) is Pid:
+        return result
+    raise StartFailed(("bad_return", result))
+
+
+async def shutdown_child(pid: Pid, shutdown: Any) -> Any:
+    """Stop one linked child as its ``shutdown`` says; return its exit reason.
+
+    The child gets the exit signal ``"shutdown"`` and ``shutdown`` seconds to
+    exit (``None``: forever), then ``"kill"``; ``"brutal_kill"`` kills at
+    once.  Afterwards the link is gone and no ``Exit`` from the child is left
+    in the caller's mailbox.
+    """
+    ref = _core.monitor(pid)
+    pattern = Down(ref, ANY, ANY)
+    if shutdown == "brutal_kill":
+        _core.exit(pid, "kill")
+        down = await _core.receive(pattern)
+    else:
+        _core.exit(pid, "shutdown")
+        if shutdown is None:
+            down = await _core.receive(pattern)
+        else:
+            down = await _core.receive(pattern, timeout=shutdown, default=None)
+            if down is None:
+                _core.exit(pid, "kill")
+                down = await _core.receive(pattern)
+    _core.unlink(pid)
+    await _core.receive(Exit(pid, ANY), timeout=0, default=None)
+    return down.reason
+
+
+def shutdown_was_clean(reason: Any, shutdown: Any, restart: str) -> bool:
+    """Whether a child stopped by ``shutdown_child`` exited as expected (else OTP logs it)."""
+    if reason == "noproc":                      # it had already exited
+        return True
+    if shutdown == "brutal_kill":
+        return reason == "killed"
+    if reason == "normal":
+        return restart != "permanent"
+    return is_clean_exit(reason)
+
+
+class Intensity:
+    """The restart-intensity window: at most ``max_restarts`` in ``max_seconds``."""
+
+    __slots__ = ("max_restarts", "max_seconds", "times", "now")
+
+    def __init__(self, max_restarts: int, max_seconds: float) -> None:
+        self.max_restarts = max_restarts
+        self.max_seconds = max_seconds
+        # No more than max_restarts + 1 timestamps ever matter.
+        self.times: collections.deque = collections.deque(maxlen=max_restarts + 1)
+        self.now = _core.current_scheduler().now
+
+    def add(self) -> bool:
+        """Record a restart now; False if that is one too many (give up)."""
+        now = self.now()
+        times = self.times
+        times.append(now)
+        horizon = now - self.max_seconds
+        while times[0] < horizon:
+            times.popleft()
+        return len(times) <= self.max_restarts
+
+
+def check_intensity(max_restarts: Any, max_seconds: Any) -> None:
+    """Validate ``max_restarts`` and ``max_seconds`` (TypeError / ValueError)."""
+    if isinstance(max_restarts, bool) or not isinstance(max_restarts, int):
+        raise TypeError(f"max_restarts must be an int >= 0, got {max_restarts!r}")
+    if max_restarts < 0:
+        raise ValueError(f"max_restarts must be >= 0, got {max_restarts!r}")
+    if isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float)):
+        raise TypeError(f"max_seconds must be a number of seconds > 0, got {max_seconds!r}")
+    if math.isnan(max_seconds) or max_seconds <= 0:
+        raise ValueError(f"max_seconds must be > 0, got {max_seconds!r}")
+
+
+def check_start_options(name: Any, timeout: Any) -> None:
+    """Validate ``name=`` and ``timeout=`` of a supervisor's start_link."""
+    if name is not None and not isinstance(name, (str, _core.via)):
+        raise TypeError(f"name must be a str, a via(registry, key) or None, got {name!r}")
+    if timeout is not None:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+            raise TypeError(f"timeout must be a number of seconds or None, got {timeout!r}")
+        if math.isnan(timeout) or timeout < 0:
+            raise ValueError(f"timeout must be >= 0, got {timeout!r}")
+
+
+def check_timeout(timeout: Any) -> None:
+    """Validate the ``timeout=`` of a management call."""
+    check_start_options(None, timeout)
+
+
+def in_process() -> bool:
+    """True when called from inside a process."""
+    try:
+        _core.self()
+    except RuntimeError:
+        return False
+    return True
+
+
+def mark_bad_input(exc: BaseException) -> BaseException:
+    """Tag a TypeError/ValueError about a supervisor's own configuration.
+
+    Such an error raised while a module-based supervisor's ``init`` result is
+    checked (inside the new process) is raised again, as itself, by
+    ``start_link`` in the caller, instead of being wrapped in ``StartError``.
+    """
+    exc._actors_bad_input = True  # type: ignore[attr-defined]
+    return exc
+
+
+def reraise_bad_input(err: StartError) -> None:
+    """If ``err`` wraps a tagged configuration error, raise that error instead."""
+    reason = err.reason
+    if isinstance(reason, (TypeError, ValueError)) and getattr(reason, "_actors_bad_input", False):
+        raise reason.with_traceback(None) from None
+
+
+def describe(server: Any) -> str:
+    """``"<0.5.0> (my_sup)"``: how log messages name a supervisor."""
+    pid = server._pid
+    return f"{pid!r} ({server._name!r})" if server._name is not None else repr(pid)
+
+
+# -- Supervisor ----------------------------------------------------------------------
+
+_WHICH = "$sup_which_children"
+_COUNT = "$sup_count_children"
+_START = "$sup_start_child"
+_TERMINATE = "$sup_terminate_child"
+_RESTART = "$sup_restart_child"
+_DELETE = "$sup_delete_child"
+_RETRY = "$sup_retry_restart"
+
+
+def _init_options(children: Any, strategy: Any = "one_for_one", max_restarts: Any = 3,
+                  max_seconds: Any = 5.0) -> tuple[list, dict]:
+    if isinstance(children, (str, bytes, dict, ChildSpec)) or not isinstance(children, (list, tuple)):
+        raise TypeError(f"children must be a list of child specs, got {children!r}")
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {', '.join(map(repr, STRATEGIES))}; got {strategy!r}")
+    check_intensity(max_restarts, max_seconds)
+    return list(children), {"strategy": strategy, "max_restarts": max_restarts, "max_seconds": max_seconds}
+
+
+def _normalize_children(children: list) -> list[ChildSpec]:
+    """Each child as a ChildSpec; duplicate ids are refused (ValueError)."""
+    specs = []
+    seen = set()
+    for position, child in enumerate(children):
+        try:
+            spec = _normalize_spec(child)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"children[{position}]: {exc}") from None
+        if spec.id in seen:
+            raise ValueError(
+                f"children[{position}]: duplicate child id {spec.id!r}; give each child a unique id, "
+                f"e.g. Supervisor.child_spec(spec, id=...)")
+        seen.add(spec.id)
+        specs.append(spec)
+    return specs
+
+
+def _parse_init_result(mod: type, result: Any) -> tuple[list[ChildSpec], dict]:
+    """Check what a module-based supervisor's ``init`` returned."""
+    if isinstance(result, list):
+        result = Supervisor.init(result)
+    if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], dict)):
+        raise TypeError(
+            f"{mod.__qualname__}.init must return Supervisor.init(children, **options) "
+            f"(a (children, options) tuple) or a list of children; got {result!r}")
+    children, options = result
+    unknown = set(options) - {"strategy", "max_restarts", "max_seconds"}
+    if unknown:
+        raise ValueError(f"{mod.__qualname__}.init: unknown supervisor option(s): "
+                         f"{', '.join(sorted(map(str, unknown)))}")
+    children, options = _init_options(children, **options)
+    return _normalize_children(children), options
+
+
+class Supervisor:
+    """Starts, watches and restarts child processes; see the module documentation.
+
+    Use it directly (``await Supervisor.start_link(children, strategy=...)``)
+    or subclass it and define ``init`` (a module-based supervisor).
+    """
+
+    def init(*args: Any, **options: Any) -> tuple[list, dict]:
+        """Return the children and options of a supervisor, checked.
+
+        Called as ``Supervisor.init(children, strategy=..., max_restarts=...,
+        max_seconds=...)`` at the end of a module-based supervisor's ``init``
+        (as Elixir's ``Supervisor.init/2``); it is also the default ``init``,
+        used by ``Supervisor.start_link(children, ...)``.
+
+        Args:
+            children: a list of child specs (anything ``child_spec`` accepts).
+            strategy: ``"one_for_one"`` (default), ``"one_for_all"`` or
+                ``"rest_for_one"``.
+            max_restarts: restarts allowed within ``max_seconds`` (default 3).
+            max_seconds: the intensity window in seconds (default 5.0).
+
+        Returns:
+            ``(children, options)``.
+
+        Raises:
+            TypeError, ValueError: an option is invalid (the message names it).
+        """
+        if args and isinstance(args[0], Supervisor):
+            args = args[1:]
+        if not args and "children" in options:
+            args = (options.pop("children"),)
+        if not 1 <= len(args) <= 4:
+            raise TypeError(
+                "Supervisor.init(children, strategy='one_for_one', max_restarts=3, max_seconds=5.0) "
+                f"takes the list of children first; got {len(args)} positional arguments")
+        unknown = set(options) - {"strategy", "max_restarts", "max_seconds"}
+        if unknown:
+            raise TypeError(f"Supervisor: unknown option(s) {', '.join(sorted(unknown))} (known: strategy, "
+                            f"max_restarts, max_seconds, and name and timeout for start_link)")
+        return _init_options(*args, **options)
+
+    # -- starting ----------------------------------------------------------------
+
+    @classmethod
+    async def start_link(cls, *args: Any, name: Any = None, timeout: float | None = None,
+                         **kwargs: Any) -> Pid | None:
+        """Start a supervisor linked to the caller, and its children.
+
+        ``Supervisor.start_link(children, strategy="one_for_one",
+        max_restarts=3, max_seconds=5.0, name=None, timeout=None)``; for a
+        module-based supervisor ``MySup.start_link(*args, name=None,
+        timeout=None, **kwargs)`` passes ``args`` and ``kwargs`` to
+        ``MySup.init``.
+
+        Args:
+            children: the child specs, started in this order.
+            strategy: ``"one_for_one"``, ``"one_for_all"`` or ``"rest_for_one"``.
+            max_restarts: restarts allowed within ``max_seconds``; one more
+                and the supervisor exits with ``"shutdown"``.
+            max_seconds: the intensity window, in seconds.
+            name: a ``str`` or ``via(registry, key)`` to register it under.
+            timeout: seconds to wait for the supervisor and all its children
+                to start (``None``: forever).
+
+        Returns:
+            The supervisor's ``Pid`` (``None`` if a module-based ``init``
+            raised ``Ignore``).
+
+        Raises:
+            TypeError, ValueError: malformed child specs, duplicate ids, an
+                unknown strategy, a bad intensity (before anything starts).
+            StartError: a child failed to start (``.reason`` is
+                ``("shutdown", ("failed_to_start_child", id, reason))``), or a
+                module-based ``init`` raised.
+            AlreadyRegistered: ``name`` is taken.
+        """
+        check_start_options(name, timeout)
+        if cls.init is Supervisor.init:
+            children, options = Supervisor.init(*args, **kwargs)
+            args, kwargs = (_normalize_children(children),), options
+        if not in_process():
+            raise RuntimeError(
+                f"{cls.__qualname__}.start_link() must be called inside a process (the supervisor "
+                f"links to its caller); from plain asyncio code, run it in a process with "
+                f"Runtime.run_in_process")
+        try:
+            return await start_server(_SupervisorServer, (cls, args, kwargs), {}, name=name,
+                                      timeout=timeout, link=True)
+        except StartError as err:
+            reraise_bad_input(err)
+            if isinstance(err, _core.Timeout):
+                raise
+            raise StartError(err.reason, f"{cls.__qualname__} failed to start: {err.reason!r}") from None
+
+    @classmethod
+    def child_spec(cls, *args: Any, **kwargs: Any) -> ChildSpec:
+        """Build a child spec.
+
+        ``Supervisor.child_spec(spec, **overrides)`` normalizes ``spec`` (a
+        ``ChildSpec``, dict, class or ``(class, arg)``) and changes fields
+        (``id``, ``restart``, ``shutdown``, ``type``, ``start``, ``modules``)::
+
+            Supervisor.child_spec((Stack, []), id="stack2")
+
+        ``Supervisor.child_spec([children...], id=..., strategy=...)`` (a list)
+        is the spec of a nested plain supervisor with those children; keyword
+        arguments are the start options (``strategy``, ``max_restarts``,
+        ``max_seconds``, ``name``) and spec overrides (default id:
+        ``Supervisor``).
+
+        On a module-based supervisor, ``MySup.child_spec(*args, **kwargs)`` is
+        the spec that runs ``MySup.start_link(*args, **kwargs)`` with
+        ``id=MySup`` and ``type="supervisor"``.
+
+        Raises:
+            TypeError, ValueError: the spec or an override is malformed.
+        """
+        if cls is not Supervisor:
+            return ChildSpec(id=cls, start=(cls.start_link, args, kwargs), type="supervisor")
+        if len(args) != 1:
+            raise TypeError(
+                "Supervisor.child_spec(spec, **overrides) takes one spec (a ChildSpec, a dict, a class "
+                "or a (class, arg) tuple), or a list of children for a nested supervisor; as a child, "
+                "use (Supervisor, [children...]) or a Supervisor subclass")
+        spec = args[0]
+        if isinstance(spec, list):
+            start_keys = {"strategy", "max_restarts", "max_seconds", "name"}
+            options = {k: v for k, v in kwargs.items() if k in start_keys}
+            overrides = {k: v for k, v in kwargs.items() if k not in start_keys}
+            children, _ = Supervisor.init(spec, **{k: v for k, v in options.items() if k != "name"})
+            check_start_options(options.get("name"), None)
+            _normalize_children(children)
+            base = ChildSpec(id=Supervisor, start=(Supervisor.start_link, (children,), options),
+                             type="supervisor")
+            return base.replace(**overrides) if overrides else base
+        return _normalize_spec(spec, **kwargs)
+
+    # -- managing a running supervisor --------------------------------------------
+
+    @staticmethod
+    async def which_children(supervisor: Any, timeout: float | None = None) -> list[Child]:
+        """The children, in start order, as ``Child(id, pid, type, modules)``.
+
+        ``pid`` is ``None`` for a child that is not running and
+        ``"restarting"`` while a failed restart waits to be retried.
+        """
+        check_timeout(timeout)
+        return await GenServer.call(supervisor, (_WHICH,), timeout)
+
+    @staticmethod
+    async def count_children(supervisor: Any, timeout: float | None = None) -> dict[str, int]:
+        """Counts: ``specs`` (all children), ``active`` (running),
+        ``supervisors`` and ``workers`` (by type, running or not)."""
+        check_timeout(timeout)
+        return await GenServer.call(supervisor, (_COUNT,), timeout)
+
+    @staticmethod
+    async def start_child(supervisor: Any, spec: Any, timeout: float | None = None) -> Pid | None:
+        """Add a child spec to a running supervisor and start the child.
+
+        The child goes last in start order (so it is stopped first).
+
+        Returns:
+            The child's ``Pid``; ``None`` if its start function chose not to
+            start (the spec is kept, unless the child is temporary).
+
+        Raises:
+            TypeError, ValueError: ``spec`` is malformed (nothing is sent).
+            StartError: ``.reason`` is ``("already_started", pid)`` if a
+                running child has this id, ``"already_present"`` if a stopped
+                one has, else why the child failed to start (its spec is then
+                discarded).
+        """
+        spec = _normalize_spec(spec)
+        check_timeout(timeout)
+        status, value = await GenServer.call(supervisor, (_START, spec), timeout)
+        if status == "ok":
+            return value
+        raise StartError(value, f"start_child {spec.id!r}: {value!r}")
+
+    @staticmethod
+    async def terminate_child(supervisor: Any, child_id: Any, timeout: float | None = None) -> None:
+        """Stop the child ``child_id`` (as its ``shutdown`` says); keep its spec.
+
+        The spec stays so that ``restart_child`` can start it again (unless
+        the child is temporary: its spec is deleted).  A stopped child is not
+        restarted by the supervisor.
+
+        Raises:
+            LookupError: no child has this id.
+        """
+        check_timeout(timeout)
+        status, value = await GenServer.call(supervisor, (_TERMINATE, child_id), timeout)
+        if status != "ok":
+            raise LookupError(f"terminate_child: the supervisor has no child with id {child_id!r}")
+
+    @staticmethod
+    async def restart_child(supervisor: Any, child_id: Any, timeout: float | None = None) -> Pid | None:
+        """Start again a child that is not running (after ``terminate_child``).
+
+        Returns:
+            The child's new ``Pid`` (``None`` if it chose not to start).
+
+        Raises:
+            LookupError: no child has this id.
+            StartError: ``.reason`` is ``"running"`` or ``"restarting"`` if the
+                child is, else why it failed to start.
+        """
+        check_timeout(timeout)
+        status, value = await GenServer.call(supervisor, (_RESTART, child_id), timeout)
+        if status == "ok":
+            return value
+        if status == "not_found":
+            raise LookupError(f"restart_child: the supervisor has no child with id {child_id!r}")
+        raise StartError(value, f"restart_child {child_id!r}: {value!r}")
+
+    @staticmethod
+    async def delete_child(supervisor: Any, child_id: Any, timeout: float | None = None) -> None:
+        """Delete the spec of a child that is not running.
+
+        Raises:
+            LookupError: no child has this id.
+            RuntimeError: the child is running or restarting
+                (``terminate_child`` it first).
+        """
+        check_timeout(timeout)
+        status, value = await GenServer.call(supervisor, (_DELETE, child_id), timeout)
+        if status == "not_found":
+            raise LookupError(f"delete_child: the supervisor has no child with id {child_id!r}")
+        if status != "ok":
+            raise RuntimeError(f"delete_child: child {child_id!r} is {value}; terminate_child it first")
+
+    @staticmethod
+    async def stop(supervisor: Any, reason: Any = "normal", timeout: float | None = None) -> None:
+        """Stop the supervisor: its children stop in reverse start order, then it exits.
+
+        Raises:
+            NoProcess: no such supervisor.
+            Timeout: it did not exit within ``timeout`` seconds.
+        """
+        await GenServer.stop(supervisor, reason, timeout)
+
+
+class _ChildState:
+    """One child of a Supervisor: its spec and what runs now.
+
+    ``pid`` is the running ``Pid``, ``None`` (not running) or ``RESTARTING``;
+    the child is in ``_SupervisorServer.by_pid`` exactly when ``pid`` is a Pid.
+    """
+
+    __slots__ = ("id", "spec", "start", "restart", "shutdown", "pid")
+
+    def __init__(self, spec: ChildSpec) -> None:
+        self.id = spec.id
+        self.spec = spec
+        self.start = spec.start
+        self.restart = spec.restart
+        self.shutdown = spec.shutdown
+        self.pid: Any = None
+
+    def info(self) -> Child:
+        return Child(self.id, self.pid, self.spec.type, default_modules(self.spec))
+
+
+class _SupervisorServer(GenServer):
+    """The supervisor process (OTP's ``supervisor`` gen_server); ``Supervisor``
+    subclasses are its callback modules."""
+
+    async def init(self, mod: type, args: tuple, kwargs: dict) -> None:
+        _core.process_flag("trap_exit", True)
+        module = mod.__new__(mod)
+        result = module.init(*args, **kwargs)
+        if inspect.isawaitable(result):
+            result = await result
+        try:
+            specs, options = _parse_init_result(mod, result)
+        except (TypeError, ValueError) as exc:
+            raise mark_bad_input(exc) from None
+        self.module = module
+        self.strategy = options["strategy"]
+        self.intensity = Intensity(options["max_restarts"], options["max_seconds"])
+        self.children: dict[Any, _ChildState] = {}
+        self.by_pid: dict[Pid, _ChildState] = {}
+        for spec in specs:
+            self.children[spec.id] = _ChildState(spec)
+        for child in list(self.children.values()):
+            try:
+                await self._start(child)
+            except StartFailed as failed:
+                _logger.error("Supervisor %s: child %r failed to start: %r",
+                              describe(self), child.id, failed.reason)
+                await self._stop_children(reversed(list(self.children.values())))
+                raise Stop(("shutdown", ("failed_to_start_child", child.id, failed.reason))) from None
+        return None
+
+    # -- starting and stopping children ----------------------------------------------
+
+    async def _start(self, child: _ChildState) -> Pid | None:
+        """Start ``child``; record its pid.  A temporary child that does not
+        start is forgotten.  Raises StartFailed."""
+        fn, args, kwargs = child.start
+        pid = await start_child_process(fn, args, kwargs)
+        if pid is None:
+            child.pid = None
+            if child.restart == "temporary":
+                del self.children[child.id]
+        else:
+            child.pid = pid
+            self.by_pid[pid] = child
+        return pid
+
+    async def _stop(self, child: _ChildState) -> None:
+        """Stop ``child`` if it runs; forget it if it is temporary."""
+        pid = child.pid
+        if type(pid) is Pid:
+            del self.by_pid[pid]
+            child.pid = None
+            reason = await shutdown_child(pid, child.shutdown)
+            if not shutdown_was_clean(reason, child.shutdown, child.restart):
+                _logger.error("Supervisor %s: child %r (%r) shut down with reason %r",
+                              describe(self), child.id, pid, reason)
+        else:
+            child.pid = None
+        if child.restart == "temporary":
+            self.children.pop(child.id, None)
+
+    async def _stop_children(self, children: Any) -> None:
+        for child in children:
+            await self._stop(child)
+
+    # -- exits and restarts ------------------------------------------------------
+
+    async def handle_info(self, msg: Any) -> None:
+        if type(msg) is Exit:
+            child = self.by_pid.pop(msg.pid, None)
+            if child is None:
+                return None                      # not a child (any more): nothing to do
+            child.pid = None
+            restart = child.restart
+            if restart == "permanent" or (restart == "transient" and not is_clean_exit(msg.reason)):
+                await self._restart(child)
+            elif restart == "temporary":
+                del self.children[child.id]
+            return None
+        if type(msg) is tuple and len(msg) == 2 and msg[0] == _RETRY:
+            child = self.children.get(msg[1])
+            if child is not None and child.pid == RESTARTING:
+                await self._restart(child)
+            return None
+        _logger.error("Supervisor %s received unexpected message: %r", describe(self), msg)
+        return None
+
+    async def _restart(self, child: _ChildState) -> None:
+        """``child`` failed (its pid is already cleared): restart per the strategy."""
+        if not self.intensity.add():
+            _logger.error("Supervisor %s: reached max restart intensity (%d in %s s) after child %r "
+                          "exited; shutting down", describe(self), self.intensity.max_restarts,
+                          self.intensity.max_seconds, child.id)
+            child.pid = None
+            raise Stop("shutdown")
+        strategy = self.strategy
+        if strategy == "one_for_one":
+            try:
+                await self._start(child)
+            except StartFailed as failed:
+                self._retry_later(child, failed.reason)
+            return None
+        order = list(self.children.values())
+        if strategy == "one_for_all":
+            again = order
+        else:
+            again = order[order.index(child):]
+        await self._stop_children(reversed(again))
+        for other in again:
+            if other.id not in self.children:        # a temporary child, stopped for good
+                continue
+            try:
+                await self._start(other)
+            except StartFailed as failed:
+                self._retry_later(other, failed.reason)
+                return None
+        return None
+
+    def _retry_later(self, child: _ChildState, reason: Any) -> None:
+        _logger.error("Supervisor %s: restarting child %r failed: %r; trying again",
+                      describe(self), child.id, reason)
+        child.pid = RESTARTING
+        _core.send(self._pid, (_RETRY, child.id))
+
+    # -- requests ----------------------------------------------------------------------
+
+    async def handle_call(self, request: Any, from_: Any) -> Any:
+        tag = request[0]
+        if tag == _WHICH:
+            return [child.info() for child in self.children.values()]
+        if tag == _COUNT:
+            return self._count()
+        if tag == _START:
+            return await self._start_new(request[1])
+        if tag == _TERMINATE:
+            child = self.children.get(request[1])
+            if child is None:
+                return ("not_found", None)
+            await self._stop(child)
+            return ("ok", None)
+        if tag == _RESTART:
+            return await self._restart_stopped(request[1])
+        if tag == _DELETE:
+            child = self.children.get(request[1])
+            if child is None:
+                return ("not_found", None)
+            if child.pid is not None:
+                return ("error", "running" if type(child.pid) is Pid else RESTARTING)
+            del self.children[child.id]
+            return ("ok", None)
+        _logger.error("Supervisor %s received unexpected call: %r", describe(self), request)
+        return None
+
+    def handle_cast(self, request: Any) -> None:
+        _logger.error("Supervisor %s received unexpected cast: %r", describe(self), request)
+        return None
+
+    def _count(self) -> dict[str, int]:
+        active = supervisors = 0
+        alive = _core.is_alive
+        for child in self.children.values():
+            if type(child.pid) is Pid and alive(child.pid):
+                active += 1
+            if child.spec.type == "supervisor":
+                supervisors += 1
+        specs = len(self.children)
+        return {"specs": specs, "active": active, "supervisors": supervisors, "workers": specs - supervisors}
+
+    async def _start_new(self, spec: ChildSpec) -> tuple:
+        old = self.children.get(spec.id)
+        if old is not None:
+            if type(old.pid) is Pid:
+                return ("error", ("already_started", old.pid))
+            return ("error", "already_present")
+        child = _ChildState(spec)
+        self.children[spec.id] = child
+        try:
+            pid = await self._start(child)
+        except StartFailed as failed:
+            del self.children[spec.id]
+            return ("error", failed.reason)
+        return ("ok", pid)
+
+    async def _restart_stopped(self, child_id: Any) -> tuple:
+        child = self.children.get(child_id)
+        if child is None:
+            return ("not_found", None)
+        if child.pid is not None:
+            return ("error", "running" if type(child.pid) is Pid else RESTARTING)
+        try:
+            pid = await self._start(child)
+        except StartFailed as failed:
+            return ("error", failed.reason)
+        return ("ok", pid)
+
+    # -- shutting down -----------------------------------------------------------------
+
+    async def terminate(self, reason: Any) -> None:
+        if isinstance(reason, GeneratorExit):
+            return None       # killed: no cleanup is possible (GenServer reports the close this way)
+        children = getattr(self, "children", None)
+        if children:
+            await self._stop_children(reversed(list(children.values())))

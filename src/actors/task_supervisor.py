@@ -1,0 +1,253 @@
+"""TaskSupervisor: a supervisor for tasks started on demand.
+
+``Task.create`` links a task to the process that creates it, so a crash in
+the task takes its creator down too.  That is what you want when the result
+is part of the creator's work, and not what you want when the work is
+optional or risky: a request handler that calls a flaky service, a
+notification that may fail.  A ``TaskSupervisor`` runs such tasks as its
+children instead (it is a ``DynamicSupervisor`` whose children are tasks),
+so that they are not linked to you.
+
+Example
+-------
+Start the supervisor, usually with a name, in your supervision tree::
+
+    children = [TaskSupervisor.child_spec(name="tasks")]
+    await Supervisor.start_link(children, strategy="one_for_one")
+
+then start tasks under it::
+
+    task = await TaskSupervisor.create("tasks", fetch, url)
+    try:
+        page = await task
+    except CallExit as err:                # the task crashed: we did not
+        page = None
+
+    await TaskSupervisor.start_child("tasks", send_email, user)   # fire and forget
+
+    async for page in TaskSupervisor.stream("tasks", fetch, urls, max_concurrency=4):
+        ...
+
+``create`` is Elixir's ``Task.Supervisor.async_nolink``: the task is linked
+to the supervisor, not to you, and you monitor it.  Await it as any task
+(``await task``, ``wait``, ``poll``, ``shutdown``; only you may); if it
+crashes, ``await task`` raises ``CallExit`` with the crash as ``.reason``
+and no exit signal reaches you.  If you exit first, the task carries on
+under the supervisor.  (In a ``GenServer``, the result also arrives as a
+``(task.ref, result)`` message and a crash as ``Down(task.ref, pid,
+reason)``, both in ``handle_info``.)
+
+``start_child`` starts a task nobody waits for, as ``Task.start`` does but
+supervised: it is ``"temporary"`` (never restarted) unless you pass
+``restart="transient"`` (restarted until it exits cleanly) or
+``"permanent"``.
+
+``stream`` is ``Task.stream`` with its tasks started under the supervisor;
+it takes the same options (``max_concurrency``, ``ordered``, ``timeout``,
+``return_exceptions``).  As with Elixir's ``Task.Supervisor.async_stream``,
+each task is also linked to the consumer, so that the tasks die with it;
+their exceptions are raised in (or yielded to) the consumer, never sent as
+exit signals.
+
+Shutting down
+-------------
+Each task gets ``shutdown`` seconds (default 5) to exit after the
+``"shutdown"`` signal when the supervisor stops, then is killed
+(``shutdown="brutal_kill"`` kills at once).  All tasks stop concurrently.
+
+Options
+-------
+``start_link(name=None, max_children=None, max_restarts=3, max_seconds=5.0,
+timeout=None)``: ``max_children`` limits how many tasks run at once (one
+more makes ``create``/``start_child`` raise ``StartError("max_children")``;
+give ``stream`` a ``max_concurrency`` below it); ``max_restarts`` and
+``max_seconds`` bound restarts of transient and permanent tasks.
+"""
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable, Iterable
+
+from ._core import ANY, Down, Pid, ProcessExit, demonitor, monitor, receive, send, spawn_link
+from .child_spec import ChildSpec
+from .dynamic_supervisor import DynamicSupervisor
+from .task import _CPU_COUNT, Task, TaskStream, _check_fn, _current, _stream_task
+
+__all__ = ["TaskSupervisor"]
+
+_GO = "$task_go"
+
+
+async def _run_nolink_task(owner: Pid, fn: Callable[..., Awaitable[Any]], args: tuple) -> None:
+    """The body of a ``TaskSupervisor.create`` task.
+
+    The owner monitors the task only once ``start_child`` has returned, and
+    the reply must carry that monitor's ref; so the task first waits for the
+    owner's go-ahead with the ref (Elixir does the same), and gives up if the
+    owner dies before sending it.
+    """
+    owner_mon = monitor(owner)
+    msg = await receive((_GO, owner, ANY), Down(owner_mon, ANY, ANY))
+    if type(msg) is Down:
+        raise ProcessExit(("shutdown", msg.reason))
+    demonitor(owner_mon, flush=True)
+    result = await fn(*args)
+    send(owner, (msg[2], result))
+
+
+async def _start_nolink_task(owner: Pid, fn: Callable[..., Awaitable[Any]], args: tuple) -> Pid:
+    return spawn_link(_run_nolink_task, owner, fn, args)
+
+
+async def _start_stream_task(state: Any, index: int, item: Any) -> Pid:
+    return spawn_link(_stream_task, state, index, item, True)
+
+
+class TaskSupervisor:
+    """Supervise tasks started on demand; see the module documentation.
+
+    All functions take the supervisor as a ``Pid``, a registered name or a
+    ``via(registry, key)``.
+    """
+
+    def __init__(self) -> None:
+        raise TypeError("TaskSupervisor is not instantiated: use TaskSupervisor.start_link(...)")
+
+    @staticmethod
+    async def start_link(*, name: Any = None, max_children: int | None = None, max_restarts: int = 3,
+                         max_seconds: float = 5.0, timeout: float | None = None) -> Pid:
+        """Start a task supervisor linked to the caller.
+
+        Args:
+            name: a ``str`` or ``via(registry, key)`` to register it under.
+            max_children: how many tasks may run at once (``None``: no limit).
+            max_restarts, max_seconds: restart intensity (for transient and
+                permanent tasks), as for any supervisor.
+            timeout: seconds to wait for it to start (``None``: forever).
+
+        Returns:
+            Its ``Pid``.
+
+        Raises:
+            TypeError, ValueError: an invalid option.
+            AlreadyRegistered: ``name`` is taken.
+        """
+        return await DynamicSupervisor.start_link(
+            name=name, max_children=max_children, max_restarts=max_restarts,
+            max_seconds=max_seconds, timeout=timeout)
+
+    @staticmethod
+    def child_spec(**options: Any) -> ChildSpec:
+        """The spec that runs ``TaskSupervisor.start_link(**options)`` under a supervisor.
+
+        Its id is ``TaskSupervisor`` and its type ``"supervisor"``.
+        """
+        DynamicSupervisor.child_spec(**options)        # checks the options now
+        return ChildSpec(id=TaskSupervisor, start=(TaskSupervisor.start_link, (), options),
+                         type="supervisor")
+
+    @staticmethod
+    async def create(supervisor: Any, fn: Callable[..., Awaitable[Any]], /, *args: Any,
+                     shutdown: Any = 5.0) -> Task:
+        """Start ``fn(*args)`` under ``supervisor``: monitored by you, not linked.
+
+        Elixir's ``Task.Supervisor.async_nolink``.  Await the returned task
+        as one made by ``Task.create``; its crash is raised by ``await`` as
+        ``CallExit`` instead of reaching you as an exit signal.
+
+        Args:
+            supervisor: the task supervisor.
+            fn: an async function; *args: its arguments.
+            shutdown: seconds it gets to exit when the supervisor stops, or
+                ``"brutal_kill"``.
+
+        Returns:
+            The ``Task``.
+
+        Raises:
+            TypeError: ``fn`` is not an async function.
+            StartError: the supervisor already runs ``max_children`` tasks.
+            NoProcess: no such supervisor.
+            RuntimeError: called outside a process.
+        """
+        _check_fn(fn, "TaskSupervisor.create")
+        owner = _current("TaskSupervisor.create()")
+        spec = ChildSpec(id=Task, start=(_start_nolink_task, (owner, fn, args)),
+                         restart="temporary", shutdown=shutdown)
+        pid = await DynamicSupervisor.start_child(supervisor, spec)
+        ref = monitor(pid)
+        send(pid, (_GO, owner, ref))
+        return Task._new(pid, ref, owner)
+
+    @staticmethod
+    async def start_child(supervisor: Any, fn: Callable[..., Awaitable[Any]], /, *args: Any,
+                          restart: str = "temporary", shutdown: Any = 5.0) -> Pid:
+        """Start ``fn(*args)`` under ``supervisor``; nobody waits for its result.
+
+        Args:
+            supervisor: the task supervisor.
+            fn: an async function; *args: its arguments.
+            restart: ``"temporary"`` (default: never restarted),
+                ``"transient"`` or ``"permanent"``.
+            shutdown: seconds it gets to exit when stopped, or ``"brutal_kill"``.
+
+        Returns:
+            The task's ``Pid``.
+
+        Raises:
+            TypeError, ValueError: a bad ``fn``, ``restart`` or ``shutdown``.
+            StartError: the supervisor already runs ``max_children`` tasks.
+            NoProcess: no such supervisor.
+        """
+        spec = Task.child_spec(fn, *args, restart=restart, shutdown=shutdown)
+        return await DynamicSupervisor.start_child(supervisor, spec)
+
+    @staticmethod
+    def stream(supervisor: Any, fn: Callable[[Any], Awaitable[Any]], items: Iterable[Any] | Any, *,
+               max_concurrency: int = _CPU_COUNT, ordered: bool = True,
+               timeout: float | None = 5.0, return_exceptions: bool = False,
+               shutdown: Any = 5.0) -> TaskStream:
+        """``Task.stream`` with its tasks started under ``supervisor``.
+
+        Elixir's ``Task.Supervisor.async_stream``.  Each task is a temporary
+        child of the supervisor and is linked to the consumer.  Takes the
+        options of ``Task.stream``, and ``shutdown`` for the tasks.
+
+        Returns:
+            A ``TaskStream``: ``async for result in TaskSupervisor.stream(...)``.
+
+        Raises:
+            TypeError, ValueError: a bad argument (before anything starts).
+            StartError: while iterating, if the supervisor refuses a task
+                (``max_children``); the stream is closed.
+        """
+        # Check ``shutdown`` now, as ChildSpec does, rather than at the first item.
+        shutdown = ChildSpec(id=Task, start=(_start_stream_task, ()), shutdown=shutdown).shutdown
+
+        async def start_task(state: Any, index: int, item: Any) -> Pid:
+            spec = ChildSpec(id=Task, start=(_start_stream_task, (state, index, item)),
+                             restart="temporary", shutdown=shutdown)
+            return await DynamicSupervisor.start_child(supervisor, spec)
+
+        return TaskStream(fn, items, max_concurrency=max_concurrency, ordered=ordered,
+                          timeout=timeout, return_exceptions=return_exceptions,
+                          what="TaskSupervisor.stream", start_task=start_task)
+
+    @staticmethod
+    async def children(supervisor: Any) -> list[Pid]:
+        """The pids of the tasks running under ``supervisor``."""
+        return [child.pid for child in await DynamicSupervisor.which_children(supervisor)
+                if type(child.pid) is Pid]
+
+    @staticmethod
+    async def terminate_child(supervisor: Any, pid: Pid) -> None:
+        """Stop the task ``pid`` (it is not restarted).
+
+        Raises:
+            LookupError: ``pid`` is not a task of this supervisor.
+        """
+        await DynamicSupervisor.terminate_child(supervisor, pid)
+
+    @staticmethod
+    async def stop(supervisor: Any, reason: Any = "normal", timeout: float | None = None) -> None:
+        """Stop the supervisor; its tasks are shut down first."""
+        await DynamicSupervisor.stop(supervisor, reason, timeout)
