@@ -72,8 +72,11 @@ from .gen_server import Ignore as Ignore
 from .gen_server import NoReply as NoReply
 from .gen_server import Reply as Reply
 from .gen_server import Stop as Stop
+from .agent import Agent as Agent
 from .introspection import Process as Process
 from .registry import Registry as Registry
+from .task import Task as Task
+from .task_supervisor import TaskSupervisor as TaskSupervisor
 from .runtime import Runtime as Runtime
 from .runtime import run as run
 
@@ -91,8 +94,8 @@ for _obj in (Pid, Ref, TimerRef, MockClock, via, cancel_timer, demonitor, exit, 
 del _obj
 
 __all__ = [
-    "ChildSpec", "Continue", "GenServer", "HIBERNATE", "IDLE_TIMEOUT", "IdleTimeout", "Ignore",
-    "NOREPLY", "NoReply", "Reply", "Registry", "Stop",
+    "Agent", "ChildSpec", "Continue", "GenServer", "HIBERNATE", "IDLE_TIMEOUT", "IdleTimeout", "Ignore",
+    "NOREPLY", "NoReply", "Reply", "Registry", "Stop", "Task", "TaskSupervisor",
     "ANY", "ActorsError", "AlreadyRegistered", "CallExit", "Down", "Exit", "MockClock",
     "NoProcess", "Pid", "Process", "ProcessExit", "Ref", "Runtime", "StartError",
     "Timeout", "TimerRef", "cancel_timer", "demonitor", "exit", "flush", "link",

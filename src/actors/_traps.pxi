@@ -93,10 +93,7 @@ cdef int _trap_send(PyObject* self, PyObject* arg, PyObject** presult) except -1
             p.patterns = None
             p.default = None
             p.mb_save = NULL
-            if p.marker_in_use:
-                p.marker_in_use = 0
-                p.marker_ref = None
-                p.mb_marker = NULL
+            p.marker_in_use = 0
             p.reductions += 1
             _incref(arg)
             presult[0] = arg
@@ -218,21 +215,15 @@ cdef void _end_call(Pid p, Ref ref) noexcept:
     _trap_reset(p)
     try:
         if not _remove_monitor(p, ref):
-            _mb_remove_down(p, ref)
+            _mb_remove_down(p, ref)     # scans from the marker, not the whole mailbox
     except BaseException:
         pass
-    if p.marker_ref is ref:
-        p.marker_ref = None
-        p.mb_marker = NULL
 
 
 cdef void _trap_reset(Pid p) noexcept:
     """Leave the current trap: forget patterns and scan state, disarm the timer."""
-    if p.marker_in_use:
-        p.marker_in_use = 0
-        p.marker_ref = None
-        p.mb_marker = NULL
-    p.trap = T_NONE
+    p.marker_in_use = 0                 # (the marker stays until the next ref: a later
+    p.trap = T_NONE                     # demonitor flush or receive on it can use it)
     p.patterns = None
     p.default = None
     p.mb_save = NULL

@@ -297,8 +297,12 @@ class Task:
         return task
 
     @staticmethod
-    def start(fn: Callable[..., Awaitable[Any]], /, *args: Any) -> Pid:
-        """Start ``fn(*args)`` in a process nobody waits for (fire and forget).
+    async def start(fn: Callable[..., Awaitable[Any]], /, *args: Any) -> Pid:
+        """Start ``fn(*args)`` in a process nobody waits for (fire and forget):
+        ``pid = await Task.start(fn, arg)``.
+
+        Awaited, like every ``start`` in actors (API.md section 7), though it
+        returns at once.
 
         Not linked and not monitored: its result is dropped and a crash is
         only logged.  Works inside a process and from plain asyncio code
