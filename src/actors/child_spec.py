@@ -45,6 +45,8 @@ class ChildSpec:
     shutdown: Any = _DEFAULT
     type: str = "worker"
     modules: Any = None
+    # Whether shutdown was left to its default (so it follows a change of type).
+    _default_shutdown: bool = dataclasses.field(default=False, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         try:
@@ -72,6 +74,7 @@ class ChildSpec:
         shutdown = self.shutdown
         if shutdown is _DEFAULT:
             shutdown = 5.0 if self.type == "worker" else None
+            object.__setattr__(self, "_default_shutdown", True)
         elif shutdown == "brutal_kill" or shutdown is None:
             pass
         elif isinstance(shutdown, bool) or not isinstance(shutdown, (int, float)):
@@ -88,9 +91,11 @@ class ChildSpec:
 
     def replace(self, **overrides: Any) -> "ChildSpec":
         """A copy with some fields changed (``id``, ``start``, ``restart``, ``shutdown``, ``type``, ``modules``)."""
-        unknown = set(overrides) - {f.name for f in dataclasses.fields(self)}
+        unknown = set(overrides) - {f.name for f in dataclasses.fields(self) if f.init}
         if unknown:
             raise ValueError(f"unknown child spec field(s): {', '.join(sorted(unknown))}")
+        if "type" in overrides and "shutdown" not in overrides and self._default_shutdown:
+            overrides["shutdown"] = _DEFAULT
         return dataclasses.replace(self, **overrides)
 
 
@@ -112,7 +117,7 @@ def child_spec(spec: Any, **overrides: Any) -> ChildSpec:
         missing = {"id", "start"} - set(spec)
         if missing:
             raise ValueError(f"child spec {spec!r} is missing {', '.join(sorted(missing))}")
-        unknown = set(spec) - {f.name for f in dataclasses.fields(ChildSpec)}
+        unknown = set(spec) - {f.name for f in dataclasses.fields(ChildSpec) if f.init}
         if unknown:
             raise ValueError(f"child spec {spec!r} has unknown key(s): {', '.join(sorted(unknown))}")
         result = ChildSpec(**spec)

@@ -72,7 +72,8 @@ Actions, from any callback but ``terminate``:
 
 ``raise Stop(reason, reply=...)`` in any callback stops the server: it calls
 ``terminate(reason)`` and exits with ``reason`` (in ``handle_call``, ``reply=``
-answers the caller first).  A callback that returns something it may not
+is sent to the caller once ``terminate`` has run, as in OTP).  A
+``terminate`` that raises makes the server exit with that error.  A callback that returns something it may not
 stops the server with reason ``("bad_return_value", value)``.
 
 How to supervise
@@ -476,6 +477,8 @@ async def _serve(ack: Any, parent: Pid | None, cls: type, args: tuple, kwargs: d
         _unregister(name)
         ack(("error", StartError(stop.reason, f"{cls.__name__}.init stopped: {stop.reason!r}")))
         raise ProcessExit(stop.reason) from None
+    except (ProcessExit, GeneratorExit):
+        raise                # killed by a signal: the starter's monitor reports the reason
     except BaseException as exc:
         _leave_parent(parent)
         _unregister(name)
@@ -548,8 +551,7 @@ async def _loop(server: GenServer, cls: type, parent: Pid | None, action: Any) -
                     if call_async:
                         result = await result
                 except Stop as stop:
-                    if stop.reply is not Stop._NO_REPLY:
-                        _core.reply(from_, stop.reply)
+                    stop._from = from_                   # replied after terminate, as in OTP
                     raise
                 tp = type(result)
                 if tp is Reply:
@@ -581,13 +583,18 @@ async def _loop(server: GenServer, cls: type, parent: Pid | None, action: Any) -
                 if not _is_action(action):
                     raise _BadReturn(action)
     except Stop as stop:
-        await _terminate(server, cls, stop.reason)
+        try:
+            await _terminate(server, cls, stop.reason)
+        finally:
+            from_ = getattr(stop, "_from", None)
+            if from_ is not None and stop.reply is not Stop._NO_REPLY:
+                _core.reply(from_, stop.reply)
         raise ProcessExit(stop.reason) from None
     except _BadReturn as bad:
         reason = ("bad_return_value", bad.value)
         await _terminate(server, cls, reason)
         raise ProcessExit(reason) from None
-    except ProcessExit:
+    except (ProcessExit, GeneratorExit):
         raise                                            # killed by a signal: no terminate (OTP)
     except BaseException as exc:
         await _terminate(server, cls, exc)
@@ -599,8 +606,6 @@ async def _terminate(server: GenServer, cls: type, reason: Any) -> None:
         result = server.terminate(reason)
         if "terminate" in cls._async:
             await result
-    except Exception:
-        _logger.exception("%s %r: terminate(%r) raised", cls.__qualname__, server._pid, reason)
     finally:
         _unregister(server._name)
 
@@ -634,3 +639,5 @@ async def stop_process(server: Any, reason: Any, timeout: float | None) -> None:
         raise Timeout(f"stop: {server!r} did not exit within {timeout} s")
     if down.reason == "noproc":
         raise NoProcess(f"stop: no process {server!r}")
+    if down.reason is not reason and down.reason != reason:
+        raise CallExit(down.reason, f"stop: {server!r} exited with {down.reason!r}, not {reason!r}")
