@@ -62,6 +62,7 @@ from ._core import where as where
 from ._core import whereis as whereis
 from . import lowlevel as lowlevel
 from .child_spec import ChildSpec as ChildSpec
+from .dynamic_supervisor import DynamicSupervisor as DynamicSupervisor
 from .gen_server import HIBERNATE as HIBERNATE
 from .gen_server import IDLE_TIMEOUT as IDLE_TIMEOUT
 from .gen_server import NOREPLY as NOREPLY
@@ -78,6 +79,8 @@ from .registry import Registry as Registry
 from .task import Task as Task
 from .task_supervisor import TaskSupervisor as TaskSupervisor
 from .runtime import Runtime as Runtime
+from .supervisor import Child as Child
+from .supervisor import Supervisor as Supervisor
 from .runtime import run as run
 
 __version__ = "0.1.0"
@@ -94,8 +97,8 @@ for _obj in (Pid, Ref, TimerRef, MockClock, via, cancel_timer, demonitor, exit, 
 del _obj
 
 __all__ = [
-    "Agent", "ChildSpec", "Continue", "GenServer", "HIBERNATE", "IDLE_TIMEOUT", "IdleTimeout", "Ignore",
-    "NOREPLY", "NoReply", "Reply", "Registry", "Stop", "Task", "TaskSupervisor",
+    "Agent", "Child", "ChildSpec", "Continue", "DynamicSupervisor", "GenServer", "HIBERNATE", "IDLE_TIMEOUT", "IdleTimeout", "Ignore",
+    "NOREPLY", "NoReply", "Reply", "Registry", "Stop", "Supervisor", "Task", "TaskSupervisor",
     "ANY", "ActorsError", "AlreadyRegistered", "CallExit", "Down", "Exit", "MockClock",
     "NoProcess", "Pid", "Process", "ProcessExit", "Ref", "Runtime", "StartError",
     "Timeout", "TimerRef", "cancel_timer", "demonitor", "exit", "flush", "link",

@@ -417,8 +417,6 @@ class _DynamicSupervisorServer(GenServer):
     # -- shutting down -----------------------------------------------------------------
 
     async def terminate(self, reason: Any) -> None:
-        if isinstance(reason, GeneratorExit):
-            return None       # killed: no cleanup is possible (GenServer reports the close this way)
         children = getattr(self, "children", None)
         if children:
             await self._stop_all(children)

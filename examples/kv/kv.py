@@ -1,0 +1,118 @@
+"""The key-value store of Elixir's "Mix and OTP" guide, with actors.
+
+Buckets are Agents holding a dict; a registry GenServer maps bucket names to
+bucket pids and monitors the buckets, so a bucket that crashes disappears
+from the registry; buckets run under a DynamicSupervisor (they are
+``temporary``: a crashed bucket is not restarted, the registry forgets it);
+the registry and the bucket supervisor run under a ``one_for_all``
+Supervisor, because the registry's names mean nothing without the buckets.
+
+    KV.Supervisor (one_for_all)
+    ├── KV.BucketSupervisor (DynamicSupervisor) ── buckets (Agents, temporary)
+    └── KV.Registry (GenServer, monitors every bucket)
+
+Run it: ``python examples/kv/kv.py``.
+"""
+from __future__ import annotations
+
+import actors
+from actors import Agent, ChildSpec, DynamicSupervisor, GenServer, Supervisor
+
+REGISTRY = "kv.registry"
+BUCKETS = "kv.bucket_supervisor"
+
+
+class Bucket:
+    """A bucket: an Agent holding a dict (``KV.Bucket``)."""
+
+    @staticmethod
+    async def start_link() -> actors.Pid:
+        return await Agent.start_link(dict)
+
+    @staticmethod
+    def child_spec() -> ChildSpec:
+        # Buckets are temporary: when one dies the registry drops it; nothing restarts it.
+        return ChildSpec(id=Bucket, start=(Bucket.start_link, ()), restart="temporary")
+
+    @staticmethod
+    async def get(bucket, key):
+        """The value stored under ``key`` (or None)."""
+        return await Agent.get(bucket, lambda d: d.get(key))
+
+    @staticmethod
+    async def put(bucket, key, value) -> None:
+        """Store ``value`` under ``key``."""
+        await Agent.update(bucket, lambda d: {**d, key: value})
+
+    @staticmethod
+    async def delete(bucket, key):
+        """Remove ``key``; returns the value it had (or None)."""
+        def pop(d):
+            d = dict(d)
+            return d.pop(key, None), d
+        return await Agent.get_and_update(bucket, pop)
+
+
+class Registry(GenServer):
+    """Maps bucket names to bucket pids, and forgets a bucket when it exits (``KV.Registry``)."""
+
+    # -- client API --
+    @staticmethod
+    async def lookup(server, name):
+        """The pid of the bucket called ``name``, or None."""
+        return await GenServer.call(server, ("lookup", name))
+
+    @staticmethod
+    async def create(server, name) -> actors.Pid:
+        """The bucket called ``name``, created if needed."""
+        return await GenServer.call(server, ("create", name))
+
+    # -- callbacks --
+    def init(self):
+        self.names = {}        # name -> bucket pid
+        self.refs = {}         # monitor ref -> name
+
+    async def handle_call(self, request, from_):
+        match request:
+            case ("lookup", name):
+                return self.names.get(name)
+            case ("create", name):
+                if name not in self.names:
+                    bucket = await DynamicSupervisor.start_child(BUCKETS, Bucket.child_spec())
+                    self.refs[actors.monitor(bucket)] = name
+                    self.names[name] = bucket
+                return self.names[name]
+
+    def handle_info(self, msg):
+        match msg:
+            case actors.Down(ref=ref) if ref in self.refs:
+                del self.names[self.refs.pop(ref)]
+            case _:
+                pass
+
+
+async def start_link() -> actors.Pid:
+    """Start the whole application (``KV.Supervisor``)."""
+    children = [
+        ChildSpec(id="buckets", start=(DynamicSupervisor.start_link, (), {"name": BUCKETS}),
+                  type="supervisor"),
+        Registry.child_spec(name=REGISTRY),
+    ]
+    return await Supervisor.start_link(children, strategy="one_for_all")
+
+
+async def main() -> None:
+    sup = await start_link()
+    shopping = await Registry.create(REGISTRY, "shopping")
+    await Bucket.put(shopping, "milk", 3)
+    print("milk:", await Bucket.get(shopping, "milk"))
+    print("children:", await Supervisor.which_children(sup))
+    ref = actors.monitor(shopping)
+    actors.exit(shopping, "kill")                 # a bucket crashes...
+    await actors.receive(actors.Down(ref, actors.ANY, actors.ANY))
+    print("after the crash:", await Registry.lookup(REGISTRY, "shopping"))   # ...and is forgotten
+    await Supervisor.stop(sup)
+
+
+if __name__ == "__main__":
+    actors.run(main)
