@@ -87,3 +87,22 @@ async def wait_down(pid):
     ref = actors.monitor(pid)
     down = await actors.receive((ref, actors.ANY, actors.ANY))
     return down.reason
+
+
+_NOTHING = object()
+
+
+def now() -> float:
+    """The runtime's (virtual) clock."""
+    return actors.lowlevel.current_scheduler().now()
+
+
+async def expect(pattern, timeout=30.0):
+    """The next message matching ``pattern``; Timeout (failing the test) if none comes."""
+    return await actors.receive(pattern, timeout=timeout)
+
+
+async def nothing(pattern=actors.ANY, timeout=0):
+    """Assert that no message matching ``pattern`` is (or arrives) within ``timeout``."""
+    msg = await actors.receive(pattern, timeout=timeout, default=_NOTHING)
+    assert msg is _NOTHING, f"unexpected message {msg!r}"

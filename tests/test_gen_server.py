@@ -38,31 +38,8 @@ from actors.gen_server import (
     Reply,
     Stop,
 )
-from actors.lowlevel import current_scheduler
 
-_NOTHING = object()
-
-
-def now() -> float:
-    """The runtime's (virtual) clock."""
-    return current_scheduler().now()
-
-
-async def expect(pattern, timeout=30.0):
-    """The next message matching ``pattern``; Timeout (failing the test) if none comes."""
-    return await actors.receive(pattern, timeout=timeout)
-
-
-async def nothing(pattern=ANY, timeout=0):
-    """Assert that no message matching ``pattern`` arrives within ``timeout``."""
-    msg = await actors.receive(pattern, timeout=timeout, default=_NOTHING)
-    assert msg is _NOTHING, f"unexpected message {msg!r}"
-
-
-async def wait_down(pid):
-    """Monitor ``pid`` and return its exit reason once it is gone."""
-    ref = actors.monitor(pid)
-    return (await expect(Down(ref, ANY, ANY))).reason
+from conftest import expect, nothing, now, wait_down  # noqa: E402
 
 
 async def exit_reason(pid):

@@ -15,32 +15,9 @@ import pytest
 import actors
 from actors import ANY, CallExit, Down, Exit, Process, ProcessExit, Timeout
 from actors.child_spec import ChildSpec
-from actors.lowlevel import current_scheduler
 from actors.task import NotOwnerError, Task, TaskStream
 
-_NOTHING = object()
-
-
-def now() -> float:
-    """The runtime's (virtual) clock."""
-    return current_scheduler().now()
-
-
-async def expect(pattern, timeout=30.0):
-    """The next message matching ``pattern``; Timeout (failing the test) if none comes."""
-    return await actors.receive(pattern, timeout=timeout)
-
-
-async def nothing(pattern=ANY, timeout=0):
-    """Assert that no message matching ``pattern`` is (or arrives) within ``timeout``."""
-    msg = await actors.receive(pattern, timeout=timeout, default=_NOTHING)
-    assert msg is _NOTHING, f"unexpected message {msg!r}"
-
-
-async def wait_down(pid):
-    """Monitor ``pid`` and return its exit reason once it is gone."""
-    ref = actors.monitor(pid)
-    return (await expect(Down(ref, ANY, ANY))).reason
+from conftest import expect, nothing, now, wait_down  # noqa: E402
 
 
 # -- task functions ---------------------------------------------------------------

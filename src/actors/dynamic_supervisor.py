@@ -82,11 +82,11 @@ from typing import Any
 from . import _core
 from ._core import Down, Exit, Pid, StartError
 from .child_spec import ChildSpec, child_spec as _normalize_spec
-from .gen_server import GenServer, Stop, start_server
+from .gen_server import GenServer, Stop
 from .supervisor import (
     Child, Intensity, StartFailed, check_intensity, check_start_options, check_timeout, default_modules,
-    describe, in_process, is_clean_exit, mark_bad_input, reraise_bad_input, shutdown_child,
-    shutdown_was_clean, start_child_process,
+    describe, is_clean_exit, mark_bad_input, shutdown_child,
+    shutdown_was_clean, start_child_process, start_supervisor,
 )
 
 _logger = logging.getLogger("actors")
@@ -181,19 +181,7 @@ class DynamicSupervisor:
         check_start_options(name, timeout)
         if cls.init is DynamicSupervisor.init:
             args, kwargs = (DynamicSupervisor.init(*args, **kwargs),), {}
-        if not in_process():
-            raise RuntimeError(
-                f"{cls.__qualname__}.start_link() must be called inside a process (the supervisor "
-                f"links to its caller); from plain asyncio code, run it in a process with "
-                f"Runtime.run_in_process")
-        try:
-            return await start_server(_DynamicSupervisorServer, (cls, args, kwargs), {}, name=name,
-                                      timeout=timeout, link=True)
-        except StartError as err:
-            reraise_bad_input(err)
-            if isinstance(err, _core.Timeout):
-                raise
-            raise StartError(err.reason, f"{cls.__qualname__} failed to start: {err.reason!r}") from None
+        return await start_supervisor(_DynamicSupervisorServer, cls, args, kwargs, name, timeout)
 
     @classmethod
     def child_spec(cls, *args: Any, **kwargs: Any) -> ChildSpec:

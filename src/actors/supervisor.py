@@ -389,6 +389,23 @@ def reraise_bad_input(err: StartError) -> None:
         raise reason.with_traceback(None) from None
 
 
+async def start_supervisor(server: type, cls: type, args: tuple, kwargs: dict, name: Any,
+                           timeout: Any) -> Pid | None:
+    """Start ``server`` (the GenServer running a supervisor module ``cls``) linked to the caller."""
+    if not in_process():
+        raise RuntimeError(
+            f"{cls.__qualname__}.start_link() must be called inside a process (the supervisor "
+            f"links to its caller); from plain asyncio code, run it in a process with "
+            f"Runtime.run_in_process")
+    try:
+        return await start_server(server, (cls, args, kwargs), {}, name=name, timeout=timeout, link=True)
+    except StartError as err:
+        reraise_bad_input(err)
+        if isinstance(err, _core.Timeout):
+            raise
+        raise StartError(err.reason, f"{cls.__qualname__} failed to start: {err.reason!r}") from None
+
+
 def describe(server: Any) -> str:
     """``"<0.5.0> (my_sup)"``: how log messages name a supervisor."""
     pid = server._pid
@@ -532,19 +549,7 @@ class Supervisor:
         if cls.init is Supervisor.init:
             children, options = Supervisor.init(*args, **kwargs)
             args, kwargs = (_normalize_children(children),), options
-        if not in_process():
-            raise RuntimeError(
-                f"{cls.__qualname__}.start_link() must be called inside a process (the supervisor "
-                f"links to its caller); from plain asyncio code, run it in a process with "
-                f"Runtime.run_in_process")
-        try:
-            return await start_server(_SupervisorServer, (cls, args, kwargs), {}, name=name,
-                                      timeout=timeout, link=True)
-        except StartError as err:
-            reraise_bad_input(err)
-            if isinstance(err, _core.Timeout):
-                raise
-            raise StartError(err.reason, f"{cls.__qualname__} failed to start: {err.reason!r}") from None
+        return await start_supervisor(_SupervisorServer, cls, args, kwargs, name, timeout)
 
     @classmethod
     def child_spec(cls, *args: Any, **kwargs: Any) -> ChildSpec:
