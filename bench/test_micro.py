@@ -307,3 +307,126 @@ def test_trap_async_def_wrapper(bench_actors):
 @pytest.mark.benchmark(group="trap-shape")
 def test_trap_iterator_protocol(bench_actors):
     assert bench_actors(_roundtrips_iter, _spawn_echo) == 1000
+
+
+# ---------------------------------------------------------------------------
+# GenServer.call / GenServer.cast on a counter, vs the asyncio server a
+# Python user writes (a task with a Queue inbox and a future per call)
+
+
+class _Counter(actors.GenServer):
+    def init(self):
+        self.n = 0
+
+    def handle_call(self, request, from_):
+        if request == "incr":
+            self.n += 1
+        return self.n
+
+    def handle_cast(self, request):
+        self.n += 1
+
+
+async def _start_counter():
+    return await _Counter.start_link()
+
+
+async def _gs_calls(server, n):
+    first = await actors.GenServer.call(server, "get")
+    for i in range(first + 1, first + n + 1):
+        assert await actors.GenServer.call(server, "incr") == i
+    return n
+
+
+@pytest.mark.benchmark(group="genserver-call")
+def test_genserver_call_actors(bench_actors):
+    assert bench_actors(_gs_calls, _start_counter) == 1000
+
+
+async def _aio_gs_calls(n):
+    from actors.benchmarks.impl_asyncio import CounterServer
+    server = CounterServer()
+    for i in range(1, n + 1):
+        assert await server.call("incr") == i
+    server.stop()
+    return n
+
+
+@pytest.mark.benchmark(group="genserver-call")
+def test_genserver_call_asyncio(bench_asyncio):
+    assert bench_asyncio(_aio_gs_calls) == 1000
+
+
+async def _gs_casts(server, n):
+    first = await actors.GenServer.call(server, "get")
+    for _ in range(n):
+        actors.GenServer.cast(server, "incr")
+    assert await actors.GenServer.call(server, "get") == first + n
+    return n
+
+
+@pytest.mark.benchmark(group="genserver-cast")
+def test_genserver_cast_actors(bench_actors):
+    """n casts then one call (which waits for all of them): per op, a cast."""
+    assert bench_actors(_gs_casts, _start_counter) == 1000
+
+
+async def _aio_gs_casts(n):
+    from actors.benchmarks.impl_asyncio import CounterServer
+    server = CounterServer()
+    for _ in range(n):
+        server.cast("incr")
+    assert await server.call("get") == n
+    server.stop()
+    return n
+
+
+@pytest.mark.benchmark(group="genserver-cast")
+def test_genserver_cast_asyncio(bench_asyncio):
+    assert bench_asyncio(_aio_gs_casts) == 1000
+
+
+# ---------------------------------------------------------------------------
+# Registry.lookup (reads the table directly) vs a dict of the same entries
+
+
+KEYS = [f"key{i}" for i in range(1000)]
+
+
+async def _start_registry():
+    await actors.Registry.start_link(keys="unique", name="bench_micro_registry")
+    for i, key in enumerate(KEYS):
+        actors.Registry.register("bench_micro_registry", key, i)
+    return "bench_micro_registry"
+
+
+async def _lookups(reg, n):
+    lookup = actors.Registry.lookup
+    total = 0
+    for key in KEYS[:n]:
+        total += lookup(reg, key)[0][1]
+    assert total == n * (n - 1) // 2
+    return n
+
+
+@pytest.mark.benchmark(group="registry-lookup")
+def test_registry_lookup(bench_actors):
+    assert bench_actors(_lookups, _start_registry) == 1000
+
+
+_TABLE = {key: [(None, i)] for i, key in enumerate(KEYS)}
+
+
+async def _dict_lookups(n):
+    table = _TABLE
+    total = 0
+    for key in KEYS[:n]:
+        total += table[key][0][1]
+    assert total == n * (n - 1) // 2
+    return n
+
+
+@pytest.mark.benchmark(group="registry-lookup")
+def test_registry_lookup_dict_baseline(bench_asyncio):
+    """Reference point for the row above: the same loop on a plain dict."""
+    assert bench_asyncio(_dict_lookups) == 1000

@@ -7,15 +7,17 @@ pieces:
 * ``workloads``     -- the rows: one ``workload(...)`` declaration each;
 * ``impl_actors``   -- actors' version of each workload;
 * ``impl_asyncio``  -- the asyncio baseline (Task + Queue per process, a future per call);
+* ``impl_pykka``    -- pykka's versions, where a row has one (optional: ``pip install pykka``);
 * ``bench.erl``     -- the Erlang/OTP versions, driven by ``impl_erlang``;
 * ``runner``        -- interleaved rounds, medians, the table and ``--json``;
 * ``isolated``      -- one measurement in a fresh interpreter (memory).
 
 Adding a row (say GenServer.call) is one ``workload(...)`` declaration in
 ``workloads.py`` plus one function per system: ``@impl(name, "actors")`` in
-``impl_actors.py``, ``@impl(name, "asyncio")`` in ``impl_asyncio.py`` and an
-exported function in ``bench.erl`` (taking the parameters in declaration
-order); a system without one shows "n/a".
+``impl_actors.py``, ``@impl(name, "asyncio")`` in ``impl_asyncio.py``
+(optionally ``@impl(name, "pykka")`` in ``impl_pykka.py``) and an exported
+function in ``bench.erl`` (taking the parameters in declaration order); a
+system without one shows "n/a".
 """
 
 from .registry import (LATENCY, MEMORY, RATE, WORKLOADS, Env, MissingWork, Sample, expect,

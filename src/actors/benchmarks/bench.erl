@@ -20,13 +20,21 @@
 %% of input) halts. oneshot/1 runs a single request in a fresh VM (used for
 %% the memory workload) and halts.
 %%
-%% The code is plain, idiomatic Erlang: no gen_server, no NIFs, no tricks.
+%% The code is plain, idiomatic Erlang: no NIFs, no tricks. The core rows
+%% use bare processes; the OTP rows (genserver-call, genserver-cast,
+%% supervisor-restarts) use the real gen_server and supervisor behaviours,
+%% with this module as their callback module (init/1 tells the three
+%% callback roles apart by its argument; the -behaviour attributes are left
+%% out because two behaviours in one module both define init/1).
 -module(bench).
 
 -export([serve/0, oneshot/1]).
 -export([ping_pong/1, ring/2, spawn_procs/1, fan_in/2,
          request_reply/1, request_reply_queued/2,
-         timers/3, timer_lateness/3, memory/1]).
+         timers/3, timer_lateness/3, memory/1,
+         genserver_call/2, genserver_cast/1, supervisor_restarts/1, registry_lookup/2]).
+%% gen_server and supervisor callbacks
+-export([init/1, handle_call/3, handle_cast/2, handle_info/2, handle_continue/2]).
 
 %% ---------------------------------------------------------------------
 %% driver
@@ -358,3 +366,141 @@ spawn_idle(Parent, K) ->
 count_ready(0, Got, Sample) -> {Got, Sample};
 count_ready(K, Got, _) ->
     receive {ready, P} -> count_ready(K - 1, Got + 1, P) after 10000 -> {Got, undefined} end.
+
+%% ---------------------------------------------------------------------
+%% OTP layers. The callbacks below serve two gen_servers and a supervisor:
+%%   init(counter)           a counter: call incr -> new count, call get ->
+%%                           count, cast -> count + 1;
+%%   init({crasher, Parent}) tells Parent it started, then crashes in
+%%                           handle_continue (right after init);
+%%   init({crash_sup, Parent}) a one_for_one supervisor of one crasher.
+
+init(counter) ->
+    {ok, 0};
+init({crasher, Parent}) ->
+    Parent ! started,
+    {ok, Parent, {continue, crash}};
+init({crash_sup, Parent}) ->
+    Child = #{id => crasher,
+              start => {gen_server, start_link, [?MODULE, {crasher, Parent}, []]},
+              restart => permanent},
+    {ok, {#{strategy => one_for_one, intensity => 1000000000, period => 1}, [Child]}}.
+
+handle_call(incr, _From, N) -> {reply, N + 1, N + 1};
+handle_call(get, _From, N) -> {reply, N, N}.
+
+handle_cast(incr, N) -> {noreply, N + 1}.
+
+handle_info(Msg, State) -> exit({unexpected_message, Msg, State}).
+
+handle_continue(crash, _Parent) -> erlang:error(crash).
+
+%% genserver-call: Calls sequential gen_server:call(Pid, incr), each reply
+%% checked (the second parameter is pykka's smaller count, unused here).
+
+genserver_call(Calls, _PykkaCalls) ->
+    {ok, Pid} = gen_server:start_link(?MODULE, counter, []),
+    T0 = now_us(),
+    Got = gs_call_loop(Pid, 1, Calls, 0),
+    T1 = now_us(),
+    ok = gen_server:stop(Pid),
+    check(replies, Got, Calls),
+    [{elapsed_us, T1 - T0}, {count, Got}].
+
+gs_call_loop(_Pid, I, N, Got) when I > N -> Got;
+gs_call_loop(Pid, I, N, Got) ->
+    case gen_server:call(Pid, incr) of
+        I -> gs_call_loop(Pid, I + 1, N, Got + 1);
+        Other -> exit({unexpected_reply, Other, I})
+    end.
+
+%% genserver-cast: Casts gen_server:cast(Pid, incr), then one call for the
+%% count, which must be Casts.
+
+genserver_cast(Casts) ->
+    {ok, Pid} = gen_server:start_link(?MODULE, counter, []),
+    T0 = now_us(),
+    gs_cast_loop(Pid, Casts),
+    Count = gen_server:call(Pid, get, 60000),
+    T1 = now_us(),
+    ok = gen_server:stop(Pid),
+    check(server_count, Count, Casts),
+    [{elapsed_us, T1 - T0}, {count, Count}].
+
+gs_cast_loop(_Pid, 0) -> ok;
+gs_cast_loop(Pid, K) ->
+    gen_server:cast(Pid, incr),
+    gs_cast_loop(Pid, K - 1).
+
+%% supervisor-restarts: a one_for_one supervisor restarting a gen_server
+%% that crashes right after init, Restarts times (each init sends
+%% `started`, counted). The crash and supervisor reports are silenced for
+%% the run (primary logger level none; restored after), as the Python side
+%% silences its "actors" logger: otherwise formatting them is what is
+%% measured (and they would go to stdout, the protocol channel).
+
+supervisor_restarts(Restarts) ->
+    #{level := Level} = logger:get_primary_config(),
+    ok = logger:set_primary_config(level, none),
+    try
+        sup_restarts(Restarts)
+    after
+        logger:set_primary_config(level, Level)
+    end.
+
+sup_restarts(Restarts) ->
+    {ok, Sup} = supervisor:start_link(?MODULE, {crash_sup, self()}),
+    receive started -> ok after 10000 -> exit(no_first_start) end,
+    T0 = now_us(),
+    Got = count_started(Restarts, 0),
+    T1 = now_us(),
+    Alive = is_process_alive(Sup),
+    ok = gen_server:stop(Sup),
+    flush_started(),
+    check(supervisor_alive, Alive, true),
+    check(restarts, Got, Restarts),
+    [{elapsed_us, T1 - T0}, {count, Got}].
+
+count_started(0, Got) -> Got;
+count_started(K, Got) ->
+    receive
+        started -> count_started(K - 1, Got + 1);
+        Other -> exit({unexpected, Other})
+    after 10000 -> Got
+    end.
+
+flush_started() ->
+    receive
+        started -> flush_started();
+        Other -> exit({unexpected, Other})
+    after 0 -> ok
+    end.
+
+%% registry-lookup: Erlang has no Registry (Elixir's is built on ETS), so
+%% this is its table: ets:lookup on a set of Keys entries {Key, Owner,
+%% Value} (key i: <<"key", i>>, value i), Lookups lookups cycling through
+%% the keys, values summed and checked.
+
+registry_lookup(Lookups, Keys) ->
+    Tab = ets:new(bench_registry, [set, protected]),
+    Names = [list_to_binary("key" ++ integer_to_list(I)) || I <- lists:seq(0, Keys - 1)],
+    Self = self(),
+    true = ets:insert(Tab, [{K, Self, I} || {K, I} <- lists:zip(Names, lists:seq(0, Keys - 1))]),
+    Laps = Lookups div Keys,
+    Rest = Lookups rem Keys,
+    T0 = now_us(),
+    Sum0 = lookup_laps(Tab, Names, Laps, 0),
+    Sum = lookup_keys(Tab, lists:sublist(Names, Rest), Sum0),
+    T1 = now_us(),
+    ets:delete(Tab),
+    check(value_sum, Sum, Laps * (Keys * (Keys - 1) div 2) + Rest * (Rest - 1) div 2),
+    [{elapsed_us, T1 - T0}, {count, Lookups}].
+
+lookup_laps(_Tab, _Names, 0, Sum) -> Sum;
+lookup_laps(Tab, Names, Laps, Sum) ->
+    lookup_laps(Tab, Names, Laps - 1, lookup_keys(Tab, Names, Sum)).
+
+lookup_keys(_Tab, [], Sum) -> Sum;
+lookup_keys(Tab, [K | Ks], Sum) ->
+    [{_, _, V}] = ets:lookup(Tab, K),
+    lookup_keys(Tab, Ks, Sum + V).

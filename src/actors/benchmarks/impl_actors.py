@@ -7,16 +7,18 @@ processes received and raises ``MissingWork`` if anything is missing.
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import logging
 import random
 import time
 
 import actors
-from actors import cancel_timer, receive, send, send_after, spawn
+from actors import Continue, GenServer, Registry, cancel_timer, receive, send, send_after, spawn
 from actors.lowlevel import call, reply
 
 from . import workloads  # noqa: F401  (declares the workloads before @impl)
-from .impl_asyncio import lateness_params, timer_delays
+from .impl_asyncio import lateness_params, lookup_sum, registry_keys, timer_delays
 from .memutil import rss_bytes
 from .registry import Env, MissingWork, Sample, expect, impl, lateness_sample, rate
 
@@ -305,3 +307,147 @@ async def _memory(procs):
 def memory(p, env):
     per = run(_memory, env, p["procs"])
     return Sample(per, {"count": p["procs"]})
+
+
+# ---------------------------------------------------------------------------
+# OTP layers: GenServer call and cast
+
+class _Counter(GenServer):
+    """A counter: ``"incr"`` (call) answers the new count, ``"get"`` the count;
+    a cast adds one."""
+
+    def init(self):
+        self.n = 0
+
+    def handle_call(self, request, from_):
+        if request == "incr":
+            self.n += 1
+        return self.n
+
+    def handle_cast(self, request):
+        self.n += 1
+
+
+async def _genserver_call(calls):
+    server = await _Counter.start_link()
+    got = 0
+    t0 = perf_counter()
+    for i in range(1, calls + 1):
+        n = await GenServer.call(server, "incr")
+        if not (n == i):
+            raise MissingWork(f"genserver-call: call {i} answered {n!r}")
+        got += 1
+    t1 = perf_counter()
+    await GenServer.stop(server)
+    return got, t1 - t0
+
+
+@impl("genserver-call", "actors")
+def genserver_call(p, env):
+    got, elapsed = run(_genserver_call, env, p["calls"])
+    return rate(got, p["calls"], elapsed, "replies")
+
+
+async def _genserver_cast(casts):
+    server = await _Counter.start_link()
+    t0 = perf_counter()
+    for _ in range(casts):
+        GenServer.cast(server, "incr")
+    count = await GenServer.call(server, "get", timeout=60)
+    t1 = perf_counter()
+    await GenServer.stop(server)
+    return count, t1 - t0
+
+
+@impl("genserver-cast", "actors")
+def genserver_cast(p, env):
+    count, elapsed = run(_genserver_cast, env, p["casts"])
+    return rate(count, p["casts"], elapsed, "casts (the server's count)")
+
+
+# ---------------------------------------------------------------------------
+# Supervisor restarts: a child that crashes right after init
+
+class _Crasher(GenServer):
+    """Tells ``parent`` it started, then crashes (raises) before any message."""
+
+    def init(self, parent):
+        send(parent, "started")
+        return Continue("crash")
+
+    def handle_continue(self, arg):
+        raise RuntimeError(arg)
+
+
+@contextlib.contextmanager
+def _crash_reports_silenced():
+    """20,000 crash reports with tracebacks would be the benchmark (and flood
+    stderr): silence the "actors" logger, as bench.erl sets logger level none."""
+    logger = logging.getLogger("actors")
+    old = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        logger.setLevel(old)
+
+
+async def _supervisor_restarts(restarts):
+    from actors.supervisor import Supervisor   # imported here: only this row needs it
+    me = actors.self()
+    sup = await Supervisor.start_link([_Crasher.child_spec(me)], strategy="one_for_one",
+                                      max_restarts=10**9, max_seconds=1)
+    first = await receive(timeout=10)
+    if not (first == "started"):
+        raise MissingWork(f"supervisor-restarts: got {first!r} before the first start")
+    got = 0
+    t0 = perf_counter()
+    for _ in range(restarts):
+        m = await receive(timeout=10)
+        if not (m == "started"):
+            raise MissingWork(f"supervisor-restarts: got {m!r}, expected 'started'")
+        got += 1
+    t1 = perf_counter()
+    expect(actors.Process.alive(sup), "supervisor-restarts: the supervisor gave up")
+    await Supervisor.stop(sup)
+    left = actors.flush()
+    expect(all(m == "started" for m in left),
+           f"supervisor-restarts: unexpected messages {[m for m in left if m != 'started']!r}")
+    return got, t1 - t0
+
+
+@impl("supervisor-restarts", "actors")
+def supervisor_restarts(p, env):
+    with _crash_reports_silenced():
+        got, elapsed = run(_supervisor_restarts, env, p["restarts"])
+    return rate(got, p["restarts"], elapsed, "restarts")
+
+
+# ---------------------------------------------------------------------------
+# Registry.lookup (the baseline, in impl_asyncio, is a plain dict)
+
+async def _registry_lookup(lookups, keys):
+    await Registry.start_link(keys="unique", name="bench_registry")
+    names = registry_keys(keys)
+    me = actors.self()
+    for i, key in enumerate(names):
+        Registry.register("bench_registry", key, i)
+    lookup = Registry.lookup
+    laps, rest = divmod(lookups, keys)
+    order = names * laps + names[:rest]
+    total = 0
+    t0 = perf_counter()
+    for key in order:
+        total += lookup("bench_registry", key)[0][1]
+    t1 = perf_counter()
+    expect(total == lookup_sum(lookups, keys),
+           f"registry-lookup: values sum to {total}, expected {lookup_sum(lookups, keys)}")
+    expect(Registry.lookup("bench_registry", names[-1]) == [(me, keys - 1)],
+           "registry-lookup: wrong entry for the last key")
+    return len(order), t1 - t0
+
+
+@impl("registry-lookup", "actors")
+def registry_lookup(p, env):
+    got, elapsed = run(_registry_lookup, env, p["lookups"], p["keys"])
+    return rate(got, p["lookups"], elapsed, "lookups")

@@ -3,7 +3,10 @@
 A "process" is an ``asyncio.Task`` with an ``asyncio.Queue`` as its mailbox
 (``put_nowait`` to send, ``await q.get()`` to receive); a request/reply is a
 future per call; a timer is ``loop.call_later`` (cancelled with
-``handle.cancel()``). Plain, idiomatic code with the event loop's default
+``handle.cancel()``); a server (the GenServer rows) is a class owning such
+a task, with ``call`` (a future per request) and ``cast`` (``put_nowait``).
+The registry-lookup row's baseline is no asyncio program but a plain dict
+(there is nothing to compare a registry with in asyncio). Plain, idiomatic code with the event loop's default
 settings (stdlib asyncio, or uvloop with ``--loop uvloop``): no handicaps,
 no tricks that a user would not write.
 """
@@ -329,3 +332,121 @@ async def _memory(procs):
 def memory(p, env):
     per = run(_memory, env, p["procs"])
     return Sample(per, {"count": p["procs"]})
+
+
+# ---------------------------------------------------------------------------
+# GenServer call and cast: the server a Python user writes today
+
+class CounterServer:
+    """A counter served by a task: ``await server.call("incr")`` answers the
+    new count, ``"get"`` the count; ``server.cast(x)`` adds one."""
+
+    def __init__(self):
+        self.n = 0
+        self.inbox = asyncio.Queue()
+        self.create_future = asyncio.get_running_loop().create_future
+        self.task = asyncio.create_task(self._serve())
+
+    def call(self, request):
+        """The reply's future (``await server.call(...)``): a plain method, no
+        coroutine per call."""
+        fut = self.create_future()
+        self.inbox.put_nowait((fut, request))
+        return fut
+
+    def cast(self, request):
+        self.inbox.put_nowait((None, request))
+
+    async def _serve(self):
+        get = self.inbox.get
+        while True:
+            fut, request = await get()
+            if fut is None:
+                self.handle_cast(request)
+            else:
+                fut.set_result(self.handle_call(request))
+
+    def handle_call(self, request):
+        if request == "incr":
+            self.n += 1
+        return self.n
+
+    def handle_cast(self, request):
+        self.n += 1
+
+    def stop(self):
+        self.task.cancel()
+
+
+async def _genserver_call(calls):
+    server = CounterServer()
+    got = 0
+    t0 = perf_counter()
+    for i in range(1, calls + 1):
+        n = await server.call("incr")
+        if not (n == i):
+            raise MissingWork(f"genserver-call: call {i} answered {n!r}")
+        got += 1
+    t1 = perf_counter()
+    server.stop()
+    return got, t1 - t0
+
+
+@impl("genserver-call", "asyncio")
+def genserver_call(p, env):
+    got, elapsed = run(_genserver_call, env, p["calls"])
+    return rate(got, p["calls"], elapsed, "replies")
+
+
+async def _genserver_cast(casts):
+    server = CounterServer()
+    t0 = perf_counter()
+    for _ in range(casts):
+        server.cast("incr")
+    count = await server.call("get")
+    t1 = perf_counter()
+    server.stop()
+    return count, t1 - t0
+
+
+@impl("genserver-cast", "asyncio")
+def genserver_cast(p, env):
+    count, elapsed = run(_genserver_cast, env, p["casts"])
+    return rate(count, p["casts"], elapsed, "casts (the server's count)")
+
+
+# ---------------------------------------------------------------------------
+# registry-lookup's baseline: a plain dict holding what Registry.lookup
+# returns (key -> [(owner, value)]), read with d[key] in the same loop.
+
+def registry_keys(keys):
+    """The keys of the registry-lookup row (key i holds value i)."""
+    return [f"key{i}" for i in range(keys)]
+
+
+def lookup_sum(lookups, keys):
+    """What the values of ``lookups`` lookups cycling through ``keys`` keys add up to."""
+    laps, rest = divmod(lookups, keys)
+    return laps * (keys * (keys - 1) // 2) + rest * (rest - 1) // 2
+
+
+def _dict_lookup(lookups, keys):
+    names = registry_keys(keys)
+    owner = object()                      # stands for the registered pid
+    table = {key: [(owner, i)] for i, key in enumerate(names)}
+    laps, rest = divmod(lookups, keys)
+    order = names * laps + names[:rest]
+    total = 0
+    t0 = perf_counter()
+    for key in order:
+        total += table[key][0][1]
+    t1 = perf_counter()
+    expect(total == lookup_sum(lookups, keys),
+           f"registry-lookup (dict): values sum to {total}, expected {lookup_sum(lookups, keys)}")
+    return len(order), t1 - t0
+
+
+@impl("registry-lookup", "asyncio")
+def registry_lookup(p, env):
+    got, elapsed = _dict_lookup(p["lookups"], p["keys"])
+    return rate(got, p["lookups"], elapsed, "lookups")

@@ -18,6 +18,8 @@ def main(argv):
         from . import impl_actors  # noqa: F401
     elif system == "asyncio":
         from . import impl_asyncio  # noqa: F401
+    elif system == "pykka":
+        from . import impl_pykka  # noqa: F401
     else:
         raise SystemExit(f"isolated: unknown system {system!r}")
     fn = WORKLOADS[name].impls[system]

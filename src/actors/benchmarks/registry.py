@@ -4,21 +4,25 @@ A *workload* is declared once (name, unit, parameters for the full and the
 quick run, target) with :func:`workload`. Each *system* implements it with
 one function registered with :func:`impl`::
 
-    GENSERVER_CALL = workload(
-        "genserver-call", RATE, "call/s",
-        "1 GenServer, {calls:,} GenServer.call on it",
-        full={"calls": 100_000}, quick={"calls": 5_000},
+    GENSERVER_CAST = workload(
+        "genserver-cast", RATE, "cast/s",
+        "{casts:,} casts to a counter server, then one call that returns the count",
+        full={"casts": 1_000_000}, quick={"casts": 50_000},
         target=Speedup("asyncio", 10))
 
-    @impl("genserver-call", "actors")
-    def genserver_call(p, env):
+    @impl("genserver-cast", "actors")
+    def genserver_cast(p, env):
         ...                       # run it, check what was received
-        return rate(got, p["calls"], elapsed)
+        return rate(count, p["casts"], elapsed)
 
 The Erlang column needs no Python: the workload names an exported function
 of ``bench.erl`` (by default the workload's name with ``-`` turned into
 ``_``) that takes the parameters in the order they are declared; a workload
 whose function ``bench.erl`` does not export simply has no Erlang cell.
+
+Systems are ``SYSTEMS``: actors, the asyncio baseline, Erlang and pykka.
+pykka is optional (installed or not) and few rows have a pykka version: its
+columns appear only when a selected row has one.
 
 An implementation receives the parameters (a dict) and an :class:`Env`, and
 returns a :class:`Sample`. It must count what its processes received and
@@ -37,7 +41,10 @@ RATE = "rate"          # units per second, higher is better
 MEMORY = "memory"      # bytes per process, lower is better
 LATENCY = "latency"    # milliseconds (p50/p99/max of timer lateness), lower is better
 
-SYSTEMS = ("actors", "asyncio", "erlang")
+SYSTEMS = ("actors", "asyncio", "erlang", "pykka")
+#: Systems that not every workload has: their columns appear only when a
+#: selected workload implements them (pykka: an optional install).
+OPTIONAL_SYSTEMS = ("pykka",)
 
 
 class MissingWork(AssertionError):
@@ -108,17 +115,34 @@ class Target:
 
 
 class Speedup(Target):
-    """actors' rate at least ``at_least`` times ``system``'s."""
+    """actors' rate at least ``at_least`` times ``system``'s.
 
-    def __init__(self, system: str, at_least: float):
+    ``text`` replaces the default wording (e.g. for a baseline that is not
+    what the column is called)."""
+
+    def __init__(self, system: str, at_least: float, text: Optional[str] = None):
         self.system, self.at_least = system, at_least
-        self.text = f">= {at_least:g}x {system}"
+        self.text = text or f">= {at_least:g}x {system}"
 
     def judge(self, row, rows):
         r = row.ratio(self.system)
         if r is None:
             return None, self.text
         return r >= self.at_least, self.text
+
+
+class AtLeast(Target):
+    """actors' rate at least ``limit`` (an absolute floor, for rows with no baseline)."""
+
+    def __init__(self, limit: float, unit: str = ""):
+        self.limit = limit
+        self.text = f">= {limit:,g}{unit}"
+
+    def judge(self, row, rows):
+        v = row.median("actors")
+        if v is None:
+            return None, self.text
+        return v >= self.limit, self.text
 
 
 class RelativeTo(Target):
@@ -198,6 +222,7 @@ class Workload:
     target: Target
     erlang: Optional[str]                 # exported function of bench.erl, or None
     isolated: bool = False                # each measurement in a fresh process
+    baseline: str = "asyncio"             # what the "asyncio" column holds in this row
     impls: Dict[str, Callable[[Dict[str, int], Env], Sample]] = dataclasses.field(default_factory=dict)
 
     def params(self, quick: bool) -> Dict[str, int]:
@@ -212,9 +237,11 @@ WORKLOADS: Dict[str, Workload] = {}
 
 def workload(name: str, kind: str, unit: str, description: str, *, full: Dict[str, int],
              quick: Dict[str, int], target: Optional[Target] = None, erlang: Optional[str] = "",
-             isolated: bool = False) -> Workload:
+             isolated: bool = False, baseline: str = "asyncio") -> Workload:
     """Declare a workload (a row of the table). ``erlang=""`` means the default
-    function name (``name`` with ``-`` as ``_``); ``None`` means no Erlang version."""
+    function name (``name`` with ``-`` as ``_``); ``None`` means no Erlang version.
+    ``baseline`` names what the row's "asyncio" implementation really is when
+    it is not an asyncio program (e.g. ``"dict"``): the table marks its cells."""
     if name in WORKLOADS:
         raise ValueError(f"workload {name!r} declared twice")
     if list(full) != list(quick):
@@ -222,7 +249,7 @@ def workload(name: str, kind: str, unit: str, description: str, *, full: Dict[st
     if erlang == "":
         erlang = name.replace("-", "_")
     w = Workload(name, kind, unit, description, dict(full), dict(quick), target or Target(), erlang,
-                 isolated)
+                 isolated, baseline)
     WORKLOADS[name] = w
     return w
 
@@ -230,7 +257,7 @@ def workload(name: str, kind: str, unit: str, description: str, *, full: Dict[st
 def impl(name: str, system: str):
     """Register ``fn(params, env) -> Sample`` as ``system``'s version of workload ``name``."""
     if system not in SYSTEMS or system == "erlang":
-        raise ValueError(f"impl: system must be one of 'actors', 'asyncio', not {system!r}")
+        raise ValueError(f"impl: system must be one of 'actors', 'asyncio', 'pykka', not {system!r}")
 
     def deco(fn):
         w = WORKLOADS.get(name)

@@ -1,5 +1,9 @@
 """``python -m actors bench``: run the workloads on every system, print a table.
 
+Systems: actors, the asyncio baseline, Erlang/OTP (if ``erl`` is on PATH)
+and pykka (if installed; only the rows that have a pykka version, and its
+columns appear only when such a row is selected).
+
 Rounds are interleaved: for each workload, round after round, every system
 runs once (in an order rotated each round), so drift on a shared machine
 hits all systems alike; the table shows medians. Python systems run
@@ -24,8 +28,8 @@ import time
 import traceback
 from typing import Dict, List, Optional
 
-from .registry import (LATENCY, MEMORY, RATE, WORKLOADS, Env, MissingWork, Row,
-                       Sample, SystemResult, Workload)
+from .registry import (LATENCY, MEMORY, OPTIONAL_SYSTEMS, RATE, WORKLOADS, Env, MissingWork,
+                       Row, Sample, SystemResult, Workload)
 
 DEFAULT_ROUNDS = 5
 QUICK_ROUNDS = 3
@@ -38,7 +42,7 @@ ACTORS_IMPORT_ERROR: Optional[str] = None
 def load() -> Dict[str, Workload]:
     """Import every implementation module (which fills the registry)."""
     global ACTORS_IMPORT_ERROR
-    from . import workloads, impl_asyncio  # noqa: F401
+    from . import workloads, impl_asyncio, impl_pykka  # noqa: F401
     try:
         from . import impl_actors  # noqa: F401  (needs the compiled core)
     except Exception as e:                    # noqa: BLE001 -- reported in the header
@@ -138,9 +142,12 @@ def main(args: argparse.Namespace, argv: Optional[List[str]] = None) -> int:
 # running
 
 def systems_for(w: Workload, erlang) -> List[str]:
+    from . import impl_pykka
     out = [s for s in ("actors", "asyncio") if s in w.impls]
     if erlang is not None and erlang.has(w):
         out.append("erlang")
+    if "pykka" in w.impls and impl_pykka.available():
+        out.append("pykka")
     return out
 
 
@@ -228,6 +235,10 @@ def metadata(argv: List[str], env: Env, rounds: int, erlang, erlang_note) -> dic
     if erlang is not None:
         from .impl_erlang import erl_version
         erl = erl_version()
+    from . import impl_pykka
+    pykka = impl_pykka.version()
+    if pykka is None:
+        pykka = f"not installed (pip install pykka): its cells show n/a ({impl_pykka.IMPORT_ERROR})"
     loop = env.loop
     if loop == "uvloop":
         import uvloop
@@ -245,6 +256,7 @@ def metadata(argv: List[str], env: Env, rounds: int, erlang, erlang_note) -> dic
         "core": core,
         "erlang": erl or erlang_note,
         "erl_command": "erl +S 1 -noshell" if erlang is not None else None,
+        "pykka": pykka,
         "loop": loop,
         "nproc": os.cpu_count(),
         "usable_cpus": affinity,
@@ -284,6 +296,7 @@ def format_header(meta: dict) -> str:
         f"python:   {meta['python']}   cython: {meta['cython']}   actors: {meta['actors']}   "
         f"loop: {meta['loop']}",
         f"erlang:   {meta['erlang']}" + (f"   ({meta['erl_command']})" if meta["erl_command"] else ""),
+        f"pykka:    {meta.get('pykka')}",
         f"machine:  nproc {meta['nproc']} (usable {meta['usable_cpus']}), {meta['cpu']}, "
         f"{meta['platform']}",
         f"          {load}",
@@ -323,6 +336,20 @@ def cell(row: Row, system: str, erlang_note) -> str:
     res = row.results.get(system)
     if res is None:
         return "n/a"
+    mark = baseline_mark(row, system)
+    if mark:
+        return f"{mark} {cell_value(row, system, res)}"
+    return cell_value(row, system, res)
+
+
+def baseline_mark(row: Row, system: str) -> str:
+    """``[dict]`` on the asyncio-column cells of a row whose baseline is not asyncio."""
+    if system == "asyncio" and row.workload.baseline != "asyncio":
+        return f"[{row.workload.baseline}]"
+    return ""
+
+
+def cell_value(row: Row, system: str, res: SystemResult) -> str:
     if res.errors:
         return "ERROR"
     if not res.samples:
@@ -340,14 +367,28 @@ def ratio_cell(row: Row, system: str) -> str:
         return "-"
     if row.workload.kind == LATENCY:
         return "-"
+    mark = baseline_mark(row, system)
     if row.workload.kind == MEMORY:
-        return f"{r:.1f}x less"
-    return f"{r:.2f}x" if r < 10 else f"{r:.1f}x"
+        text = f"{r:.1f}x less"
+    else:
+        text = f"{r:.2f}x" if r < 10 else f"{r:.1f}x"
+    return f"{mark} {text}" if mark else text
+
+
+def table_systems(rows: Dict[str, Row]) -> List[str]:
+    """The systems that get columns: the optional ones (pykka) only if a row
+    implements them."""
+    out = ["actors", "asyncio", "erlang"]
+    for s in OPTIONAL_SYSTEMS:
+        if any(s in row.workload.impls for row in rows.values()):
+            out.append(s)
+    return out
 
 
 def render_table(rows: Dict[str, Row], meta: dict) -> str:
-    head = ["workload", "unit", "actors", "asyncio", "erlang", "vs asyncio", "vs erlang",
-            "target", "met"]
+    systems = table_systems(rows)
+    others = systems[1:]
+    head = ["workload", "unit", *systems, *(f"vs {s}" for s in others), "target", "met"]
     body = []
     for row in rows.values():
         verdict, text = row.workload.target.judge(row, rows)
@@ -356,11 +397,10 @@ def render_table(rows: Dict[str, Row], meta: dict) -> str:
         else:
             met = {True: "yes", False: "NO", None: "?"}[verdict]
         body.append([row.workload.name, row.workload.unit,
-                     cell(row, "actors", None), cell(row, "asyncio", None),
-                     cell(row, "erlang", meta["erlang"]),
-                     ratio_cell(row, "asyncio"), ratio_cell(row, "erlang"), text, met])
+                     *(cell(row, s, meta["erlang"]) for s in systems),
+                     *(ratio_cell(row, s) for s in others), text, met])
     widths = [max(len(str(r[i])) for r in [head] + body) for i in range(len(head))]
-    right = {2, 3, 4, 5, 6}
+    right = set(range(2, 2 + len(systems) + len(others)))
 
     def line(r):
         return "  ".join(str(c).rjust(widths[i]) if i in right else str(c).ljust(widths[i])
@@ -370,7 +410,14 @@ def render_table(rows: Dict[str, Row], meta: dict) -> str:
     out += [line(r) for r in body]
     out.append("")
     out.append("vs X: actors' rate / X's rate (higher is better for actors); for memory, X's "
-               "bytes / actors' bytes. Latency cells: p50/p99/max ms.")
+               "bytes / actors' bytes. Latency cells: p50/p99/max ms. n/a: that system has no "
+               "version of the row, or was not run (see the header).")
+    marked = sorted({row.workload.baseline for row in rows.values()} - {"asyncio"})
+    if marked:
+        out.append("[" + "], [".join(marked) + "]: in that row the asyncio column holds another "
+                   "baseline (not an asyncio program); see the row's description.")
+    if "pykka" in systems and str(meta.get("pykka")).startswith("not installed"):
+        out.append(f"pykka: {meta.get('pykka')}")
     if meta.get("quick"):
         out.append("QUICK MODE: scaled-down counts (smoke test); see a full run for real numbers.")
     out.append(f"wall time {meta.get('wall_s', '?')} s. What each row does:")

@@ -1,12 +1,16 @@
 """The rows of ``python -m actors bench``: one declaration per workload.
 
 Definitions are identical for every system (actors, the asyncio baseline,
-Erlang/OTP in ``bench.erl``); what is timed is said in each description.
-Implementations live in ``impl_actors.py``, ``impl_asyncio.py`` and
-``bench.erl``; the parameters are passed to Erlang in the order given here.
+Erlang/OTP in ``bench.erl``, and pykka where a row has it); what is timed is
+said in each description. Implementations live in ``impl_actors.py``,
+``impl_asyncio.py``, ``impl_pykka.py`` and ``bench.erl``; the parameters are
+passed to Erlang in the order given here.
+
+The first rows measure the core (messages, processes, timers, memory); the
+last ones the OTP layers built on it (GenServer, Supervisor, Registry).
 """
 
-from .registry import (LATENCY, MEMORY, RATE, AllOf, AtMost, Lateness, RelativeTo,
+from .registry import (LATENCY, MEMORY, RATE, AllOf, AtLeast, AtMost, Lateness, RelativeTo,
                        Speedup, workload)
 
 PING_PONG = workload(
@@ -77,3 +81,44 @@ MEMORY_IDLE = workload(
     "growth)",
     full={"procs": 100_000}, quick={"procs": 10_000},
     target=AtMost(512, " B"), isolated=True)
+
+# ----------------------------------------------------------------------------
+# OTP layers
+
+GENSERVER_CALL = workload(
+    "genserver-call", RATE, "call/s",
+    "1 counter server, {calls:,} sequential calls, each replying the incremented count (checked) "
+    "(actors: a GenServer subclass, GenServer.call with its default 5 s timeout; asyncio: a Task "
+    "with a Queue inbox and a future per call; erlang: a gen_server, gen_server:call; pykka: a "
+    "ThreadingActor, ref.ask, only {pykka_calls:,} calls as it is slow: rates are comparable)",
+    full={"calls": 100_000, "pykka_calls": 20_000}, quick={"calls": 5_000, "pykka_calls": 2_000},
+    target=AllOf(Speedup("asyncio", 8), Speedup("erlang", 1.5), Speedup("pykka", 30)))
+
+GENSERVER_CAST = workload(
+    "genserver-cast", RATE, "cast/s",
+    "{casts:,} casts to a counter server, then one call that returns the count (checked == "
+    "{casts:,}); timed from the first cast to the reply (asyncio: put_nowait into the server "
+    "Task's Queue; erlang: gen_server:cast)",
+    full={"casts": 1_000_000}, quick={"casts": 50_000},
+    target=Speedup("asyncio", 10))
+
+SUPERVISOR_RESTARTS = workload(
+    "supervisor-restarts", RATE, "restart/s",
+    "a one_for_one supervisor (max_restarts 10^9 in 1 s) restarting a GenServer child that "
+    "crashes (raises) right after init, {restarts:,} restarts; each init sends the bench process "
+    "a message, counted; crash reports silenced (logger level) in both systems; asyncio: n/a "
+    "(no supervisors); erlang: OTP's supervisor filters its list of the restart times inside "
+    "the window (lists:takewhile) on every restart, so with every restart inside it that "
+    "bookkeeping, quadratic in the count, bounds its rate (a property of OTP's supervisor with "
+    "a huge intensity, not of restarting processes)",
+    full={"restarts": 20_000}, quick={"restarts": 2_000},
+    target=AtLeast(20_000, "/s"))
+
+REGISTRY_LOOKUP = workload(
+    "registry-lookup", RATE, "lookup/s",
+    "Registry.lookup(reg, key) on a unique registry holding {keys:,} keys (registered by the "
+    "bench process), {lookups:,} lookups cycling through the keys, values summed (checked); "
+    "the BASELINE COLUMN IS A PLAIN DICT, not asyncio: d[key] on a dict of the same entries, "
+    "same loop; erlang: ets:lookup on a set table",
+    full={"lookups": 1_000_000, "keys": 1_000}, quick={"lookups": 100_000, "keys": 1_000},
+    target=Speedup("asyncio", 1 / 3, text="time <= 3x dict (>= 0.33x)"), baseline="dict")
