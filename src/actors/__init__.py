@@ -61,6 +61,7 @@ from ._core import via as via
 from ._core import where as where
 from ._core import whereis as whereis
 from . import lowlevel as lowlevel
+from . import sys as sys
 from .child_spec import ChildSpec as ChildSpec
 from .dynamic_supervisor import DynamicSupervisor as DynamicSupervisor
 from .gen_server import HIBERNATE as HIBERNATE
@@ -76,6 +77,8 @@ from .gen_server import Stop as Stop
 from .agent import Agent as Agent
 from .introspection import Process as Process
 from .registry import Registry as Registry
+from .reload import ReloadReport as ReloadReport
+from .reload import reload as reload
 from .task import Task as Task
 from .task_supervisor import TaskSupervisor as TaskSupervisor
 from .runtime import Runtime as Runtime
@@ -98,11 +101,11 @@ del _obj
 
 __all__ = [
     "Agent", "Child", "ChildSpec", "Continue", "DynamicSupervisor", "GenServer", "HIBERNATE", "IDLE_TIMEOUT", "IdleTimeout", "Ignore",
-    "NOREPLY", "NoReply", "Reply", "Registry", "Stop", "Supervisor", "Task", "TaskSupervisor",
+    "NOREPLY", "NoReply", "Reply", "Registry", "ReloadReport", "Stop", "Supervisor", "Task", "TaskSupervisor",
     "ANY", "ActorsError", "AlreadyRegistered", "CallExit", "Down", "Exit", "MockClock",
     "NoProcess", "Pid", "Process", "ProcessExit", "Ref", "Runtime", "StartError",
     "Timeout", "TimerRef", "cancel_timer", "demonitor", "exit", "flush", "link",
     "make_ref", "monitor", "receive", "register", "registered", "run", "self", "send",
     "send_after", "sleep", "spawn", "spawn_link", "spawn_monitor", "to_thread",
-    "unlink", "unregister", "via", "where", "whereis",
+    "unlink", "unregister", "via", "where", "whereis", "reload", "sys",
 ]

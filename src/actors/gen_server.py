@@ -130,6 +130,9 @@ CALL = "$gen_call"
 CAST = "$gen_cast"
 STOP = "$gen_stop"
 SYSTEM = "$system"
+#: Process dictionary key holding a server's current class (set at start,
+#: updated by a code upgrade): how ``actors.reload`` finds the servers to upgrade.
+GEN_SERVER_KEY = "$gen_server"
 
 
 class Stop(Exception):
@@ -463,6 +466,8 @@ async def _serve(ack: Any, parent: Pid | None, cls: type, args: tuple, kwargs: d
     server = cls.__new__(cls)
     server._pid = me
     server._name = name
+    server._parent = parent
+    _core.pdict_put(GEN_SERVER_KEY, cls)      # how actors.reload finds the servers of a class
     try:
         action = server.init(*args, **kwargs)
         if "init" in cls._async:
@@ -574,6 +579,12 @@ async def _loop(server: GenServer, cls: type, parent: Pid | None, action: Any) -
                 raise Stop(msg[2])
             elif type(msg) is tuple and len(msg) == 3 and msg[0] == SYSTEM:
                 action = await _system_message(server, msg)
+                if type(server) is not cls:          # hot code reload moved it to a new class
+                    cls = type(server)
+                    is_async = cls._async
+                    call_async = "handle_call" in is_async
+                    cast_async = "handle_cast" in is_async
+                    info_async = "handle_info" in is_async
             elif type(msg) is Exit and msg.pid is parent and parent is not None:
                 raise Stop(msg.reason)                 # the parent's exit signal, trapped
             else:
@@ -604,13 +615,19 @@ async def _loop(server: GenServer, cls: type, parent: Pid | None, action: Any) -
 async def _terminate(server: GenServer, cls: type, reason: Any) -> None:
     try:
         result = server.terminate(reason)
-        if "terminate" in cls._async:
+        if "terminate" in type(server)._async:      # its class may have changed (actors.reload)
             await result
     finally:
         _unregister(server._name)
 
 
-# System messages (``actors.sys``) are handled by a hook installed there.
+# System messages ``("$system", from_, request)`` (``actors.sys``) are handled
+# by a hook installed there: ``async def handler(server, msg) -> action``.  It
+# runs inside the server, between two callbacks; while the server is suspended
+# it does not return (it receives only system messages, a stop request and
+# the parent's trapped exit), so ordinary messages stay queued in order.  It
+# may move ``server`` to a new class (a code upgrade): ``_loop`` then reloads
+# the class's facts.  ``server._parent`` is the parent pid (None if unlinked).
 _system_handler: Any = None
 
 
