@@ -231,3 +231,40 @@ def test_scheduler_call_later_runs_a_callback_on_the_runtime_clock(run):
             sched.call_later(1.0, "not callable")
 
     run(main, clock=clock)
+
+
+def test_a_call_monitors_the_server_only_while_it_lasts(run):
+    """During a call the server is monitored by the caller (its monitored_by lists
+    the caller); after the reply, and after a caller killed mid-call, the server
+    holds no monitor for it (no stale entries pile up on a long-lived server)."""
+
+    async def slow_server(parent):
+        while True:
+            _tag, from_, request = await actors.receive()
+            if request == "hold":
+                actors.send(parent, ("holding", from_))
+                await actors.receive("go")
+            reply(from_, request)
+
+    async def caller(server):
+        await call(server, "hold", timeout=None)
+
+    async def main():
+        server = actors.spawn(slow_server, actors.self())
+        assert await call(server, "quick") == "quick"
+        assert actors.Process.info(server, "monitored_by") == []
+        pid = actors.spawn(caller, server)
+        _, from_ = await actors.receive(("holding", ANY))
+        assert actors.Process.info(server, "monitored_by") == [pid]
+        await wait_down_kill(pid)
+        assert actors.Process.info(server, "monitored_by") == []
+        actors.send(server, "go")
+        assert await call(server, "after") == "after"
+        assert actors.Process.info(server, "monitored_by") == []
+
+    async def wait_down_kill(pid):
+        ref = actors.monitor(pid)
+        actors.exit(pid, "kill")
+        await actors.receive(actors.Down(ref, ANY, ANY))
+
+    run(main)

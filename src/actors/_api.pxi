@@ -257,7 +257,11 @@ def call(server, request, timeout=5.0):
     if target.state == S_DEAD or target.exiting:
         _mb_append(me, _make_down(ref, target, "noproc"))
     else:
-        _add_monitor(me, target, ref)
+        tx = _extra(target)
+        if tx.monitored_by is None:
+            tx.monitored_by = {}
+        tx.monitored_by[ref] = me
+        ref.call_target = target
         ref.alias = ALIAS_ACTIVE
         _send_to_pid(target, ("$gen_call", (me, ref), request))
     me.deadline = deadline

@@ -118,6 +118,10 @@ cdef class Ref:
     """A unique reference (``make_ref()``, ``monitor()``): equal only to itself."""
     cdef uint64_t number
     cdef unsigned char alias
+    # For the ref of a call in progress: the server it monitors.  A call's
+    # monitor is kept only on the server's side (monitored_by), not in the
+    # caller's `monitors`: one dict insert and pop fewer per call.
+    cdef Pid call_target
 
     def __init__(self):
         raise TypeError("Refs are made by actors.make_ref() or actors.monitor()")

@@ -211,17 +211,36 @@ cdef int _receive_timed_out(Pid p, PyObject** presult) except -1:
 
 cdef void _end_call(Pid p, Ref ref) noexcept:
     """A call is over: kill its alias, drop its monitor (and a queued Down)."""
+    cdef bint active
     ref.alias = ALIAS_DEAD
+    active = _drop_call_monitor(ref)
     _trap_reset(p)
-    try:
-        if not _remove_monitor(p, ref):
+    if not active:                      # the server exited: its Down may be queued
+        try:
             _mb_remove_down(p, ref)     # scans from the marker, not the whole mailbox
+        except BaseException:
+            pass
+
+
+cdef bint _drop_call_monitor(Ref ref) noexcept:
+    """Remove a call's monitor from its server; True if it was still active."""
+    cdef Pid t = ref.call_target
+    if t is None:
+        return False
+    ref.call_target = None
+    if t.extra is None or t.extra.monitored_by is None:
+        return False
+    try:
+        return t.extra.monitored_by.pop(ref, None) is not None
     except BaseException:
-        pass
+        return False
 
 
 cdef void _trap_reset(Pid p) noexcept:
-    """Leave the current trap: forget patterns and scan state, disarm the timer."""
+    """Leave the current trap: forget patterns and scan state, disarm the timer
+    (and a call's monitor, if the call ends any other way: a kill, a crash)."""
+    if (p.trap == T_CALL or p.trap == T_CALL_PARKED) and type(p.patterns) is Ref:
+        _drop_call_monitor(<Ref>p.patterns)
     p.marker_in_use = 0                 # (the marker stays until the next ref: a later
     p.trap = T_NONE                     # demonitor flush or receive on it can use it)
     p.patterns = None

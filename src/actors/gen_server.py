@@ -523,10 +523,15 @@ def _is_action(value: Any) -> bool:
 
 async def _loop(server: GenServer, cls: type, parent: Pid | None, action: Any) -> None:
     receive = _core.receive
+    reply = _core.reply
+    call_tag = CALL
     is_async = cls._async
     call_async = "handle_call" in is_async
     cast_async = "handle_cast" in is_async
     info_async = "handle_info" in is_async
+    # Bound once, not per message; rebound after a system message (which may
+    # change the server's class or wrap its callbacks for tracing).
+    handle_call, handle_cast, handle_info = server.handle_call, server.handle_cast, server.handle_info
     idle = None
     try:
         while True:
@@ -549,10 +554,10 @@ async def _loop(server: GenServer, cls: type, parent: Pid | None, action: Any) -
             else:
                 msg = await receive(timeout=idle, default=IDLE_TIMEOUT)
                 idle = None
-            if type(msg) is tuple and len(msg) == 3 and msg[0] == CALL:
+            if type(msg) is tuple and len(msg) == 3 and msg[0] == call_tag:
                 from_ = msg[1]
                 try:
-                    result = server.handle_call(msg[2], from_)
+                    result = handle_call(msg[2], from_)
                     if call_async:
                         result = await result
                 except Stop as stop:
@@ -560,17 +565,17 @@ async def _loop(server: GenServer, cls: type, parent: Pid | None, action: Any) -
                     raise
                 tp = type(result)
                 if tp is Reply:
-                    _core.reply(from_, result.value)
+                    reply(from_, result.value)
                     action = result.action
                 elif tp is NoReply:
                     action = result.action
                 else:
-                    _core.reply(from_, result)
+                    reply(from_, result)
                     continue
                 if not _is_action(action):
                     raise _BadReturn(action)
             elif type(msg) is tuple and len(msg) == 2 and msg[0] == CAST:
-                action = server.handle_cast(msg[1])
+                action = handle_cast(msg[1])
                 if cast_async:
                     action = await action
                 if not _is_action(action):
@@ -585,10 +590,12 @@ async def _loop(server: GenServer, cls: type, parent: Pid | None, action: Any) -
                     call_async = "handle_call" in is_async
                     cast_async = "handle_cast" in is_async
                     info_async = "handle_info" in is_async
+                handle_call, handle_cast = server.handle_call, server.handle_cast
+                handle_info = server.handle_info
             elif type(msg) is Exit and msg.pid is parent and parent is not None:
                 raise Stop(msg.reason)                 # the parent's exit signal, trapped
             else:
-                action = server.handle_info(msg)
+                action = handle_info(msg)
                 if info_async:
                     action = await action
                 if not _is_action(action):
