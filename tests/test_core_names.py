@@ -258,3 +258,20 @@ def test_a_process_killed_through_a_link_frees_its_name_too(run):
         assert not {"link_victim_a", "link_victim_b"} & set(actors.registered())
 
     run(main)
+
+
+def test_whereis_forgets_a_process_that_is_exiting(run):
+    """whereis agrees with Process.alive: once a killing signal is accepted, the
+    name no longer leads to the process (it is released when the process ends)."""
+
+    async def main():
+        pid = actors.spawn(wait_forever)
+        actors.register("going", pid)
+        ref = actors.monitor(pid)
+        actors.exit(pid, "kill")
+        assert not actors.Process.alive(pid)
+        assert actors.whereis("going") is None
+        await actors.receive(actors.Down(ref, actors.ANY, actors.ANY))
+        assert "going" not in actors.registered()
+
+    run(main)

@@ -1810,3 +1810,18 @@ def test_the_gen_server_names_are_exported_from_actors():
     stop = Stop("why", reply=1)
     assert (stop.reason, stop.reply) == ("why", 1)
     assert Stop().reason == "normal"
+
+
+def test_a_servers_initial_call_names_its_class(run):
+    """Process.info(pid, "initial_call") of a GenServer names its class's init
+    (OTP's $initial_call), not the library's server loop."""
+
+    class Named(actors.GenServer):
+        def init(self):
+            pass
+
+    async def main():
+        pid = await Named.start_link()
+        assert actors.Process.info(pid, "initial_call") == f"{__name__}.{Named.__qualname__}.init"
+
+    run(main)

@@ -519,8 +519,12 @@ def unregister(name):
 
 
 def whereis(name):
-    """The pid registered as ``name`` (a str or ``via``), or None."""
-    return _whereis(name)
+    """The pid registered as ``name`` (a str or ``via``), or None (also while
+    its process is exiting: it is no longer alive)."""
+    p = _whereis(name)
+    if p is not None and (<Pid>p).exiting:
+        return None
+    return p
 
 
 def registered():

@@ -9,6 +9,13 @@ _INFO_KEYS = (
 
 
 cdef str _initial_call(Pid p):
+    """"module.qualname" of what the process runs: the function it was spawned
+    with, or what a library put under "$initial_call" in its process
+    dictionary (as OTP's proc_lib does: GenServers name their class)."""
+    if p.extra is not None and p.extra.dictionary is not None:
+        named = p.extra.dictionary.get("$initial_call")
+        if type(named) is str:
+            return named
     fn = p.fn
     if fn is None:
         return "?"

@@ -468,6 +468,7 @@ async def _serve(ack: Any, parent: Pid | None, cls: type, args: tuple, kwargs: d
     server._name = name
     server._parent = parent
     _core.pdict_put(GEN_SERVER_KEY, cls)      # how actors.reload finds the servers of a class
+    _core.pdict_put("$initial_call", f"{cls.__module__}.{cls.__qualname__}.init")   # crash logs, info
     try:
         action = server.init(*args, **kwargs)
         if "init" in cls._async:
