@@ -47,7 +47,7 @@ cdef class Scheduler:
     cdef object timer_cb
     cdef bint autojump_scheduled
 
-    # Statistics for introspection.
+    # Statistics for introspection: process steps run, messages delivered.
     cdef readonly uint64_t steps
     cdef readonly uint64_t messages
 

@@ -301,6 +301,10 @@ cdef class MockClock:
         return f"MockClock(time={self.t!r}, autojump={self.autojump!r})"
 
 
+import numbers
+cdef object _Real = numbers.Real
+
+
 cdef double _check_seconds(object value, str name, bint allow_none) except? -1.0:
     """Validate a duration: a real number >= 0 (inf allowed); None if allowed (-> inf)."""
     cdef double v
@@ -308,14 +312,14 @@ cdef double _check_seconds(object value, str name, bint allow_none) except? -1.0
         if allow_none:
             return INFINITY
         raise TypeError(f"{name} must be a number of seconds, got None")
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        try:
-            import numbers
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise TypeError
-        except TypeError:
-            raise TypeError(f"{name} must be a number of seconds, got {value!r}") from None
-    v = float(value)
+    if type(value) is float:            # the common cases, without the ABC check
+        v = <double>value
+    elif type(value) is int:
+        v = float(value)
+    elif isinstance(value, bool) or not isinstance(value, _Real):
+        raise TypeError(f"{name} must be a number of seconds, got {value!r}")
+    else:
+        v = float(value)
     if isnan(v):
         raise ValueError(f"{name} must be a number of seconds, got NaN")
     if v < 0:

@@ -184,7 +184,6 @@ cdef int _received(Pid p, object msg, PyObject** presult) except -1:
         _trap_reset(p)
         return _return(presult, msg)
     ref = <Ref>p.patterns
-    server = p.default
     _end_call(p, ref)
     if type(msg) is tuple:
         return _return(presult, (<tuple>msg)[1])
@@ -202,7 +201,6 @@ cdef int _receive_timed_out(Pid p, PyObject** presult) except -1:
         _end_call(p, ref)
         raise Timeout(f"call timed out after {timeout} s (the late reply will be dropped)")
     default = p.default
-    timeout = p.deadline
     _trap_reset(p)
     if default is _NO_DEFAULT:
         raise Timeout("receive timed out: no matching message arrived in time")
