@@ -250,13 +250,87 @@ def test_a_process_waiting_on_a_future_can_be_killed(run, reason, expected):
     run(main)
 
 
-def test_asyncio_current_task_is_none_inside_a_process(run):
-    """Processes are not asyncio tasks: current_task() is None inside one."""
+def test_asyncio_current_task_is_the_process_inside_a_process(run):
+    """Inside a process asyncio.current_task() is its Pid (so asyncio helpers that
+    need the current task work); outside any process it is not."""
+
+    async def child(parent):
+        actors.send(parent, asyncio.current_task())
 
     async def main():
-        return asyncio.current_task()
+        assert asyncio.current_task() is actors.self()
+        pid = actors.spawn(child, actors.self())
+        assert await actors.receive(timeout=5) is pid
+        return True
 
-    assert run(main) is None
+    assert run(main) is True
+
+
+def test_asyncio_timeout_works_inside_a_process(run):
+    """asyncio.timeout() (which aiohttp's client timeouts are built on) times out an
+    asyncio await inside a process with TimeoutError, and leaves the process usable."""
+
+    async def main():
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.01):
+                await asyncio.sleep(10)
+        async with asyncio.timeout(5):
+            await asyncio.sleep(0)
+        assert asyncio.current_task().cancelling() == 0
+        actors.send(actors.self(), "still receiving")
+        return await actors.receive(timeout=1)
+
+    assert run(main) == "still receiving"
+
+
+def test_asyncio_taskgroup_works_inside_a_process(run):
+    """asyncio.TaskGroup can be used inside a process: it runs its tasks and, when
+    one fails, cancels the others and raises an ExceptionGroup in the process."""
+
+    async def ok(x):
+        await asyncio.sleep(0)
+        return x * 2
+
+    async def boom():
+        await asyncio.sleep(0)
+        raise ValueError("boom")
+
+    async def main():
+        async with asyncio.TaskGroup() as tg:
+            tasks = [tg.create_task(ok(i)) for i in range(3)]
+        assert [t.result() for t in tasks] == [0, 2, 4]
+        with pytest.raises(ExceptionGroup) as info:
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(boom())
+                tg.create_task(asyncio.sleep(10))
+        assert info.group_contains(ValueError)
+        return "ok"
+
+    assert run(main) == "ok"
+
+
+def test_cancelling_a_process_raises_cancelled_error_at_its_await(run):
+    """pid.cancel() (asyncio's Task.cancel, which asyncio.timeout uses) raises
+    CancelledError at the process's current await, even in receive; the process
+    may catch it and carry on."""
+
+    async def waiter(parent):
+        try:
+            await actors.receive("never")
+        except asyncio.CancelledError:
+            actors.send(parent, "cancelled")
+        actors.send(parent, await actors.receive())
+
+    async def main():
+        pid = actors.spawn(waiter, actors.self())
+        await actors.sleep(0)
+        assert pid.cancel() is True
+        assert await actors.receive(timeout=5) == "cancelled"
+        actors.send(pid, "after")
+        assert await actors.receive(timeout=5) == "after"
+        return True
+
+    assert run(main) is True
 
 
 class _Foreign:

@@ -107,24 +107,42 @@ def process_info(pid, key=None):
     if p.state == S_DEAD:
         return None
     x = p.extra
-    getters = {
-        "status": lambda: _status(p),
-        "message_queue_len": lambda: p.mb_len + _has_handoff(p),
-        "messages": lambda: _messages(p),
-        "links": lambda: sorted(p.links, key=_pid_number) if p.links else [],
-        "monitors": lambda: [(r, t) for r, t in x.monitors.items()] if x is not None and x.monitors else [],
-        "monitored_by": lambda: list(x.monitored_by.values()) if x is not None and x.monitored_by else [],
-        "trap_exit": lambda: bool(p.trap_exit),
-        "dictionary": lambda: dict(x.dictionary) if x is not None and x.dictionary else {},
-        "registered_name": lambda: x.name if x is not None else None,
-        "initial_call": lambda: _initial_call(p),
-        "current_function": lambda: _current_function(p),
-        "reductions": lambda: int(p.reductions),
-        "memory": lambda: int(_memory(p)),
-    }
     if key is not None:
-        return getters[key]()
-    return {k: getters[k]() for k in _INFO_KEYS}
+        return _info_value(p, key)
+    return {k: _info_value(p, k) for k in _INFO_KEYS}
+
+
+cdef object _info_value(Pid p, str key):
+    """One value of Process.info (computed alone: a process table asks for
+    a few keys of every process)."""
+    cdef _Extra x = p.extra
+    if key == "status":
+        return _status(p)
+    if key == "message_queue_len":
+        return p.mb_len + _has_handoff(p)
+    if key == "reductions":
+        return int(p.reductions)
+    if key == "registered_name":
+        return x.name if x is not None else None
+    if key == "initial_call":
+        return _initial_call(p)
+    if key == "memory":
+        return int(_memory(p))
+    if key == "messages":
+        return _messages(p)
+    if key == "links":
+        return sorted(p.links, key=_pid_number) if p.links else []
+    if key == "monitors":
+        return list(x.monitors.items()) if x is not None and x.monitors else []
+    if key == "monitored_by":
+        return list(x.monitored_by.values()) if x is not None and x.monitored_by else []
+    if key == "trap_exit":
+        return bool(p.trap_exit)
+    if key == "dictionary":
+        return dict(x.dictionary) if x is not None and x.dictionary else {}
+    if key == "current_function":
+        return _current_function(p)
+    raise ValueError(f"Process.info(pid, key): unknown key {key!r}")
 
 
 def _pid_number(Pid p):

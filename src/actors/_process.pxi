@@ -25,6 +25,9 @@ cdef class _Extra:
     cdef object name            # registered name, or None
     cdef object exit_reason     # set when a killing exit signal is accepted
     cdef set timers             # armed send_after TimerRefs addressed to this pid
+    cdef int cancelling         # asyncio-style cancel requests not yet uncancelled
+    cdef object cancel_msg      # a cancel() to deliver at its next suspension, or None
+    cdef bint cancel_pending
 
 
 cdef inline _Extra _extra(Pid p):
@@ -98,6 +101,54 @@ cdef class Pid:
         if self.tnode != NULL:
             free(self.tnode)
             self.tnode = NULL
+
+    # -- asyncio's view of a process ------------------------------------------
+    # Inside a process asyncio.current_task() returns its Pid, so that
+    # asyncio.timeout(), TaskGroup and libraries built on them (aiohttp's
+    # timeouts) work.  These methods are the part of the asyncio.Task
+    # interface they use; cancel() raises CancelledError at the process's
+    # current await, as Task.cancel() does.
+
+    def cancel(self, msg=None):
+        """Request that the process get ``CancelledError`` at its current await
+        (asyncio ``Task.cancel``); False if it has exited."""
+        return _cancel_process(self, msg)
+
+    def uncancel(self):
+        """Decrement the count of cancel requests; returns the new count (asyncio)."""
+        cdef _Extra x = self.extra
+        if x is None or x.cancelling <= 0:
+            return 0
+        x.cancelling -= 1
+        return x.cancelling
+
+    def cancelling(self):
+        """How many cancel requests are pending (asyncio ``Task.cancelling``)."""
+        return self.extra.cancelling if self.extra is not None else 0
+
+    def done(self):
+        """True once the process has exited."""
+        return self.state == S_DEAD
+
+    def cancelled(self):
+        """Always False: a process ends with an exit reason, not as 'cancelled'."""
+        return False
+
+    def get_loop(self):
+        """The event loop the process runs on."""
+        return _sched.loop if _sched is not None else None
+
+    def get_name(self):
+        """The process's pid, printed (asyncio ``Task.get_name``)."""
+        return repr(self)
+
+    def get_coro(self):
+        """The process's coroutine (None once it has exited)."""
+        return self.coro
+
+    def get_context(self):
+        """The process's ``contextvars.Context``."""
+        return self.ctx
 
     def _on_future_done(self, fut):
         """asyncio done-callback: resume the process that awaited ``fut``."""

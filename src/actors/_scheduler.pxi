@@ -14,6 +14,9 @@ cdef class Scheduler:
             ``time.monotonic``), or a ``MockClock``.
         tick_budget: how many process steps run per loop callback before the
             loop gets control back to serve I/O.
+        asyncio_tasks: make each process asyncio's current task while it
+            runs (so asyncio.timeout, TaskGroup, aiohttp work inside
+            processes); False saves one dict write per step.
     """
     cdef readonly object loop
     cdef readonly object clock
@@ -47,11 +50,16 @@ cdef class Scheduler:
     cdef object timer_cb
     cdef bint autojump_scheduled
 
+    # asyncio's {loop: current task} dict (None if this Python hides it): a
+    # process is its loop's current "task" while it runs (see Pid.cancel).
+    cdef dict current_tasks
+    cdef Py_hash_t loop_hash
+
     # Statistics for introspection: process steps run, messages delivered.
     cdef readonly uint64_t steps
     cdef readonly uint64_t messages
 
-    def __init__(self, loop, clock=None, int tick_budget=4096):
+    def __init__(self, loop, clock=None, int tick_budget=4096, bint asyncio_tasks=True):
         if clock is not None and not callable(clock):
             raise TypeError(f"clock must be a callable returning seconds, got {clock!r}")
         if tick_budget < 1:
@@ -72,6 +80,9 @@ cdef class Scheduler:
         self.armed = INT64_MAX
         self.tick_cb = self._tick
         self.timer_cb = self._on_loop_timer
+        ct = getattr(asyncio.tasks, "_current_tasks", None)
+        self.current_tasks = ct if asyncio_tasks and type(ct) is dict else None
+        self.loop_hash = hash(loop)
 
     def __dealloc__(self):
         self._clear_run_queue()
@@ -236,6 +247,8 @@ cdef class Scheduler:
             if n >= self.tick_budget:
                 break
         self.steps += n
+        if self.current_tasks is not None:
+            self.current_tasks.pop(self.loop, None)
         if self.rq_len > 0 and self.active:
             self.loop.call_soon(self.tick_cb)
         else:
@@ -334,6 +347,7 @@ cdef void _step(Pid p) noexcept:
     p.state = S_RUNNING
     p.reductions += 1
     _budget = REDUCTIONS
+    _as_current_task(p)
     _context_enter(p.ctx)               # fails only if ctx is entered already: never
     st = PyIter_Send(<PyObject*>p.coro, <PyObject*>value, &res)
     _context_exit(p.ctx)
@@ -342,6 +356,18 @@ cdef void _step(Pid p) noexcept:
         _decref(res)
         return
     _step_outcome(p, st, res)
+
+
+cdef extern from "Python.h":
+    int _dict_setitem_hashed "_PyDict_SetItem_KnownHash"(object d, object k, object v,
+                                                        Py_hash_t h) noexcept
+
+
+cdef inline void _as_current_task(Pid p) noexcept:
+    """Make ``p`` what asyncio.current_task() returns while it runs."""
+    if _sched.current_tasks is not None:
+        if _dict_setitem_hashed(_sched.current_tasks, _sched.loop, p, _sched.loop_hash) < 0:
+            actors_fetch_exception()
 
 
 cdef void _step_outcome(Pid p, PySendResult st, PyObject* res) noexcept:
@@ -378,6 +404,7 @@ cdef void _step_exit(Pid p) noexcept:
     _current = p
     p.state = S_RUNNING
     _budget = REDUCTIONS
+    _as_current_task(p)
     try:
         _context_enter(p.ctx)
         try:
@@ -481,12 +508,48 @@ cdef int _on_foreign_yield(Pid p, object value) except -1:
         p.state = S_WAITING
         p.wake = value
         value.add_done_callback(p._on_future_done)
+        if p.extra is not None and p.extra.cancel_pending:
+            _cancel_process(p, p.extra.cancel_msg, True)
         return 0
     return _queue_throw(p, RuntimeError(
         f"process {p!r} awaited something actors cannot wait for: it yielded {value!r}. "
         f"Inside a process, await actors' own awaitables (receive, sleep, calls) or "
         f"asyncio awaitables; are you using a library written for another framework "
         f"(trio, curio, twisted)?"))
+
+
+cdef object _CancelledError = asyncio.CancelledError
+
+
+cdef object _cancel_process(Pid p, object msg, bint pending=False):
+    """asyncio-style cancel: CancelledError at ``p``'s current await.
+
+    A waiting process is taken off what it waits on and gets the error on its
+    next step; one that is running gets it at its next suspension.
+    """
+    cdef _Extra x
+    if p.state == S_DEAD or p.exiting:
+        return False
+    x = _extra(p)
+    if not pending:
+        x.cancelling += 1
+    if p.state == S_RUNNING:
+        x.cancel_pending = True
+        x.cancel_msg = msg
+        return True
+    x.cancel_pending = False
+    x.cancel_msg = None
+    if p.state == S_WAITING:
+        _abandon_wait(p)
+    elif p.state == S_RUNNABLE:
+        _restore_handoff(p)
+        if p.trap != T_NONE:
+            _trap_reset(p)
+    p.trap = T_THROW
+    p.wake = _CancelledError(msg) if msg is not None else _CancelledError()
+    if p.state != S_RUNNABLE:
+        _make_runnable(p)
+    return True
 
 
 cdef int _queue_throw(Pid p, object exc) except -1:
@@ -508,6 +571,7 @@ cdef void _step_throw(Pid p) noexcept:
     _current = p
     p.state = S_RUNNING
     _budget = REDUCTIONS
+    _as_current_task(p)
     try:
         _context_enter(p.ctx)
         try:

@@ -54,11 +54,15 @@ cdef void _trap_failed() noexcept:
 
 cdef inline Pid _need_trappable(str what):
     """The current process, if it may enter a trap or change its mailbox now."""
-    cdef Pid p = _need_current(what)
-    if p.scanning:
-        raise RuntimeError(f"{what} cannot be used inside a receive pattern (where(), __eq__): "
-                           f"patterns must not touch the mailbox")
-    return p
+    if _current is None or _current.scanning:
+        _not_trappable(what)
+    return _current
+
+
+cdef void _not_trappable(str what) except *:
+    _need_current(what)
+    raise RuntimeError(f"{what} cannot be used inside a receive pattern (where(), __eq__): "
+                       f"patterns must not touch the mailbox")
 
 
 cdef _Trap _TRAP = _Trap.__new__(_Trap)
@@ -85,6 +89,12 @@ cdef int _trap_send(PyObject* self, PyObject* arg, PyObject** presult) except -1
             "an actors awaitable (receive, sleep, call) was awaited outside the "
             "process that made it: await it directly, inside that process")
     t = p.trap
+    if p.extra is not None and p.extra.cancel_pending and (t == T_RECEIVE or t == T_CALL
+                                                            or t == T_SLEEP or t == T_YIELD):
+        p.extra.cancel_pending = False
+        msg = p.extra.cancel_msg
+        p.extra.cancel_msg = None
+        raise _CancelledError(msg) if msg is not None else _CancelledError()
     if t == T_RECEIVE_PARKED:
         if arg != <PyObject*>_TIMEOUT and arg != <PyObject*>_RESCAN:
             # The common case: send() handed this message over (and disarmed
