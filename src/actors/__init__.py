@@ -86,6 +86,8 @@ from .supervisor import Child as Child
 from .supervisor import Supervisor as Supervisor
 from .runtime import run as run
 
+from . import observer as observer  # last: it is built on the names above
+
 __version__ = "0.1.0"
 
 # Reprs and tracebacks say actors.Pid, not actors._core.Pid.
@@ -107,5 +109,5 @@ __all__ = [
     "Timeout", "TimerRef", "cancel_timer", "demonitor", "exit", "flush", "link",
     "make_ref", "monitor", "receive", "register", "registered", "run", "self", "send",
     "send_after", "sleep", "spawn", "spawn_link", "spawn_monitor", "to_thread",
-    "unlink", "unregister", "via", "where", "whereis", "reload", "sys",
+    "unlink", "unregister", "via", "where", "whereis", "reload", "sys", "observer",
 ]

@@ -12,6 +12,7 @@ import sys
 # name -> (module, one-line help)
 COMMANDS = {
     "bench": ("actors.benchmarks", "benchmark actors against asyncio and Erlang/OTP"),
+    "top": ("actors.top", "show the busiest processes of a running observer, like etop"),
 }
 
 

@@ -1,0 +1,253 @@
+"""The observer's web server: an aiohttp app on the runtime's own event loop.
+
+``await start()`` serves the page and the JSON API from inside the running
+program; ``await observer.stop()`` closes it.  See ``actors.observer`` for
+what each page shows and the security rules.
+"""
+from __future__ import annotations
+
+import asyncio
+import hmac
+import ipaddress
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import actors
+from actors.lowlevel import current_scheduler
+from actors.runtime import call_in_process
+
+from . import snapshot
+
+try:
+    from aiohttp import web
+except ImportError:                 # pragma: no cover - depends on the install
+    web = None
+
+__all__ = ["Observer", "is_loopback", "start"]
+
+_PAGE = Path(__file__).with_name("static") / "index.html"
+_MAX_LIMIT = 100_000
+
+
+def is_loopback(host: str) -> bool:
+    """True if ``host`` only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Observer:
+    """A running observer server (made by ``start``).
+
+    Attributes:
+        host: the address it listens on.
+        port: the TCP port (the real one when started with ``port=0``).
+        token: the secret every changing request (POST) must carry; on a
+            non-loopback host every request must carry it.
+        url: the page's address, token included (open it in a browser).
+        sampler: the ``snapshot.Sampler`` behind the rates and charts.
+    """
+
+    def __init__(self, host: str, port: int, token: str, runner: Any,
+                 sampler: snapshot.Sampler, task: asyncio.Task) -> None:
+        self.host = host
+        self.port = port
+        self.token = token
+        self.sampler = sampler
+        self._runner = runner
+        self._task = task
+        shown = f"[{host}]" if ":" in host else host
+        self.url = f"http://{shown}:{port}/?token={quote(token)}"
+
+    def __repr__(self) -> str:
+        return f"<Observer {self.host}:{self.port}>"
+
+    async def stop(self) -> None:
+        """Stop serving (idempotent)."""
+        if self._runner is None:
+            return
+        runner, self._runner = self._runner, None
+        self._task.cancel()
+        await runner.cleanup()
+
+
+def _check_args(host: Any, port: Any, token: Any, interval: Any) -> None:
+    if not isinstance(host, str) or not host:
+        raise TypeError(f"observer.start(host=...): must be a non-empty str, got {host!r}")
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ValueError(f"observer.start(port=...): must be an int in 0..65535, got {port!r}")
+    if token is not None and (not isinstance(token, str) or not token):
+        raise TypeError(f"observer.start(token=...): must be a non-empty str or None, got {token!r}")
+    if token is None and not is_loopback(host):
+        raise ValueError(
+            f"observer.start(token=...): a token is required to listen on {host!r}, "
+            "which is not a loopback address (anyone who can reach it could kill processes)")
+    if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not interval > 0:
+        raise ValueError(f"observer.start(interval=...): must be a number of seconds > 0, got {interval!r}")
+
+
+async def start(host: str = "127.0.0.1", port: int = 0, token: str | None = None,
+                *, interval: float = 1.0) -> Observer:
+    """Serve the observer page and its JSON API on the running event loop.
+
+    Call it inside a process or from asyncio code while a runtime runs.
+
+    Args:
+        host: the address to listen on; loopback (the default) unless you
+            give a ``token``.
+        port: the TCP port; 0 picks a free one (see ``Observer.port``).
+        token: the secret for changing requests (and, off loopback, for
+            every request); None makes a random one (see ``Observer.url``).
+        interval: seconds between samples of the rate counters.
+
+    Returns:
+        The running ``Observer``; ``await observer.stop()`` to close it.
+
+    Raises:
+        ValueError: a non-loopback ``host`` without ``token``; bad ``port``
+            or ``interval``.  TypeError: bad ``host`` or ``token``.
+        RuntimeError: no runtime is running, or aiohttp is not installed.
+    """
+    _check_args(host, port, token, interval)
+    if web is None:
+        raise RuntimeError('the observer needs aiohttp: pip install "actors[observer]"')
+    if current_scheduler() is None:
+        raise RuntimeError("observer.start(): no actors runtime is running")
+    token = token or secrets.token_urlsafe(18)
+    sampler = snapshot.Sampler()
+    sampler.sample()
+    app = _make_app(token, open_reads=is_loopback(host), sampler=sampler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    real_port = runner.addresses[0][1]
+    task = asyncio.get_running_loop().create_task(_sample_forever(sampler, interval))
+    return Observer(host, real_port, token, runner, sampler, task)
+
+
+async def _sample_forever(sampler: snapshot.Sampler, interval: float) -> None:
+    while current_scheduler() is not None:
+        await asyncio.sleep(interval)
+        if current_scheduler() is None:
+            return
+        sampler.sample()
+
+
+# -- the app -----------------------------------------------------------------------
+
+
+def _make_app(token: str, open_reads: bool, sampler: snapshot.Sampler):
+    def matches(given: Any) -> bool:
+        return isinstance(given, str) and hmac.compare_digest(given.encode(), token.encode())
+
+    async def authorized(request) -> bool:
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Bearer ") and matches(header[len("Bearer "):].strip()):
+            return True
+        if matches(request.query.get("token")):
+            return True
+        if request.method == "POST" and request.can_read_body:
+            form = await request.post()          # a token field of a posted form
+            return matches(form.get("token"))
+        return False
+
+    @web.middleware
+    async def guard(request, handler):
+        reading = request.method in ("GET", "HEAD")
+        if (not reading or not open_reads) and not await authorized(request):
+            return _error(401, "a valid token is required")
+        if current_scheduler() is None:
+            return _error(503, "the actors runtime has stopped")
+        try:
+            return await handler(request)
+        except _BadRequest as exc:
+            return _error(400, str(exc))
+
+    async def page(request):
+        return web.Response(text=_PAGE.read_text(encoding="utf-8"), content_type="text/html",
+                            headers={"Cache-Control": "no-store",
+                                     "Content-Security-Policy": "default-src 'self'; "
+                                     "script-src 'unsafe-inline'; style-src 'unsafe-inline'",
+                                     "X-Frame-Options": "DENY"})
+
+    async def system(request):
+        return web.json_response(snapshot.system(sampler))
+
+    async def processes(request):
+        q = request.query
+        sort = q.get("sort", "pid")
+        if sort not in snapshot.SORT_KEYS:
+            raise _BadRequest(f"sort must be one of {', '.join(snapshot.SORT_KEYS)}")
+        limit = _int_arg(q, "limit", 1000)
+        reverse = q.get("reverse") in ("1", "true", "yes")
+        return web.json_response(snapshot.processes(
+            sort=sort, filter=q.get("filter") or None, limit=min(limit, _MAX_LIMIT),
+            reverse=reverse))
+
+    def target(request):
+        try:
+            number = int(request.match_info["number"])
+        except ValueError:
+            raise _BadRequest("a pid is written as its middle number: /api/processes/42") from None
+        return snapshot.find_pid(number)
+
+    async def one_process(request):
+        pid = target(request)
+        data = snapshot.process(pid) if pid is not None else None
+        if data is None:
+            return _error(404, "no such process")
+        return web.json_response(data)
+
+    async def kill(request):
+        pid = target(request)
+        if pid is None or not actors.Process.alive(pid):
+            return _error(404, "no such process")
+        actors.exit(pid, "kill")
+        return web.json_response({"killed": str(pid)})
+
+    async def tree(request):
+        return web.json_response(await call_in_process(snapshot.tree))
+
+    async def names(request):
+        return web.json_response(snapshot.names())
+
+    app = web.Application(middlewares=[guard])
+    app.router.add_get("/", page)
+    app.router.add_get("/api/system", system)
+    app.router.add_get("/api/processes", processes)
+    app.router.add_get(r"/api/processes/{number}", one_process)
+    app.router.add_post(r"/api/processes/{number}/kill", kill)
+    app.router.add_get("/api/tree", tree)
+    app.router.add_get("/api/names", names)
+    return app
+
+
+class _BadRequest(Exception):
+    pass
+
+
+def _int_arg(query, name: str, default: int) -> int:
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise _BadRequest(f"{name} must be an integer >= 0, got {raw!r}") from None
+    if value < 0:
+        raise _BadRequest(f"{name} must be an integer >= 0, got {raw!r}")
+    return value
+
+
+def _error(status: int, message: str):
+    return web.json_response({"error": message}, status=status)

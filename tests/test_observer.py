@@ -1,0 +1,220 @@
+"""The observer: its data layer and its JSON API, served from inside a running system.
+
+Like Erlang's observer, it must show what the system is (processes, names,
+supervision trees) without stopping it, and its one action (kill) must
+need the token.
+"""
+from __future__ import annotations
+
+import pytest
+
+aiohttp = pytest.importorskip("aiohttp")
+
+import actors
+from actors import observer
+from actors.observer import snapshot
+
+
+class Worker(actors.GenServer):
+    def handle_call(self, request, from_):
+        return request
+
+
+async def start_tree():
+    """sup (one_for_one) -> [w1 (Worker named "w1"), inner (Supervisor) -> [w2]]."""
+    inner = actors.Supervisor.child_spec(
+        actors.Supervisor.child_spec([actors.Supervisor.child_spec(Worker, id="w2")]), id="inner")
+    children = [{"id": "w1", "start": (Worker.start_link, (), {"name": "w1"})}, inner]
+    return await actors.Supervisor.start_link(children, name="top_sup")
+
+
+async def get(session, obs, path, status=200, **kw):
+    async with session.get(f"http://127.0.0.1:{obs.port}{path}", **kw) as resp:
+        assert resp.status == status, (path, resp.status, await resp.text())
+        return await resp.json() if resp.content_type == "application/json" else await resp.text()
+
+
+def find(tree, ident):
+    for node in tree:
+        for child in node["children"]:
+            if child["id"] == ident:
+                return child
+            found = find([child], ident) if "children" in child else None
+            if found:
+                return found
+    return None
+
+
+def test_every_endpoint_describes_the_running_system(run):
+    """The page and every read endpoint answer with the live system: counters,
+    the process table with registered names, one process's links, the
+    supervision tree (nested supervisors included) and the names."""
+    async def main():
+        sup = await start_tree()
+        obs = await observer.start()
+        try:
+            assert obs.url.startswith(f"http://127.0.0.1:{obs.port}/?token=")
+            async with aiohttp.ClientSession() as s:
+                page = await get(s, obs, "/")
+                assert "actors observer" in page and "/api/processes" in page
+                system = await get(s, obs, "/api/system")
+                assert system["process_count"] == len(actors.Process.list())
+                assert system["registered"] >= 2 and system["steps"] > 0
+                table = await get(s, obs, "/api/processes?sort=reductions&limit=100")
+                assert table["total"] == len(actors.Process.list())
+                names = {row["registered_name"] for row in table["rows"]}
+                assert {"w1", "top_sup"} <= names
+                reds = [row["reductions"] for row in table["rows"]]
+                assert reds == sorted(reds, reverse=True)
+                only = await get(s, obs, "/api/processes?filter=top_sup")
+                assert [r["pid"] for r in only["rows"]] == [str(sup)]
+                info = await get(s, obs, f"/api/processes/{snapshot.pid_number(sup)}")
+                assert info["registered_name"] == "top_sup" and info["trap_exit"] is True
+                assert str(actors.whereis("w1")) in info["links"]
+                tree = await get(s, obs, "/api/tree")
+                assert [root["name"] for root in tree] == ["top_sup"]
+                assert find(tree, "w1")["pid"] == str(actors.whereis("w1"))
+                inner = find(tree, "inner")
+                assert inner["kind"] == "supervisor" and inner["type"] == "supervisor"
+                assert [c["id"] for c in inner["children"]] == ["w2"]
+                names = await get(s, obs, "/api/names")
+                assert {"name": "w1", "pid": str(actors.whereis("w1"))} in names["local"]
+        finally:
+            await obs.stop()
+    run(main)
+
+
+def test_kill_needs_the_token_and_the_supervisor_restarts_the_child(run):
+    """Every action that changes something is a POST that needs the token,
+    even on loopback; with it, kill sends exit(pid, "kill") and the
+    supervisor restarts the child (the tree shows a new pid)."""
+    async def main():
+        await start_tree()
+        obs = await observer.start(token="s3cret")
+        try:
+            old = actors.whereis("w1")
+            path = f"http://127.0.0.1:{obs.port}/api/processes/{snapshot.pid_number(old)}/kill"
+            async with aiohttp.ClientSession() as s:
+                for kw in ({}, {"headers": {"Authorization": "Bearer wrong"}}):
+                    async with s.post(path, **kw) as resp:
+                        assert resp.status == 401
+                assert actors.Process.alive(old)
+                async with s.get(path.replace("/kill", "")):      # reads are open on loopback
+                    pass
+                ref = actors.monitor(old)
+                async with s.post(path, headers={"Authorization": "Bearer s3cret"}) as resp:
+                    assert resp.status == 200 and (await resp.json())["killed"] == str(old)
+                down = await actors.receive((ref, actors.ANY, actors.ANY), timeout=5)
+                assert down.reason == "killed"
+                tree = await get(s, obs, "/api/tree")
+                new = find(tree, "w1")["pid"]
+                assert new not in (str(old), None, "restarting")
+                assert new == str(actors.whereis("w1"))
+                async with s.post(path + "?token=s3cret") as resp:       # token as a query field
+                    assert resp.status == 404                             # old pid is gone
+        finally:
+            await obs.stop()
+    run(main)
+
+
+def test_bad_requests_are_answered_with_client_errors(run):
+    """Unknown sort keys and bad limits give 400, unknown pids 404; the
+    server keeps serving."""
+    async def main():
+        obs = await observer.start()
+        try:
+            async with aiohttp.ClientSession() as s:
+                assert "sort" in (await get(s, obs, "/api/processes?sort=nope", 400))["error"]
+                assert "limit" in (await get(s, obs, "/api/processes?limit=-1", 400))["error"]
+                await get(s, obs, "/api/processes/999999", 404)
+                await get(s, obs, "/api/processes/abc", 400)
+                await get(s, obs, "/api/system")
+        finally:
+            await obs.stop()
+    run(main)
+
+
+def test_non_loopback_host_requires_a_token_for_everything(run):
+    """Listening beyond loopback without a token is refused before anything
+    starts; with one, every request, reads included, must carry it."""
+    async def main():
+        with pytest.raises(ValueError, match="token"):
+            await observer.start(host="0.0.0.0")
+        with pytest.raises(ValueError, match="port"):
+            await observer.start(port=70000)
+        with pytest.raises(TypeError, match="token"):
+            await observer.start(token="")
+        obs = await observer.start(host="0.0.0.0", token="tok")
+        try:
+            async with aiohttp.ClientSession() as s:
+                await get(s, obs, "/api/system", 401)
+                await get(s, obs, "/", 401)
+                await get(s, obs, "/api/system?token=tok")
+                await get(s, obs, "/api/names", headers={"Authorization": "Bearer tok"})
+        finally:
+            await obs.stop()
+            await obs.stop()        # idempotent
+    run(main)
+
+
+def test_start_outside_a_runtime_is_refused():
+    """The observer reads the running system: with no runtime there is nothing to serve."""
+    import asyncio
+
+    with pytest.raises(RuntimeError, match="runtime"):
+        asyncio.run(observer.start())
+
+
+def test_process_table_sorts_filters_and_limits(run):
+    """``processes`` ranks by any column, filters by text and returns only
+    ``limit`` rows, while reporting the totals; bad arguments name themselves."""
+    async def idle():
+        await actors.receive("never")
+
+    async def main():
+        pids = [actors.spawn(idle) for _ in range(5)]
+        actors.register("needle_proc", pids[2])
+        for _ in range(3):
+            await actors.sleep(0)
+        table = snapshot.processes(limit=2)
+        assert table["total"] == len(actors.Process.list()) and len(table["rows"]) == 2
+        assert snapshot.processes(reverse=True)["rows"][0]["pid"] == str(pids[-1])
+        found = snapshot.processes(filter="NEEDLE")
+        assert found["matched"] == 1 and found["rows"][0]["pid"] == str(pids[2])
+        assert snapshot.processes(sort="registered_name")["rows"][0]["registered_name"] == "needle_proc"
+        assert snapshot.process(pids[0])["initial_call"].endswith("idle")
+        with pytest.raises(ValueError, match="sort"):
+            snapshot.processes(sort="bogus")
+        with pytest.raises(ValueError, match="limit"):
+            snapshot.processes(limit=-1)
+        with pytest.raises(TypeError, match="filter"):
+            snapshot.processes(filter=3)
+        actors.exit(pids[0], "kill")
+        await actors.sleep(0)
+        assert snapshot.process(pids[0]) is None
+
+    run(main)
+
+
+def test_sampler_turns_counters_into_rates(run):
+    """Messages per second come from two samples of the scheduler's counters."""
+    async def echo():
+        while True:
+            sender, x = await actors.receive((actors.ANY, actors.ANY))
+            actors.send(sender, x)
+
+    async def main():
+        sampler = snapshot.Sampler(maxlen=2)
+        sampler.sample()
+        server = actors.spawn(echo)
+        for i in range(50):
+            actors.send(server, (actors.self(), i))
+            await actors.receive(i)
+        sampler.sample()
+        assert sampler.messages_per_second > 0 and len(sampler.history) == 1
+        system = snapshot.system(sampler)
+        assert system["messages_per_second"] > 0 and len(system["history"]) == 1
+        with pytest.raises(ValueError, match="maxlen"):
+            snapshot.Sampler(maxlen=0)
+
+    run(main)
