@@ -10,7 +10,9 @@ pieces:
 * ``impl_pykka``    -- pykka's versions, where a row has one (optional: ``pip install pykka``);
 * ``bench.erl``     -- the Erlang/OTP versions, driven by ``impl_erlang``;
 * ``runner``        -- interleaved rounds, medians, the table and ``--json``;
-* ``isolated``      -- one measurement in a fresh interpreter (memory).
+* ``isolated``      -- one measurement in a fresh interpreter (memory);
+* ``compare``, ``impl_gevent``, ``impl_thespian`` -- ``--compare``: actors against
+  every installed peer (``pip install "actors[compare]"``), ``--plot``.
 
 Adding a row (say GenServer.call) is one ``workload(...)`` declaration in
 ``workloads.py`` plus one function per system: ``@impl(name, "actors")`` in

@@ -42,6 +42,9 @@ MEMORY = "memory"      # bytes per process, lower is better
 LATENCY = "latency"    # milliseconds (p50/p99/max of timer lateness), lower is better
 
 SYSTEMS = ("actors", "asyncio", "erlang", "pykka")
+#: Peers that only ``--compare`` runs (see ``compare.py``): implementations
+#: may be registered for them with :func:`impl`, the plain table ignores them.
+COMPARE_SYSTEMS = ("gevent", "thespian")
 #: Systems that not every workload has: their columns appear only when a
 #: selected workload implements them (pykka: an optional install).
 OPTIONAL_SYSTEMS = ("pykka",)
@@ -256,8 +259,9 @@ def workload(name: str, kind: str, unit: str, description: str, *, full: Dict[st
 
 def impl(name: str, system: str):
     """Register ``fn(params, env) -> Sample`` as ``system``'s version of workload ``name``."""
-    if system not in SYSTEMS or system == "erlang":
-        raise ValueError(f"impl: system must be one of 'actors', 'asyncio', 'pykka', not {system!r}")
+    if system not in SYSTEMS + COMPARE_SYSTEMS or system == "erlang":
+        raise ValueError(f"impl: system must be one of 'actors', 'asyncio', 'pykka', 'gevent', "
+                         f"'thespian', not {system!r}")
 
     def deco(fn):
         w = WORKLOADS.get(name)

@@ -66,11 +66,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio",
                    help="event loop for actors and the asyncio baseline (default asyncio)")
     p.add_argument("--list", action="store_true", help="list the workloads and exit")
+    p.add_argument("--compare", action="store_true",
+                   help="compare actors with every installed peer (asyncio, asyncio+uvloop, "
+                        "gevent, pykka, thespian, Erlang with +S 1 and with default schedulers)")
+    p.add_argument("--plot", metavar="PNG",
+                   help="with --compare: draw a bar chart per workload (needs matplotlib)")
 
 
 def main(args: argparse.Namespace, argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     workloads = load()
+    if getattr(args, "compare", False) and not args.list:
+        from .compare import main as compare_main
+        return compare_main(args, argv)
+    if getattr(args, "plot", None):
+        print("actors bench: --plot needs --compare", file=sys.stderr)
+        return 2
     if args.list:
         for w in workloads.values():
             print(f"{w.name:22} {w.describe(False)}")

@@ -1,0 +1,442 @@
+"""``python -m actors bench --compare``: actors against every installed peer.
+
+The same workloads as the plain table (their declarations in
+``workloads.py``), written idiomatically for each peer:
+
+* ``asyncio``         -- the baseline of ``impl_asyncio`` (Task + Queue);
+* ``asyncio+uvloop``  -- the very same code on uvloop's event loop;
+* ``gevent``          -- greenlets and ``gevent.queue.Queue`` (``impl_gevent``);
+* ``pykka``           -- ``ThreadingActor`` (``impl_pykka``; counts capped
+  where threads cannot reach them, said in the row's note);
+* ``thespian``        -- actors on the ``simpleSystemBase`` (``impl_thespian``);
+* ``erlang``          -- ``bench.erl`` in ``erl +S 1`` (one scheduler);
+* ``erlang-smp``      -- the same in ``erl`` with its default schedulers
+  (one per core).
+
+A peer that is not installed is skipped with a line saying so. actors and
+both asyncio systems run in this process (as in the plain table); gevent,
+pykka and thespian run each measurement in a fresh interpreter
+(``python -m actors.benchmarks.compare WORKLOAD SYSTEM PARAMS ENV``), so that
+no hub, thread or actor system outlives its measurement or meets the asyncio
+loop. Rounds are interleaved (every system once per round, the order
+rotated), the table shows medians and actors' advantage over each system.
+``--plot out.png`` draws one bar chart per workload (log scale) with
+matplotlib.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+import traceback
+from typing import Callable, Dict, Iterable, List, Optional, Sequence
+
+from .registry import LATENCY, MEMORY, RATE, WORKLOADS, Env, MissingWork, Row, Sample, SystemResult, Workload
+
+#: The rows of the comparison, in order.
+COMPARE_WORKLOADS = ("ping-pong", "ring", "spawn", "fan-in", "request-reply-queued",
+                     "genserver-call", "timers", "timer-lateness", "memory")
+
+#: Every system of the comparison, in column order.
+COMPARE_SYSTEMS = ("actors", "asyncio", "asyncio+uvloop", "gevent", "pykka", "thespian",
+                   "erlang", "erlang-smp")
+
+#: Peers measured in a fresh interpreter each time.
+SUBPROCESS_SYSTEMS = ("gevent", "pykka", "thespian")
+
+#: system -> the distribution that provides it (for "pip install ...").
+PACKAGES = {"asyncio+uvloop": "uvloop", "gevent": "gevent", "pykka": "pykka",
+            "thespian": "thespian"}
+
+WATCHDOG_S = 600
+
+
+# ----------------------------------------------------------------------------
+# peers
+
+def installed(system: str) -> bool:
+    """Whether ``system``'s package can be imported (Erlang: ``erl`` and ``erlc`` on PATH)."""
+    if system in ("actors", "asyncio"):
+        return True
+    if system in ("erlang", "erlang-smp"):
+        from .impl_erlang import find_erl
+        return find_erl() is not None
+    return importlib.util.find_spec(PACKAGES[system]) is not None
+
+
+def peer_version(system: str) -> Optional[str]:
+    if system in ("erlang", "erlang-smp"):
+        from .impl_erlang import erl_version
+        return erl_version()
+    pkg = PACKAGES.get(system)
+    if pkg is None:
+        return None
+    try:
+        from importlib.metadata import version
+        return version(pkg)
+    except Exception:                     # noqa: BLE001
+        return "?"
+
+
+def load() -> None:
+    """Import every implementation module (fills the registry). gevent is
+    imported but never monkey-patched; its code only runs in subprocesses."""
+    from . import runner
+    runner.load()
+    for mod in ("impl_gevent", "impl_thespian"):
+        try:
+            importlib.import_module(f".{mod}", __package__)
+        except ImportError:
+            pass
+
+
+def implementation(w: Workload, system: str) -> Optional[Callable[[Dict[str, int], Env], Sample]]:
+    """``system``'s Python version of ``w``, or None."""
+    if system == "asyncio+uvloop":
+        system = "asyncio"
+    fn = w.impls.get(system)
+    if fn is None and system == "pykka":
+        from . import impl_pykka
+        fn = impl_pykka.EXTRA.get(w.name)
+    return fn
+
+
+def not_applicable(w: Workload, system: str) -> Optional[str]:
+    """Why ``system`` has no version of ``w`` (a note for the table), or None."""
+    if system == "thespian":
+        from .impl_thespian import NOT_APPLICABLE
+        return NOT_APPLICABLE.get(w.name)
+    if system == "pykka" and w.name in ("request-reply-queued", "timers", "timer-lateness"):
+        return "pykka: n/a (" + ("no selective receive" if w.name == "request-reply-queued"
+                                 else "no timers") + ")"
+    return None
+
+
+class ErlangVM:
+    """An :class:`impl_erlang.Erlang` run with other ``erl`` flags."""
+
+    def __new__(cls, flags: Sequence[str], timeout: float):
+        from . import impl_erlang
+
+        class _Erlang(impl_erlang.Erlang):
+            def _start(self):
+                saved, impl_erlang.ERL_FLAGS = impl_erlang.ERL_FLAGS, list(flags)
+                try:
+                    return super()._start()
+                finally:
+                    impl_erlang.ERL_FLAGS = saved
+
+            def oneshot(self, fn, args):
+                saved, impl_erlang.ERL_FLAGS = impl_erlang.ERL_FLAGS, list(flags)
+                try:
+                    return super().oneshot(fn, args)
+                finally:
+                    impl_erlang.ERL_FLAGS = saved
+
+        return _Erlang(timeout=timeout)
+
+
+ERL_SYSTEM_FLAGS = {"erlang": ["+S", "1", "-noshell"], "erlang-smp": ["-noshell"]}
+
+
+# ----------------------------------------------------------------------------
+# measuring
+
+class Comparison:
+    """Runs the comparison: ``run()`` returns the rows (name -> Row)."""
+
+    def __init__(self, names: Iterable[str] = COMPARE_WORKLOADS,
+                 systems: Iterable[str] = COMPARE_SYSTEMS, *, rounds: int = 3,
+                 quick: bool = False, loop: str = "asyncio",
+                 params: Optional[Dict[str, Dict[str, int]]] = None,
+                 log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True)):
+        load()
+        names = list(names)
+        unknown = [n for n in names if n not in WORKLOADS]
+        if unknown:
+            raise ValueError(f"names: unknown workload(s) {', '.join(unknown)}")
+        systems = list(systems)
+        bad = [s for s in systems if s not in COMPARE_SYSTEMS]
+        if bad:
+            raise ValueError(f"systems: unknown system(s) {', '.join(bad)}; "
+                             f"known: {', '.join(COMPARE_SYSTEMS)}")
+        if rounds < 1:
+            raise ValueError(f"rounds must be at least 1, not {rounds!r}")
+        self.workloads = [WORKLOADS[n] for n in names]
+        self.rounds, self.quick, self.loop, self.log = rounds, quick, loop, log
+        self.params = params or {}
+        self.skipped: Dict[str, str] = {}
+        self.systems = []
+        for s in systems:
+            if installed(s):
+                self.systems.append(s)
+            else:
+                what = "erl/erlc not on PATH" if s.startswith("erlang") else \
+                    f"not installed (pip install {PACKAGES[s]})"
+                self.skipped[s] = what
+        self.vms: Dict[str, object] = {}
+        self.notes: Dict[str, List[str]] = {}
+
+    def versions(self) -> Dict[str, Optional[str]]:
+        out = {s: peer_version(s) for s in self.systems if s in PACKAGES or s.startswith("erl")}
+        if "erlang-smp" in self.systems:
+            out["erlang-smp"] = f"{out['erlang-smp']}, {os.cpu_count()} schedulers (erl default)"
+        return out
+
+    def erlang(self, system: str):
+        vm = self.vms.get(system)
+        if vm is None:
+            vm = self.vms[system] = ErlangVM(ERL_SYSTEM_FLAGS[system], WATCHDOG_S)
+        return vm
+
+    def has(self, w: Workload, system: str) -> bool:
+        if system.startswith("erlang"):
+            return self.erlang(system).has(w)
+        return implementation(w, system) is not None
+
+    def measure(self, w: Workload, system: str, params: Dict[str, int]) -> Sample:
+        from . import runner
+        if system.startswith("erlang"):
+            return self.erlang(system).measure(w, params)
+        if system in SUBPROCESS_SYSTEMS:
+            return measure_in_subprocess(w, system, params, Env("asyncio", self.quick))
+        loop = "uvloop" if system == "asyncio+uvloop" else self.loop if system == "actors" \
+            else "asyncio"
+        return runner.measure(w, system.split("+")[0], params, Env(loop, self.quick), None)
+
+    def run_workload(self, w: Workload) -> Row:
+        from .runner import fmt_value
+        params = w.params(self.quick)
+        params.update(self.params.get(w.name, {}))
+        row = Row(w, params)
+        notes = self.notes.setdefault(w.name, [])
+        systems = []
+        for s in self.systems:
+            if self.has(w, s):
+                systems.append(s)
+            else:
+                why = not_applicable(w, s)
+                if why:
+                    notes.append(why)
+        for s in systems:
+            row.results[s] = SystemResult()
+        for r in range(self.rounds):
+            k = r % len(systems) if systems else 0
+            shown = {}
+            for s in systems[k:] + systems[:k]:
+                res = row.results[s]
+                if res.errors:
+                    continue
+                try:
+                    sample = self.measure(w, s, params)
+                except Exception as e:     # noqa: BLE001 -- reported, the run goes on
+                    res.errors.append(f"{type(e).__name__}: {e}")
+                    self.log(f"\n!!! {w.name} / {s}: {type(e).__name__}: {e}")
+                    if not isinstance(e, MissingWork):
+                        self.log(traceback.format_exc())
+                    shown[s] = "ERROR"
+                    continue
+                res.samples.append(sample)
+                note = sample.extra.get("note")
+                if note and note not in notes:
+                    notes.append(note)
+                shown[s] = fmt_value(w, sample.value, sample.extra)
+            progress = "  ".join(f"{s} {shown[s]}" for s in systems if s in shown)
+            self.log(f"[{w.name}] round {r + 1}/{self.rounds}: {progress} {w.unit}")
+        return row
+
+    def run(self) -> Dict[str, Row]:
+        for s, why in self.skipped.items():
+            self.log(f"compare: skipping {s}: {why}")
+        rows = {}
+        try:
+            for w in self.workloads:
+                rows[w.name] = self.run_workload(w)
+        finally:
+            for vm in self.vms.values():
+                vm.cleanup()
+            self.vms.clear()
+        return rows
+
+
+def measure_in_subprocess(w: Workload, system: str, params: Dict[str, int], env: Env) -> Sample:
+    cmd = [sys.executable, "-m", "actors.benchmarks.compare", w.name, system,
+           json.dumps(params), json.dumps({"loop": env.loop, "quick": env.quick})]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=WATCHDOG_S)
+    except subprocess.TimeoutExpired:
+        raise MissingWork(f"{w.name}/{system}: subprocess did not finish in {WATCHDOG_S} s") from None
+    for line in out.stdout.splitlines():
+        if line.startswith("SAMPLE "):
+            d = json.loads(line[7:])
+            return Sample(d["value"], d["extra"])
+    tail = "\n".join((out.stderr or out.stdout).strip().splitlines()[-15:])
+    raise MissingWork(f"subprocess failed (exit {out.returncode}):\n{tail}")
+
+
+def _one(argv: List[str]) -> None:
+    """The subprocess side: run one measurement, print ``SAMPLE {json}``."""
+    name, system, params, env = argv
+    load()
+    fn = implementation(WORKLOADS[name], system)
+    if fn is None:
+        raise SystemExit(f"compare: {system} has no version of {name}")
+    sample = fn(json.loads(params), Env(**json.loads(env)))
+    print("SAMPLE " + json.dumps({"value": sample.value, "extra": sample.extra}), flush=True)
+
+
+# ----------------------------------------------------------------------------
+# output
+
+def ratio_text(row: Row, system: str) -> str:
+    if system == "actors":
+        return "1.00x" if row.median("actors") else "-"
+    r = row.ratio(system)
+    if r is None:
+        return "-"
+    if row.workload.kind == LATENCY:
+        return f"{r:.2f}x" if r < 10 else f"{r:.1f}x"
+    if row.workload.kind == MEMORY:
+        return f"{r:.1f}x less"
+    return f"{r:.2f}x" if r < 10 else f"{r:.1f}x"
+
+
+def render_table(rows: Dict[str, Row], cmp: Comparison, meta: dict) -> str:
+    from .runner import cell_value
+    head = ["workload", "unit", "system", "median", "actors vs it"]
+    body = []
+    for row in rows.values():
+        first = True
+        for s in COMPARE_SYSTEMS:
+            res = row.results.get(s)
+            if res is None:
+                continue
+            body.append([row.workload.name if first else "", row.workload.unit if first else "",
+                         s, cell_value(row, s, res), ratio_text(row, s)])
+            first = False
+        if first:
+            body.append([row.workload.name, row.workload.unit, "(no system ran)", "", ""])
+    widths = [max(len(str(r[i])) for r in [head] + body) for i in range(len(head))]
+
+    def line(r):
+        return "  ".join(str(c).rjust(widths[i]) if i >= 3 else str(c).ljust(widths[i])
+                         for i, c in enumerate(r)).rstrip()
+
+    out = ["", line(head), line(["-" * w for w in widths])]
+    prev = None
+    for r in body:
+        if r[0] and prev is not None:
+            out.append("")
+        out.append(line(r))
+        prev = r
+    out.append("")
+    out.append("actors vs it: actors' rate / its rate (higher is better for actors); memory: its "
+               "bytes / actors' bytes; timer-lateness (p50/p99/max ms): its p99 / actors' p99.")
+    if cmp.skipped:
+        for s, why in cmp.skipped.items():
+            out.append(f"skipped {s}: {why}")
+    notes = [(name, n) for name, ns in cmp.notes.items() for n in ns]
+    if notes:
+        out.append("notes:")
+        out += [f"  {name}: {n}" for name, n in notes]
+    if meta.get("quick"):
+        out.append("QUICK MODE: scaled-down counts (smoke test); see a full run for real numbers.")
+    out.append(f"wall time {meta.get('wall_s', '?')} s. What each row does:")
+    for row in rows.values():
+        out.append(f"  {row.workload.name}: {row.workload.describe(meta.get('quick', False))}")
+    errors = [(row.workload.name, s, e) for row in rows.values()
+              for s, res in row.results.items() for e in res.errors]
+    if errors:
+        out.append("")
+        out.append("ERRORS (a system that did not receive exactly the defined work has no number):")
+        out += [f"  {name} / {s}: {e}" for name, s, e in errors]
+    return "\n".join(out)
+
+
+def plot(rows: Dict[str, Row], path: str) -> Optional[str]:
+    """One bar chart per workload (log scale) into ``path``; returns an error
+    message instead when matplotlib is not installed."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as e:
+        return f"--plot: matplotlib is not installed ({e}); pip install matplotlib"
+    rows = [r for r in rows.values() if any(r.median(s) for s in r.results)]
+    if not rows:
+        return "--plot: no results to draw"
+    cols = min(3, len(rows))
+    nrows = math.ceil(len(rows) / cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(5.5 * cols, 3.8 * nrows), squeeze=False)
+    colours = {s: plt.cm.tab10(i) for i, s in enumerate(COMPARE_SYSTEMS)}
+    for ax, row in zip(axes.flat, rows):
+        systems = [s for s in COMPARE_SYSTEMS if row.median(s)]
+        values = [row.median(s) for s in systems]
+        ax.bar(range(len(systems)), values, color=[colours[s] for s in systems])
+        ax.set_yscale("log")
+        ax.set_xticks(range(len(systems)))
+        ax.set_xticklabels(systems, rotation=35, ha="right", fontsize=8)
+        better = "higher" if row.workload.kind == RATE else "lower"
+        ax.set_title(f"{row.workload.name} ({better} is better)", fontsize=10)
+        unit = "p99 ms" if row.workload.kind == LATENCY else row.workload.unit
+        ax.set_ylabel(unit, fontsize=8)
+    for ax in list(axes.flat)[len(rows):]:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return None
+
+
+def main(args, argv: List[str]) -> int:
+    """``python -m actors bench --compare [--quick] [--only ...] [--json P] [--plot P]``."""
+    from . import runner
+    quick = args.quick
+    rounds = args.rounds if args.rounds is not None else (runner.QUICK_ROUNDS if quick
+                                                          else runner.DEFAULT_ROUNDS)
+    names = list(COMPARE_WORKLOADS)
+    if args.only:
+        names = [n.strip() for n in args.only.split(",") if n.strip()]
+    systems = [s for s in COMPARE_SYSTEMS if not (args.no_erlang and s.startswith("erlang"))]
+    try:
+        cmp = Comparison(names, systems, rounds=rounds, quick=quick, loop=args.loop)
+    except ValueError as e:
+        print(f"actors bench --compare: {e}", file=sys.stderr)
+        return 2
+    env = Env(loop=args.loop, quick=quick)
+    meta = runner.metadata(argv, env, rounds, None, "see peers")
+    meta["erl_command"] = None
+    meta["peers"] = cmp.versions()
+    meta["skipped"] = dict(cmp.skipped)
+    if args.no_erlang:
+        meta["skipped"].update({s: "--no-erlang" for s in ("erlang", "erlang-smp")})
+    header = runner.format_header(meta) + "\npeers:    " + ", ".join(
+        f"{s} {v}" for s, v in meta["peers"].items()) + (
+        "   (erlang: erl +S 1; erlang-smp: erl with its default schedulers)"
+        if any(s.startswith("erl") for s in meta["peers"]) else "")
+    print(header, file=sys.stderr, flush=True)
+    t0 = time.perf_counter()
+    rows = cmp.run()
+    meta["wall_s"] = round(time.perf_counter() - t0, 1)
+    meta["loadavg_end"] = runner.loadavg()
+    meta["notes"] = cmp.notes
+    print(header)
+    print(render_table(rows, cmp, meta))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(runner.to_json(rows, meta), f, indent=2)
+        print(f"\nwrote {args.json}")
+    if getattr(args, "plot", None):
+        err = plot(rows, args.plot)
+        print(err if err else f"wrote {args.plot}")
+    errors = [e for r in rows.values() for res in r.results.values() for e in res.errors]
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    _one(sys.argv[1:])
