@@ -6,6 +6,9 @@ need the token.
 """
 from __future__ import annotations
 
+import asyncio
+import json
+
 import pytest
 
 aiohttp = pytest.importorskip("aiohttp")
@@ -218,3 +221,21 @@ def test_sampler_turns_counters_into_rates(run):
             snapshot.Sampler(maxlen=0)
 
     run(main)
+
+
+def test_run_with_observe_serves_the_dashboard_while_main_runs(loop_name):
+    """actors.run(main, observe={...}) starts the observer before main and stops it
+    after; main finds it with actors.observer.running()."""
+    import urllib.request
+
+    async def main():
+        [obs] = actors.observer.running()
+        body = await asyncio.to_thread(
+            lambda: urllib.request.urlopen(f"http://127.0.0.1:{obs.port}/api/system", timeout=10).read())
+        return obs, json.loads(body)
+
+    obs, system = actors.run(main, loop=loop_name, observe={"port": 0})
+    assert system["process_count"] >= 1
+    assert actors.observer.running() == []
+    with pytest.raises(TypeError, match="observe"):
+        actors.run(main, observe="yes")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import math
 from typing import Any, Callable
 
@@ -218,7 +219,8 @@ def _loop_factory(loop: str | None):
     raise ValueError(f'run(loop=...): loop must be None, "asyncio" or "uvloop", got {loop!r}')
 
 
-def run(main, *args, loop: str | None = None, clock=None, asyncio_tasks: bool = True, **kwargs):
+def run(main, *args, loop: str | None = None, clock=None, asyncio_tasks: bool = True,
+        observe: bool | dict | None = None, **kwargs):
     """Run ``main(*args, **kwargs)`` as the first process of a new runtime.
 
     Like ``asyncio.run``: makes a new event loop (uvloop with
@@ -230,6 +232,9 @@ def run(main, *args, loop: str | None = None, clock=None, asyncio_tasks: bool = 
         loop: ``None``/``"asyncio"`` for the stdlib loop, ``"uvloop"``.
         clock: a clock for timers, e.g. ``actors.MockClock(autojump=True)``.
         asyncio_tasks: see ``Runtime``.
+        observe: start the observer dashboard while ``main`` runs: True, or a
+            dict of ``actors.observer.start`` options (``{"port": 8000}``).
+            Its URL is logged on the ``actors`` logger.
 
     Returns:
         What ``main`` returned (None if it ended with ``ProcessExit("normal")``).
@@ -239,6 +244,8 @@ def run(main, *args, loop: str | None = None, clock=None, asyncio_tasks: bool = 
         killed by an exit signal (``"killed"`` after ``"kill"``).
     """
     _core._check_spawnable(main, "run")
+    if observe is not None and not isinstance(observe, (bool, dict)):
+        raise TypeError(f"run(observe=...): must be True, False, None or a dict of options, got {observe!r}")
     factory = _loop_factory(loop)
     if _core.current_scheduler() is not None:
         raise RuntimeError("actors.run() cannot be called while an actors runtime is running")
@@ -251,10 +258,10 @@ def run(main, *args, loop: str | None = None, clock=None, asyncio_tasks: bool = 
             "actors.run() cannot be called from a running event loop: "
             "use `async with actors.Runtime()` there")
     with asyncio.Runner(loop_factory=factory) as runner:
-        return runner.run(_run_main(main, args, kwargs, clock, asyncio_tasks))
+        return runner.run(_run_main(main, args, kwargs, clock, asyncio_tasks, observe))
 
 
-async def _run_main(main, args, kwargs, clock, asyncio_tasks=True):
+async def _run_main(main, args, kwargs, clock, asyncio_tasks=True, observe=None):
     outcome: asyncio.Future = asyncio.get_running_loop().create_future()
 
     def on_exit(pid, reason, result, exc, by_signal):
@@ -263,9 +270,18 @@ async def _run_main(main, args, kwargs, clock, asyncio_tasks=True):
 
     async with Runtime(clock=clock, gc_threshold=max(RUN_GC_THRESHOLD, gc.get_threshold()[0]),
                        asyncio_tasks=asyncio_tasks) as rt:
-        pid = rt.spawn(main, *args, **kwargs)
-        rt.scheduler.on_exit(pid, on_exit)
-        reason, result, exc, by_signal = await outcome
+        dashboard = None
+        if observe:
+            from . import observer
+            dashboard = await observer.start(**({} if observe is True else observe))
+            logging.getLogger("actors").info("actors observer at %s", dashboard.url)
+        try:
+            pid = rt.spawn(main, *args, **kwargs)
+            rt.scheduler.on_exit(pid, on_exit)
+            reason, result, exc, by_signal = await outcome
+        finally:
+            if dashboard is not None:
+                await dashboard.stop()
     if by_signal:
         if isinstance(reason, str) and reason == "normal":   # exit(self(), "normal")
             return None

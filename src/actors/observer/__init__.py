@@ -10,7 +10,9 @@ process (or from asyncio code while a runtime runs)::
         ...
         await obs.stop()
 
-Open ``obs.url`` in a browser.  The page polls the JSON API once a second
+Or let ``actors.run(main, observe=True)`` start it (``observe={"port": 8000}``
+passes options): its URL is logged on the ``actors`` logger and
+``actors.observer.running()`` lists it.  Open ``obs.url`` in a browser.  The page polls the JSON API once a second
 and has four tabs:
 
 * **System**: process count, run queue length, process steps and messages
@@ -49,6 +51,6 @@ network, put it behind TLS (an SSH tunnel is simplest).
 
 Needs aiohttp (``pip install "actors[observer]"``).
 """
-from .server import Observer, is_loopback, start
+from .server import Observer, is_loopback, running, start
 
-__all__ = ["Observer", "is_loopback", "start"]
+__all__ = ["Observer", "is_loopback", "running", "start"]

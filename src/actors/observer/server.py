@@ -25,7 +25,9 @@ try:
 except ImportError:                 # pragma: no cover - depends on the install
     web = None
 
-__all__ = ["Observer", "is_loopback", "start"]
+__all__ = ["Observer", "is_loopback", "running", "start"]
+
+_running: list = []          # observers started and not yet stopped
 
 _PAGE = Path(__file__).with_name("static") / "index.html"
 _MAX_LIMIT = 100_000
@@ -72,6 +74,8 @@ class Observer:
         if self._runner is None:
             return
         runner, self._runner = self._runner, None
+        if self in _running:
+            _running.remove(self)
         self._task.cancel()
         await runner.cleanup()
 
@@ -132,7 +136,14 @@ async def start(host: str = "127.0.0.1", port: int = 0, token: str | None = None
         raise
     real_port = runner.addresses[0][1]
     task = asyncio.get_running_loop().create_task(_sample_forever(sampler, interval))
-    return Observer(host, real_port, token, runner, sampler, task)
+    observer = Observer(host, real_port, token, runner, sampler, task)
+    _running.append(observer)
+    return observer
+
+
+def running() -> list:
+    """The observers started and not yet stopped (e.g. by ``actors.run(observe=...)``)."""
+    return list(_running)
 
 
 async def _sample_forever(sampler: snapshot.Sampler, interval: float) -> None:
