@@ -79,23 +79,66 @@ cdef str _status(Pid p):
     return "waiting"
 
 
+_getsizeof = sys.getsizeof
+cdef Py_ssize_t _PID_BYTES = 0         # fixed sizes, measured on first use
+cdef Py_ssize_t _CTX_BYTES = 0
+cdef Py_ssize_t _EXTRA_BYTES = 0
+
+
 cdef Py_ssize_t _memory(Pid p):
-    cdef Py_ssize_t n = sys.getsizeof(p) + p.mb_len * sizeof(MsgNode)
+    """Bytes a process holds, estimated: its control block, coroutine, context,
+    side tables and mailbox (with the messages' shallow sizes)."""
+    global _PID_BYTES, _CTX_BYTES, _EXTRA_BYTES
+    if _PID_BYTES == 0:
+        _PID_BYTES = _getsizeof(p)
+        _EXTRA_BYTES = _getsizeof(_Extra.__new__(_Extra))
+    cdef Py_ssize_t n = _PID_BYTES + p.mb_len * sizeof(MsgNode)
     if p.coro is not None:
-        n += sys.getsizeof(p.coro)
+        n += _getsizeof(p.coro)
     if p.ctx is not None:
-        n += sys.getsizeof(p.ctx)
+        if _CTX_BYTES == 0:
+            _CTX_BYTES = _getsizeof(p.ctx)
+        n += _CTX_BYTES
     if p.links is not None:
-        n += sys.getsizeof(p.links)
+        n += _getsizeof(p.links)
     if p.extra is not None:
-        n += sys.getsizeof(p.extra)
+        n += _EXTRA_BYTES
         if p.extra.dictionary is not None:
-            n += sys.getsizeof(p.extra.dictionary)
+            n += _getsizeof(p.extra.dictionary)
     cdef MsgNode* m = p.mb_head
     while m != NULL:
-        n += sys.getsizeof(<object>m.msg)
+        n += _getsizeof(<object>m.msg)
         m = m.next
     return n
+
+
+def process_table():
+    """One row per live process, in spawn order: ``(pid, registered_name,
+    initial_call, message_queue_len, reductions, memory, status)``.
+
+    What ``Process.info`` gives for those keys, for every process at once and
+    much faster (an observer's process table of 100,000 processes).
+    """
+    cdef list out = []
+    cdef dict calls = {}
+    cdef Pid p
+    cdef _Extra x
+    if _sched is None:
+        return out
+    p = _sched.procs_head
+    while p is not None:
+        x = p.extra
+        call = None
+        if x is not None and x.dictionary is not None:
+            call = x.dictionary.get("$initial_call")
+        if type(call) is not str:
+            call = calls.get(p.fn)
+            if call is None:
+                call = calls[p.fn] = _initial_call(p)
+        out.append((p, x.name if x is not None else None, call, p.mb_len + _has_handoff(p),
+                    int(p.reductions), int(_memory(p)), _status(p)))
+        p = p.pl_next
+    return out
 
 
 def process_info(pid, key=None):

@@ -30,7 +30,7 @@ from typing import Any
 
 import actors
 from actors import Process
-from actors.lowlevel import current_scheduler
+from actors.lowlevel import current_scheduler, process_table
 
 __all__ = [
     "COLUMNS",
@@ -231,6 +231,11 @@ def _check_table_args(sort: Any, filter: Any, limit: Any, reverse: Any) -> None:
         raise TypeError(f"processes(reverse=...): must be a bool or None, got {reverse!r}")
 
 
+# Where each column sits in a row of actors.lowlevel.process_table().
+_COLUMN_INDEX = {"pid": 0, "registered_name": 1, "initial_call": 2, "message_queue_len": 3,
+                 "reductions": 4, "memory": 5, "status": 6}
+
+
 def processes(sort: str = "pid", filter: str | None = None, limit: int | None = None,
               reverse: bool | None = None) -> dict:
     """The process table.
@@ -250,52 +255,30 @@ def processes(sort: str = "pid", filter: str | None = None, limit: int | None = 
         ValueError: unknown ``sort``, bad ``limit``.  TypeError: bad ``filter``.
     """
     _check_table_args(sort, filter, limit, reverse)
-    info = Process.info
-    pids = Process.list()
-    total = len(pids)
-    named = _names_by_pid()
-    calls: dict = {}
-
-    def initial_call(pid):
-        value = calls.get(pid)
-        if value is None:
-            value = calls[pid] = info(pid, "initial_call") or ""
-        return value
-
+    table = process_table()          # one pass over every process, in the core
+    total = len(table)
     if filter:
         needle = filter.lower()
-        pids = [p for p in pids
-                if needle in f"{p} {named.get(p, '')} {initial_call(p)}".lower()]
-    matched = len(pids)
+        table = [r for r in table if needle in f"{r[0]} {r[1] or ''} {r[2]}".lower()]
+    matched = len(table)
     descending = sort in _NUMERIC
     if reverse:
         descending = not descending
     if sort == "pid":
         if descending:
-            pids.reverse()
+            table.reverse()
     else:
+        column = _COLUMN_INDEX[sort]
         if sort == "registered_name":
-            key = lambda p: (p not in named, named.get(p, ""))
-        elif sort == "initial_call":
-            key = initial_call
-        elif sort == "status":
-            key = lambda p: info(p, "status") or ""
+            key = lambda r: (r[1] is None, r[1] or "")
         else:
-            key = lambda p, k=sort: info(p, k) or 0
-        pids = sorted(pids, key=key, reverse=descending)
+            key = lambda r: r[column] if r[column] is not None else ""
+        table.sort(key=key, reverse=descending)
     if limit is not None:
-        pids = pids[:limit]
-    rows = []
-    for p in pids:
-        rows.append({
-            "pid": str(p),
-            "registered_name": named.get(p),
-            "initial_call": initial_call(p),
-            "message_queue_len": info(p, "message_queue_len"),
-            "reductions": info(p, "reductions"),
-            "memory": info(p, "memory"),
-            "status": info(p, "status"),
-        })
+        table = table[:limit]
+    rows = [{"pid": str(r[0]), "registered_name": r[1], "initial_call": r[2],
+             "message_queue_len": r[3], "reductions": r[4], "memory": r[5], "status": r[6]}
+            for r in table]
     return {"total": total, "matched": matched, "rows": rows}
 
 
