@@ -11,7 +11,11 @@ Supervisor, because the registry's names mean nothing without the buckets.
     ├── KV.BucketSupervisor (DynamicSupervisor) ── buckets (Agents, temporary)
     └── KV.Registry (GenServer, monitors every bucket)
 
-Run it: ``python examples/kv/kv.py``.
+Run it: ``python examples/kv/kv.py``.  With ``--observe`` it keeps running
+with the observer dashboard (``pip install "actors[observer]"``): open the
+URL it prints, look at the tree, kill the registry from the Processes tab
+and watch the supervisor restart the tree (``one_for_all``); kill a bucket
+and watch the registry forget it (buckets are ``temporary``).
 """
 from __future__ import annotations
 
@@ -114,5 +118,24 @@ async def main() -> None:
     await Supervisor.stop(sup)
 
 
+async def serve() -> None:
+    """Start the app with a few buckets and run until interrupted (for ``--observe``)."""
+    await start_link()
+    for name in ("shopping", "books", "music"):
+        bucket = await Registry.create(REGISTRY, name)
+        await Bucket.put(bucket, "created", True)
+    [dashboard] = actors.observer.running()
+    print("observer at", dashboard.url, "(Ctrl-C to stop)", flush=True)
+    await actors.receive()          # forever
+
+
 if __name__ == "__main__":
-    actors.run(main)
+    import sys
+
+    if "--observe" in sys.argv[1:]:
+        try:
+            actors.run(serve, observe={"port": 8000})
+        except KeyboardInterrupt:
+            pass
+    else:
+        actors.run(main)
