@@ -239,3 +239,23 @@ def test_run_with_observe_serves_the_dashboard_while_main_runs(loop_name):
     assert actors.observer.running() == []
     with pytest.raises(TypeError, match="observe"):
         actors.run(main, observe="yes")
+
+
+def test_the_system_summary_reports_scheduler_busy_time(run):
+    """Issue 4's system page: how busy the scheduler is (share of wall time spent
+    running processes), between 0 and 100 percent, and its running total."""
+
+    async def main():
+        sampler = snapshot.Sampler()
+        sampler.sample()
+        me = actors.self()
+        for i in range(20_000):                     # keep the scheduler busy
+            actors.send(me, i)
+            await actors.receive()
+        await actors.sleep(0.01)
+        sampler.sample()
+        summary = snapshot.system(sampler)
+        assert 0.0 < summary["scheduler_busy_percent"] <= 100.0
+        assert actors.lowlevel.current_scheduler().busy_seconds > 0.0
+
+    run(main)

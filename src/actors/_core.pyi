@@ -74,6 +74,7 @@ class Scheduler:
     active: bool
     steps: int
     messages: int
+    busy_seconds: float
     process_count: int
     run_queue_length: int
     def __init__(self, loop: asyncio.AbstractEventLoop, clock: Callable[[], float] | None = ...,

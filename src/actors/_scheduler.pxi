@@ -55,9 +55,11 @@ cdef class Scheduler:
     cdef dict current_tasks
     cdef Py_hash_t loop_hash
 
-    # Statistics for introspection: process steps run, messages delivered.
+    # Statistics for introspection: process steps run, messages delivered,
+    # nanoseconds spent running processes (in ticks).
     cdef readonly uint64_t steps
     cdef readonly uint64_t messages
+    cdef int64_t busy_ns
 
     def __init__(self, loop, clock=None, int tick_budget=4096, bint asyncio_tasks=True):
         if clock is not None and not callable(clock):
@@ -236,6 +238,7 @@ cdef class Scheduler:
     def _tick(self):
         cdef PyObject* p
         cdef int n = 0
+        cdef int64_t started = _mono_ns()
         while self.rq_len > 0:
             p = self.rq[self.rq_first]
             self.rq_first = (self.rq_first + 1) & (self.rq_cap - 1)
@@ -247,6 +250,7 @@ cdef class Scheduler:
             if n >= self.tick_budget:
                 break
         self.steps += n
+        self.busy_ns += _mono_ns() - started
         if self.current_tasks is not None:
             self.current_tasks.pop(self.loop, None)
         if self.rq_len > 0 and self.active:
@@ -278,6 +282,11 @@ cdef class Scheduler:
         else:
             self.empty_waiters.append(fut)
         return fut
+
+    @property
+    def busy_seconds(self):
+        """Seconds spent running processes since the scheduler started."""
+        return self.busy_ns * 1e-9
 
     @property
     def process_count(self):

@@ -16,7 +16,7 @@ passes options): its URL is logged on the ``actors`` logger and
 and has four tabs:
 
 * **System**: process count, run queue length, process steps and messages
-  per second (with a chart of the last minutes), memory (RSS) and uptime.
+  per second, scheduler busy time (with a chart of the last minutes), memory (RSS) and uptime.
 * **Processes**: the process table (pid, registered name, initial call,
   mailbox length, reductions, memory, status), sortable by any column and
   filterable by text; click a row for everything ``Process.info`` knows

@@ -154,21 +154,24 @@ class Sampler:
         self._last: tuple[float, int, int] | None = None
         self.steps_per_second = 0.0
         self.messages_per_second = 0.0
+        self.busy_percent = 0.0
 
     def sample(self) -> None:
         """Read the counters now and update the rates and the history."""
         sched = _scheduler()
         now, steps, messages = time.monotonic(), sched.steps, sched.messages
+        busy = sched.busy_seconds
         if self._last is not None:
-            t0, s0, m0 = self._last
+            t0, s0, m0, b0 = self._last
             dt = now - t0
             if dt > 0:
                 self.steps_per_second = max(0, steps - s0) / dt
                 self.messages_per_second = max(0, messages - m0) / dt
+                self.busy_percent = min(100.0, max(0.0, 100.0 * (busy - b0) / dt))
                 self.history.append((round(now - self.started, 3),
                                      round(self.messages_per_second, 1),
                                      round(self.steps_per_second, 1)))
-        self._last = (now, steps, messages)
+        self._last = (now, steps, messages, busy)
 
 
 def memory_rss() -> int | None:
@@ -198,7 +201,8 @@ def system(sampler: Sampler | None = None) -> dict:
     Keys: ``process_count``, ``run_queue_length``, ``steps`` and
     ``messages`` (totals since the runtime started), ``steps_per_second``
     and ``messages_per_second`` (from ``sampler``; 0 without one),
-    ``registered`` (how many local names), ``memory_rss`` (bytes),
+    ``scheduler_busy_percent`` (the share of wall time the scheduler spent
+    running processes over the last sample), ``registered`` (how many local names), ``memory_rss`` (bytes),
     ``uptime`` (seconds), ``history`` (``[seconds, messages/s, steps/s]``
     samples, oldest first).
     """
@@ -210,6 +214,7 @@ def system(sampler: Sampler | None = None) -> dict:
         "messages": sched.messages,
         "steps_per_second": round(sampler.steps_per_second, 1) if sampler else 0.0,
         "messages_per_second": round(sampler.messages_per_second, 1) if sampler else 0.0,
+        "scheduler_busy_percent": round(sampler.busy_percent, 1) if sampler else 0.0,
         "registered": len(actors.registered()),
         "memory_rss": memory_rss(),
         "uptime": uptime(),
