@@ -30,7 +30,6 @@ import importlib.util
 import json
 import math
 import os
-import subprocess
 import sys
 import time
 import traceback
@@ -265,18 +264,9 @@ class Comparison:
 
 
 def measure_in_subprocess(w: Workload, system: str, params: Dict[str, int], env: Env) -> Sample:
-    cmd = [sys.executable, "-m", "actors.benchmarks.compare", w.name, system,
-           json.dumps(params), json.dumps({"loop": env.loop, "quick": env.quick})]
-    try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=WATCHDOG_S)
-    except subprocess.TimeoutExpired:
-        raise MissingWork(f"{w.name}/{system}: subprocess did not finish in {WATCHDOG_S} s") from None
-    for line in out.stdout.splitlines():
-        if line.startswith("SAMPLE "):
-            d = json.loads(line[7:])
-            return Sample(d["value"], d["extra"])
-    tail = "\n".join((out.stderr or out.stdout).strip().splitlines()[-15:])
-    raise MissingWork(f"subprocess failed (exit {out.returncode}):\n{tail}")
+    """One measurement of a peer in a fresh interpreter (gevent, pykka, thespian)."""
+    from . import runner
+    return runner.measure_in_subprocess(w, system, params, env, module="actors.benchmarks.compare")
 
 
 def _one(argv: List[str]) -> None:

@@ -209,8 +209,11 @@ def measure(w: Workload, system: str, params: Dict[str, int], env: Env, erlang) 
     return sample
 
 
-def measure_in_subprocess(w: Workload, system: str, params: Dict[str, int], env: Env) -> Sample:
-    cmd = [sys.executable, "-m", "actors.benchmarks.isolated", w.name, system,
+def measure_in_subprocess(w: Workload, system: str, params: Dict[str, int], env: Env,
+                          module: str = "actors.benchmarks.isolated") -> Sample:
+    """Run one measurement as ``python -m module NAME SYSTEM PARAMS ENV`` in a fresh
+    interpreter; it prints ``SAMPLE {json}``."""
+    cmd = [sys.executable, "-m", module, w.name, system,
            json.dumps(params), json.dumps({"loop": env.loop, "quick": env.quick})]
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=WATCHDOG_S)
