@@ -334,17 +334,8 @@ def render_table(rows: Dict[str, Row], cmp: Comparison, meta: dict) -> str:
     if notes:
         out.append("notes:")
         out += [f"  {name}: {n}" for name, n in notes]
-    if meta.get("quick"):
-        out.append("QUICK MODE: scaled-down counts (smoke test); see a full run for real numbers.")
-    out.append(f"wall time {meta.get('wall_s', '?')} s. What each row does:")
-    for row in rows.values():
-        out.append(f"  {row.workload.name}: {row.workload.describe(meta.get('quick', False))}")
-    errors = [(row.workload.name, s, e) for row in rows.values()
-              for s, res in row.results.items() for e in res.errors]
-    if errors:
-        out.append("")
-        out.append("ERRORS (a system that did not receive exactly the defined work has no number):")
-        out += [f"  {name} / {s}: {e}" for name, s, e in errors]
+    from . import runner
+    out += runner.footer(rows, meta)
     return "\n".join(out)
 
 

@@ -432,6 +432,13 @@ def render_table(rows: Dict[str, Row], meta: dict) -> str:
                    "baseline (not an asyncio program); see the row's description.")
     if "pykka" in systems and str(meta.get("pykka")).startswith("not installed"):
         out.append(f"pykka: {meta.get('pykka')}")
+    out += footer(rows, meta)
+    return "\n".join(out)
+
+
+def footer(rows: dict, meta: dict) -> list:
+    """The lines under a table: quick-mode warning, what each row does, errors."""
+    out = []
     if meta.get("quick"):
         out.append("QUICK MODE: scaled-down counts (smoke test); see a full run for real numbers.")
     out.append(f"wall time {meta.get('wall_s', '?')} s. What each row does:")
@@ -442,9 +449,8 @@ def render_table(rows: Dict[str, Row], meta: dict) -> str:
     if errors:
         out.append("")
         out.append("ERRORS (a system that did not receive exactly the defined work has no number):")
-        for name, s, e in errors:
-            out.append(f"  {name} / {s}: {e}")
-    return "\n".join(out)
+        out += [f"  {name} / {s}: {e}" for name, s, e in errors]
+    return out
 
 
 def to_json(rows: Dict[str, Row], meta: dict) -> dict:
