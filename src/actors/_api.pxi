@@ -188,7 +188,7 @@ cdef object _receive_impl(tuple patterns, object timeout, object default):
     """``receive(*patterns, timeout=None, default=...)``: see its docstring in
     _core_helpers.h, where its fast C entry point lives."""
     cdef Pid p = _need_trappable("receive()")
-    p.deadline = _deadline(timeout, "timeout")
+    p.deadline = NO_DEADLINE if timeout is None else _deadline(timeout, "timeout")
     p.patterns = patterns
     p.default = default
     p.trap = T_RECEIVE

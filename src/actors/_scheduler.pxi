@@ -344,11 +344,8 @@ cdef void _step(Pid p) noexcept:
     global _current, _budget
     cdef PyObject* res = NULL
     cdef PySendResult st
-    if p.exiting and (p.killed or not p.exit_thrown):
-        _step_exit(p)
-        return
-    if p.trap == T_THROW:
-        _step_throw(p)
+    if (p.exiting and (p.killed or not p.exit_thrown)) or p.trap == T_THROW:
+        _step_slow(p)
         return
     value = p.wake
     p.wake = None
@@ -380,34 +377,40 @@ cdef inline void _as_current_task(Pid p) noexcept:
 
 
 cdef void _step_outcome(Pid p, PySendResult st, PyObject* res) noexcept:
-    """What a resume ended with, off the fast path: a foreign yield, a return, an
-    exception, or a kill accepted while it ran."""
-    cdef int how
+    """What a fast-path resume ended with, when it was not a trap: a foreign
+    yield, a return, an exception, or a kill accepted while it ran."""
     try:
         if st == PYGEN_NEXT:
             value = <object>res
             _decref(res)
-            if value is not _TRAP:
-                _on_foreign_yield(p, value)
-            if p.killed and p.state != S_DEAD:
-                _close_killed(p)
-            return
-        if st == PYGEN_RETURN:
-            how = 0
+            _after_resume(p, 1, value)
+        elif st == PYGEN_RETURN:
             value = <object>res
             _decref(res)
+            _after_resume(p, 0, value)
         else:
-            how = 2
-            value = actors_fetch_exception()
-        if p.trap != T_NONE:
-            _trap_reset(p)
-        _finish(p, how, value)
+            _after_resume(p, 2, actors_fetch_exception())
     except BaseException:
         _internal_error(p)
 
 
-cdef void _step_exit(Pid p) noexcept:
-    """Resume ``p`` with the exit signal it accepted (throw, or close for "kill")."""
+cdef int _after_resume(Pid p, int how, object value) except -1:
+    """``p`` yielded ``value`` (how 1), returned it (0), raised it (2), or was
+    closed after a kill (3): wait for what it yielded, or end it."""
+    if how == 1:
+        if value is not _TRAP:
+            _on_foreign_yield(p, value)
+        if p.killed and p.state != S_DEAD:
+            _close_killed(p)
+        return 0
+    if p.trap != T_NONE:
+        _trap_reset(p)
+    return _finish(p, how, value)
+
+
+cdef void _step_slow(Pid p) noexcept:
+    """Resume ``p`` off the fast path: with the exit signal it accepted (thrown,
+    or a close for "kill"), or by raising an exception queued by _queue_throw."""
     global _current, _budget
     cdef int how
     _current = p
@@ -417,21 +420,29 @@ cdef void _step_exit(Pid p) noexcept:
     try:
         _context_enter(p.ctx)
         try:
-            how, value = _deliver_exit(p)
+            if p.exiting:
+                how, value = _deliver_exit(p)
+            else:
+                exc = p.wake
+                p.wake = None
+                p.trap = T_NONE
+                how, value = _throw(p, exc)
         finally:
             _context_exit(p.ctx)
             _current = None
-        if how == 1:
-            if value is not _TRAP:
-                _on_foreign_yield(p, value)
-            if p.killed and p.state != S_DEAD:
-                _close_killed(p)
-        else:
-            if p.trap != T_NONE:
-                _trap_reset(p)
-            _finish(p, how, value)
+        _after_resume(p, how, value)
     except BaseException:
         _internal_error(p)
+
+
+cdef tuple _throw(Pid p, object exc):
+    """Raise ``exc`` in ``p``'s coroutine: (1, yielded) / (0, returned) / (2, raised)."""
+    try:
+        return 1, p.coro.throw(exc)
+    except StopIteration as e:
+        return 0, e.value
+    except BaseException as e:
+        return 2, e
 
 
 cdef void _internal_error(Pid p) noexcept:
@@ -457,12 +468,7 @@ cdef tuple _deliver_exit(Pid p):
     if p.killed:
         _close_coro(p)                  # (we are inside p's context already)
         return 3, None
-    try:
-        return 1, p.coro.throw(ProcessExit(p.extra.exit_reason))
-    except StopIteration as e:
-        return 0, e.value
-    except BaseException as e:
-        return 2, e
+    return _throw(p, ProcessExit(p.extra.exit_reason))
 
 
 cdef void _close_coro(Pid p) noexcept:
@@ -568,40 +574,3 @@ cdef int _queue_throw(Pid p, object exc) except -1:
     p.wake = exc
     _make_runnable(p)
     return 0
-
-
-cdef void _step_throw(Pid p) noexcept:
-    """Resume ``p`` by raising the exception queued by _queue_throw."""
-    global _current, _budget
-    cdef int how
-    exc = p.wake
-    p.wake = None
-    p.trap = T_NONE
-    _current = p
-    p.state = S_RUNNING
-    _budget = REDUCTIONS
-    _as_current_task(p)
-    try:
-        _context_enter(p.ctx)
-        try:
-            try:
-                value = p.coro.throw(exc)
-                how = 1
-            except StopIteration as e:
-                how, value = 0, e.value
-            except BaseException as e:
-                how, value = 2, e
-        finally:
-            _context_exit(p.ctx)
-            _current = None
-        if how == 1:
-            if value is not _TRAP:
-                _on_foreign_yield(p, value)
-            if p.killed and p.state != S_DEAD:
-                _close_killed(p)
-        else:
-            if p.trap != T_NONE:
-                _trap_reset(p)
-            _finish(p, how, value)
-    except BaseException:
-        _internal_error(p)

@@ -207,7 +207,8 @@ cdef int _terminate(Pid p, object reason, object result, object exc, bint by_sig
     # CPython stops it) rather than raise "not in a process" in a loop.
     running = _current
     _current = p
-    p.killed = 1 if p.exiting else p.killed
+    if p.exiting:
+        p.killed = 1
     p.coro = None
     _current = running
     p.ctx = None

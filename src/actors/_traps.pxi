@@ -89,12 +89,6 @@ cdef int _trap_send(PyObject* self, PyObject* arg, PyObject** presult) except -1
             "an actors awaitable (receive, sleep, call) was awaited outside the "
             "process that made it: await it directly, inside that process")
     t = p.trap
-    if p.extra is not None and p.extra.cancel_pending and (t == T_RECEIVE or t == T_CALL
-                                                            or t == T_SLEEP or t == T_YIELD):
-        p.extra.cancel_pending = False
-        msg = p.extra.cancel_msg
-        p.extra.cancel_msg = None
-        raise _CancelledError(msg) if msg is not None else _CancelledError()
     if t == T_RECEIVE_PARKED:
         if arg != <PyObject*>_TIMEOUT and arg != <PyObject*>_RESCAN:
             # The common case: send() handed this message over (and disarmed
@@ -117,6 +111,8 @@ cdef int _trap_send(PyObject* self, PyObject* arg, PyObject** presult) except -1
             return _scan(p, presult)
         p.reductions += 1
         return _received(p, value, presult)
+    if p.extra is not None and p.extra.cancel_pending:
+        _raise_pending_cancel(p)        # asyncio cancel() made while it ran: at this await
     if t == T_RECEIVE or t == T_CALL:
         return _scan(p, presult)
     if t == T_SLEEP:
@@ -136,6 +132,15 @@ cdef int _trap_send(PyObject* self, PyObject* arg, PyObject** presult) except -1
         p.trap = T_NONE
         return _return(presult, None)
     raise RuntimeError("this actors awaitable was already awaited: call receive()/sleep() again")
+
+
+cdef int _raise_pending_cancel(Pid p) except -1:
+    msg = p.extra.cancel_msg
+    p.extra.cancel_pending = False
+    p.extra.cancel_msg = None
+    if p.trap != T_NONE:
+        _trap_reset(p)
+    raise _CancelledError(msg) if msg is not None else _CancelledError()
 
 
 cdef int _scan(Pid p, PyObject** presult) except -1:
