@@ -144,12 +144,10 @@ def process_table():
 def process_info(pid, key=None):
     """A dict describing a live process (None if it is dead); see ``Process.info``."""
     cdef Pid p = _check_pid(pid, "Process.info(pid)")
-    cdef _Extra x
     if key is not None and key not in _INFO_KEYS:
         raise ValueError(f"Process.info(pid, key): unknown key {key!r}; known keys: {', '.join(_INFO_KEYS)}")
     if p.state == S_DEAD:
         return None
-    x = p.extra
     if key is not None:
         return _info_value(p, key)
     return {k: _info_value(p, k) for k in _INFO_KEYS}
