@@ -12,6 +12,9 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
@@ -106,3 +109,14 @@ async def nothing(pattern=actors.ANY, timeout=0):
     """Assert that no message matching ``pattern`` is (or arrives) within ``timeout``."""
     msg = await actors.receive(pattern, timeout=timeout, default=_NOTHING)
     assert msg is _NOTHING, f"unexpected message {msg!r}"
+
+
+def run_script(loop_name: str, body: str, timeout: float = 10.0) -> subprocess.CompletedProcess:
+    """Run ``body`` (which uses LOOP for the loop name) in a fresh interpreter:
+    for programs that could crash or hang the interpreter if a rule broke."""
+    code = textwrap.dedent(body).replace("LOOP", repr(loop_name))
+    try:
+        return subprocess.run([sys.executable, "-c", code], capture_output=True,
+                              text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the program hung (still running after {timeout} s)")

@@ -9,7 +9,7 @@ import pytest
 import actors
 from actors import ANY
 from actors.lowlevel import call, reply
-from conftest import echo
+from conftest import echo, run_script
 
 
 def _fill(*msgs):
@@ -528,3 +528,43 @@ def test_a_ref_receive_that_times_out_leaves_old_messages_in_order(run, clock):
         assert actors.flush() == list(range(1000))
 
     run(main, clock=clock)
+
+
+# -- hostile input ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("queued_first", [True, False], ids=["queued", "handed-off"])
+def test_a_pattern_nested_deeper_than_the_recursion_limit_raises_recursion_error(loop_name, queued_first):
+    """Matching a message nested 100,000 deep against an equally deep pattern
+    raises RecursionError in the receiving process (whether the message was
+    queued before the receive or sent to a receiver already waiting), never
+    crashes the interpreter; the scheduler and the sender carry on."""
+    proc = run_script(loop_name, f"""
+        import actors
+
+        def deep():
+            t = 0
+            for i in range(100_000):
+                t = (i, t)
+            return t
+
+        async def receiver(parent):
+            if {queued_first!r}:
+                await actors.receive("go")
+            try:
+                await actors.receive(deep(), timeout=5)
+                actors.send(parent, "matched")
+            except RecursionError:
+                actors.send(parent, "RecursionError")
+
+        async def main():
+            pid = actors.spawn(receiver, actors.self())
+            await actors.lowlevel.checkpoint()     # the receiver waits now
+            actors.send(pid, deep())
+            actors.send(pid, "go")
+            return await actors.receive(timeout=5)
+
+        print(actors.run(main, loop=LOOP))
+    """, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "RecursionError"

@@ -9,25 +9,13 @@ from __future__ import annotations
 import asyncio
 import gc
 import math
-import subprocess
-import sys
-import textwrap
 import weakref
 
 import pytest
 
 import actors
 from actors import ANY
-
-
-def _run_script(loop_name: str, body: str, timeout: float = 10.0) -> subprocess.CompletedProcess:
-    """Run ``body`` (which uses LOOP for the loop name) in a fresh interpreter."""
-    code = textwrap.dedent(body).replace("LOOP", repr(loop_name))
-    try:
-        return subprocess.run([sys.executable, "-c", code], capture_output=True,
-                              text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"the program hung (still running after {timeout} s)")
+from conftest import run_script
 
 
 # -- timers -------------------------------------------------------------------
@@ -142,7 +130,7 @@ def test_runtime_shutdown_finishes_when_a_cleanup_hangs(loop_name):
     """After `main` exits, remaining processes get "shutdown" and are killed
     after the shutdown timeout (decisions: Running), so `actors.run` returns
     even if a process's `finally` block awaits something that never finishes."""
-    proc = _run_script(loop_name, """
+    proc = run_script(loop_name, """
         import asyncio, actors
 
         async def stubborn():
@@ -164,9 +152,10 @@ def test_runtime_shutdown_finishes_when_a_cleanup_hangs(loop_name):
 
 def test_a_process_that_swallows_exit_signals_cannot_block_the_scheduler(loop_name):
     """A process that catches ProcessExit around `receive` in a loop (a
-    catch-all server loop) must not spin forever without yielding: other
-    processes keep running and `exit(pid, "kill")` still ends it."""
-    proc = _run_script(loop_name, """
+    catch-all server loop) must not spin forever without yielding: it is
+    closed as if killed, and its monitor fires with the signal's reason
+    (the later "kill" finds it gone)."""
+    proc = run_script(loop_name, """
         import actors
 
         async def server():
@@ -188,7 +177,7 @@ def test_a_process_that_swallows_exit_signals_cannot_block_the_scheduler(loop_na
         print(actors.run(main, loop=LOOP, clock=actors.MockClock(autojump=True)))
     """)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "killed"
+    assert proc.stdout.strip() == "shutdown"
 
 
 def test_run_returns_none_when_main_exits_itself_with_normal(run):
@@ -288,7 +277,7 @@ def test_flush_inside_a_receive_pattern_does_not_crash(loop_name):
     """A pattern's user code that empties the mailbox (flush()) while receive is
     scanning it must not make the core read freed mailbox nodes (crash): it
     either works or raises a Python error in the process."""
-    proc = _run_script(loop_name, """
+    proc = run_script(loop_name, """
         import actors
 
         async def main():
@@ -343,7 +332,7 @@ def test_retrying_an_unawaitable_in_a_loop_does_not_crash(loop_name):
     """A process that keeps awaiting something actors cannot wait for and
     catches the RuntimeError each time (a retry loop) gets that error every
     time; the core must not recurse once per retry until the C stack overflows."""
-    proc = _run_script(loop_name, """
+    proc = run_script(loop_name, """
         import actors
 
         class Foreign:

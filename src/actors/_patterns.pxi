@@ -152,6 +152,7 @@ def via_unregister(name):
 cdef int _match(object pat, object msg) except -1:
     cdef Py_ssize_t i, n
     cdef object tp
+    cdef int r
     if pat is msg or pat is _ANY:
         return 1
     tp = type(pat)
@@ -173,10 +174,16 @@ cdef int _match(object pat, object msg) except -1:
             return 0
         if tp is not tuple and not PyObject_IsInstance(msg, tp):
             return 0
-        for i in range(n):
-            if not _match((<tuple>pat)[i], (<tuple>msg)[i]):
-                return 0
-        return 1
+        # Nested patterns recurse in C: a pattern nested deeper than Python's
+        # recursion limit raises RecursionError instead of overflowing the stack.
+        Py_EnterRecursiveCall(" while matching a receive pattern")
+        try:
+            for i in range(n):
+                if not _match((<tuple>pat)[i], (<tuple>msg)[i]):
+                    return 0
+            return 1
+        finally:
+            Py_LeaveRecursiveCall()
     if tp is Pid or tp is Ref:
         return 0                        # identity was checked above
     if PyType_Check(pat):
@@ -188,13 +195,17 @@ cdef int _match(object pat, object msg) except -1:
     if PyDict_Check(pat):
         if not PyDict_Check(msg):
             return 0
-        for k, v in (<dict>pat).items():
-            item = PyDict_GetItemWithError(msg, k)
-            if item == NULL:
-                return 0
-            if not _match(v, <object>item):
-                return 0
-        return 1
+        Py_EnterRecursiveCall(" while matching a receive pattern")
+        try:
+            for k, v in (<dict>pat).items():
+                item = PyDict_GetItemWithError(msg, k)
+                if item == NULL:
+                    return 0
+                if not _match(v, <object>item):
+                    return 0
+            return 1
+        finally:
+            Py_LeaveRecursiveCall()
     return PyObject_RichCompareBool(pat, msg, Py_EQ)
 
 
