@@ -2,6 +2,9 @@
 rules, spawn_link atomicity, ProcessExit (API.md section 3, core-decisions.md)."""
 from __future__ import annotations
 
+import asyncio
+import math
+
 import pytest
 
 import actors
@@ -652,3 +655,95 @@ def test_kill_closes_the_coroutine_running_finally_blocks(run):
         assert actors.flush() == ["finally ran"]
 
     run(main)
+
+
+# -- exit signals cannot be swallowed -----------------------------------------
+# On the BEAM user code cannot catch an exit signal.  Here the signal is raised
+# as ProcessExit so that finally blocks and context managers run, but a process
+# that catches it and awaits again gets it again, and one that keeps catching
+# it is closed as if killed, with the signal's reason.
+
+
+async def _zombie(parent, how):
+    """Catches everything around an await, forever: the anti-pattern itself."""
+    actors.send(parent, ("zombie ready", actors.self()))
+    while True:
+        try:
+            if how == "sleep":
+                await actors.sleep(0.5)
+            elif how == "sleep forever":
+                await actors.sleep(math.inf)
+            elif how == "receive":
+                await actors.receive()
+            elif how == "asyncio":
+                await asyncio.sleep(0.5)
+            elif how == "checkpoint":
+                await actors.lowlevel.checkpoint()
+        except BaseException:
+            pass
+
+
+@pytest.mark.parametrize("how", ["sleep", "sleep forever", "receive", "asyncio", "checkpoint"])
+def test_a_process_that_catches_its_exit_signal_still_exits_with_its_reason(run, clock, caplog, how):
+    """exit(p, "shutdown") ends a process that catches BaseException around
+    each await: it leaves Process.list(), its monitor and its link fire with
+    "shutdown", and a warning says what it did wrong."""
+
+    async def main():
+        actors.Process.flag("trap_exit", True)
+        pid = actors.spawn_link(_zombie, actors.self(), how)
+        await actors.receive(("zombie ready", pid))
+        ref = actors.monitor(pid)
+        actors.exit(pid, "shutdown")
+        assert await actors.receive((ref, ANY, ANY), timeout=5) == actors.Down(ref, pid, "shutdown")
+        assert await actors.receive(actors.Exit, timeout=5) == actors.Exit(pid, "shutdown")
+        assert pid not in actors.Process.list()
+        assert not actors.Process.alive(pid)
+
+    run(main, clock=clock)
+    assert "caught its exit signal" in caplog.text
+
+
+def test_cleanup_that_awaits_after_an_exit_signal_gets_the_signal_again(run):
+    """A finally block runs, but an await inside it re-raises the exit signal
+    (the process is exiting: it may not wait any more); the reason stays."""
+
+    async def worker(parent):
+        try:
+            actors.send(parent, "ready")
+            await actors.receive("never")
+        finally:
+            try:
+                await actors.sleep(10)
+                actors.send(parent, "slept in cleanup")
+            except actors.ProcessExit as e:
+                actors.send(parent, ("cleanup interrupted", e.reason))
+                raise
+
+    async def main():
+        pid, ref = actors.spawn_monitor(worker, actors.self())
+        await actors.receive("ready")
+        actors.exit(pid, "stop")
+        assert (await actors.receive((ref, ANY, ANY), timeout=5)).reason == "stop"
+        assert actors.flush() == [("cleanup interrupted", "stop")]
+
+    run(main)
+
+
+def test_a_supervisor_child_with_infinite_shutdown_that_swallows_exits_is_stopped(run, clock):
+    """A child spec with shutdown=None (wait forever) whose process catches
+    its "shutdown" signal does not hang Supervisor.stop."""
+
+    async def start_zombie(test):
+        return actors.spawn_link(_zombie, test, "sleep")
+
+    async def main():
+        sup = await actors.Supervisor.start_link(
+            [actors.ChildSpec("z", (start_zombie, (actors.self(),)), shutdown=None)],
+            strategy="one_for_one")
+        await actors.receive(("zombie ready", ANY), timeout=5)
+        ref = actors.monitor(sup)
+        await actors.Supervisor.stop(sup)
+        assert (await actors.receive((ref, ANY, ANY), timeout=5)).reason == "normal"
+
+    run(main, clock=clock)

@@ -455,8 +455,8 @@ def exit(pid, reason):
     cdef Pid me = _current
     _need_sched()
     _signal(p, me, reason, False)
-    if p is me and me.exiting and not me.exit_thrown:
-        me.exit_thrown = 1
+    if p is me and me.exiting and not me.exit_raised:
+        me.exit_raised = 1
         raise ProcessExit(me.extra.exit_reason)
     return None
 

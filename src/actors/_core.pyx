@@ -100,6 +100,8 @@ cdef extern from "Python.h":
     int PyObject_IsInstance(object, object) except -1
     int PyObject_RichCompareBool(object, object, int) except -1
     int Py_EQ
+    int Py_EnterRecursiveCall(const char* where) except -1
+    void Py_LeaveRecursiveCall()
 
 cdef extern from "_core_helpers.h":
     ctypedef int (*actors_trap_impl_t)(PyObject*, PyObject*, PyObject**) except -1
@@ -142,6 +144,9 @@ cdef enum:
     POLL = -2           # timeout=0: look once, arm nothing
 
 cdef int REDUCTIONS = 2000      # reductions a process may use per resume
+# How many times ProcessExit is raised inside a process that keeps catching it
+# before the process is closed as if killed (its exit reason is kept).
+cdef int EXIT_RAISES = 3
 cdef int _budget = 0            # reductions left to the process being resumed
 
 # The running scheduler and the process it is resuming.  Everything in this

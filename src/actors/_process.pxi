@@ -57,9 +57,16 @@ cdef class Pid:
     cdef unsigned char state
     cdef unsigned char trap             # T_*: the trap the process is in
     cdef unsigned char trap_exit
-    cdef unsigned char exiting          # a killing signal was accepted
-    cdef unsigned char killed           # ... untrappably: close, never resume
-    cdef unsigned char exit_thrown      # ProcessExit was already raised inside it
+    # Exit state.  exiting: a killing signal was accepted (its reason is
+    # extra.exit_reason); killed: close the coroutine, never resume it (a
+    # "kill", or a process that would not die); exit_raised: how many times
+    # ProcessExit was raised inside it.  An exiting process never suspends
+    # again: each await re-raises the signal, and after EXIT_RAISES raises it
+    # is closed as if killed, keeping the signal's reason.
+    cdef unsigned char exiting
+    cdef unsigned char killed
+    cdef unsigned char exit_raised
+    cdef unsigned char ignored_exit     # it caught GeneratorExit when closed (logged)
     cdef unsigned char marker_in_use    # the current receive started at mb_marker
     cdef unsigned char scanning         # its patterns are running: no mailbox changes
     cdef Pid pl_prev

@@ -344,7 +344,7 @@ cdef void _step(Pid p) noexcept:
     global _current, _budget
     cdef PyObject* res = NULL
     cdef PySendResult st
-    if (p.exiting and (p.killed or not p.exit_thrown)) or p.trap == T_THROW:
+    if p.exiting or p.trap == T_THROW:
         _step_slow(p)
         return
     value = p.wake
@@ -460,11 +460,14 @@ cdef void _internal_error(Pid p) noexcept:
 
 
 cdef tuple _deliver_exit(Pid p):
-    """Throw the accepted exit signal into ``p`` (or close it, for "kill")."""
-    p.exit_thrown = 1
+    """Throw the accepted exit signal into ``p``, or close it: for "kill", and
+    for a process that has caught the signal EXIT_RAISES times already."""
     p.wake = None
     if p.trap != T_NONE:
         _trap_reset(p)
+    if not p.killed and p.exit_raised >= EXIT_RAISES:
+        p.killed = 1
+    p.exit_raised += 1
     if p.killed:
         _close_coro(p)                  # (we are inside p's context already)
         return 3, None
@@ -482,6 +485,13 @@ cdef void _close_coro(Pid p) noexcept:
     p.killed = 1
     try:
         p.coro.close()
+    except RuntimeError:                # "coroutine ignored GeneratorExit"
+        p.ignored_exit = 1
+        _logger.warning(
+            "Process %r (initial call: %s) caught its exit signal and awaited again; "
+            "closed as killed with reason %r. Do not catch BaseException around an "
+            "await in a process: catch Exception.",
+            p, _initial_call(p), p.extra.exit_reason if p.extra is not None else "killed")
     except BaseException:
         pass
 
@@ -504,10 +514,12 @@ cdef void _close_killed(Pid p) noexcept:
 cdef int _on_foreign_yield(Pid p, object value) except -1:
     """The coroutine yielded something other than our trap: an asyncio future, a
     bare checkpoint, or something we cannot wait for."""
+    blocking = getattr(value, "_asyncio_future_blocking", None) if value is not None else None
+    if p.exiting:
+        return _exiting_yield(p, value, blocking)
     if value is None:                   # bare yield: asyncio.sleep(0)
         _make_runnable(p)
         return 0
-    blocking = getattr(value, "_asyncio_future_blocking", None)
     if blocking is not None:
         if not blocking:
             return _queue_throw(p, RuntimeError(
@@ -531,6 +543,22 @@ cdef int _on_foreign_yield(Pid p, object value) except -1:
         f"Inside a process, await actors' own awaitables (receive, sleep, calls) or "
         f"asyncio awaitables; are you using a library written for another framework "
         f"(trio, curio, twisted)?"))
+
+
+cdef int _exiting_yield(Pid p, object value, object blocking) except -1:
+    """An exiting process awaited something else than an actors trap (an
+    asyncio future, a bare yield): it may not wait.  Cancel the future and
+    queue the exit signal again (see _exiting_await); _after_resume closes a
+    killed one."""
+    if blocking:
+        value._asyncio_future_blocking = False
+        try:
+            value.cancel()
+        except BaseException:
+            _logger.exception("actors: cancelling the future awaited by exiting %r failed", p)
+    if not p.killed:
+        _make_runnable(p)
+    return 0
 
 
 cdef object _CancelledError = asyncio.CancelledError

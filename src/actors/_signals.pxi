@@ -148,6 +148,22 @@ cdef void _log_exit(Pid p, object reason, object exc):
         pass
 
 
+cdef void _drop_undead_coro(Pid p) noexcept:
+    """Drop the coroutine of a process that ignored GeneratorExit (already
+    reported): CPython's finalizer closes it once more and would print
+    "coroutine ignored GeneratorExit" a second time."""
+    hook = sys.unraisablehook
+    sys.unraisablehook = _ignore_unraisable
+    try:
+        p.coro = None
+    finally:
+        sys.unraisablehook = hook
+
+
+def _ignore_unraisable(unraisable):
+    pass
+
+
 cdef int _terminate(Pid p, object reason, object result, object exc, bint by_signal) except -1:
     """Release everything ``p`` holds and tell its links and monitors, in that order."""
     global _current
@@ -209,7 +225,10 @@ cdef int _terminate(Pid p, object reason, object result, object exc, bint by_sig
     _current = p
     if p.exiting:
         p.killed = 1
-    p.coro = None
+    if p.ignored_exit:
+        _drop_undead_coro(p)
+    else:
+        p.coro = None
     _current = running
     p.ctx = None
     if s.exit_callbacks is not None:

@@ -111,6 +111,8 @@ cdef int _trap_send(PyObject* self, PyObject* arg, PyObject** presult) except -1
             return _scan(p, presult)
         p.reductions += 1
         return _received(p, value, presult)
+    if p.exiting:
+        return _exiting_await(p, presult)
     if p.extra is not None and p.extra.cancel_pending:
         _raise_pending_cancel(p)        # asyncio cancel() made while it ran: at this await
     if t == T_RECEIVE or t == T_CALL:
@@ -134,6 +136,22 @@ cdef int _trap_send(PyObject* self, PyObject* arg, PyObject** presult) except -1
     raise RuntimeError("this actors awaitable was already awaited: call receive()/sleep() again")
 
 
+cdef int _exiting_await(Pid p, PyObject** presult) except -1:
+    """``p`` awaits while it is exiting: it accepted an exit signal while it
+    ran, or it caught the ProcessExit and awaits again (cleanup in a finally
+    block, or a loop that swallows the signal).  On the BEAM user code cannot
+    catch an exit signal: the await raises it again, and a process that has
+    caught it EXIT_RAISES times is closed as if killed (with the signal's
+    reason), so links and monitors always fire."""
+    _trap_reset(p)
+    if not p.killed and p.exit_raised >= EXIT_RAISES:
+        p.killed = 1
+    if p.killed:
+        return _suspend(presult)        # the scheduler closes the coroutine
+    p.exit_raised += 1
+    raise ProcessExit(p.extra.exit_reason)
+
+
 cdef int _raise_pending_cancel(Pid p) except -1:
     msg = p.extra.cancel_msg
     p.extra.cancel_pending = False
@@ -150,14 +168,6 @@ cdef int _scan(Pid p, PyObject** presult) except -1:
     cdef MsgNode* node
     cdef int r
     cdef bint is_call = p.trap == T_CALL
-    if p.exiting:
-        _trap_reset(p)
-        if p.killed or p.exit_thrown:   # it caught its exit signal and carries on:
-            if not p.killed:            # close it (a loop that swallows the signal
-                p.killed = 1            # must not spin forever)
-                p.extra.exit_reason = "killed"
-            return _suspend(presult)
-        raise ProcessExit(p.extra.exit_reason)
     node = p.mb_head if prev == NULL else prev.next
     p.scanning = 1                      # pattern code may not change the mailbox
     while node != NULL:                 # (a pattern that raises: see _trap_failed)
