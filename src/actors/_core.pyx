@@ -144,6 +144,15 @@ cdef enum:
     POLL = -2           # timeout=0: look once, arm nothing
 
 cdef int REDUCTIONS = 2000      # reductions a process may use per resume
+# A scheduler tick gives the loop back after TICK_STEPS process steps or
+# TICK_SECONDS of running them, whichever comes first, so that timers and I/O
+# stay prompt under any load.  Steps longer than LONG_STEP are reported.
+TICK_STEPS = 4096
+TICK_SECONDS = 0.002
+LONG_STEP = 0.1
+cdef enum:
+    SAMPLE_STEPS = 32           # read the clock every 32 steps while they are short
+    SLOW_STEP_NS = 20000        # ... and every step once one takes longer than 20 us
 # How many times ProcessExit is raised inside a process that keeps catching it
 # before the process is closed as if killed (its exit reason is kept).
 cdef int EXIT_RAISES = 3

@@ -12,8 +12,14 @@ cdef class Scheduler:
         loop: the running asyncio loop to run on.
         clock: a zero-argument callable giving monotonic seconds (default
             ``time.monotonic``), or a ``MockClock``.
-        tick_budget: how many process steps run per loop callback before the
-            loop gets control back to serve I/O.
+        tick_budget: at most this many process steps run per loop callback
+            before the loop gets control back to serve I/O and timers.
+        tick_seconds: ... and at most about this long (a step is never cut
+            short: a tick ends after the step that crosses the budget).
+        long_step: a process step that holds the loop longer than this many
+            seconds is reported (a warning on logger ``actors`` naming the
+            process and where it was, counted in ``long_steps``), as
+            Erlang's ``system_monitor`` ``long_schedule``; None turns it off.
         asyncio_tasks: make each process asyncio's current task while it
             runs (so asyncio.timeout, TaskGroup, aiohttp work inside
             processes); False saves one dict write per step.
@@ -24,6 +30,9 @@ cdef class Scheduler:
     cdef double t0
     cdef readonly bint active
     cdef int tick_budget
+    cdef int64_t tick_ns                # the time budget of a tick
+    cdef int64_t long_step_ns           # report steps longer than this (0: never)
+    cdef bint slow_steps                # the last tick had a slow step: time each one
 
     # Run queue: a ring buffer rq[rq_first .. rq_first + rq_len) modulo rq_cap
     # (a power of two), holding one reference to each queued Pid.
@@ -60,12 +69,22 @@ cdef class Scheduler:
     cdef readonly uint64_t steps
     cdef readonly uint64_t messages
     cdef int64_t busy_ns
+    cdef readonly uint64_t long_steps   # steps longer than long_step, reported
+    cdef readonly double longest_step   # seconds, the longest step seen
 
-    def __init__(self, loop, clock=None, int tick_budget=4096, bint asyncio_tasks=True):
+    def __init__(self, loop, clock=None, int tick_budget=TICK_STEPS, bint asyncio_tasks=True,
+                 tick_seconds=TICK_SECONDS, long_step=LONG_STEP):
         if clock is not None and not callable(clock):
             raise TypeError(f"clock must be a callable returning seconds, got {clock!r}")
         if tick_budget < 1:
             raise ValueError(f"tick_budget must be >= 1, got {tick_budget}")
+        self.tick_ns = <int64_t>(_check_seconds(tick_seconds, "tick_seconds", False) * 1e9)
+        if long_step is None:
+            self.long_step_ns = 0
+        else:
+            self.long_step_ns = <int64_t>(_check_seconds(long_step, "long_step", False) * 1e9)
+            if self.long_step_ns <= 0:
+                raise ValueError(f"long_step must be > 0 seconds (or None), got {long_step!r}")
         self.loop = loop
         self.clock = clock
         if isinstance(clock, MockClock):
@@ -236,21 +255,44 @@ cdef class Scheduler:
     # -- running processes -------------------------------------------------
 
     def _tick(self):
+        # Time is read every `every` steps: every SAMPLE_STEPS while steps
+        # are short (a clock read costs a sizeable part of a message), every
+        # step once one is slow (then the read is noise, and a long step is
+        # attributed exactly).  The steps since the last reading stay
+        # referenced in `batch` so that a long one can be reported.
         cdef PyObject* p
+        cdef PyObject* batch[SAMPLE_STEPS]
         cdef int n = 0
+        cdef int k = 0
+        cdef int every = 1 if self.slow_steps else SAMPLE_STEPS
         cdef int64_t started = _mono_ns()
+        cdef int64_t last = started
+        cdef int64_t now = started
+        cdef bint slow = False
         while self.rq_len > 0:
             p = self.rq[self.rq_first]
             self.rq_first = (self.rq_first + 1) & (self.rq_cap - 1)
             self.rq_len -= 1
             if (<Pid>p).state == S_RUNNABLE:
                 _step(<Pid>p)
-            _decref(p)
+            batch[k] = p
+            k += 1
             n += 1
-            if n >= self.tick_budget:
-                break
+            if k == every or n >= self.tick_budget:
+                now = _mono_ns()
+                if self._end_batch(batch, k, now - last):
+                    slow = True
+                    every = 1
+                k = 0
+                last = now
+                if n >= self.tick_budget or now - started >= self.tick_ns:
+                    break
+        if k > 0:
+            now = _mono_ns()
+            slow |= self._end_batch(batch, k, now - last)
+        self.slow_steps = slow
         self.steps += n
-        self.busy_ns += _mono_ns() - started
+        self.busy_ns += now - started
         if self.current_tasks is not None:
             self.current_tasks.pop(self.loop, None)
         if self.rq_len > 0 and self.active:
@@ -258,6 +300,43 @@ cdef class Scheduler:
         else:
             self.tick_scheduled = False
             self._maybe_autojump()
+
+    cdef bint _end_batch(self, PyObject** batch, int k, int64_t ns) noexcept:
+        """``k`` steps took ``ns`` nanoseconds: report a long one, drop their
+        references; True if they were slow (time every step from now on)."""
+        cdef bint slow = ns > k * SLOW_STEP_NS
+        if slow and ns > self.long_step_ns > 0:
+            self._long_step(batch, k, ns)
+        _release_batch(batch, k)
+        return slow
+
+    cdef void _long_step(self, PyObject** batch, int k, int64_t ns) noexcept:
+        """Report ``k`` steps that held the loop for ``ns`` nanoseconds in all:
+        one step, unless it came among short ones measured together."""
+        cdef double secs = ns * 1e-9
+        cdef int i
+        cdef list who = []
+        self.long_steps += 1
+        if secs > self.longest_step:
+            self.longest_step = secs
+        try:
+            for i in range(k):
+                if <object>batch[i] not in who:
+                    who.append(<object>batch[i])
+            if len(who) == 1:
+                _logger.warning(
+                    "Long step: process %s held the event loop for %.0f ms; every other "
+                    "process and all asyncio I/O waited. Offload blocking or CPU-heavy "
+                    "work with `await actors.to_thread(fn)`.",
+                    _describe_step(<Pid>who[0]), secs * 1e3)
+            else:
+                _logger.warning(
+                    "Long step: the event loop was held for %.0f ms by a step of one of "
+                    "these processes: %s. Offload blocking or CPU-heavy work with "
+                    "`await actors.to_thread(fn)`.",
+                    secs * 1e3, "; ".join([_describe_step(<Pid>q) for q in who]))
+        except BaseException:
+            actors_fetch_exception()
 
     # -- introspection hooks used by the Python layers ---------------------
 
@@ -306,6 +385,23 @@ cdef class Scheduler:
             out.append(p)
             p = p.pl_next
         return out
+
+
+cdef inline void _release_batch(PyObject** batch, int k) noexcept:
+    cdef int i
+    for i in range(k):
+        _decref(batch[i])
+
+
+cdef str _describe_step(Pid p):
+    """``<0.5.0> (registered name: ..., initial call: ...) stopped at ...``."""
+    name = p.extra.name if p.extra is not None else None
+    if p.state == S_DEAD:
+        where = "then exited"
+    else:
+        fn = _current_function(p)
+        where = f"then waited at {fn[0]} ({fn[1]}:{fn[2]})" if fn is not None else ""
+    return f"{p!r} (registered name: {name}, initial call: {_initial_call(p)}) {where}"
 
 
 cdef inline void _make_runnable(Pid p) noexcept:

@@ -42,6 +42,10 @@ class Runtime:
             process's ``Pid`` (so ``asyncio.timeout``, ``TaskGroup`` and
             aiohttp's timeouts work there).  False turns that off and saves
             one dict write per process step (about 8% of a message).
+        long_step: a process step that holds the event loop longer than this
+            many seconds (default 0.1) is logged as a warning naming the
+            process and where it was (Erlang's ``long_schedule`` monitor);
+            None turns the check off.
 
     Only one runtime runs in an interpreter at a time, on the loop's thread.
     """
@@ -49,7 +53,8 @@ class Runtime:
     def __init__(self, *, clock: Callable[[], float] | None = None,
                  shutdown_timeout: float | None = 5.0,
                  gc_threshold: int | None = None,
-                 asyncio_tasks: bool = True) -> None:
+                 asyncio_tasks: bool = True,
+                 long_step: float | None = _core.LONG_STEP) -> None:
         if clock is not None and not callable(clock):
             raise TypeError(f"Runtime(clock=...): clock must be callable, got {clock!r}")
         if shutdown_timeout is not None:
@@ -60,6 +65,11 @@ class Runtime:
         self._shutdown_timeout = shutdown_timeout
         self._gc_threshold = gc_threshold
         self._asyncio_tasks = bool(asyncio_tasks)
+        if long_step is not None:
+            _check_timeout(long_step, "long_step")
+            if long_step == 0:
+                raise ValueError("long_step must be > 0 seconds, or None to turn the report off")
+        self._long_step = long_step
         self._old_gc: tuple[int, int, int] | None = None
         self._sched: Scheduler | None = None
 
@@ -75,7 +85,8 @@ class Runtime:
         if self._sched is not None:
             raise RuntimeError("this Runtime is already running")
         loop = asyncio.get_running_loop()
-        sched = Scheduler(loop, self._clock, asyncio_tasks=self._asyncio_tasks)
+        sched = Scheduler(loop, self._clock, asyncio_tasks=self._asyncio_tasks,
+                          long_step=self._long_step)
         sched.activate()
         self._sched = sched
         if self._gc_threshold is not None:
@@ -220,7 +231,8 @@ def _loop_factory(loop: str | None):
 
 
 def run(main, *args, loop: str | None = None, clock=None, asyncio_tasks: bool = True,
-        observe: bool | dict | None = None, **kwargs):
+        observe: bool | dict | None = None, long_step: float | None = _core.LONG_STEP,
+        **kwargs):
     """Run ``main(*args, **kwargs)`` as the first process of a new runtime.
 
     Like ``asyncio.run``: makes a new event loop (uvloop with
@@ -231,7 +243,7 @@ def run(main, *args, loop: str | None = None, clock=None, asyncio_tasks: bool = 
         main: an async function.
         loop: ``None``/``"asyncio"`` for the stdlib loop, ``"uvloop"``.
         clock: a clock for timers, e.g. ``actors.MockClock(autojump=True)``.
-        asyncio_tasks: see ``Runtime``.
+        asyncio_tasks, long_step: see ``Runtime``.
         observe: start the observer dashboard while ``main`` runs: True, or a
             dict of ``actors.observer.start`` options (``{"port": 8000}``).
             Its URL is logged on the ``actors`` logger.
@@ -258,10 +270,11 @@ def run(main, *args, loop: str | None = None, clock=None, asyncio_tasks: bool = 
             "actors.run() cannot be called from a running event loop: "
             "use `async with actors.Runtime()` there")
     with asyncio.Runner(loop_factory=factory) as runner:
-        return runner.run(_run_main(main, args, kwargs, clock, asyncio_tasks, observe))
+        return runner.run(_run_main(main, args, kwargs, clock, asyncio_tasks, observe, long_step))
 
 
-async def _run_main(main, args, kwargs, clock, asyncio_tasks=True, observe=None):
+async def _run_main(main, args, kwargs, clock, asyncio_tasks=True, observe=None,
+                    long_step=_core.LONG_STEP):
     outcome: asyncio.Future = asyncio.get_running_loop().create_future()
 
     def on_exit(pid, reason, result, exc, by_signal):
@@ -269,7 +282,7 @@ async def _run_main(main, args, kwargs, clock, asyncio_tasks=True, observe=None)
             outcome.set_result((reason, result, exc, by_signal))
 
     async with Runtime(clock=clock, gc_threshold=max(RUN_GC_THRESHOLD, gc.get_threshold()[0]),
-                       asyncio_tasks=asyncio_tasks) as rt:
+                       asyncio_tasks=asyncio_tasks, long_step=long_step) as rt:
         dashboard = None
         if observe:
             from . import observer
