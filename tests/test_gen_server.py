@@ -1168,6 +1168,27 @@ def test_a_terminate_that_raises_still_frees_the_name(run):
     run(main)
 
 
+def test_a_crash_report_names_the_servers_registered_name(run, caplog):
+    """The crash report (logger "actors", as OTP's error logger) of a named server
+    gives its registered name: the name is released when the process has exited,
+    not before the report is written."""
+
+    class Crashy(GenServer):
+        def handle_cast(self, request):
+            raise KeyError("crash-report-test")
+
+    async def main():
+        pid = await Crashy.start(name="crashy_server")
+        GenServer.cast(pid, "crash")
+        assert isinstance(await wait_down(pid), KeyError)
+        assert actors.whereis("crashy_server") is None
+
+    with caplog.at_level(logging.ERROR, logger="actors"):
+        run(main)
+    reports = [r.getMessage() for r in caplog.records if "crash-report-test" in r.getMessage()]
+    assert reports and "registered name: crashy_server" in reports[0], reports
+
+
 # -- GenServer.stop ------------------------------------------------------------------
 
 

@@ -626,7 +626,13 @@ async def _terminate(server: GenServer, cls: type, reason: Any) -> None:
         if "terminate" in type(server)._async:      # its class may have changed (actors.reload)
             await result
     finally:
-        _unregister(server._name)
+        # A local name stays registered until the process has exited: the
+        # core frees it then (before links and monitors hear of the exit, so
+        # a supervisor can restart the server under the same name), and the
+        # crash report, written just before, still names the server.  A via
+        # registry may not watch its processes: tell it now.
+        if type(server._name) is via:
+            _unregister(server._name)
 
 
 # System messages ``("$system", from_, request)`` (``actors.sys``) are handled
