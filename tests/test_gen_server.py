@@ -742,6 +742,39 @@ def test_call_rejects_a_bad_timeout(run):
     run(main)
 
 
+@pytest.mark.parametrize("fn, args", [("call", ("get",)), ("stop", ()), ("cast", (1,))])
+def test_client_functions_name_their_server_argument(run, fn, args):
+    """A server reference that is neither a Pid, a name nor a via is a TypeError
+    naming the argument: server (not the core's own parameter name)."""
+
+    async def main():
+        with pytest.raises(TypeError, match=rf"GenServer\.{fn}: server must be a Pid"):
+            result = getattr(GenServer, fn)(42, *args)
+            if fn != "cast":
+                await result
+
+    run(main)
+
+
+@pytest.mark.parametrize("msg", [
+    ("$gen_call", "not a from", "get"), ("$gen_call", (1, 2), "get"), ("$gen_call", ("pid",), "get"),
+    ("$system", "not a from", ("get_state",)), ("$system", None, 42), ("$system", None, ("trace",)),
+])
+def test_a_forged_call_or_system_message_does_not_crash_the_server(run, msg):
+    """A "$gen_call" whose from_ is not a caller's (pid, ref), or a malformed system
+    message, has nobody to answer it: the server logs and drops it and lives on."""
+
+    async def main():
+        pid = await Counter.start_link(5)
+        ref = actors.monitor(pid)
+        actors.send(pid, msg)
+        assert await GenServer.call(pid, "get") == 5
+        await nothing(Down)
+        actors.demonitor(ref)
+
+    run(main)
+
+
 def test_the_default_handle_call_and_handle_cast_crash_the_server(run):
     """A server without handle_call/handle_cast crashes on a call/cast (as in Elixir)."""
 

@@ -275,6 +275,55 @@ def test_unhashable_key_raises_type_error_naming_key(run):
     run(main)
 
 
+@pytest.mark.parametrize("keys", ["unique", "duplicate"])
+def test_every_function_taking_a_key_refuses_an_unhashable_one_in_the_caller(run, keys):
+    """Every function that takes a key (metadata keys too) raises TypeError naming
+    the key, in the caller; the registry and its registrants are untouched."""
+
+    async def main():
+        reg = await Registry.start_link(keys=keys, name="reg")
+        Registry.register("reg", "k", 1)
+        bad = ["list"]
+        calls = [
+            lambda: Registry.register("reg", bad), lambda: Registry.unregister("reg", bad),
+            lambda: Registry.unregister_match("reg", bad, ANY), lambda: Registry.lookup("reg", bad),
+            lambda: Registry.values("reg", bad, actors.self()), lambda: Registry.match("reg", bad, ANY),
+            lambda: Registry.count_match("reg", bad, ANY), lambda: Registry.dispatch("reg", bad, len),
+            lambda: Registry.meta("reg", bad), lambda: Registry.meta("reg", bad, None),
+            lambda: Registry.put_meta("reg", bad, 1), lambda: Registry.delete_meta("reg", bad),
+        ]
+        if keys == "unique":
+            calls.append(lambda: Registry.update_value("reg", bad, lambda v: v))
+        for call in calls:
+            with pytest.raises(TypeError, match="key must be hashable"):
+                call()
+        assert Process.alive(reg) and Registry.lookup("reg", "k") == [(actors.self(), 1)]
+
+    run(main)
+
+
+@pytest.mark.parametrize("request_", [42, ("register", ["list"]), "lookup"])
+def test_a_stray_call_or_cast_does_not_kill_the_registry_or_its_registrants(run, request_):
+    """A client's bad argument never kills a server: a raw call to the registry
+    process gets ("error", TypeError) and a cast is logged and dropped; the
+    registry (and so every registrant linked to it) lives on."""
+
+    async def main():
+        reg = await Registry.start_link(keys="unique", name="reg")
+        Registry.register("reg", "k", 1)
+        ref = actors.monitor(reg)
+        status, error = await actors.lowlevel.call(reg, request_)
+        assert status == "error" and isinstance(error, TypeError)
+        GenServer.cast(reg, request_)
+        status, error = await actors.lowlevel.call(reg, "sync")    # the cast was handled
+        assert status == "error"
+        await nothing(Down)
+        assert Registry.lookup("reg", "k") == [(actors.self(), 1)]
+        actors.demonitor(ref)
+
+    run(main)
+
+
 # -- duplicate keys -------------------------------------------------------------
 
 

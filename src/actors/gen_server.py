@@ -335,12 +335,18 @@ class GenServer:
             NoProcess: the server does not exist.
             CallExit: it exited before replying (``.reason``).
             Timeout: no reply within ``timeout`` seconds (default 5).
+            TypeError: ``server`` is not a Pid, a name or a via.
         """
+        if type(server) is not Pid:
+            check_server(server, "server", "GenServer.call")
         return await _core.call(server, request, timeout)
 
     @staticmethod
     def cast(server: Any, request: Any) -> None:
-        """Send ``request`` to ``server`` without waiting; never fails."""
+        """Send ``request`` to ``server`` without waiting; never fails (but a
+        ``server`` that is not a Pid, a name or a via is a ``TypeError``)."""
+        if type(server) is not Pid:
+            check_server(server, "server", "GenServer.cast")
         try:
             _core.send(server, (CAST, request))
         except NoProcess:
@@ -360,7 +366,9 @@ class GenServer:
         Raises:
             NoProcess: the server does not exist.
             Timeout: it did not exit within ``timeout`` seconds.
+            TypeError: ``server`` is not a Pid, a name or a via.
         """
+        check_server(server, "server", "GenServer.stop")
         _check_timeout(timeout, "timeout", allow_none=True)
         await stop_process(server, reason, timeout)
 
@@ -382,6 +390,25 @@ def _check_timeout(value: Any, what: str, allow_none: bool) -> None:
         raise TypeError(f"{what} must be a number of seconds{' or None' if allow_none else ''}, got {value!r}")
     if value != value or value < 0:
         raise ValueError(f"{what} must be >= 0, got {value!r}")
+
+
+def check_server(server: Any, arg: str, what: str) -> None:
+    """TypeError naming the argument ``arg`` of ``what`` unless ``server`` is a
+    server reference: a ``Pid``, a registered name (``str``) or a ``via``."""
+    if type(server) is not Pid and not isinstance(server, (str, via)):
+        raise TypeError(f"{what}: {arg} must be a Pid, a registered name (str) or "
+                        f"via(registry, key), got {server!r}")
+
+
+def bad_request(server: "GenServer", kind: str, request: Any, why: str) -> tuple:
+    """An OTP server's answer to a malformed request: log it, and return the
+    reply ``("error", TypeError(...))`` for the caller (OTP's ``{error, badcall}``).
+
+    The server stays up: a client's bad argument must never kill a server
+    (and with it the processes linked to it).
+    """
+    _logger.error("%s %r received a malformed request %r: %s", kind, server._pid, request, why)
+    return ("error", TypeError(f"{kind} {server._pid!r}: malformed request {request!r}: {why}"))
 
 
 def _check_name(name: Any) -> None:
@@ -557,6 +584,11 @@ async def _loop(server: GenServer, cls: type, parent: Pid | None, action: Any) -
                 idle = None
             if type(msg) is tuple and len(msg) == 3 and msg[0] == call_tag:
                 from_ = msg[1]
+                if type(from_) is not tuple or len(from_) != 2 or type(from_[0]) is not Pid:
+                    # Nobody to answer: a forged call must not crash the server.
+                    _logger.error("%s %r dropped a malformed call message %r (from_ must be the "
+                                  "caller's (pid, ref))", cls.__qualname__, server._pid, msg)
+                    continue
                 try:
                     result = handle_call(msg[2], from_)
                     if call_async:

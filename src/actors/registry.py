@@ -180,7 +180,7 @@ from . import lowlevel
 from ._core import ANY, AlreadyRegistered, Exit, NoProcess, Pid, Ref, link, send, unlink, whereis
 from ._core import self as _self
 from .child_spec import ChildSpec
-from .gen_server import GenServer
+from .gen_server import GenServer, bad_request
 from .lowlevel import Where, is_alive
 
 __all__ = ["Registry"]
@@ -534,6 +534,16 @@ class _RegistryServer(GenServer):
             return None                  # a registrant exited: its exit hook already cleaned up
         return super().handle_info(msg)
 
+    def handle_call(self, request: Any, from_: Any) -> Any:
+        # Every Registry function works on the table in the caller: the registry
+        # process answers no call, and a stray one must not kill it (nor, through
+        # their links, its registrants).
+        return bad_request(self, "Registry", request, "a Registry answers no call")
+
+    def handle_cast(self, request: Any) -> None:
+        bad_request(self, "Registry", request, "a Registry takes no cast")
+        return None
+
 
 # -- the public API ------------------------------------------------------------------
 
@@ -717,9 +727,11 @@ class Registry:
         Raises:
             ValueError: the registry is a duplicate registry.
             NoProcess: the registry is not running.
+            TypeError: ``key`` is not hashable, or ``fn`` not callable.
         """
         table = _table(registry)
         me = _caller("Registry.update_value")
+        _check_key(key)
         _check_fn(fn, "Registry.update_value(registry, key, fn)")
         if not table.unique:
             raise ValueError(f"Registry.update_value: {table!r} has duplicate keys; "
@@ -881,8 +893,10 @@ class Registry:
         Raises:
             KeyError: no metadata under ``key`` and no default.
             NoProcess: the registry is not running.
+            TypeError: ``key`` is not hashable.
         """
         table = _table(registry)
+        _check_key(key)
         if len(default) > 1:
             raise TypeError(f"Registry.meta takes at most one default, got {len(default)}")
         try:
@@ -908,8 +922,11 @@ class Registry:
 
         Raises:
             NoProcess: the registry is not running.
+            TypeError: ``key`` is not hashable.
         """
-        _table(registry).meta.pop(key, None)
+        table = _table(registry)
+        _check_key(key)
+        table.meta.pop(key, None)
 
 
 def _unlink_if_done(table: _Table, me: Pid) -> None:
