@@ -52,8 +52,12 @@ Callbacks and what they may return
 ``terminate(reason)``
     Called when the server stops itself (``Stop``, ``GenServer.stop``), when a
     callback raises, and when its parent's exit signal arrives while it traps
-    exits.  Not called when it is killed by a signal it does not trap (as in
-    OTP: trap exits if you need cleanup on shutdown).
+    exits.  A server started with ``start()`` has no parent: for it, an exit
+    signal from outside any process (``Exit(None, reason)``: the runtime's
+    ``"shutdown"`` at the end of ``actors.run`` or ``Runtime``, or ``exit()``
+    called from plain asyncio code) counts as its parent's.  Not called when
+    it is killed by a signal it does not trap (as in OTP: trap exits if you
+    need cleanup on shutdown).
 ``code_change(old_vsn, extra)``
     Migrate the state when the server's code is upgraded; ``vsn`` (a class
     attribute) names versions.
@@ -625,8 +629,12 @@ async def _loop(server: GenServer, cls: type, parent: Pid | None, action: Any) -
                     info_async = "handle_info" in is_async
                 handle_call, handle_cast = server.handle_call, server.handle_cast
                 handle_info = server.handle_info
-            elif type(msg) is Exit and msg.pid is parent and parent is not None:
-                raise Stop(msg.reason)                 # the parent's exit signal, trapped
+            elif type(msg) is Exit and msg.pid is parent:
+                # The parent's exit signal, trapped.  A server without a parent
+                # (started with start()) takes the signal the runtime sends at
+                # shutdown, from outside any process (Exit(None, reason)), as
+                # its parent's.
+                raise Stop(msg.reason)
             else:
                 action = handle_info(msg)
                 if info_async:
