@@ -116,7 +116,9 @@ removes the caller's own entries: a process manages its own registrations
 (as in Elixir).  The caller is linked to the registry while it has entries
 in it, so if the registry crashes, its registrants get the exit signal (trap
 exits to survive it); the link is removed when the caller unregisters its
-last key.
+last key.  The registry traps exits, so each registrant's exit also queues
+an ``Exit`` in its mailbox; it drops them all at once whenever it runs, so
+that its mailbox stays bounded however fast registrants come and go.
 
 Entries vanish when their process exits, and they are already gone by the
 time anybody can notice the exit: the registry installs a hook
@@ -177,7 +179,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import lowlevel
-from ._core import ANY, AlreadyRegistered, Exit, NoProcess, Pid, Ref, link, send, unlink, whereis
+from ._core import ANY, AlreadyRegistered, Exit, NoProcess, Pid, Ref, flush, link, send, unlink, whereis
 from ._core import self as _self
 from .child_spec import ChildSpec
 from .gen_server import GenServer, bad_request
@@ -531,8 +533,29 @@ class _RegistryServer(GenServer):
 
     def handle_info(self, msg: Any) -> None:
         if type(msg) is Exit:
-            return None                  # a registrant exited: its exit hook already cleaned up
+            # A registrant exited: its exit hook already cleaned up.  Drop the
+            # other registrants' exits waiting behind this one in one go.
+            self._drop_exits()
+            return None
         return super().handle_info(msg)
+
+    def _drop_exits(self) -> None:
+        """Take every registrant's ``Exit`` out of the mailbox at once.
+
+        Each registrant is linked to the registry, so each exit queues an
+        ``Exit`` here.  Handled one per message, they come in at most a
+        reduction budget per scheduling round, while a round of churning
+        processes may end many more registrants: the mailbox (and memory)
+        would grow without bound.  ``flush`` empties it in one step; the
+        other messages (requests, system messages, the parent's exit) go
+        back in their order, and since nothing else runs meanwhile, ahead of
+        anything sent later.
+        """
+        parent = self._parent
+        keep = [msg for msg in flush() if type(msg) is not Exit or msg.pid is parent]
+        me = self._pid
+        for msg in keep:
+            send(me, msg)
 
     def handle_call(self, request: Any, from_: Any) -> Any:
         # Every Registry function works on the table in the caller: the registry
