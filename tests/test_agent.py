@@ -271,6 +271,44 @@ def test_arguments_are_checked_before_anything_is_sent(run):
     run(main)
 
 
+@pytest.mark.parametrize("request_", [
+    42, None, (), ("get",), ("get", 42, ()), ("update", None, ()), ("get_and_update", len, "args"),
+    ("no_such_op", len, ()), (["op"], len, ()), ("get", len, (), "extra"),
+])
+def test_a_malformed_request_gets_an_error_and_the_agent_survives(run, request_):
+    """A client's bad argument never kills a server: a raw call that is not
+    (op, fn, args) with a known op, a callable fn and a tuple of args is answered
+    with ("error", TypeError); a malformed cast is logged and dropped; the agent
+    keeps its state."""
+    async def main():
+        agent = await Agent.start_link(lambda: 7)
+        ref = actors.monitor(agent)
+        status, error = await actors.lowlevel.call(agent, request_)
+        assert status == "error" and isinstance(error, TypeError)
+        GenServer.cast(agent, request_)
+        GenServer.cast(agent, ("cast", "not callable", ()))
+        assert await Agent.get(agent, lambda s: s) == 7
+        assert await actors.receive(Down, timeout=0, default=None) is None
+        actors.demonitor(ref)
+
+    run(main)
+
+
+@pytest.mark.parametrize("fn, args", [
+    ("get", (len,)), ("update", (len,)), ("get_and_update", (len,)), ("stop", ()),
+])
+def test_every_client_function_names_its_agent_argument(run, fn, args):
+    """An agent reference that is not a Pid, a name or a via is a TypeError naming
+    the argument: agent."""
+    async def main():
+        with pytest.raises(TypeError, match=r"Agent\.\w+: agent must be a Pid"):
+            await getattr(Agent, fn)(42, *args)
+        with pytest.raises(TypeError, match=r"Agent\.cast: agent must be a Pid"):
+            Agent.cast(42, len)
+
+    run(main)
+
+
 def test_child_spec_runs_start_link_with_id_agent(run):
     """Agent.child_spec(fn, ...) is the spec for Agent.start_link(fn, ...), id Agent."""
     async def main():

@@ -151,6 +151,22 @@ def test_start_parts_are_type_checked():
         ChildSpec("w", (start_worker, (), [("k", 1)]))
 
 
+def test_a_plain_def_start_function_is_a_type_error_naming_start():
+    """The start function is an async function the supervisor awaits (API.md section 7):
+    a plain def is refused when the spec is made, not when a supervisor runs it."""
+
+    def plain_start():
+        return None
+
+    with pytest.raises(TypeError, match="start function must be an async function"):
+        ChildSpec("w", (plain_start, ()))
+    with pytest.raises(TypeError, match="start"):
+        child_spec({"id": "w", "start": (plain_start, ())})
+    with pytest.raises(TypeError, match="start"):
+        ChildSpec("w", (start_worker, ())).replace(start=(plain_start, ()))
+    assert ChildSpec("g", (Worker.start_link, ())).start[0] == Worker.start_link
+
+
 def test_id_must_be_hashable():
     """The id identifies the child in its supervisor, so it must be hashable."""
     with pytest.raises(TypeError, match="id"):

@@ -585,3 +585,44 @@ def test_start_link_outside_a_process(aio_run):
                 await DynamicSupervisor.start_link()
 
     aio_run(main)
+
+
+@pytest.mark.parametrize("request_", [
+    42, None, (), "x", [1], ("$dsup_no_such_request",),
+    ("$dsup_terminate_child", [1]), ("$dsup_terminate_child", "not a pid"), ("$dsup_terminate_child",),
+    ("$dsup_start_child", "not a spec"), ("$dsup_start_child", {"id": "x"}, 1),
+    ("$dsup_which_children", 1),
+])
+def test_a_malformed_request_gets_an_error_and_the_supervisor_and_children_survive(run, request_):
+    """A client's bad argument never kills a server: a raw call with garbage, or a
+    request of the wrong arity or argument types, is answered with
+    ("error", TypeError) while the supervisor and its children run on."""
+
+    async def main():
+        sup = await DynamicSupervisor.start_link()
+        child = await DynamicSupervisor.start_child(sup, Worker)
+        sup_ref, child_ref = actors.monitor(sup), actors.monitor(child)
+        status, error = await actors.lowlevel.call(sup, request_)
+        assert status == "error" and isinstance(error, TypeError)
+        actors.send(sup, ("$dsup_retry_restart", [1]))          # a forged internal message
+        assert await children(sup) == [child]
+        assert await actors.receive(actors.Down, timeout=0, default=None) is None
+        actors.demonitor(sup_ref)
+        actors.demonitor(child_ref)
+
+    run(main)
+
+
+@pytest.mark.parametrize("fn, args", [
+    ("which_children", ()), ("count_children", ()), ("start_child", (Worker,)),
+    ("terminate_child", (None,)), ("stop", ()),
+])
+def test_every_client_function_names_its_supervisor_argument(run, fn, args):
+    """A supervisor reference that is not a Pid, a name or a via is a TypeError
+    naming the argument: supervisor."""
+
+    async def main():
+        with pytest.raises(TypeError, match=r"DynamicSupervisor\.\w+: supervisor must be a Pid"):
+            await getattr(DynamicSupervisor, fn)(42, *args)
+
+    run(main)

@@ -742,6 +742,39 @@ def test_call_rejects_a_bad_timeout(run):
     run(main)
 
 
+@pytest.mark.parametrize("fn, args", [("call", ("get",)), ("stop", ()), ("cast", (1,))])
+def test_client_functions_name_their_server_argument(run, fn, args):
+    """A server reference that is neither a Pid, a name nor a via is a TypeError
+    naming the argument: server (not the core's own parameter name)."""
+
+    async def main():
+        with pytest.raises(TypeError, match=rf"GenServer\.{fn}: server must be a Pid"):
+            result = getattr(GenServer, fn)(42, *args)
+            if fn != "cast":
+                await result
+
+    run(main)
+
+
+@pytest.mark.parametrize("msg", [
+    ("$gen_call", "not a from", "get"), ("$gen_call", (1, 2), "get"), ("$gen_call", ("pid",), "get"),
+    ("$system", "not a from", ("get_state",)), ("$system", None, 42), ("$system", None, ("trace",)),
+])
+def test_a_forged_call_or_system_message_does_not_crash_the_server(run, msg):
+    """A "$gen_call" whose from_ is not a caller's (pid, ref), or a malformed system
+    message, has nobody to answer it: the server logs and drops it and lives on."""
+
+    async def main():
+        pid = await Counter.start_link(5)
+        ref = actors.monitor(pid)
+        actors.send(pid, msg)
+        assert await GenServer.call(pid, "get") == 5
+        await nothing(Down)
+        actors.demonitor(ref)
+
+    run(main)
+
+
 def test_the_default_handle_call_and_handle_cast_crash_the_server(run):
     """A server without handle_call/handle_cast crashes on a call/cast (as in Elixir)."""
 
@@ -1166,6 +1199,27 @@ def test_a_terminate_that_raises_still_frees_the_name(run):
         assert actors.whereis("bad_terminate") is None
 
     run(main)
+
+
+def test_a_crash_report_names_the_servers_registered_name(run, caplog):
+    """The crash report (logger "actors", as OTP's error logger) of a named server
+    gives its registered name: the name is released when the process has exited,
+    not before the report is written."""
+
+    class Crashy(GenServer):
+        def handle_cast(self, request):
+            raise KeyError("crash-report-test")
+
+    async def main():
+        pid = await Crashy.start(name="crashy_server")
+        GenServer.cast(pid, "crash")
+        assert isinstance(await wait_down(pid), KeyError)
+        assert actors.whereis("crashy_server") is None
+
+    with caplog.at_level(logging.ERROR, logger="actors"):
+        run(main)
+    reports = [r.getMessage() for r in caplog.records if "crash-report-test" in r.getMessage()]
+    assert reports and "registered name: crashy_server" in reports[0], reports
 
 
 # -- GenServer.stop ------------------------------------------------------------------

@@ -275,6 +275,55 @@ def test_unhashable_key_raises_type_error_naming_key(run):
     run(main)
 
 
+@pytest.mark.parametrize("keys", ["unique", "duplicate"])
+def test_every_function_taking_a_key_refuses_an_unhashable_one_in_the_caller(run, keys):
+    """Every function that takes a key (metadata keys too) raises TypeError naming
+    the key, in the caller; the registry and its registrants are untouched."""
+
+    async def main():
+        reg = await Registry.start_link(keys=keys, name="reg")
+        Registry.register("reg", "k", 1)
+        bad = ["list"]
+        calls = [
+            lambda: Registry.register("reg", bad), lambda: Registry.unregister("reg", bad),
+            lambda: Registry.unregister_match("reg", bad, ANY), lambda: Registry.lookup("reg", bad),
+            lambda: Registry.values("reg", bad, actors.self()), lambda: Registry.match("reg", bad, ANY),
+            lambda: Registry.count_match("reg", bad, ANY), lambda: Registry.dispatch("reg", bad, len),
+            lambda: Registry.meta("reg", bad), lambda: Registry.meta("reg", bad, None),
+            lambda: Registry.put_meta("reg", bad, 1), lambda: Registry.delete_meta("reg", bad),
+        ]
+        if keys == "unique":
+            calls.append(lambda: Registry.update_value("reg", bad, lambda v: v))
+        for call in calls:
+            with pytest.raises(TypeError, match="key must be hashable"):
+                call()
+        assert Process.alive(reg) and Registry.lookup("reg", "k") == [(actors.self(), 1)]
+
+    run(main)
+
+
+@pytest.mark.parametrize("request_", [42, ("register", ["list"]), "lookup"])
+def test_a_stray_call_or_cast_does_not_kill_the_registry_or_its_registrants(run, request_):
+    """A client's bad argument never kills a server: a raw call to the registry
+    process gets ("error", TypeError) and a cast is logged and dropped; the
+    registry (and so every registrant linked to it) lives on."""
+
+    async def main():
+        reg = await Registry.start_link(keys="unique", name="reg")
+        Registry.register("reg", "k", 1)
+        ref = actors.monitor(reg)
+        status, error = await actors.lowlevel.call(reg, request_)
+        assert status == "error" and isinstance(error, TypeError)
+        GenServer.cast(reg, request_)
+        status, error = await actors.lowlevel.call(reg, "sync")    # the cast was handled
+        assert status == "error"
+        await nothing(Down)
+        assert Registry.lookup("reg", "k") == [(actors.self(), 1)]
+        actors.demonitor(ref)
+
+    run(main)
+
+
 # -- duplicate keys -------------------------------------------------------------
 
 
@@ -529,6 +578,78 @@ def test_a_key_held_by_an_exiting_process_can_be_taken_over(run):
         await expect(Down(ref, ANY, ANY))
         assert Registry.lookup("reg", "k") == [(actors.self(), 2)]
         assert Registry.count("reg") == 1
+
+    run(main)
+
+
+async def _register_and_exit(key):
+    Registry.register("churn", key, None)
+
+
+async def _churn(worker, count):
+    """Start ``count`` registrants one after another, one per scheduling round."""
+    for i in range(count):
+        actors.spawn(_register_and_exit, (worker, i))
+        await actors.lowlevel.checkpoint()
+
+
+def test_the_registry_keeps_up_with_registrant_churn(run):
+    """Under sustained churn (50,000 registrants registering then exiting, 2,500 at
+    a time) the registry's mailbox stays bounded by what one scheduling round can
+    end, instead of growing with every round: each registrant's Exit (it is linked
+    to the registry) is dropped as fast as it comes.  Lookups never return a dead
+    pid meanwhile."""
+    workers, each = 2_500, 20
+
+    async def main():
+        reg = await Registry.start_link(keys="unique", name="churn")
+        refs = {actors.monitor(actors.spawn(_churn, w, each)) for w in range(workers)}
+        longest = 0
+        while refs:
+            down = await actors.receive(Down, timeout=0, default=None)
+            if down is not None:
+                refs.discard(down.ref)
+                continue
+            longest = max(longest, Process.info(reg, "message_queue_len"))
+            for key, pid, _ in Registry.select("churn"):
+                assert Process.alive(pid), (key, pid)
+                assert Registry.lookup("churn", key) == [(pid, None)]
+            await actors.lowlevel.checkpoint()
+        await actors.lowlevel.checkpoint()
+        assert Registry.count("churn") == 0
+        return longest
+
+    assert run(main) <= workers
+
+
+def test_requests_queued_among_registrant_exits_are_still_answered(run):
+    """Dropping registrants' exits in bulk keeps every other message: a request
+    that arrives between exits is still answered, and the registry still stops
+    when asked."""
+
+    async def registrant(parent):
+        Registry.register("reg", "k")
+        actors.send(parent, "registered")
+        await actors.receive("go")
+
+    async def ask(parent, reg):
+        actors.send(parent, ("answer", await actors.lowlevel.call(reg, "ping")))
+
+    async def main():
+        reg = await Registry.start_link(keys="duplicate", name="reg")
+        me = actors.self()
+        first = [actors.spawn(registrant, me) for _ in range(50)]
+        last = [actors.spawn(registrant, me) for _ in range(50)]
+        for _ in range(100):
+            await expect("registered")
+        for pid in first:
+            actors.send(pid, "go")
+        actors.spawn(ask, me, reg)            # runs after the first 50 have exited
+        for pid in last:
+            actors.send(pid, "go")
+        _, (status, error) = await expect(("answer", ANY))
+        assert status == "error" and isinstance(error, TypeError)
+        await GenServer.stop(reg)
 
     run(main)
 

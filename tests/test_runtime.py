@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import signal
 import threading
 
 import pytest
@@ -130,6 +131,103 @@ def test_remaining_processes_get_shutdown_when_main_returns(run):
     assert sorted(log, key=repr) == sorted(
         [("plain", "shutdown"), ("trapper", actors.Exit(None, "shutdown"))], key=repr
     )
+
+
+class Tracer(actors.GenServer):
+    """Traps exits (so that a shutdown reaches terminate) and records its terminate."""
+
+    def init(self, name, log):
+        actors.Process.flag("trap_exit", True)
+        self.name, self.log = name, log
+
+    def terminate(self, reason):
+        self.log.append((self.name, reason))
+
+
+async def _hold_a_supervisor(parent, log):
+    """A plain process that starts a supervisor of two Tracers, then waits."""
+    children = [Tracer.child_spec(name, log).replace(id=name) for name in ("child1", "child2")]
+    await actors.Supervisor.start_link(children)
+    actors.send(parent, "supervising")
+    await actors.receive("never sent")
+
+
+def test_at_the_end_of_run_servers_without_a_parent_terminate_in_reverse_start_order(run):
+    """At the end of actors.run every process is shut down in reverse start order.
+    A trapping GenServer with no parent (started with start()) takes the runtime's
+    shutdown signal as its parent's: terminate("shutdown") runs, as in OTP, and the
+    run returns at once (on an autojumping clock, a shutdown timeout would show)."""
+    clock = actors.MockClock(autojump=True)
+    log = []
+
+    async def main():
+        for name in ("first", "second", "third"):
+            await Tracer.start(name, log)
+        return clock()
+
+    ended = run(main, clock=clock)
+    assert log == [("third", "shutdown"), ("second", "shutdown"), ("first", "shutdown")]
+    assert clock() == ended                     # no process made the shutdown wait
+
+
+def test_the_shutdown_stops_a_supervision_tree_as_a_whole_in_start_order(run):
+    """A process linked to an older one is stopped by it, not by the runtime: a
+    supervisor stops its children in reverse order, and the subtree is done before
+    the shutdown moves on to older processes."""
+    clock = actors.MockClock(autojump=True)
+    log = []
+
+    async def main():
+        await Tracer.start("before", log)
+        actors.spawn(_hold_a_supervisor, actors.self(), log)
+        await actors.receive("supervising")
+        await Tracer.start("after", log)
+        return clock()
+
+    ended = run(main, clock=clock)
+    assert [name for name, _ in log] == ["after", "child2", "child1", "before"]
+    assert clock() == ended
+
+
+@pytest.mark.parametrize("how", ["async with", "stop"])
+def test_leaving_a_runtime_terminates_its_servers_in_reverse_start_order(aio_run, how):
+    """Runtime.stop() (or leaving `async with`) shuts down like actors.run: servers
+    started from asyncio code (no parent) run terminate, newest first, at once."""
+    log = []
+
+    async def app():
+        clock = actors.MockClock(autojump=True)
+        rt = actors.Runtime(clock=clock)
+        async with rt:
+            for name in ("first", "second"):
+                await Tracer.start(name, log)
+            stopping = clock()
+            if how == "stop":
+                await rt.stop()
+        return clock() - stopping
+
+    assert aio_run(app) == 0
+    assert log == [("second", "shutdown"), ("first", "shutdown")]
+
+
+def test_ctrl_c_during_run_shuts_down_in_order_and_raises_keyboard_interrupt(run):
+    """Ctrl-C (SIGINT) during actors.run does the same orderly shutdown (main too
+    gets "shutdown"), then KeyboardInterrupt propagates, as with asyncio.run."""
+    log = []
+
+    async def main():
+        await Tracer.start("first", log)
+        await Tracer.start("second", log)
+        try:
+            signal.raise_signal(signal.SIGINT)
+            await actors.receive("never sent")
+        except actors.ProcessExit as exc:
+            log.append(("main", exc.reason))
+            raise
+
+    with pytest.raises(KeyboardInterrupt):
+        run(main, clock=actors.MockClock(autojump=True))
+    assert log == [("second", "shutdown"), ("first", "shutdown"), ("main", "shutdown")]
 
 
 def test_run_rejects_a_non_async_main(run):

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 
 import actors
-from actors import ANY, Exit, GenServer, Ignore, StartError
+from actors import ANY, Exit, GenServer, Ignore, Process, StartError
 from actors.child_spec import ChildSpec
 from actors.supervisor import Child, Supervisor
+from conftest import nothing
 
 
 class Probe(GenServer):
@@ -282,15 +283,74 @@ def test_start_link_timeout(run, clock):
 
 
 def test_unexpected_messages_do_not_crash_a_supervisor(run):
-    """Stray messages, casts and unknown calls are logged and ignored (a supervisor must
-    not die of them)."""
+    """Stray messages and casts are logged and ignored, an unknown call is answered
+    with an error (OTP's {error, badcall}): a supervisor must not die of them."""
 
     async def main():
         sup = await Supervisor.start_link([Worker])
         actors.send(sup, "hello")
         GenServer.cast(sup, "hello")
-        assert await GenServer.call(sup, "hello") is None
+        status, error = await GenServer.call(sup, "hello")
+        assert status == "error" and isinstance(error, TypeError)
         assert (await Supervisor.count_children(sup))["active"] == 1
+
+    run(main)
+
+
+@pytest.mark.parametrize("request_", [
+    42, None, (), [1], "x", ("$sup_no_such_request",), ([1], 2),
+    ("$sup_terminate_child", [1]), ("$sup_restart_child", {"a": 1}), ("$sup_delete_child", {1}),
+    ("$sup_terminate_child",), ("$sup_terminate_child", "w", "extra"),
+    ("$sup_start_child", "not a spec"), ("$sup_start_child", {"id": "x"}),
+    ("$sup_which_children", 1), ("$sup_count_children", [], []),
+])
+def test_a_malformed_request_gets_an_error_and_the_supervisor_and_children_survive(run, request_):
+    """A client's bad argument never kills a server: a raw call with garbage, or a
+    supervisor request with the wrong arity or argument types (an unhashable id),
+    is answered with ("error", TypeError) while the supervisor and its children
+    run on."""
+
+    async def main():
+        sup = await Supervisor.start_link([Worker])
+        child = (await Supervisor.which_children(sup))[0].pid
+        sup_ref, child_ref = actors.monitor(sup), actors.monitor(child)
+        status, error = await actors.lowlevel.call(sup, request_)
+        assert status == "error" and isinstance(error, TypeError)
+        await nothing(actors.Down)
+        assert (await Supervisor.which_children(sup))[0].pid is child
+        actors.demonitor(sup_ref)
+        actors.demonitor(child_ref)
+
+    run(main)
+
+
+@pytest.mark.parametrize("fn", ["terminate_child", "restart_child", "delete_child"])
+def test_an_unhashable_child_id_is_a_type_error_in_the_caller(run, fn):
+    """terminate_child, restart_child and delete_child check the id in the caller:
+    a TypeError naming child_id, and the supervisor never sees the request."""
+
+    async def main():
+        sup = await Supervisor.start_link([Worker])
+        child = (await Supervisor.which_children(sup))[0].pid
+        with pytest.raises(TypeError, match="child_id"):
+            await getattr(Supervisor, fn)(sup, ["not", "hashable"])
+        assert Process.alive(sup) and Process.alive(child)
+        assert (await Supervisor.which_children(sup))[0].pid is child
+
+    run(main)
+
+
+@pytest.mark.parametrize("fn, args", [
+    ("which_children", ()), ("count_children", ()), ("start_child", (Worker,)),
+    ("terminate_child", ("w",)), ("restart_child", ("w",)), ("delete_child", ("w",)), ("stop", ()),
+])
+def test_every_client_function_names_its_supervisor_argument(run, fn, args):
+    """A supervisor reference that is not a Pid, a name or a via is a TypeError
+    naming the argument: supervisor."""
+
+    async def main():
+        with pytest.raises(TypeError, match=r"Supervisor\.\w+: supervisor must be a Pid"):
+            await getattr(Supervisor, fn)(42, *args)
 
     run(main)
 

@@ -531,6 +531,25 @@ def test_start_runs_a_task_that_is_not_linked(run):
     run(main)
 
 
+def test_every_task_spawner_passes_keyword_arguments_to_fn(run):
+    """create, start, start_link and child_spec pass keyword arguments to fn, as
+    spawn does (child_spec keeps id, restart and shutdown for the spec)."""
+    async def main():
+        me = actors.self()
+        assert await Task.create(tell, msg="create", pid=me) is None
+        await expect("create")
+        await Task.start(tell, msg="start", pid=me)
+        await expect("start")
+        await Task.start_link(tell, msg="start_link", pid=me)
+        await expect("start_link")
+        spec = Task.child_spec(tell, me, msg="child_spec", restart="transient")
+        assert spec.restart == "transient"
+        await spec.start_child()
+        await expect("child_spec")
+
+    run(main)
+
+
 def test_start_link_links_the_task_to_the_caller(run):
     """Task.start_link (what a supervisor runs) links the task to the caller."""
     async def main():

@@ -181,6 +181,54 @@ def test_create_checks_its_arguments_before_starting(run):
     run(main)
 
 
+async def scaled(x, *, factor=1):
+    return x * factor
+
+
+def test_create_and_start_child_pass_keyword_arguments_to_fn(run):
+    """Keyword arguments other than the options (restart, shutdown, timeout) go to
+    fn, as spawn passes them."""
+    async def main():
+        sup = await TaskSupervisor.start_link()
+        assert await (await TaskSupervisor.create(sup, scaled, 2, factor=10)) == 20
+        await TaskSupervisor.start_child(sup, tell, msg="kw", pid=actors.self())
+        await expect("kw")
+
+    run(main)
+
+
+@pytest.mark.parametrize("fn", ["create", "start_child"])
+def test_create_and_start_child_take_a_timeout(run, clock, fn):
+    """Every function that waits takes timeout= (API.md section 7): a supervisor that
+    does not answer in time raises Timeout; a bad timeout is refused by name."""
+    async def main():
+        sup = await TaskSupervisor.start_link()
+        with pytest.raises(ValueError, match="timeout"):
+            await getattr(TaskSupervisor, fn)(sup, double, 1, timeout=-1)
+        assert await getattr(TaskSupervisor, fn)(sup, double, 1, timeout=5) is not None
+        await actors.sys.suspend(sup)                    # it answers no request for now
+        with pytest.raises(Timeout):
+            await getattr(TaskSupervisor, fn)(sup, double, 1, timeout=1)
+
+    run(main, clock=clock)
+
+
+@pytest.mark.parametrize("fn, args", [
+    ("create", (double, 1)), ("start_child", (double, 1)), ("children", ()),
+    ("terminate_child", (None,)), ("stop", ()),
+])
+def test_every_client_function_names_its_supervisor_argument(run, fn, args):
+    """A supervisor reference that is not a Pid, a name or a via is a TypeError
+    naming the argument: supervisor."""
+    async def main():
+        with pytest.raises(TypeError, match=r"TaskSupervisor\.\w+: supervisor must be a Pid"):
+            await getattr(TaskSupervisor, fn)(42, *args)
+        with pytest.raises(TypeError, match=r"TaskSupervisor\.stream: supervisor must be a Pid"):
+            TaskSupervisor.stream(42, double, [1])
+
+    run(main)
+
+
 def test_max_children_refuses_more_tasks(run):
     """Over max_children, create and start_child raise StartError("max_children")."""
     async def main():

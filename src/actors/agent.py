@@ -84,8 +84,9 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from ._core import Pid
 from .child_spec import ChildSpec
-from .gen_server import Continue, GenServer, NoReply, Reply
+from .gen_server import Continue, GenServer, NoReply, Reply, bad_request, check_server
 from .lowlevel import call          # GenServer.call's fast path; works outside processes too
 
 __all__ = ["Agent"]
@@ -94,11 +95,26 @@ _GET = "get"
 _UPDATE = "update"
 _GET_AND_UPDATE = "get_and_update"
 _CAST = "cast"
+_CALLS = (_GET, _UPDATE, _GET_AND_UPDATE)
 
 
 def _check_fn(fn: Any, what: str) -> None:
     if not callable(fn):
         raise TypeError(f"{what}: fn must be a function of the state, got {fn!r}")
+
+
+def _malformed(request: Any, ops: tuple) -> str | None:
+    """Why ``request`` is not ``(op, fn, args)`` with ``op`` in ``ops``, or None."""
+    if type(request) is not tuple or len(request) != 3:
+        return "an agent request is (op, fn, args)"
+    op, fn, args = request
+    if type(op) is not str or op not in ops:
+        return f"unknown operation {op!r}"
+    if not callable(fn):
+        return f"fn must be a function of the state, got {fn!r}"
+    if type(args) is not tuple:
+        return f"args must be a tuple, got {args!r}"
+    return None
 
 
 def _is_awaitable(value: Any) -> bool:
@@ -167,6 +183,8 @@ class Agent(GenServer):
             CallExit: the agent exited (for example because ``fn`` raised).
             Timeout: no answer within ``timeout`` seconds (default 5).
         """
+        if type(agent) is not Pid:
+            check_server(agent, "agent", "Agent.get")
         _check_fn(fn, "Agent.get")
         return await call(agent, (_GET, fn, args), timeout)
 
@@ -180,6 +198,8 @@ class Agent(GenServer):
         Raises:
             NoProcess, CallExit, Timeout: as ``get``.
         """
+        if type(agent) is not Pid:
+            check_server(agent, "agent", "Agent.update")
         _check_fn(fn, "Agent.update")
         await call(agent, (_UPDATE, fn, args), timeout)
 
@@ -195,6 +215,8 @@ class Agent(GenServer):
             NoProcess, CallExit, Timeout: as ``get``.  If ``fn`` does not return
             a pair, the agent crashes with a ``TypeError`` (``CallExit``).
         """
+        if type(agent) is not Pid:
+            check_server(agent, "agent", "Agent.get_and_update")
         _check_fn(fn, "Agent.get_and_update")
         return await call(agent, (_GET_AND_UPDATE, fn, args), timeout)
 
@@ -204,6 +226,8 @@ class Agent(GenServer):
 
         Returns at once, even if the agent does not exist.
         """
+        if type(agent) is not Pid:
+            check_server(agent, "agent", "Agent.cast")
         _check_fn(fn, "Agent.cast")
         GenServer.cast(agent, (_CAST, fn, args))
 
@@ -215,6 +239,7 @@ class Agent(GenServer):
             NoProcess: no such agent.
             Timeout: it did not exit within ``timeout`` seconds.
         """
+        check_server(agent, "agent", "Agent.stop")
         await GenServer.stop(agent, reason, timeout)
 
     # -- server callbacks ----------------------------------------------------
@@ -226,6 +251,9 @@ class Agent(GenServer):
         self.state = state
 
     def handle_call(self, request: tuple, from_: Any) -> Any:
+        why = _malformed(request, _CALLS)
+        if why is not None:                 # a client's bad request must not kill the agent
+            return bad_request(self, "Agent", request, why)
         op, fn, args = request
         value = fn(self.state, *args)
         if _is_awaitable(value):        # finish it before any other message
@@ -233,6 +261,10 @@ class Agent(GenServer):
         return self._apply(op, value)
 
     def handle_cast(self, request: tuple) -> Any:
+        why = _malformed(request, (_CAST,))
+        if why is not None:                 # nobody to answer: log and drop it
+            bad_request(self, "Agent", request, why)
+            return None
         _, fn, args = request
         value = fn(self.state, *args)
         if _is_awaitable(value):

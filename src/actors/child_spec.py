@@ -19,6 +19,15 @@ TYPES = ("worker", "supervisor")
 _DEFAULT = object()
 
 
+def _is_async(fn: Any) -> bool:
+    """Whether calling ``fn`` gives a coroutine: an ``async def`` function or
+    method, a ``functools.partial`` of one, or an object whose ``__call__`` is one."""
+    if inspect.iscoroutinefunction(fn):
+        return True
+    call = getattr(type(fn), "__call__", None)
+    return call is not None and inspect.iscoroutinefunction(call)
+
+
 @dataclasses.dataclass(frozen=True)
 class ChildSpec:
     """How to start, restart and stop one supervised child.
@@ -61,6 +70,11 @@ class ChildSpec:
         kwargs = start[2] if len(start) == 3 else {}
         if not callable(fn):
             raise TypeError(f"child spec {self.id!r}: start function must be callable, got {fn!r}")
+        if not _is_async(fn):
+            raise TypeError(
+                f"child spec {self.id!r}: start function must be an async function (defined with "
+                f"`async def`, like Counter.start_link) that starts the child and returns its Pid; "
+                f"got {fn!r}")
         if not isinstance(args, (tuple, list)):
             raise TypeError(f"child spec {self.id!r}: start args must be a tuple or list, got {args!r}")
         if not isinstance(kwargs, dict):

@@ -82,10 +82,10 @@ from typing import Any
 from . import _core
 from ._core import Down, Exit, Pid, StartError
 from .child_spec import ChildSpec, child_spec as _normalize_spec
-from .gen_server import GenServer, Stop
+from .gen_server import GenServer, Stop, bad_request, check_server
 from .supervisor import (
     Child, Intensity, StartFailed, check_intensity, check_start_options, check_timeout, default_modules,
-    describe, is_clean_exit, mark_bad_input, shutdown_child,
+    describe, is_clean_exit, malformed, mark_bad_input, not_a_pid, not_a_spec, shutdown_child,
     shutdown_was_clean, start_child_process, start_supervisor,
 )
 
@@ -99,6 +99,14 @@ _START = "$dsup_start_child"
 _TERMINATE = "$dsup_terminate_child"
 _RETRY = "$dsup_retry_restart"
 _KILL = "$dsup_kill_after"
+
+#: The requests a DynamicSupervisor answers, with the checks of their arguments.
+_REQUESTS = {
+    _WHICH: (),
+    _COUNT: (),
+    _START: (not_a_spec,),
+    _TERMINATE: (not_a_pid,),
+}
 
 _OPTIONS = ("max_children", "max_restarts", "max_seconds", "extra_arguments", "strategy")
 
@@ -229,6 +237,7 @@ class DynamicSupervisor:
                 already has ``max_children`` children; else ``.reason`` says
                 why the child failed to start.
         """
+        check_server(supervisor, "supervisor", "DynamicSupervisor.start_child")
         spec = _normalize_spec(spec)
         check_timeout(timeout)
         status, value = await GenServer.call(supervisor, (_START, spec), timeout)
@@ -246,6 +255,7 @@ class DynamicSupervisor:
             TypeError: ``pid`` is not a Pid.
             LookupError: ``pid`` is not a child of this supervisor.
         """
+        check_server(supervisor, "supervisor", "DynamicSupervisor.terminate_child")
         if type(pid) is not Pid:
             raise TypeError(f"terminate_child(supervisor, pid): pid must be a Pid, got {pid!r}")
         check_timeout(timeout)
@@ -256,6 +266,7 @@ class DynamicSupervisor:
     async def which_children(supervisor: Any, timeout: float | None = None) -> list[Child]:
         """The children as ``Child(None, pid, type, modules)`` (``pid`` is
         ``"restarting"`` while a failed restart waits to be retried)."""
+        check_server(supervisor, "supervisor", "DynamicSupervisor.which_children")
         check_timeout(timeout)
         return await GenServer.call(supervisor, (_WHICH,), timeout)
 
@@ -263,6 +274,7 @@ class DynamicSupervisor:
     async def count_children(supervisor: Any, timeout: float | None = None) -> dict[str, int]:
         """Counts: ``specs`` (children), ``active`` (running), ``supervisors``
         and ``workers`` (by type)."""
+        check_server(supervisor, "supervisor", "DynamicSupervisor.count_children")
         check_timeout(timeout)
         return await GenServer.call(supervisor, (_COUNT,), timeout)
 
@@ -274,6 +286,7 @@ class DynamicSupervisor:
             NoProcess: no such supervisor.
             Timeout: it did not exit within ``timeout`` seconds.
         """
+        check_server(supervisor, "supervisor", "DynamicSupervisor.stop")
         await GenServer.stop(supervisor, reason, timeout)
 
 
@@ -318,6 +331,9 @@ class _DynamicSupervisorServer(GenServer):
     # -- requests ----------------------------------------------------------------------
 
     async def handle_call(self, request: Any, from_: Any) -> Any:
+        why = malformed(request, _REQUESTS)
+        if why is not None:
+            return bad_request(self, "DynamicSupervisor", request, why)
         tag = request[0]
         if tag == _START:
             if len(self.children) >= self.max_children:
@@ -352,8 +368,7 @@ class _DynamicSupervisorServer(GenServer):
             specs = len(self.children)
             return {"specs": specs, "active": specs - len(self.restarting),
                     "supervisors": supervisors, "workers": specs - supervisors}
-        _logger.error("DynamicSupervisor %s received unexpected call: %r", describe(self), request)
-        return None
+        return bad_request(self, "DynamicSupervisor", request, "unknown request")
 
     def handle_cast(self, request: Any) -> None:
         _logger.error("DynamicSupervisor %s received unexpected cast: %r", describe(self), request)
@@ -364,7 +379,7 @@ class _DynamicSupervisorServer(GenServer):
     async def handle_info(self, msg: Any) -> None:
         if type(msg) is Exit:
             pid = msg.pid
-            spec = self.children.get(pid)
+            spec = self.children.get(pid) if type(pid) is Pid else None
             if spec is None or pid in self.restarting:
                 return None
             restart = spec.restart
@@ -373,7 +388,7 @@ class _DynamicSupervisorServer(GenServer):
             else:
                 del self.children[pid]
             return None
-        if type(msg) is tuple and len(msg) == 2 and msg[0] == _RETRY:
+        if type(msg) is tuple and len(msg) == 2 and msg[0] == _RETRY and type(msg[1]) is Pid:
             pid = msg[1]
             if pid in self.restarting:
                 self.restarting.discard(pid)

@@ -52,8 +52,12 @@ Callbacks and what they may return
 ``terminate(reason)``
     Called when the server stops itself (``Stop``, ``GenServer.stop``), when a
     callback raises, and when its parent's exit signal arrives while it traps
-    exits.  Not called when it is killed by a signal it does not trap (as in
-    OTP: trap exits if you need cleanup on shutdown).
+    exits.  A server started with ``start()`` has no parent: for it, an exit
+    signal from outside any process (``Exit(None, reason)``: the runtime's
+    ``"shutdown"`` at the end of ``actors.run`` or ``Runtime``, or ``exit()``
+    called from plain asyncio code) counts as its parent's.  Not called when
+    it is killed by a signal it does not trap (as in OTP: trap exits if you
+    need cleanup on shutdown).
 ``code_change(old_vsn, extra)``
     Migrate the state when the server's code is upgraded; ``vsn`` (a class
     attribute) names versions.
@@ -335,12 +339,18 @@ class GenServer:
             NoProcess: the server does not exist.
             CallExit: it exited before replying (``.reason``).
             Timeout: no reply within ``timeout`` seconds (default 5).
+            TypeError: ``server`` is not a Pid, a name or a via.
         """
+        if type(server) is not Pid:
+            check_server(server, "server", "GenServer.call")
         return await _core.call(server, request, timeout)
 
     @staticmethod
     def cast(server: Any, request: Any) -> None:
-        """Send ``request`` to ``server`` without waiting; never fails."""
+        """Send ``request`` to ``server`` without waiting; never fails (but a
+        ``server`` that is not a Pid, a name or a via is a ``TypeError``)."""
+        if type(server) is not Pid:
+            check_server(server, "server", "GenServer.cast")
         try:
             _core.send(server, (CAST, request))
         except NoProcess:
@@ -360,7 +370,9 @@ class GenServer:
         Raises:
             NoProcess: the server does not exist.
             Timeout: it did not exit within ``timeout`` seconds.
+            TypeError: ``server`` is not a Pid, a name or a via.
         """
+        check_server(server, "server", "GenServer.stop")
         _check_timeout(timeout, "timeout", allow_none=True)
         await stop_process(server, reason, timeout)
 
@@ -382,6 +394,25 @@ def _check_timeout(value: Any, what: str, allow_none: bool) -> None:
         raise TypeError(f"{what} must be a number of seconds{' or None' if allow_none else ''}, got {value!r}")
     if value != value or value < 0:
         raise ValueError(f"{what} must be >= 0, got {value!r}")
+
+
+def check_server(server: Any, arg: str, what: str) -> None:
+    """TypeError naming the argument ``arg`` of ``what`` unless ``server`` is a
+    server reference: a ``Pid``, a registered name (``str``) or a ``via``."""
+    if type(server) is not Pid and not isinstance(server, (str, via)):
+        raise TypeError(f"{what}: {arg} must be a Pid, a registered name (str) or "
+                        f"via(registry, key), got {server!r}")
+
+
+def bad_request(server: "GenServer", kind: str, request: Any, why: str) -> tuple:
+    """An OTP server's answer to a malformed request: log it, and return the
+    reply ``("error", TypeError(...))`` for the caller (OTP's ``{error, badcall}``).
+
+    The server stays up: a client's bad argument must never kill a server
+    (and with it the processes linked to it).
+    """
+    _logger.error("%s %r received a malformed request %r: %s", kind, server._pid, request, why)
+    return ("error", TypeError(f"{kind} {server._pid!r}: malformed request {request!r}: {why}"))
 
 
 def _check_name(name: Any) -> None:
@@ -557,6 +588,11 @@ async def _loop(server: GenServer, cls: type, parent: Pid | None, action: Any) -
                 idle = None
             if type(msg) is tuple and len(msg) == 3 and msg[0] == call_tag:
                 from_ = msg[1]
+                if type(from_) is not tuple or len(from_) != 2 or type(from_[0]) is not Pid:
+                    # Nobody to answer: a forged call must not crash the server.
+                    _logger.error("%s %r dropped a malformed call message %r (from_ must be the "
+                                  "caller's (pid, ref))", cls.__qualname__, server._pid, msg)
+                    continue
                 try:
                     result = handle_call(msg[2], from_)
                     if call_async:
@@ -593,8 +629,12 @@ async def _loop(server: GenServer, cls: type, parent: Pid | None, action: Any) -
                     info_async = "handle_info" in is_async
                 handle_call, handle_cast = server.handle_call, server.handle_cast
                 handle_info = server.handle_info
-            elif type(msg) is Exit and msg.pid is parent and parent is not None:
-                raise Stop(msg.reason)                 # the parent's exit signal, trapped
+            elif type(msg) is Exit and msg.pid is parent:
+                # The parent's exit signal, trapped.  A server without a parent
+                # (started with start()) takes the signal the runtime sends at
+                # shutdown, from outside any process (Exit(None, reason)), as
+                # its parent's.
+                raise Stop(msg.reason)
             else:
                 action = handle_info(msg)
                 if info_async:
@@ -626,7 +666,13 @@ async def _terminate(server: GenServer, cls: type, reason: Any) -> None:
         if "terminate" in type(server)._async:      # its class may have changed (actors.reload)
             await result
     finally:
-        _unregister(server._name)
+        # A local name stays registered until the process has exited: the
+        # core frees it then (before links and monitors hear of the exit, so
+        # a supervisor can restart the server under the same name), and the
+        # crash report, written just before, still names the server.  A via
+        # registry may not watch its processes: tell it now.
+        if type(server._name) is via:
+            _unregister(server._name)
 
 
 # System messages ``("$system", from_, request)`` (``actors.sys``) are handled

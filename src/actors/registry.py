@@ -116,7 +116,9 @@ removes the caller's own entries: a process manages its own registrations
 (as in Elixir).  The caller is linked to the registry while it has entries
 in it, so if the registry crashes, its registrants get the exit signal (trap
 exits to survive it); the link is removed when the caller unregisters its
-last key.
+last key.  The registry traps exits, so each registrant's exit also queues
+an ``Exit`` in its mailbox; it drops them all at once whenever it runs, so
+that its mailbox stays bounded however fast registrants come and go.
 
 Entries vanish when their process exits, and they are already gone by the
 time anybody can notice the exit: the registry installs a hook
@@ -177,10 +179,10 @@ from collections.abc import Callable
 from typing import Any
 
 from . import lowlevel
-from ._core import ANY, AlreadyRegistered, Exit, NoProcess, Pid, Ref, link, send, unlink, whereis
+from ._core import ANY, AlreadyRegistered, Exit, NoProcess, Pid, Ref, flush, link, send, unlink, whereis
 from ._core import self as _self
 from .child_spec import ChildSpec
-from .gen_server import GenServer
+from .gen_server import GenServer, bad_request
 from .lowlevel import Where, is_alive
 
 __all__ = ["Registry"]
@@ -531,8 +533,39 @@ class _RegistryServer(GenServer):
 
     def handle_info(self, msg: Any) -> None:
         if type(msg) is Exit:
-            return None                  # a registrant exited: its exit hook already cleaned up
+            # A registrant exited: its exit hook already cleaned up.  Drop the
+            # other registrants' exits waiting behind this one in one go.
+            self._drop_exits()
+            return None
         return super().handle_info(msg)
+
+    def _drop_exits(self) -> None:
+        """Take every registrant's ``Exit`` out of the mailbox at once.
+
+        Each registrant is linked to the registry, so each exit queues an
+        ``Exit`` here.  Handled one per message, they come in at most a
+        reduction budget per scheduling round, while a round of churning
+        processes may end many more registrants: the mailbox (and memory)
+        would grow without bound.  ``flush`` empties it in one step; the
+        other messages (requests, system messages, the parent's exit) go
+        back in their order, and since nothing else runs meanwhile, ahead of
+        anything sent later.
+        """
+        parent = self._parent
+        keep = [msg for msg in flush() if type(msg) is not Exit or msg.pid is parent]
+        me = self._pid
+        for msg in keep:
+            send(me, msg)
+
+    def handle_call(self, request: Any, from_: Any) -> Any:
+        # Every Registry function works on the table in the caller: the registry
+        # process answers no call, and a stray one must not kill it (nor, through
+        # their links, its registrants).
+        return bad_request(self, "Registry", request, "a Registry answers no call")
+
+    def handle_cast(self, request: Any) -> None:
+        bad_request(self, "Registry", request, "a Registry takes no cast")
+        return None
 
 
 # -- the public API ------------------------------------------------------------------
@@ -717,9 +750,11 @@ class Registry:
         Raises:
             ValueError: the registry is a duplicate registry.
             NoProcess: the registry is not running.
+            TypeError: ``key`` is not hashable, or ``fn`` not callable.
         """
         table = _table(registry)
         me = _caller("Registry.update_value")
+        _check_key(key)
         _check_fn(fn, "Registry.update_value(registry, key, fn)")
         if not table.unique:
             raise ValueError(f"Registry.update_value: {table!r} has duplicate keys; "
@@ -881,8 +916,10 @@ class Registry:
         Raises:
             KeyError: no metadata under ``key`` and no default.
             NoProcess: the registry is not running.
+            TypeError: ``key`` is not hashable.
         """
         table = _table(registry)
+        _check_key(key)
         if len(default) > 1:
             raise TypeError(f"Registry.meta takes at most one default, got {len(default)}")
         try:
@@ -908,8 +945,11 @@ class Registry:
 
         Raises:
             NoProcess: the registry is not running.
+            TypeError: ``key`` is not hashable.
         """
-        _table(registry).meta.pop(key, None)
+        table = _table(registry)
+        _check_key(key)
+        table.meta.pop(key, None)
 
 
 def _unlink_if_done(table: _Table, me: Pid) -> None:

@@ -34,8 +34,9 @@ class Runtime:
 
     Args:
         clock: a callable giving monotonic seconds, or a ``MockClock``.
-        shutdown_timeout: on exit, how long processes get to finish after the
-            ``"shutdown"`` exit signal before they are killed.
+        shutdown_timeout: on exit, how long each process the runtime stops
+            gets to finish after the ``"shutdown"`` exit signal before it is
+            killed (see ``stop``); ``None`` waits forever.
         gc_threshold: a gen-0 GC threshold to use while the runtime runs
             (restored afterwards); None leaves the host program's GC alone.
         asyncio_tasks: inside a process, ``asyncio.current_task()`` is the
@@ -116,6 +117,9 @@ class Runtime:
         Runs the call in a short-lived process, so the event loop is never
         blocked.  Raises what ``actors.lowlevel.call`` raises.
         """
+        if type(server) is not _core.Pid:
+            from .gen_server import check_server
+            check_server(server, "server", "Runtime.call")
         return await call_in_process(_core.call, server, request, timeout)
 
     async def run_in_process(self, fn, *args, **kwargs):
@@ -128,8 +132,16 @@ class Runtime:
         return await call_in_process(fn, *args, **kwargs)
 
     async def stop(self) -> None:
-        """Shut down: every process gets exit signal ``"shutdown"``, then is killed
-        after ``shutdown_timeout``; timers are dropped and the runtime ends."""
+        """Shut down every process in reverse start order, then end the runtime.
+
+        The runtime acts as the parent of the processes that have none: newest
+        first, each gets the exit signal ``"shutdown"`` and is waited for (up
+        to ``shutdown_timeout``, then killed) before the next; a trapping
+        GenServer without a parent runs ``terminate("shutdown")``, a
+        supervisor stops its children in reverse order.  Processes linked to
+        an older process are left to it.  Timers are dropped.  When every
+        process exits as told, ``stop`` returns at once.
+        """
         sched = self._sched
         if sched is None:
             return
@@ -173,42 +185,150 @@ async def call_in_process(fn, *args, **kwargs):
             _core.exit(pid, "kill")
 
 
+#: How many times ``shutdown_processes`` looks again for processes that have
+#: no parent left before it signals whatever remains all at once.
+SHUTDOWN_ROUNDS = 8
+
+
 async def shutdown_processes(sched: Scheduler, timeout: float | None) -> None:
-    """Signal ``"shutdown"`` to every process (newest first); kill what is left
-    after ``timeout`` seconds on the runtime's clock."""
-    if sched.process_count == 0:
+    """Shut every process down, in reverse start order, as OTP stops a node.
+
+    The runtime plays the part of the parent of the processes that have none
+    left, the roots: those not linked to an older live process.  Newest
+    first, each root gets the exit signal ``"shutdown"``, sent from outside
+    any process (a trapping process sees ``Exit(None, "shutdown")``, which a
+    GenServer without a parent takes as its parent's: it runs
+    ``terminate``).  A process linked to an older one (a supervisor's child,
+    a linked task) is left to that older process, its parent, to stop.  A
+    root that traps exits or has links (a GenServer, a supervisor stopping
+    its children in reverse order) is waited for, up to ``timeout`` seconds
+    on the runtime's clock and then killed, before the next root is
+    signalled; a root with neither dies at its next step and is only
+    signalled.  Then the processes that have become roots (orphans of a
+    stopped root, processes spawned meanwhile) are stopped the same way;
+    after ``SHUTDOWN_ROUNDS`` rounds whatever is left is signalled at once
+    and given ``timeout`` seconds.  A shutdown in which every process exits
+    when told never waits for a timeout.
+    """
+    for _ in range(SHUTDOWN_ROUNDS):
+        if sched.process_count == 0:
+            return
+        await _settle(sched)
+        await _stop_roots(sched, timeout)
+    if sched.process_count:
+        await _settle(sched)
+        rest = sched.processes()
+        rest.reverse()
+        await _stop_and_wait(sched, rest, timeout)
+
+
+async def _settle(sched: Scheduler) -> None:
+    """Let the scheduler run what is runnable (signalled processes die at their
+    next step), for a bounded number of loop iterations."""
+    for _ in range(sched.process_count // 1024 + 8):
+        if sched.run_queue_length == 0:
+            return
+        await asyncio.sleep(0)
+
+
+async def _stop_roots(sched: Scheduler, timeout: float | None) -> None:
+    """One round of ``shutdown_processes``: stop the roots, newest first; when
+    a root has exited, the processes it was linked to and that have no other
+    parent left are stopped next (its subtree goes before older roots)."""
+    procs = sched.processes()
+    order = {pid: i for i, pid in enumerate(procs)}
+    info = _core.process_info
+    stack = procs                            # popped newest first
+    while stack:
+        pid = stack.pop()
+        links = info(pid, "links")
+        if links is None:
+            continue                         # it has exited
+        i = order[pid]
+        newer = []
+        for other in links:
+            j = order.get(other)
+            if j is None:
+                continue                     # spawned during the shutdown: next round
+            if j < i:
+                break                        # linked to an older process: its parent
+            newer.append(other)
+        else:
+            if links or info(pid, "trap_exit"):
+                await _stop_and_wait(sched, [pid], timeout)
+                newer.sort(key=order.__getitem__)
+                stack.extend(newer)
+            else:
+                _core.exit(pid, "shutdown")
+
+
+async def _nothing() -> None:
+    """A process that ends at once (see ``_stop_and_wait``)."""
+
+
+async def _stop_and_wait(sched: Scheduler, pids: list, timeout: float | None) -> None:
+    """Signal ``"shutdown"`` to ``pids`` (in this order) and wait until they have
+    exited; kill those left after ``timeout`` seconds on the runtime's clock."""
+    if not pids:
         return
-    for pid in reversed(sched.processes()):
-        _core.exit(pid, "shutdown")
-    done = sched.wait_empty()
+    loop = sched.loop
+    done = loop.create_future()
+    expired = loop.create_future()
+    waiting: set = set()
+    timer: Any = None
+    clock = sched.clock
+    on_loop = isinstance(clock, _core.MockClock) and not clock.autojump
+
+    def cancel_timer() -> None:
+        if timer is None:
+            return
+        if on_loop:
+            timer.cancel()
+        else:
+            _core.cancel_timer(timer)
+
+    def exited(pid, *exit_info) -> None:
+        # Runs inside the scheduler as the process terminates: the timer is
+        # cancelled at once, so that an autojumping clock never jumps to it.
+        waiting.discard(pid)
+        if not waiting and not done.done():
+            cancel_timer()
+            done.set_result(None)
+
+    def kill_the_rest() -> None:
+        if not expired.done():
+            expired.set_result(None)
+        for pid in list(waiting):
+            _core.exit(pid, "kill")
+
+    for pid in pids:
+        if sched.on_exit(pid, exited):
+            waiting.add(pid)
+    if not waiting:
+        return
     if timeout is not None:
-        expired = sched.loop.create_future()
-
-        def kill_the_rest() -> None:
-            if not expired.done():
-                expired.set_result(None)
-            for pid in sched.processes():
-                _core.exit(pid, "kill")
-
-        clock = sched.clock
-        on_loop = isinstance(clock, _core.MockClock) and not clock.autojump
         if on_loop:    # virtual time that nobody moves: wait in real time
-            timer = sched.loop.call_later(timeout, kill_the_rest)
+            timer = loop.call_later(timeout, kill_the_rest)
         else:
             timer = sched.call_later(timeout, kill_the_rest)
-        try:
-            await asyncio.wait({done, expired}, return_when=asyncio.FIRST_COMPLETED)
-            if not done.done():
-                # Killed processes close at their next step; anything still
-                # left (spawned during cleanup, say) is dropped by close().
-                await asyncio.wait({done}, timeout=1.0)
-        finally:
-            if on_loop:
-                timer.cancel()
-            else:
-                _core.cancel_timer(timer)
-    else:
-        await done
+    for pid in pids:
+        _core.exit(pid, "shutdown")
+    if timeout is not None and not on_loop and isinstance(clock, _core.MockClock) \
+            and sched.run_queue_length == 0:
+        # Nothing runs (the processes ignore the signal, or are exiting and
+        # blocked in a foreign await): an autojumping clock jumps at the end
+        # of a scheduler step, and a timer armed from outside any process
+        # does not make one.  A process that ends at once does.
+        _core.spawn(_nothing)
+    try:
+        await asyncio.wait({done, expired}, return_when=asyncio.FIRST_COMPLETED)
+        if not done.done():
+            # Killed processes close at their next step; anything still left
+            # (stuck in a foreign await, say) is dropped by close().
+            await asyncio.wait({done}, timeout=1.0)
+    finally:
+        if not done.done():
+            cancel_timer()
 
 
 def _check_timeout(value, name: str) -> None:
@@ -237,7 +357,10 @@ def run(main, *args, loop: str | None = None, clock=None, asyncio_tasks: bool = 
 
     Like ``asyncio.run``: makes a new event loop (uvloop with
     ``loop="uvloop"``), runs until ``main`` exits, shuts every other process
-    down, closes the loop.
+    down in reverse start order (see ``Runtime.stop``: a trapping GenServer
+    without a parent runs ``terminate``), closes the loop.  Ctrl-C
+    (``KeyboardInterrupt``) shuts down the same way, ``main`` included, then
+    raises ``KeyboardInterrupt``.
 
     Args:
         main: an async function.

@@ -193,7 +193,7 @@ from typing import Any, NamedTuple
 from . import _core
 from ._core import ANY, Down, Exit, Pid, StartError
 from .child_spec import ChildSpec, child_spec as _normalize_spec
-from .gen_server import GenServer, Stop, start_server
+from .gen_server import GenServer, Stop, bad_request, check_server, start_server
 
 __all__ = ["Supervisor", "Child"]
 
@@ -362,6 +362,61 @@ def check_timeout(timeout: Any) -> None:
     check_start_options(None, timeout)
 
 
+# -- requests to a running supervisor ----------------------------------------------
+# A server checks every request against the forms it knows before acting on it,
+# so that a malformed one (a raw call, a client's bad argument) gets an error
+# reply instead of crashing the supervisor and, through their links, its children.
+
+
+def not_hashable(value: Any) -> str | None:
+    """Why ``value`` cannot be a dict key, or None."""
+    try:
+        hash(value)
+    except Exception:
+        return f"{value!r} is not hashable"
+    return None
+
+
+def not_a_spec(value: Any) -> str | None:
+    """Why ``value`` is not a ``ChildSpec``, or None."""
+    return None if isinstance(value, ChildSpec) else f"{value!r} is not a ChildSpec"
+
+
+def not_a_pid(value: Any) -> str | None:
+    """Why ``value`` is not a ``Pid``, or None."""
+    return None if type(value) is Pid else f"{value!r} is not a Pid"
+
+
+def malformed(request: Any, forms: dict) -> str | None:
+    """Why ``request`` is not one of ``forms``, or None if it is.
+
+    ``forms`` maps each request tag to the checks of its arguments: a request
+    is the tuple ``(tag, *args)`` with one argument per check, and each check
+    returns why its argument is wrong (None if it is fine).
+    """
+    if type(request) is not tuple or not request:
+        return "a request is a (tag, *args) tuple"
+    try:
+        checks = forms.get(request[0])
+    except Exception:
+        checks = None
+    if checks is None:
+        return "unknown request"
+    if len(request) != 1 + len(checks):
+        return f"{request[0]!r} takes {len(checks)} argument(s), got {len(request) - 1}"
+    for check, arg in zip(checks, request[1:]):
+        why = check(arg)
+        if why is not None:
+            return why
+    return None
+
+
+def check_child_id(child_id: Any, what: str) -> None:
+    """TypeError unless ``child_id`` can be a child's id (hashable)."""
+    if not_hashable(child_id) is not None:
+        raise TypeError(f"{what}: child_id must be hashable (a child spec's id), got {child_id!r}")
+
+
 def in_process() -> bool:
     """True when called from inside a process."""
     try:
@@ -421,6 +476,16 @@ _TERMINATE = "$sup_terminate_child"
 _RESTART = "$sup_restart_child"
 _DELETE = "$sup_delete_child"
 _RETRY = "$sup_retry_restart"
+
+#: The requests a Supervisor answers, with the checks of their arguments.
+_REQUESTS = {
+    _WHICH: (),
+    _COUNT: (),
+    _START: (not_a_spec,),
+    _TERMINATE: (not_hashable,),
+    _RESTART: (not_hashable,),
+    _DELETE: (not_hashable,),
+}
 
 
 def _init_options(children: Any, strategy: Any = "one_for_one", max_restarts: Any = 3,
@@ -603,6 +668,7 @@ class Supervisor:
         ``pid`` is ``None`` for a child that is not running and
         ``"restarting"`` while a failed restart waits to be retried.
         """
+        check_server(supervisor, "supervisor", "Supervisor.which_children")
         check_timeout(timeout)
         return await GenServer.call(supervisor, (_WHICH,), timeout)
 
@@ -610,6 +676,7 @@ class Supervisor:
     async def count_children(supervisor: Any, timeout: float | None = None) -> dict[str, int]:
         """Counts: ``specs`` (all children), ``active`` (running),
         ``supervisors`` and ``workers`` (by type, running or not)."""
+        check_server(supervisor, "supervisor", "Supervisor.count_children")
         check_timeout(timeout)
         return await GenServer.call(supervisor, (_COUNT,), timeout)
 
@@ -630,6 +697,7 @@ class Supervisor:
                 one has, else why the child failed to start (its spec is then
                 discarded).
         """
+        check_server(supervisor, "supervisor", "Supervisor.start_child")
         spec = _normalize_spec(spec)
         check_timeout(timeout)
         status, value = await GenServer.call(supervisor, (_START, spec), timeout)
@@ -647,7 +715,10 @@ class Supervisor:
 
         Raises:
             LookupError: no child has this id.
+            TypeError: ``child_id`` is not hashable (nothing is sent).
         """
+        check_server(supervisor, "supervisor", "Supervisor.terminate_child")
+        check_child_id(child_id, "Supervisor.terminate_child")
         check_timeout(timeout)
         status, value = await GenServer.call(supervisor, (_TERMINATE, child_id), timeout)
         if status != "ok":
@@ -664,7 +735,10 @@ class Supervisor:
             LookupError: no child has this id.
             StartError: ``.reason`` is ``"running"`` or ``"restarting"`` if the
                 child is, else why it failed to start.
+            TypeError: ``child_id`` is not hashable (nothing is sent).
         """
+        check_server(supervisor, "supervisor", "Supervisor.restart_child")
+        check_child_id(child_id, "Supervisor.restart_child")
         check_timeout(timeout)
         status, value = await GenServer.call(supervisor, (_RESTART, child_id), timeout)
         if status == "ok":
@@ -681,7 +755,10 @@ class Supervisor:
             LookupError: no child has this id.
             RuntimeError: the child is running or restarting
                 (``terminate_child`` it first).
+            TypeError: ``child_id`` is not hashable (nothing is sent).
         """
+        check_server(supervisor, "supervisor", "Supervisor.delete_child")
+        check_child_id(child_id, "Supervisor.delete_child")
         check_timeout(timeout)
         status, value = await GenServer.call(supervisor, (_DELETE, child_id), timeout)
         if status == "not_found":
@@ -697,6 +774,7 @@ class Supervisor:
             NoProcess: no such supervisor.
             Timeout: it did not exit within ``timeout`` seconds.
         """
+        check_server(supervisor, "supervisor", "Supervisor.stop")
         await GenServer.stop(supervisor, reason, timeout)
 
 
@@ -791,7 +869,7 @@ class _SupervisorServer(GenServer):
 
     async def handle_info(self, msg: Any) -> None:
         if type(msg) is Exit:
-            child = self.by_pid.pop(msg.pid, None)
+            child = self.by_pid.pop(msg.pid, None) if type(msg.pid) is Pid else None
             if child is None:
                 return None                      # not a child (any more): nothing to do
             child.pid = None
@@ -801,7 +879,7 @@ class _SupervisorServer(GenServer):
             elif restart == "temporary":
                 del self.children[child.id]
             return None
-        if type(msg) is tuple and len(msg) == 2 and msg[0] == _RETRY:
+        if type(msg) is tuple and len(msg) == 2 and msg[0] == _RETRY and not_hashable(msg[1]) is None:
             child = self.children.get(msg[1])
             if child is not None and child.pid == RESTARTING:
                 await self._restart(child)
@@ -849,6 +927,9 @@ class _SupervisorServer(GenServer):
     # -- requests ----------------------------------------------------------------------
 
     async def handle_call(self, request: Any, from_: Any) -> Any:
+        why = malformed(request, _REQUESTS)
+        if why is not None:
+            return bad_request(self, "Supervisor", request, why)
         tag = request[0]
         if tag == _WHICH:
             return [child.info() for child in self.children.values()]
@@ -872,8 +953,7 @@ class _SupervisorServer(GenServer):
                 return ("error", "running" if type(child.pid) is Pid else RESTARTING)
             del self.children[child.id]
             return ("ok", None)
-        _logger.error("Supervisor %s received unexpected call: %r", describe(self), request)
-        return None
+        return bad_request(self, "Supervisor", request, "unknown request")
 
     def handle_cast(self, request: Any) -> None:
         _logger.error("Supervisor %s received unexpected cast: %r", describe(self), request)

@@ -382,10 +382,9 @@ async def _handle_system(server: GenServer, msg: tuple) -> Any:
 
 async def _suspended(server: GenServer) -> None:
     """Handle only system messages, a stop request and the parent's exit until resumed."""
-    patterns = [(SYSTEM, ANY, ANY), (_gs.STOP, ANY, ANY)]
-    parent = server._parent
-    if parent is not None:
-        patterns.append(Exit(parent, ANY))
+    # The parent's exit (from outside any process, Exit(None, ...), for a
+    # server without a parent) stops a suspended server too.
+    patterns = [(SYSTEM, ANY, ANY), (_gs.STOP, ANY, ANY), Exit(server._parent, ANY)]
     while True:
         msg = await _core.receive(*patterns)
         if type(msg) is Exit:

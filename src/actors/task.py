@@ -190,9 +190,9 @@ def _exit_error(task: "Task", reason: Any, what: str) -> CallExit:
 
 # -- the task processes --------------------------------------------------------
 
-async def _run_task(task: "Task", fn: Callable[..., Awaitable[Any]], args: tuple) -> None:
+async def _run_task(task: "Task", fn: Callable[..., Awaitable[Any]], args: tuple, kwargs: dict) -> None:
     """The body of a ``Task.create`` task: run ``fn``, send the result to the owner."""
-    result = await fn(*args)
+    result = await fn(*args, **kwargs)
     # task.ref is set by the owner right after spawning, before this runs.
     send(task.owner, (task.ref, result))
 
@@ -272,15 +272,15 @@ class Task:
     # -- starting ----------------------------------------------------------------
 
     @staticmethod
-    def create(fn: Callable[..., Awaitable[Any]], /, *args: Any) -> "Task":
-        """Start ``fn(*args)`` in a task linked to and monitored by the caller.
+    def create(fn: Callable[..., Awaitable[Any]], /, *args: Any, **kwargs: Any) -> "Task":
+        """Start ``fn(*args, **kwargs)`` in a task linked to and monitored by the caller.
 
         Elixir's ``Task.async``.  The task starts at once; get its result
         with ``await task``.  Must be called inside a process.
 
         Args:
             fn: an async function.
-            *args: its arguments.
+            *args, **kwargs: its arguments (as ``spawn`` passes them).
 
         Returns:
             The ``Task``.
@@ -292,14 +292,14 @@ class Task:
         _check_fn(fn, "Task.create")
         task = _new_task(Task)
         task.owner = _current("Task.create()")
-        pid = task.pid = spawn_link(_run_task, task, fn, args)
+        pid = task.pid = spawn_link(_run_task, task, fn, args, kwargs)
         task.ref = monitor(pid)
         return task
 
     @staticmethod
-    async def start(fn: Callable[..., Awaitable[Any]], /, *args: Any) -> Pid:
-        """Start ``fn(*args)`` in a process nobody waits for (fire and forget):
-        ``pid = await Task.start(fn, arg)``.
+    async def start(fn: Callable[..., Awaitable[Any]], /, *args: Any, **kwargs: Any) -> Pid:
+        """Start ``fn(*args, **kwargs)`` in a process nobody waits for (fire and
+        forget): ``pid = await Task.start(fn, arg)``.
 
         Awaited, like every ``start`` in actors (API.md section 7), though it
         returns at once.
@@ -315,11 +315,11 @@ class Task:
             TypeError: ``fn`` is not an async function.
         """
         _check_fn(fn, "Task.start")
-        return spawn(fn, *args)
+        return spawn(fn, *args, **kwargs)
 
     @staticmethod
-    async def start_link(fn: Callable[..., Awaitable[Any]], /, *args: Any) -> Pid:
-        """Start ``fn(*args)`` in a process linked to the caller; for supervisors.
+    async def start_link(fn: Callable[..., Awaitable[Any]], /, *args: Any, **kwargs: Any) -> Pid:
+        """Start ``fn(*args, **kwargs)`` in a process linked to the caller; for supervisors.
 
         This is what ``Task.child_spec`` runs.  Nobody waits for its result;
         if it crashes, the caller (its supervisor) gets the exit signal.
@@ -333,15 +333,16 @@ class Task:
         """
         _check_fn(fn, "Task.start_link")
         _current("Task.start_link()")
-        return spawn_link(fn, *args)
+        return spawn_link(fn, *args, **kwargs)
 
     @staticmethod
     def child_spec(fn: Callable[..., Awaitable[Any]], /, *args: Any, id: Any = None,
-                   restart: str = "temporary", shutdown: Any = 5.0) -> ChildSpec:
-        """The spec that runs ``fn(*args)`` as a supervised task.
+                   restart: str = "temporary", shutdown: Any = 5.0, **kwargs: Any) -> ChildSpec:
+        """The spec that runs ``fn(*args, **kwargs)`` as a supervised task.
 
         Args:
-            fn: an async function; *args: its arguments.
+            fn: an async function; *args, **kwargs: its arguments (but
+                ``id``, ``restart`` and ``shutdown``, which are the spec's).
             id: the child's id (default: ``Task``).
             restart: ``"temporary"`` (default: never restarted),
                 ``"transient"`` (restarted after a crash) or ``"permanent"``.
@@ -356,7 +357,7 @@ class Task:
                 ``restart`` or ``shutdown``.
         """
         _check_fn(fn, "Task.child_spec")
-        return ChildSpec(id=Task if id is None else id, start=(Task.start_link, (fn, *args)),
+        return ChildSpec(id=Task if id is None else id, start=(Task.start_link, (fn, *args), kwargs),
                          restart=restart, shutdown=shutdown)
 
     # -- awaiting --------------------------------------------------------------

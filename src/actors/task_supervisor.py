@@ -70,6 +70,7 @@ from typing import Any, Awaitable, Callable, Iterable
 from ._core import ANY, Down, Pid, ProcessExit, demonitor, monitor, receive, send, spawn_link
 from .child_spec import ChildSpec
 from .dynamic_supervisor import DynamicSupervisor
+from .gen_server import check_server
 from .task import _CPU_COUNT, Task, TaskStream, _check_fn, _current, _stream_task
 
 __all__ = ["TaskSupervisor"]
@@ -77,7 +78,7 @@ __all__ = ["TaskSupervisor"]
 _GO = "$task_go"
 
 
-async def _run_nolink_task(owner: Pid, fn: Callable[..., Awaitable[Any]], args: tuple) -> None:
+async def _run_nolink_task(owner: Pid, fn: Callable[..., Awaitable[Any]], args: tuple, kwargs: dict) -> None:
     """The body of a ``TaskSupervisor.create`` task.
 
     The owner monitors the task only once ``start_child`` has returned, and
@@ -90,12 +91,12 @@ async def _run_nolink_task(owner: Pid, fn: Callable[..., Awaitable[Any]], args: 
     if type(msg) is Down:
         raise ProcessExit(("shutdown", msg.reason))
     demonitor(owner_mon, flush=True)
-    result = await fn(*args)
+    result = await fn(*args, **kwargs)
     send(owner, (msg[2], result))
 
 
-async def _start_nolink_task(owner: Pid, fn: Callable[..., Awaitable[Any]], args: tuple) -> Pid:
-    return spawn_link(_run_nolink_task, owner, fn, args)
+async def _start_nolink_task(owner: Pid, fn: Callable[..., Awaitable[Any]], args: tuple, kwargs: dict) -> Pid:
+    return spawn_link(_run_nolink_task, owner, fn, args, kwargs)
 
 
 async def _start_stream_task(state: Any, index: int, item: Any) -> Pid:
@@ -147,8 +148,8 @@ class TaskSupervisor:
 
     @staticmethod
     async def create(supervisor: Any, fn: Callable[..., Awaitable[Any]], /, *args: Any,
-                     shutdown: Any = 5.0) -> Task:
-        """Start ``fn(*args)`` under ``supervisor``: monitored by you, not linked.
+                     shutdown: Any = 5.0, timeout: float | None = None, **kwargs: Any) -> Task:
+        """Start ``fn(*args, **kwargs)`` under ``supervisor``: monitored by you, not linked.
 
         Elixir's ``Task.Supervisor.async_nolink``.  Await the returned task
         as one made by ``Task.create``; its crash is raised by ``await`` as
@@ -156,50 +157,64 @@ class TaskSupervisor:
 
         Args:
             supervisor: the task supervisor.
-            fn: an async function; *args: its arguments.
+            fn: an async function; *args, **kwargs: its arguments (but
+                ``shutdown`` and ``timeout``, which are options of ``create``).
             shutdown: seconds it gets to exit when the supervisor stops, or
                 ``"brutal_kill"``.
+            timeout: seconds to wait for the supervisor to start the task
+                (``None``: forever).
 
         Returns:
             The ``Task``.
 
         Raises:
-            TypeError: ``fn`` is not an async function.
+            TypeError: ``fn`` is not an async function, or ``supervisor`` not
+                a Pid, a name or a via.
             StartError: the supervisor already runs ``max_children`` tasks.
             NoProcess: no such supervisor.
+            Timeout: the supervisor did not answer within ``timeout``.
             RuntimeError: called outside a process.
         """
+        check_server(supervisor, "supervisor", "TaskSupervisor.create")
         _check_fn(fn, "TaskSupervisor.create")
         owner = _current("TaskSupervisor.create()")
-        spec = ChildSpec(id=Task, start=(_start_nolink_task, (owner, fn, args)),
+        spec = ChildSpec(id=Task, start=(_start_nolink_task, (owner, fn, args, kwargs)),
                          restart="temporary", shutdown=shutdown)
-        pid = await DynamicSupervisor.start_child(supervisor, spec)
+        pid = await DynamicSupervisor.start_child(supervisor, spec, timeout)
         ref = monitor(pid)
         send(pid, (_GO, owner, ref))
         return Task._new(pid, ref, owner)
 
     @staticmethod
     async def start_child(supervisor: Any, fn: Callable[..., Awaitable[Any]], /, *args: Any,
-                          restart: str = "temporary", shutdown: Any = 5.0) -> Pid:
-        """Start ``fn(*args)`` under ``supervisor``; nobody waits for its result.
+                          restart: str = "temporary", shutdown: Any = 5.0,
+                          timeout: float | None = None, **kwargs: Any) -> Pid:
+        """Start ``fn(*args, **kwargs)`` under ``supervisor``; nobody waits for its result.
 
         Args:
             supervisor: the task supervisor.
-            fn: an async function; *args: its arguments.
+            fn: an async function; *args, **kwargs: its arguments (but
+                ``restart``, ``shutdown`` and ``timeout``, which are options
+                of ``start_child``).
             restart: ``"temporary"`` (default: never restarted),
                 ``"transient"`` or ``"permanent"``.
             shutdown: seconds it gets to exit when stopped, or ``"brutal_kill"``.
+            timeout: seconds to wait for the supervisor to start the task
+                (``None``: forever).
 
         Returns:
             The task's ``Pid``.
 
         Raises:
-            TypeError, ValueError: a bad ``fn``, ``restart`` or ``shutdown``.
+            TypeError, ValueError: a bad ``supervisor``, ``fn``, ``restart``,
+                ``shutdown`` or ``timeout``.
             StartError: the supervisor already runs ``max_children`` tasks.
             NoProcess: no such supervisor.
+            Timeout: the supervisor did not answer within ``timeout``.
         """
-        spec = Task.child_spec(fn, *args, restart=restart, shutdown=shutdown)
-        return await DynamicSupervisor.start_child(supervisor, spec)
+        check_server(supervisor, "supervisor", "TaskSupervisor.start_child")
+        spec = Task.child_spec(fn, *args, restart=restart, shutdown=shutdown, **kwargs)
+        return await DynamicSupervisor.start_child(supervisor, spec, timeout)
 
     @staticmethod
     def stream(supervisor: Any, fn: Callable[[Any], Awaitable[Any]], items: Iterable[Any] | Any, *,
@@ -220,6 +235,7 @@ class TaskSupervisor:
             StartError: while iterating, if the supervisor refuses a task
                 (``max_children``); the stream is closed.
         """
+        check_server(supervisor, "supervisor", "TaskSupervisor.stream")
         # Check ``shutdown`` now, as ChildSpec does, rather than at the first item.
         shutdown = ChildSpec(id=Task, start=(_start_stream_task, ()), shutdown=shutdown).shutdown
 
@@ -233,21 +249,24 @@ class TaskSupervisor:
                           what="TaskSupervisor.stream", start_task=start_task)
 
     @staticmethod
-    async def children(supervisor: Any) -> list[Pid]:
-        """The pids of the tasks running under ``supervisor``."""
-        return [child.pid for child in await DynamicSupervisor.which_children(supervisor)
+    async def children(supervisor: Any, timeout: float | None = None) -> list[Pid]:
+        """The pids of the tasks running under ``supervisor`` (waits at most ``timeout`` s)."""
+        check_server(supervisor, "supervisor", "TaskSupervisor.children")
+        return [child.pid for child in await DynamicSupervisor.which_children(supervisor, timeout)
                 if type(child.pid) is Pid]
 
     @staticmethod
-    async def terminate_child(supervisor: Any, pid: Pid) -> None:
-        """Stop the task ``pid`` (it is not restarted).
+    async def terminate_child(supervisor: Any, pid: Pid, timeout: float | None = None) -> None:
+        """Stop the task ``pid`` (it is not restarted); wait at most ``timeout`` s.
 
         Raises:
             LookupError: ``pid`` is not a task of this supervisor.
         """
-        await DynamicSupervisor.terminate_child(supervisor, pid)
+        check_server(supervisor, "supervisor", "TaskSupervisor.terminate_child")
+        await DynamicSupervisor.terminate_child(supervisor, pid, timeout)
 
     @staticmethod
     async def stop(supervisor: Any, reason: Any = "normal", timeout: float | None = None) -> None:
         """Stop the supervisor; its tasks are shut down first."""
+        check_server(supervisor, "supervisor", "TaskSupervisor.stop")
         await DynamicSupervisor.stop(supervisor, reason, timeout)
