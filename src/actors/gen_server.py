@@ -274,8 +274,9 @@ class GenServer:
 
     def handle_info(self, msg: Any) -> Any:
         """Handle any other message; the default logs and drops it."""
-        _logger.warning("%s %r received unexpected message in handle_info: %r",
-                        type(self).__qualname__, _core.self(), msg)
+        if _core.report_allowed():
+            _logger.warning("%s %r received unexpected message in handle_info: %r",
+                            type(self).__qualname__, _core.self(), msg)
         return None
 
     def handle_continue(self, arg: Any) -> Any:
@@ -641,7 +642,8 @@ _system_handler: Any = None
 
 async def _system_message(server: GenServer, msg: tuple) -> Any:
     if _system_handler is None:
-        _logger.warning("%r: system message %r with no handler", server._pid, msg[1])
+        if _core.report_allowed():
+            _logger.warning("%r: system message %r with no handler", server._pid, msg[1])
         return None
     return await _system_handler(server, msg)
 
