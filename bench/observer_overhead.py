@@ -31,10 +31,14 @@ async def _ping_pong(messages: int, observe: bool) -> float:
     stop = threading.Event()
     poller = None
     if dashboard is not None:
+        headers = {"Authorization": f"Bearer {dashboard.token}"}
+
         def poll():
             while not stop.is_set():
                 for path in PAGE_REQUESTS:
-                    urllib.request.urlopen(f"http://127.0.0.1:{dashboard.port}{path}", timeout=10).read()
+                    req = urllib.request.Request(f"http://127.0.0.1:{dashboard.port}{path}",
+                                                 headers=headers)
+                    urllib.request.urlopen(req, timeout=10).read()
                 stop.wait(1.0)
         poller = threading.Thread(target=poll, daemon=True)
         poller.start()

@@ -144,6 +144,37 @@ def test_messages_and_queue_length_show_the_mailbox_in_order(run):
     run(main)
 
 
+def test_mailbox_limit_bounds_the_walk_of_a_long_mailbox(run):
+    """lowlevel.process_info/process_table(mailbox_limit=N) look at only the
+    first N messages: ``messages`` is that prefix (a handed-off message in its
+    place), ``memory`` counts the rest at the prefix's average size, and
+    ``message_queue_len`` is still the whole count.  A bad limit names itself."""
+    from actors import lowlevel
+
+    async def main():
+        target = actors.spawn(wait_forever)
+        big = b"x" * 100_000
+        for m in ["a", "b", "c"] + [big] * 1000:
+            actors.send(target, m)
+        info = lowlevel.process_info(target, mailbox_limit=3)
+        assert info["messages"] == ["a", "b", "c"] and info["message_queue_len"] == 1003
+        assert lowlevel.process_info(target, "messages", mailbox_limit=0) == []
+        bounded = lowlevel.process_info(target, "memory", mailbox_limit=3)
+        full = lowlevel.process_info(target, "memory")
+        assert bounded < full / 100 and full > 1000 * len(big)
+        [row] = [r for r in lowlevel.process_table(mailbox_limit=3) if r[0] == target]
+        assert row[3] == 1003 and row[5] == bounded
+        # the average of a prefix stands for the rest
+        assert lowlevel.process_info(target, "memory", mailbox_limit=500) > 0.9 * full
+        for bad, error in ((-1, ValueError), (1.5, TypeError), (True, TypeError), ("3", TypeError)):
+            with pytest.raises(error, match="mailbox_limit"):
+                lowlevel.process_info(target, mailbox_limit=bad)
+            with pytest.raises(error, match="mailbox_limit"):
+                lowlevel.process_table(mailbox_limit=bad)
+
+    run(main)
+
+
 def test_links_monitors_and_monitored_by(run):
     """links and monitored_by are lists of Pid; monitors a list of (Ref, Pid)."""
 

@@ -31,7 +31,12 @@ async def start_tree():
     return await actors.Supervisor.start_link(children, name="top_sup")
 
 
+def auth(obs):
+    return {"Authorization": f"Bearer {obs.token}"}
+
+
 async def get(session, obs, path, status=200, **kw):
+    kw.setdefault("headers", auth(obs))
     async with session.get(f"http://127.0.0.1:{obs.port}{path}", **kw) as resp:
         assert resp.status == status, (path, resp.status, await resp.text())
         return await resp.json() if resp.content_type == "application/json" else await resp.text()
@@ -88,8 +93,8 @@ def test_every_endpoint_describes_the_running_system(run):
 
 
 def test_kill_needs_the_token_and_the_supervisor_restarts_the_child(run):
-    """Every action that changes something is a POST that needs the token,
-    even on loopback; with it, kill sends exit(pid, "kill") and the
+    """Every action that changes something is a POST that needs the token
+    (as every request does); with it, kill sends exit(pid, "kill") and the
     supervisor restarts the child (the tree shows a new pid)."""
     async def main():
         await start_tree()
@@ -102,8 +107,7 @@ def test_kill_needs_the_token_and_the_supervisor_restarts_the_child(run):
                     async with s.post(path, **kw) as resp:
                         assert resp.status == 401
                 assert actors.Process.alive(old)
-                async with s.get(path.replace("/kill", "")):      # reads are open on loopback
-                    pass
+                await get(s, obs, f"/api/processes/{snapshot.pid_number(old)}")   # reads are fine
                 ref = actors.monitor(old)
                 async with s.post(path, headers={"Authorization": "Bearer s3cret"}) as resp:
                     assert resp.status == 200 and (await resp.json())["killed"] == str(old)
@@ -150,9 +154,9 @@ def test_non_loopback_host_requires_a_token_for_everything(run):
         obs = await observer.start(host="0.0.0.0", token="tok")
         try:
             async with aiohttp.ClientSession() as s:
-                await get(s, obs, "/api/system", 401)
-                await get(s, obs, "/", 401)
-                await get(s, obs, "/api/system?token=tok")
+                await get(s, obs, "/api/system", 401, headers={})
+                await get(s, obs, "/", 401, headers={})
+                await get(s, obs, "/api/system?token=tok", headers={})
                 await get(s, obs, "/api/names", headers={"Authorization": "Bearer tok"})
         finally:
             await obs.stop()
@@ -230,8 +234,9 @@ def test_run_with_observe_serves_the_dashboard_while_main_runs(loop_name):
 
     async def main():
         [obs] = actors.observer.running()
-        body = await asyncio.to_thread(
-            lambda: urllib.request.urlopen(f"http://127.0.0.1:{obs.port}/api/system", timeout=10).read())
+        req = urllib.request.Request(f"http://127.0.0.1:{obs.port}/api/system",
+                                     headers={"Authorization": f"Bearer {obs.token}"})
+        body = await asyncio.to_thread(lambda: urllib.request.urlopen(req, timeout=10).read())
         return obs, json.loads(body)
 
     obs, system = actors.run(main, loop=loop_name, observe={"port": 0})
@@ -258,4 +263,189 @@ def test_the_system_summary_reports_scheduler_busy_time(run):
         assert 0.0 < summary["scheduler_busy_percent"] <= 100.0
         assert actors.lowlevel.current_scheduler().busy_seconds > 0.0
 
+    run(main)
+
+
+# -- issue 8: readable only by its user ---------------------------------------------
+
+
+async def idle():
+    await actors.receive("never")
+
+
+ROUTES = ["/", "/api/system", "/api/processes", "/api/processes/1", "/api/tree",
+          "/api/names", "/static/index.html", "/favicon.ico"]
+
+
+def test_every_request_needs_the_token(run):
+    """Reads included, on loopback included: no token or a wrong one gives 401
+    on every route (unknown ones too) and for the kill POST, so a page in the
+    same browser cannot read mailboxes or process dictionaries."""
+    async def main():
+        victim = actors.spawn(idle)
+        obs = await observer.start()
+        kill = f"/api/processes/{snapshot.pid_number(victim)}/kill"
+        try:
+            async with aiohttp.ClientSession() as s:
+                for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": obs.token}):
+                    for path in ROUTES + [f"{r}?token=wrong" for r in ROUTES]:
+                        await get(s, obs, path, 401, headers=headers)
+                    async with s.post(f"http://127.0.0.1:{obs.port}{kill}", headers=headers) as resp:
+                        assert resp.status == 401
+                assert actors.Process.alive(victim)
+                await get(s, obs, "/api/system")                        # Bearer header
+                await get(s, obs, f"/api/names?token={obs.token}", headers={})
+        finally:
+            await obs.stop()
+    run(main)
+
+
+def test_the_page_opened_with_the_token_keeps_it_in_a_strict_httponly_cookie(run):
+    """Opening ``/?token=...`` sets an HttpOnly, SameSite=Strict cookie; later
+    requests without the token in the URL (a reload, the page's own fetches)
+    are served with it."""
+    async def main():
+        obs = await observer.start()
+        try:
+            async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+                async with s.get(obs.url) as resp:
+                    assert resp.status == 200
+                    [cookie] = resp.cookies.values()
+                    assert cookie.value == obs.token and cookie["httponly"]
+                    assert cookie["samesite"] == "Strict" and cookie["path"] == "/"
+                assert (await get(s, obs, "/api/system", headers={}))["process_count"] >= 1
+                assert "actors observer" in await get(s, obs, "/", headers={})
+            async with aiohttp.ClientSession(cookies={cookie.key: "wrong"}) as s:
+                await get(s, obs, "/api/system", 401, headers={})
+        finally:
+            await obs.stop()
+    run(main)
+
+
+def test_requests_naming_another_host_are_refused(run):
+    """DNS rebinding: a page at evil.example whose name now points at
+    127.0.0.1 sends ``Host: evil.example``; even with the token it is
+    refused.  Loopback names and addresses are accepted."""
+    async def main():
+        obs = await observer.start()
+        try:
+            async with aiohttp.ClientSession() as s:
+                for host in ("evil.example", f"evil.example:{obs.port}", "127.0.0.1.evil.example",
+                             "localhost.evil.example", "", "[::1"):
+                    for path in ("/api/system", "/"):
+                        await get(s, obs, path, 403, headers={**auth(obs), "Host": host})
+                for host in (f"127.0.0.1:{obs.port}", f"localhost:{obs.port}", "LOCALHOST",
+                             f"[::1]:{obs.port}", "127.0.0.2"):
+                    await get(s, obs, "/api/system", headers={**auth(obs), "Host": host})
+        finally:
+            await obs.stop()
+    run(main)
+
+
+def test_a_wildcard_host_accepts_ip_addresses_and_the_allowed_names(run):
+    """Listening on 0.0.0.0, the Host may be any IP address (rebinding needs a
+    name) or a name given in ``allowed_hosts``; other names are refused."""
+    async def main():
+        with pytest.raises(TypeError, match="allowed_hosts"):
+            await observer.start(allowed_hosts="box.lan")
+        obs = await observer.start(host="0.0.0.0", token="tok", allowed_hosts=["box.lan"])
+        try:
+            async with aiohttp.ClientSession() as s:
+                for host in ("10.1.2.3:80", "box.lan", "BOX.LAN:8000", "0.0.0.0"):
+                    await get(s, obs, "/api/system", headers={**auth(obs), "Host": host})
+                await get(s, obs, "/api/system", 403, headers={**auth(obs), "Host": "evil.example"})
+        finally:
+            await obs.stop()
+    run(main)
+
+
+def test_cross_origin_requests_are_refused(run):
+    """A request whose ``Origin`` is another site (or the opaque ``null``) is
+    refused with 403 even with the token, the kill POST included; the page's
+    own origin is accepted."""
+    async def main():
+        victim = actors.spawn(idle)
+        obs = await observer.start()
+        kill = f"http://127.0.0.1:{obs.port}/api/processes/{snapshot.pid_number(victim)}/kill"
+        try:
+            async with aiohttp.ClientSession() as s:
+                for origin in ("http://evil.example", f"http://localhost:{obs.port + 1}", "null",
+                               f"https://evil.example:{obs.port}"):
+                    headers = {**auth(obs), "Origin": origin}
+                    await get(s, obs, "/api/processes", 403, headers=headers)
+                    async with s.post(kill, headers=headers) as resp:
+                        assert resp.status == 403
+                assert actors.Process.alive(victim)
+                own = {**auth(obs), "Origin": f"http://127.0.0.1:{obs.port}"}
+                await get(s, obs, "/api/system", headers=own)
+                async with s.post(kill, headers=own) as resp:
+                    assert resp.status == 200
+        finally:
+            await obs.stop()
+    run(main)
+
+
+def test_start_prints_the_url_with_its_token_and_that_url_works(run, capsys):
+    """Like Jupyter: ``observer.start()`` prints the URL, token included, on
+    stderr; opening it gives the page, and its token reads the API."""
+    async def main():
+        obs = await observer.start()
+        try:
+            printed = capsys.readouterr().err
+            assert obs.url in printed and f"token={obs.token}" in printed
+            url = next(w for w in printed.split() if w.startswith("http://"))
+            async with aiohttp.ClientSession() as s:
+                async with s.get(url) as resp:
+                    assert resp.status == 200 and "actors observer" in await resp.text()
+                async with s.get(url.replace("/?", "/api/system?")) as resp:
+                    assert resp.status == 200 and (await resp.json())["process_count"] >= 1
+        finally:
+            await obs.stop()
+    run(main)
+
+
+def test_run_with_observe_prints_the_url(loop_name, capsys):
+    """``actors.run(main, observe=True)`` prints the observer's URL with its token."""
+    async def main():
+        [obs] = actors.observer.running()
+        return obs.url, capsys.readouterr().err
+
+    url, printed = actors.run(main, loop=loop_name, observe=True)
+    assert url in printed and "?token=" in url
+
+
+def test_a_huge_mailbox_is_read_only_as_a_bounded_prefix(run):
+    """A process with a million queued messages: the table and the detail
+    look at only the first MAILBOX_PREVIEW messages.  The detail shows those
+    and how many more there are; the memory sizes count the rest at the
+    prefix's average (the first messages are small and the rest big, so a
+    full walk would report gigabytes), and a huge message is shown cut."""
+    n = 1_000_000
+    big = b"x" * 10_000                 # one object, queued many times
+
+    async def main():
+        hoarder = actors.spawn(idle)
+        actors.send(hoarder, ["z" * 10**7])       # shallow size small, repr huge
+        for i in range(1, snapshot.MAILBOX_PREVIEW):
+            actors.send(hoarder, i)
+        for _ in range(n - snapshot.MAILBOX_PREVIEW):
+            actors.send(hoarder, big)
+        await actors.sleep(0)
+        full_walk = n * len(big)
+        obs = await observer.start()
+        try:
+            async with aiohttp.ClientSession() as s:
+                info = await get(s, obs, f"/api/processes/{snapshot.pid_number(hoarder)}")
+                assert info["message_queue_len"] == n
+                assert len(info["messages"]) == snapshot.MAILBOX_PREVIEW
+                assert info["messages"][1:4] == ["1", "2", "3"]
+                assert info["messages_more"] == n - snapshot.MAILBOX_PREVIEW
+                assert len(info["messages"][0]) <= 300
+                assert info["memory"] < full_walk / 10
+                table = await get(s, obs, "/api/processes?sort=message_queue_len&limit=1")
+                [row] = table["rows"]
+                assert row["pid"] == str(hoarder) and row["message_queue_len"] == n
+                assert row["memory"] < full_walk / 10
+        finally:
+            await obs.stop()
     run(main)

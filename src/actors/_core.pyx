@@ -187,6 +187,7 @@ cdef inline Pid _need_current(str what):
 
 
 include "_errors.pxi"
+include "_overload.pxi"
 include "_patterns.pxi"
 include "_process.pxi"
 include "_mailbox.pxi"

@@ -54,18 +54,21 @@ cdef bint _has_handoff(Pid p):
             and p.wake is not _TIMEOUT and p.wake is not _RESCAN)
 
 
-cdef list _messages(Pid p):
-    """The mailbox in order, with a handed-off message where it arrived."""
+cdef list _messages(Pid p, Py_ssize_t limit):
+    """The mailbox in order, with a handed-off message where it arrived; only
+    the first ``limit`` messages when ``limit >= 0``."""
     cdef list out = []
     cdef MsgNode* n = p.mb_head
     cdef bint pending = _has_handoff(p)
     if pending and p.mb_save == NULL:
         out.append(p.wake)
-    while n != NULL:
+    while n != NULL and (limit < 0 or len(out) < limit):
         out.append(<object>n.msg)
         if pending and n == p.mb_save:
             out.append(p.wake)
         n = n.next
+    if limit >= 0 and len(out) > limit:
+        del out[limit:]
     return out
 
 
@@ -85,9 +88,11 @@ cdef Py_ssize_t _CTX_BYTES = 0
 cdef Py_ssize_t _EXTRA_BYTES = 0
 
 
-cdef Py_ssize_t _memory(Pid p):
+cdef Py_ssize_t _memory(Pid p, Py_ssize_t limit):
     """Bytes a process holds, estimated: its control block, coroutine, context,
-    side tables and mailbox (with the messages' shallow sizes)."""
+    side tables and mailbox (with the messages' shallow sizes).  With
+    ``limit >= 0`` only the first ``limit`` messages are measured and the
+    rest are counted at their average size."""
     global _PID_BYTES, _CTX_BYTES, _EXTRA_BYTES
     if _PID_BYTES == 0:
         _PID_BYTES = _getsizeof(p)
@@ -106,19 +111,37 @@ cdef Py_ssize_t _memory(Pid p):
         if p.extra.dictionary is not None:
             n += _getsizeof(p.extra.dictionary)
     cdef MsgNode* m = p.mb_head
-    while m != NULL:
-        n += _getsizeof(<object>m.msg)
+    cdef Py_ssize_t seen = 0, sizes = 0
+    while m != NULL and (limit < 0 or seen < limit):
+        sizes += _getsizeof(<object>m.msg)
+        seen += 1
         m = m.next
-    return n
+    if m != NULL and seen > 0:            # stopped at the limit: extrapolate
+        sizes += <Py_ssize_t>(<double>sizes / seen * (p.mb_len - seen))
+    return n + sizes
 
 
-def process_table():
+cdef Py_ssize_t _mailbox_limit(object limit, str what) except -2:
+    """``mailbox_limit`` as a C count: -1 for None (walk whole mailboxes)."""
+    if limit is None:
+        return -1
+    if type(limit) is bool or not isinstance(limit, int):
+        raise TypeError(f"{what}: mailbox_limit must be an int >= 0 or None, got {limit!r}")
+    if limit < 0:
+        raise ValueError(f"{what}: mailbox_limit must be an int >= 0 or None, got {limit!r}")
+    return limit
+
+
+def process_table(*, mailbox_limit=None):
     """One row per live process, in spawn order: ``(pid, registered_name,
     initial_call, message_queue_len, reductions, memory, status)``.
 
     What ``Process.info`` gives for those keys, for every process at once and
     much faster (an observer's process table of 100,000 processes).
+    ``mailbox_limit=N`` bounds the work per process: ``memory`` measures the
+    first N messages of each mailbox and counts the rest at their average size.
     """
+    cdef Py_ssize_t walk = _mailbox_limit(mailbox_limit, "process_table()")
     cdef list out = []
     cdef dict calls = {}
     cdef Pid p
@@ -136,26 +159,31 @@ def process_table():
             if call is None:
                 call = calls[p.fn] = _initial_call(p)
         out.append((p, x.name if x is not None else None, call, p.mb_len + _has_handoff(p),
-                    int(p.reductions), int(_memory(p)), _status(p)))
+                    int(p.reductions), int(_memory(p, walk)), _status(p)))
         p = p.pl_next
     return out
 
 
-def process_info(pid, key=None):
-    """A dict describing a live process (None if it is dead); see ``Process.info``."""
+def process_info(pid, key=None, *, mailbox_limit=None):
+    """A dict describing a live process (None if it is dead); see ``Process.info``.
+
+    ``mailbox_limit=N`` walks at most N messages of the mailbox: ``messages``
+    is then the first N, and ``memory`` counts the rest at their average size.
+    """
     cdef Pid p = _check_pid(pid, "Process.info(pid)")
     if key is not None and key not in _INFO_KEYS:
         raise ValueError(f"Process.info(pid, key): unknown key {key!r}; known keys: {', '.join(_INFO_KEYS)}")
+    cdef Py_ssize_t walk = _mailbox_limit(mailbox_limit, "Process.info()")
     if p.state == S_DEAD:
         return None
     if key is not None:
-        return _info_value(p, key)
-    return {k: _info_value(p, k) for k in _INFO_KEYS}
+        return _info_value(p, key, walk)
+    return {k: _info_value(p, k, walk) for k in _INFO_KEYS}
 
 
-cdef object _info_value(Pid p, str key):
+cdef object _info_value(Pid p, str key, Py_ssize_t walk):
     """One value of Process.info (computed alone: a process table asks for
-    a few keys of every process)."""
+    a few keys of every process); ``walk`` bounds the mailbox walks (-1: all)."""
     cdef _Extra x = p.extra
     if key == "status":
         return _status(p)
@@ -168,9 +196,9 @@ cdef object _info_value(Pid p, str key):
     if key == "initial_call":
         return _initial_call(p)
     if key == "memory":
-        return int(_memory(p))
+        return int(_memory(p, walk))
     if key == "messages":
-        return _messages(p)
+        return _messages(p, walk)
     if key == "links":
         return sorted(p.links, key=_pid_number) if p.links else []
     if key == "monitors":

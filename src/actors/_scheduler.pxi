@@ -159,6 +159,7 @@ cdef class Scheduler:
                     pass
         self._clear_run_queue()
         self.wheel.clear()
+        _reports_at_close()
         if self.timer_handle is not None:
             self.timer_handle.cancel()
             self.timer_handle = None

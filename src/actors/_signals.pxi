@@ -138,6 +138,8 @@ cdef int _finish(Pid p, int how, object value) except -1:
 
 
 cdef void _log_exit(Pid p, object reason, object exc):
+    if not _report_allowed():           # a crash storm: counted, dropped (_overload.pxi)
+        return
     name = p.extra.name if p.extra is not None else None
     try:
         _logger.error(

@@ -356,8 +356,9 @@ class _DynamicSupervisorServer(GenServer):
             else:
                 reason = await shutdown_child(pid, spec.shutdown)
                 if not shutdown_was_clean(reason, spec.shutdown, spec.restart):
-                    _logger.error("DynamicSupervisor %s: child %r shut down with reason %r",
-                                  describe(self), pid, reason)
+                    if _core.report_allowed():
+                        _logger.error("DynamicSupervisor %s: child %r shut down with reason %r",
+                                      describe(self), pid, reason)
             return "ok"
         if tag == _WHICH:
             restarting = self.restarting
@@ -371,7 +372,8 @@ class _DynamicSupervisorServer(GenServer):
         return bad_request(self, "DynamicSupervisor", request, "unknown request")
 
     def handle_cast(self, request: Any) -> None:
-        _logger.error("DynamicSupervisor %s received unexpected cast: %r", describe(self), request)
+        if _core.report_allowed():
+            _logger.error("DynamicSupervisor %s received unexpected cast: %r", describe(self), request)
         return None
 
     # -- exits and restarts ------------------------------------------------------
@@ -394,21 +396,24 @@ class _DynamicSupervisorServer(GenServer):
                 self.restarting.discard(pid)
                 await self._restart(pid, self.children[pid])
             return None
-        _logger.error("DynamicSupervisor %s received unexpected message: %r", describe(self), msg)
+        if _core.report_allowed():
+            _logger.error("DynamicSupervisor %s received unexpected message: %r", describe(self), msg)
         return None
 
     async def _restart(self, old: Pid, spec: ChildSpec) -> None:
         """The child ``old`` failed: start it again (or give up on intensity)."""
         if not self.intensity.add():
             del self.children[old]
-            _logger.error("DynamicSupervisor %s: reached max restart intensity (%d in %s s); shutting down",
-                          describe(self), self.intensity.max_restarts, self.intensity.max_seconds)
+            if _core.report_allowed():
+                _logger.error("DynamicSupervisor %s: reached max restart intensity (%d in %s s); shutting down",
+                              describe(self), self.intensity.max_restarts, self.intensity.max_seconds)
             raise Stop("shutdown")
         try:
             pid = await self._start(spec)
         except StartFailed as failed:
-            _logger.error("DynamicSupervisor %s: restarting a child failed: %r; trying again",
-                          describe(self), failed.reason)
+            if _core.report_allowed():
+                _logger.error("DynamicSupervisor %s: restarting a child failed: %r; trying again",
+                              describe(self), failed.reason)
             self.restarting.add(old)
             _core.send(self._pid, (_RETRY, old))
             return None
@@ -447,8 +452,9 @@ class _DynamicSupervisorServer(GenServer):
             if type(msg) is Down:
                 entry = waiting.pop(msg.ref, None)
                 if entry is not None and not shutdown_was_clean(msg.reason, entry[1].shutdown, entry[1].restart):
-                    _logger.error("DynamicSupervisor %s: child %r shut down with reason %r",
-                                  describe(self), entry[0], msg.reason)
+                    if _core.report_allowed():
+                        _logger.error("DynamicSupervisor %s: child %r shut down with reason %r",
+                                      describe(self), entry[0], msg.reason)
             else:
                 for pid in deadlines[msg[2]]:
                     if _core.is_alive(pid):

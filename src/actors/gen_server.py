@@ -278,8 +278,9 @@ class GenServer:
 
     def handle_info(self, msg: Any) -> Any:
         """Handle any other message; the default logs and drops it."""
-        _logger.warning("%s %r received unexpected message in handle_info: %r",
-                        type(self).__qualname__, _core.self(), msg)
+        if _core.report_allowed():
+            _logger.warning("%s %r received unexpected message in handle_info: %r",
+                            type(self).__qualname__, _core.self(), msg)
         return None
 
     def handle_continue(self, arg: Any) -> Any:
@@ -411,7 +412,8 @@ def bad_request(server: "GenServer", kind: str, request: Any, why: str) -> tuple
     The server stays up: a client's bad argument must never kill a server
     (and with it the processes linked to it).
     """
-    _logger.error("%s %r received a malformed request %r: %s", kind, server._pid, request, why)
+    if _core.report_allowed():
+        _logger.error("%s %r received a malformed request %r: %s", kind, server._pid, request, why)
     return ("error", TypeError(f"{kind} {server._pid!r}: malformed request {request!r}: {why}"))
 
 
@@ -687,7 +689,8 @@ _system_handler: Any = None
 
 async def _system_message(server: GenServer, msg: tuple) -> Any:
     if _system_handler is None:
-        _logger.warning("%r: system message %r with no handler", server._pid, msg[1])
+        if _core.report_allowed():
+            _logger.warning("%r: system message %r with no handler", server._pid, msg[1])
         return None
     return await _system_handler(server, msg)
 

@@ -16,6 +16,8 @@ from ._core import process_info as process_info
 from ._core import process_list as process_list
 from ._core import process_table as process_table
 from ._core import reply as reply
+from ._core import report_allowed as report_allowed
+from ._core import set_crash_report_limit as set_crash_report_limit
 from ._core import set_via_handler as set_via_handler
 from ._core import via_register as via_register
 from ._core import via_unregister as via_unregister
@@ -24,5 +26,6 @@ from ._core import Where as Where
 __all__ = [
     "Scheduler", "call", "checkpoint", "current_scheduler", "is_alive",
     "pdict_delete", "pdict_get", "pdict_put", "process_flag", "process_info",
-    "process_list", "process_table", "reply", "set_via_handler", "via_register", "via_unregister", "Where",
+    "process_list", "process_table", "reply", "report_allowed", "set_crash_report_limit",
+    "set_via_handler", "via_register", "via_unregister", "Where",
 ]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import logging
 import math
 from typing import Any, Callable
 
@@ -369,7 +368,7 @@ def run(main, *args, loop: str | None = None, clock=None, asyncio_tasks: bool = 
         asyncio_tasks, long_step: see ``Runtime``.
         observe: start the observer dashboard while ``main`` runs: True, or a
             dict of ``actors.observer.start`` options (``{"port": 8000}``).
-            Its URL is logged on the ``actors`` logger.
+            Its URL, token included, is printed on stderr.
 
     Returns:
         What ``main`` returned (None if it ended with ``ProcessExit("normal")``).
@@ -410,7 +409,6 @@ async def _run_main(main, args, kwargs, clock, asyncio_tasks=True, observe=None,
         if observe:
             from . import observer
             dashboard = await observer.start(**({} if observe is True else observe))
-            logging.getLogger("actors").info("actors observer at %s", dashboard.url)
         try:
             pid = rt.spawn(main, *args, **kwargs)
             rt.scheduler.on_exit(pid, on_exit)

@@ -824,8 +824,9 @@ class _SupervisorServer(GenServer):
             try:
                 await self._start(child)
             except StartFailed as failed:
-                _logger.error("Supervisor %s: child %r failed to start: %r",
-                              describe(self), child.id, failed.reason)
+                if _core.report_allowed():
+                    _logger.error("Supervisor %s: child %r failed to start: %r",
+                                  describe(self), child.id, failed.reason)
                 await self._stop_children(reversed(list(self.children.values())))
                 raise Stop(("shutdown", ("failed_to_start_child", child.id, failed.reason))) from None
         return None
@@ -854,8 +855,9 @@ class _SupervisorServer(GenServer):
             child.pid = None
             reason = await shutdown_child(pid, child.shutdown)
             if not shutdown_was_clean(reason, child.shutdown, child.restart):
-                _logger.error("Supervisor %s: child %r (%r) shut down with reason %r",
-                              describe(self), child.id, pid, reason)
+                if _core.report_allowed():
+                    _logger.error("Supervisor %s: child %r (%r) shut down with reason %r",
+                                  describe(self), child.id, pid, reason)
         else:
             child.pid = None
         if child.restart == "temporary":
@@ -884,15 +886,17 @@ class _SupervisorServer(GenServer):
             if child is not None and child.pid == RESTARTING:
                 await self._restart(child)
             return None
-        _logger.error("Supervisor %s received unexpected message: %r", describe(self), msg)
+        if _core.report_allowed():
+            _logger.error("Supervisor %s received unexpected message: %r", describe(self), msg)
         return None
 
     async def _restart(self, child: _ChildState) -> None:
         """``child`` failed (its pid is already cleared): restart per the strategy."""
         if not self.intensity.add():
-            _logger.error("Supervisor %s: reached max restart intensity (%d in %s s) after child %r "
-                          "exited; shutting down", describe(self), self.intensity.max_restarts,
-                          self.intensity.max_seconds, child.id)
+            if _core.report_allowed():
+                _logger.error("Supervisor %s: reached max restart intensity (%d in %s s) after child %r "
+                              "exited; shutting down", describe(self), self.intensity.max_restarts,
+                              self.intensity.max_seconds, child.id)
             child.pid = None
             raise Stop("shutdown")
         strategy = self.strategy
@@ -919,8 +923,9 @@ class _SupervisorServer(GenServer):
         return None
 
     def _retry_later(self, child: _ChildState, reason: Any) -> None:
-        _logger.error("Supervisor %s: restarting child %r failed: %r; trying again",
-                      describe(self), child.id, reason)
+        if _core.report_allowed():
+            _logger.error("Supervisor %s: restarting child %r failed: %r; trying again",
+                          describe(self), child.id, reason)
         child.pid = RESTARTING
         _core.send(self._pid, (_RETRY, child.id))
 
@@ -956,7 +961,8 @@ class _SupervisorServer(GenServer):
         return bad_request(self, "Supervisor", request, "unknown request")
 
     def handle_cast(self, request: Any) -> None:
-        _logger.error("Supervisor %s received unexpected cast: %r", describe(self), request)
+        if _core.report_allowed():
+            _logger.error("Supervisor %s received unexpected cast: %r", describe(self), request)
         return None
 
     def _count(self) -> dict[str, int]:

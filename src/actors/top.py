@@ -8,8 +8,8 @@ the most reductions (process steps)::
     python -m actors top --url http://127.0.0.1:8123/?token=...
 
 ``--once`` prints one frame and exits (for scripts).  Ctrl-C quits.  The
-``token`` in the URL is sent along (an observer on a non-loopback address
-needs it even for reads).
+``token`` in the URL (the one the observer printed when it started) is sent
+along as ``Authorization: Bearer``: the observer answers nothing without it.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ SORTS = ("reductions", "memory", "message_queue_len")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The command line of ``python -m actors top``."""
     parser.add_argument("--url", required=True,
-                        help="the observer's address, as printed by Observer.url")
+                        help="the observer's URL with its ?token=, as it printed it")
     parser.add_argument("--once", action="store_true", help="print one frame and exit")
     parser.add_argument("--interval", type=float, default=1.0,
                         help="seconds between refreshes (default 1)")

@@ -1,8 +1,17 @@
 """The observer's web server: an aiohttp app on the runtime's own event loop.
 
 ``await start()`` serves the page and the JSON API from inside the running
-program; ``await observer.stop()`` closes it.  See ``actors.observer`` for
-what each page shows and the security rules.
+program and prints its URL (token included) on stderr; ``await
+observer.stop()`` closes it.  See ``actors.observer`` for what each page
+shows and the security rules.
+
+Every request goes through one gate (``guard``), in this order: the
+``Host`` header must name this machine's loopback or the address listened
+on (so a DNS-rebinding page cannot reach us under its own name); an
+``Origin`` header, if any, must be this server's own origin (no cross-origin
+reads or POSTs); and the token must come with it (``Authorization: Bearer``,
+the ``token`` query parameter, or the cookie set when the page was opened
+with ``?token=``).
 """
 from __future__ import annotations
 
@@ -10,9 +19,11 @@ import asyncio
 import hmac
 import ipaddress
 import secrets
+import socket
+import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import actors
 from actors.lowlevel import current_scheduler
@@ -49,9 +60,9 @@ class Observer:
     Attributes:
         host: the address it listens on.
         port: the TCP port (the real one when started with ``port=0``).
-        token: the secret every changing request (POST) must carry; on a
-            non-loopback host every request must carry it.
-        url: the page's address, token included (open it in a browser).
+        token: the secret every request must carry.
+        url: the page's address, token included (open it in a browser;
+            ``start`` prints it on stderr).
         sampler: the ``snapshot.Sampler`` behind the rates and charts.
     """
 
@@ -80,9 +91,13 @@ class Observer:
         await runner.cleanup()
 
 
-def _check_args(host: Any, port: Any, token: Any, interval: Any) -> None:
+def _check_args(host: Any, port: Any, token: Any, interval: Any, allowed_hosts: Any) -> None:
     if not isinstance(host, str) or not host:
         raise TypeError(f"observer.start(host=...): must be a non-empty str, got {host!r}")
+    if not isinstance(allowed_hosts, (list, tuple, set, frozenset)) or not all(
+            isinstance(h, str) and h for h in allowed_hosts):
+        raise TypeError("observer.start(allowed_hosts=...): must be a list of non-empty str, "
+                        f"got {allowed_hosts!r}")
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise ValueError(f"observer.start(port=...): must be an int in 0..65535, got {port!r}")
     if token is not None and (not isinstance(token, str) or not token):
@@ -96,28 +111,36 @@ def _check_args(host: Any, port: Any, token: Any, interval: Any) -> None:
 
 
 async def start(host: str = "127.0.0.1", port: int = 0, token: str | None = None,
-                *, interval: float = 1.0) -> Observer:
+                *, interval: float = 1.0, allowed_hosts: tuple | list = ()) -> Observer:
     """Serve the observer page and its JSON API on the running event loop.
 
-    Call it inside a process or from asyncio code while a runtime runs.
+    Call it inside a process or from asyncio code while a runtime runs.  It
+    prints ``actors observer: open URL`` on stderr, the token in the URL (as
+    Jupyter does): open that URL in a browser.  Every request must carry the
+    token; the page keeps it in a cookie (HttpOnly, SameSite=Strict).
 
     Args:
         host: the address to listen on; loopback (the default) unless you
             give a ``token``.
         port: the TCP port; 0 picks a free one (see ``Observer.port``).
-        token: the secret for changing requests (and, off loopback, for
-            every request); None makes a random one (see ``Observer.url``).
+        token: the secret every request must carry; None makes a random one
+            (see ``Observer.url``).
         interval: seconds between samples of the rate counters.
+        allowed_hosts: more names the ``Host`` header may give, e.g. this
+            machine's DNS name when listening on ``0.0.0.0``.  Loopback names
+            and addresses and ``host`` itself are always accepted (and, on a
+            wildcard ``host``, any IP address); any other ``Host`` is refused.
 
     Returns:
         The running ``Observer``; ``await observer.stop()`` to close it.
 
     Raises:
         ValueError: a non-loopback ``host`` without ``token``; bad ``port``
-            or ``interval``.  TypeError: bad ``host`` or ``token``.
+            or ``interval``.  TypeError: bad ``host``, ``token`` or
+            ``allowed_hosts``.
         RuntimeError: no runtime is running, or aiohttp is not installed.
     """
-    _check_args(host, port, token, interval)
+    _check_args(host, port, token, interval, allowed_hosts)
     if web is None:
         raise RuntimeError('the observer needs aiohttp: pip install "actors[observer]"')
     if current_scheduler() is None:
@@ -125,7 +148,8 @@ async def start(host: str = "127.0.0.1", port: int = 0, token: str | None = None
     token = token or secrets.token_urlsafe(18)
     sampler = snapshot.Sampler()
     sampler.sample()
-    app = _make_app(token, open_reads=is_loopback(host), sampler=sampler)
+    gate = _Gate(token, host, allowed_hosts)
+    app = _make_app(gate, sampler)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -135,9 +159,11 @@ async def start(host: str = "127.0.0.1", port: int = 0, token: str | None = None
         await runner.cleanup()
         raise
     real_port = runner.addresses[0][1]
+    gate.cookie = f"actors-observer-{real_port}"     # cookies are shared across ports
     task = asyncio.get_running_loop().create_task(_sample_forever(sampler, interval))
     observer = Observer(host, real_port, token, runner, sampler, task)
     _running.append(observer)
+    print(f"actors observer: open {observer.url}", file=sys.stderr, flush=True)
     return observer
 
 
@@ -157,32 +183,87 @@ async def _sample_forever(sampler: snapshot.Sampler, interval: float) -> None:
 # -- the app -----------------------------------------------------------------------
 
 
-def _make_app(token: str, open_reads: bool, sampler: snapshot.Sampler):
-    def matches(given: Any) -> bool:
-        return isinstance(given, str) and hmac.compare_digest(given.encode(), token.encode())
+_WILDCARDS = {"0.0.0.0", "::", ""}
 
-    async def authorized(request) -> bool:
-        header = request.headers.get("Authorization", "")
-        if header.startswith("Bearer ") and matches(header[len("Bearer "):].strip()):
-            return True
-        if matches(request.query.get("token")):
-            return True
-        if request.method == "POST" and request.can_read_body:
-            form = await request.post()          # a token field of a posted form
-            return matches(form.get("token"))
+
+def _host_name(value: str) -> str | None:
+    """The lower-case host name of a ``Host`` header or a URL's netloc (no
+    port, no brackets), or None if it is malformed."""
+    try:
+        parts = urlsplit("//" + value)
+        parts.port                              # noqa: B018 - validates the port
+    except ValueError:
+        return None
+    return parts.hostname or None
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
         return False
+    return True
 
+
+class _Gate:
+    """Who may talk to one observer: the Host names, the token, the cookie."""
+
+    def __init__(self, token: str, host: str, allowed_hosts) -> None:
+        self.token = token.encode()
+        bound = host.strip("[]").lower()
+        self.wildcard = bound in _WILDCARDS
+        self.hosts = {"localhost", bound} | {h.strip("[]").lower() for h in allowed_hosts}
+        if self.wildcard:
+            self.hosts.add(socket.gethostname().lower())
+        self.cookie = "actors-observer"
+
+    def host_ok(self, header: str) -> bool:
+        name = _host_name(header)
+        if name is None:
+            return False
+        if name in self.hosts or is_loopback(name):
+            return True
+        return self.wildcard and _is_ip(name)   # DNS rebinding needs a name, not an IP
+
+    def matches(self, given: Any) -> bool:
+        return isinstance(given, str) and hmac.compare_digest(given.encode(), self.token)
+
+    def token_from(self, request) -> str | None:
+        """Where the request's valid token came from: "header", "query",
+        "cookie", or None."""
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Bearer ") and self.matches(header[len("Bearer "):].strip()):
+            return "header"
+        if self.matches(request.query.get("token")):
+            return "query"
+        if self.matches(request.cookies.get(self.cookie)):
+            return "cookie"
+        return None
+
+
+def _make_app(gate: _Gate, sampler: snapshot.Sampler):
     @web.middleware
     async def guard(request, handler):
-        reading = request.method in ("GET", "HEAD")
-        if (not reading or not open_reads) and not await authorized(request):
-            return _error(401, "a valid token is required")
+        if not gate.host_ok(request.headers.get("Host", "")):
+            return _error(request, 403, "this observer answers only to its own address "
+                          "(the Host header names another server)")
+        origin = request.headers.get("Origin")
+        if origin is not None and urlsplit(origin).netloc.lower() != request.host.lower():
+            return _error(request, 403, "cross-origin requests are refused")
+        source = gate.token_from(request)
+        if source is None:
+            return _error(request, 401, "a valid token is required: open the URL "
+                          "the observer printed when it started (it ends with ?token=...)")
         if current_scheduler() is None:
-            return _error(503, "the actors runtime has stopped")
+            return _error(request, 503, "the actors runtime has stopped")
         try:
-            return await handler(request)
+            response = await handler(request)
         except _BadRequest as exc:
-            return _error(400, str(exc))
+            response = _error(request, 400, str(exc))
+        if source == "query":       # the page keeps the token for its next requests
+            response.set_cookie(gate.cookie, request.query["token"], path="/",
+                                httponly=True, samesite="Strict")
+        return response
 
     async def page(request):
         return web.Response(text=_PAGE.read_text(encoding="utf-8"), content_type="text/html",
@@ -216,13 +297,13 @@ def _make_app(token: str, open_reads: bool, sampler: snapshot.Sampler):
         pid = target(request)
         data = snapshot.process(pid) if pid is not None else None
         if data is None:
-            return _error(404, "no such process")
+            return _error(request, 404, "no such process")
         return web.json_response(data)
 
     async def kill(request):
         pid = target(request)
         if pid is None or not actors.Process.alive(pid):
-            return _error(404, "no such process")
+            return _error(request, 404, "no such process")
         actors.exit(pid, "kill")
         return web.json_response({"killed": str(pid)})
 
@@ -260,5 +341,8 @@ def _int_arg(query, name: str, default: int) -> int:
     return value
 
 
-def _error(status: int, message: str):
-    return web.json_response({"error": message}, status=status)
+def _error(request, status: int, message: str):
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if request.path.startswith("/api/"):
+        return web.json_response({"error": message}, status=status, headers=headers)
+    return web.Response(text=f"{status}: {message}\n", status=status, headers=headers)

@@ -13,27 +13,31 @@ printed form ``"<0.42.0>"``.  Nothing here changes the system.
   children, so it must run inside a process: from plain asyncio code use
   ``actors.runtime.call_in_process(tree)``).
 
-Cost: the process table reads each process with one ``Process.info(pid,
-key)`` per column, never ``Process.info(pid)`` (which also walks the stack
-for ``current_function`` and copies the mailbox).  With a ``limit`` only the
-sort column is read for every process; the other columns are read for the
-rows kept, so ``processes(sort="reductions", limit=50)`` stays cheap with a
-hundred thousand processes.
+Cost: every call does work bounded by the number of processes, never by
+the size of a mailbox: the process table is one pass of
+``lowlevel.process_table`` and ``process(pid)`` one ``process_info``, both
+with ``mailbox_limit=MAILBOX_PREVIEW``, so they look at the first
+``MAILBOX_PREVIEW`` messages of a mailbox (memory counts the rest at their
+average size) however long it is, and reprs are cut short as they are made
+(``reprlib``), so a huge message costs no more than a small one.
 """
 from __future__ import annotations
 
+import itertools
 import os
 import re
+import reprlib
 import time
 from collections import deque
 from typing import Any
 
 import actors
 from actors import Process
-from actors.lowlevel import current_scheduler, process_table
+from actors.lowlevel import current_scheduler, process_info, process_table
 
 __all__ = [
     "COLUMNS",
+    "MAILBOX_PREVIEW",
     "SORT_KEYS",
     "Sampler",
     "find_pid",
@@ -62,6 +66,30 @@ _PID_RE = re.compile(r"<\d+\.(\d+)\.\d+>")
 _REPR_LIMIT = 300
 _MESSAGES_LIMIT = 100
 
+#: The most messages of one mailbox that any request looks at: ``process``
+#: shows the first ones, and memory sizes count the rest at their average.
+MAILBOX_PREVIEW = _MESSAGES_LIMIT
+
+
+class _ShortRepr(reprlib.Repr):
+    """``reprlib`` limits, plus bytes cut before they are repr'd."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel = 3
+        self.maxstring = self.maxother = self.maxlong = _REPR_LIMIT
+        self.maxlist = self.maxtuple = self.maxdict = self.maxset = self.maxfrozenset = 20
+        self.maxdeque = self.maxarray = 20
+
+    def repr_bytes(self, x, level):
+        text = repr(x[:_REPR_LIMIT])
+        return text if len(x) <= _REPR_LIMIT else text + "..."
+
+    repr_bytearray = repr_bytes
+
+
+_repr = _ShortRepr().repr
+
 
 # -- small helpers -----------------------------------------------------------------
 
@@ -84,7 +112,13 @@ def find_pid(number: int) -> Any:
 
 
 def _short(value: Any) -> str:
-    text = value if isinstance(value, str) else repr(value)
+    if isinstance(value, str):
+        text = value[:_REPR_LIMIT + 1]
+    else:
+        try:
+            text = _repr(value)
+        except Exception as exc:        # noqa: BLE001 - a broken __repr__ is shown, not raised
+            text = f"<{type(value).__name__}: repr failed: {exc!r}>"
     return text if len(text) <= _REPR_LIMIT else text[:_REPR_LIMIT - 3] + "..."
 
 
@@ -111,7 +145,7 @@ def jsonable(value: Any, depth: int = 0) -> Any:
     if isinstance(value, (list, tuple)):
         return [jsonable(v, depth + 1) for v in value[:_MESSAGES_LIMIT]]
     if isinstance(value, dict):
-        return {label(k): jsonable(v, depth + 1) for k, v in list(value.items())[:_MESSAGES_LIMIT]}
+        return {label(k): jsonable(v, depth + 1) for k, v in itertools.islice(value.items(), _MESSAGES_LIMIT)}
     return _short(value)
 
 
@@ -260,7 +294,7 @@ def processes(sort: str = "pid", filter: str | None = None, limit: int | None = 
         ValueError: unknown ``sort``, bad ``limit``.  TypeError: bad ``filter``.
     """
     _check_table_args(sort, filter, limit, reverse)
-    table = process_table()          # one pass over every process, in the core
+    table = process_table(mailbox_limit=MAILBOX_PREVIEW)   # one pass, in the core
     total = len(table)
     if filter:
         needle = filter.lower()
@@ -292,10 +326,12 @@ def process(pid: Any) -> dict | None:
 
     Adds ``pid`` to the keys of ``Process.info``; ``monitors`` become
     ``{"ref", "pid"}`` objects; ``current_function`` a
-    ``{"function", "file", "line"}`` object; messages and dictionary values
-    are shortened reprs (the first 100).
+    ``{"function", "file", "line"}`` object; ``messages`` holds shortened
+    reprs of the first ``MAILBOX_PREVIEW`` messages and ``messages_more``
+    how many more are queued; dictionary values are shortened reprs (the
+    first 100).
     """
-    info = Process.info(pid)
+    info = process_info(pid, mailbox_limit=MAILBOX_PREVIEW)
     if info is None:
         return None
     out = {"pid": str(pid)}
@@ -305,10 +341,12 @@ def process(pid: Any) -> dict | None:
         elif key == "current_function":
             out[key] = (None if value is None else
                         {"function": value[0], "file": value[1], "line": value[2]})
-        elif key in ("messages", "dictionary"):
-            items = value if key == "messages" else value.items()
-            out[key] = ([_short(m) for m in items][:_MESSAGES_LIMIT] if key == "messages"
-                        else {label(k): _short(v) for k, v in list(items)[:_MESSAGES_LIMIT]})
+        elif key == "messages":
+            out[key] = [_short(m) for m in value]
+            out["messages_more"] = max(0, info["message_queue_len"] - len(value))
+        elif key == "dictionary":
+            out[key] = {label(k): _short(v)
+                        for k, v in itertools.islice(value.items(), _MESSAGES_LIMIT)}
         else:
             out[key] = jsonable(value)
     return out
