@@ -503,6 +503,7 @@ async def _asyncio_ticker(period: float, until: float, out: list) -> None:
 
 
 async def _pinger(ponger: actors.Pid, until: float, out: list, parent: actors.Pid) -> None:
+    """Round trips to ``ponger``, one per millisecond, until ``until``."""
     me = actors.self()
     i = 0
     while True:
@@ -513,6 +514,7 @@ async def _pinger(ponger: actors.Pid, until: float, out: list, parent: actors.Pi
         i += 1
         if t >= until:
             break
+        await actors.sleep(0.001)       # a latency probe, not a throughput test
     send(parent, ("pinger done", i))
 
 
@@ -651,8 +653,8 @@ def _describe(res: Result, kind: str) -> list[str]:
                      f"{_mb(rss['peak'])}, after it was dropped {_mb(rss['after'])}")
         for key, value in res.extra.items():
             if isinstance(value, dict) and "p50" in value:
-                lines.append(f"{'':16s} {key:30s} p50 {value['p50']:8.2f} ms  p99 {value['p99']:8.2f} ms  "
-                             f"max {value['max']:8.2f} ms  ({value['n']} samples)")
+                lines.append(f"{'':16s} {key:30s} p50 {value['p50']:9.3f} ms  p99 {value['p99']:9.3f} ms  "
+                             f"max {value['max']:9.3f} ms  ({value['n']} samples)")
     elif res.rss:
         flat = "flat" if rss_flat(res.rss) else "GROWING"
         second = res.rss[1] if len(res.rss) > 1 else res.rss[0]
