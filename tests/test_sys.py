@@ -158,7 +158,7 @@ def test_replace_state_rejects_a_non_callable_before_sending(run):
             await asys.get_state(pid, timeout=-1)
         with pytest.raises(TypeError, match="timeout"):
             await asys.get_state(pid, timeout="soon")
-        with pytest.raises(TypeError, match="dest"):
+        with pytest.raises(TypeError, match="server"):
             await asys.get_state(42)
         assert await GenServer.call(pid, "get") == 5
 

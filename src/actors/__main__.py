@@ -1,6 +1,7 @@
 """``python -m actors COMMAND``: tools that ship with actors.
 
-Commands: ``bench`` (benchmarks against asyncio and Erlang/OTP). Each
+Commands: ``bench`` (benchmarks against asyncio and Erlang/OTP), ``stress``
+(crash storms, churn and floods, with exact counts and latencies), ``top``. Each
 command is a module exposing ``add_arguments(parser)`` and
 ``main(args, argv) -> int``; add one to ``COMMANDS`` to add a command.
 """
@@ -12,6 +13,7 @@ import sys
 # name -> (module, one-line help)
 COMMANDS = {
     "bench": ("actors.benchmarks", "benchmark actors against asyncio and Erlang/OTP"),
+    "stress": ("actors.stress", "crash storms, churn and floods: exact counts, RSS and latencies"),
     "top": ("actors.top", "show the busiest processes of a running observer, like etop"),
 }
 

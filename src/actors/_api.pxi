@@ -143,8 +143,9 @@ cdef int _match_guarded(tuple patterns, object msg) noexcept:
         return -1
 
 
-cdef object _whereis(object dest):
-    """The live pid behind a name or via (None if nobody holds it)."""
+cdef object _whereis(object dest, str arg="dest"):
+    """The live pid behind a name or via (None if nobody holds it); ``arg``
+    names the caller's argument in the TypeError for anything else."""
     cdef Scheduler s = _need_sched()
     if type(dest) is str:
         return s.names.get(dest)
@@ -152,7 +153,7 @@ cdef object _whereis(object dest):
         return _resolve_via(<via>dest)
     if isinstance(dest, str):
         return s.names.get(str(dest))
-    raise TypeError(f"dest must be a Pid, a registered name (str) or via(registry, key), got {dest!r}")
+    raise TypeError(f"{arg} must be a Pid, a registered name (str) or via(registry, key), got {dest!r}")
 
 
 cdef Pid _resolve(object dest, str what):
@@ -522,7 +523,7 @@ def unregister(name):
 def whereis(name):
     """The pid registered as ``name`` (a str or ``via``), or None (also while
     its process is exiting: it is no longer alive)."""
-    p = _whereis(name)
+    p = _whereis(name, "whereis(name): name")
     if p is not None and (<Pid>p).exiting:
         return None
     return p

@@ -100,7 +100,6 @@ cdef extern from "Python.h":
     int PyObject_IsInstance(object, object) except -1
     int PyObject_RichCompareBool(object, object, int) except -1
     int Py_EQ
-    int Py_EnterRecursiveCall(const char* where) except -1
     void Py_LeaveRecursiveCall()
 
 cdef extern from "_core_helpers.h":
@@ -115,6 +114,7 @@ cdef extern from "_core_helpers.h":
     bint actors_is_interned(object s)
     int actors_ctz64(uint64_t x) nogil
     uint64_t actors_rotr64(uint64_t x, int r) nogil
+    int actors_enter_recursion(const char* where) except -1
 
 _logger = logging.getLogger("actors")
 

@@ -216,6 +216,13 @@ static inline int actors_is_interned(PyObject *s)
     return PyUnicode_CHECK_INTERNED(s) != 0;
 }
 
+/* Py_EnterRecursiveCall returns nonzero (not always -1) when it raised
+ * RecursionError: give Cython one error value. */
+static inline int actors_enter_recursion(const char *where)
+{
+    return Py_EnterRecursiveCall(where) ? -1 : 0;
+}
+
 static inline int actors_ctz64(unsigned long long x)
 {
     return __builtin_ctzll(x);

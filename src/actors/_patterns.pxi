@@ -176,7 +176,7 @@ cdef int _match(object pat, object msg) except -1:
             return 0
         # Nested patterns recurse in C: a pattern nested deeper than Python's
         # recursion limit raises RecursionError instead of overflowing the stack.
-        Py_EnterRecursiveCall(" while matching a receive pattern")
+        actors_enter_recursion(" while matching a receive pattern")
         try:
             for i in range(n):
                 if not _match((<tuple>pat)[i], (<tuple>msg)[i]):
@@ -195,7 +195,7 @@ cdef int _match(object pat, object msg) except -1:
     if PyDict_Check(pat):
         if not PyDict_Check(msg):
             return 0
-        Py_EnterRecursiveCall(" while matching a receive pattern")
+        actors_enter_recursion(" while matching a receive pattern")
         try:
             for k, v in (<dict>pat).items():
                 item = PyDict_GetItemWithError(msg, k)

@@ -313,6 +313,7 @@ async def _request(server: Any, request: tuple, timeout: float | None, what: str
     dies with the relay instead of landing in the caller's mailbox.
     """
     _gs._check_timeout(timeout, "timeout", allow_none=True)
+    _gs.check_server(server, "server", f"sys.{what}")
     if not _gs._in_process():
         from .runtime import call_in_process
         return await call_in_process(_request, server, request, timeout, what)
