@@ -146,7 +146,12 @@ cdef int _match_guarded(tuple patterns, object msg) noexcept:
 cdef object _whereis(object dest, str arg="dest"):
     """The live pid behind a name or via (None if nobody holds it); ``arg``
     names the caller's argument in the TypeError for anything else."""
-    cdef Scheduler s = _need_sched()
+    return _lookup(_need_sched(), dest, arg)
+
+
+cdef object _lookup(Scheduler s, object dest, str arg):
+    """_whereis without the thread check (send from another thread uses it:
+    reading the names dict is atomic under the GIL)."""
     if type(dest) is str:
         return s.names.get(dest)
     if type(dest) is via:
@@ -171,6 +176,8 @@ cdef object _send_impl(object dest, object msg):
     C entry point lives."""
     global _budget
     cdef Pid p
+    if PyThreadState_Get() != _loop_thread:
+        return _send_from_thread(dest, msg)
     if type(dest) is Pid:
         p = <Pid>dest
     else:
@@ -183,6 +190,33 @@ cdef object _send_impl(object dest, object msg):
 
 
 send = actors_make_send(<void*>_send_impl, "actors")
+
+
+cdef object _send_from_thread(object dest, object msg):
+    """``send`` from a thread other than the runtime's: resolve a name here
+    (NoProcess is raised to the sender, as on the loop thread) and post the
+    delivery to the loop, which wakes it.  Messages from one thread arrive in
+    the order sent."""
+    cdef Scheduler s = _sched
+    if s is None:
+        raise RuntimeError(
+            "send: no actors runtime is running: start one with actors.run(main) "
+            "or `async with actors.Runtime():`")
+    if type(dest) is not Pid:
+        pid = _lookup(s, dest, "dest")
+        if pid is None:
+            raise NoProcess(f"send: no process is registered as {dest!r}")
+        dest = pid
+    try:
+        s.loop.call_soon_threadsafe(_deliver_from_thread, dest, msg)
+    except RuntimeError:                # the loop is closed: every pid is dead
+        pass
+    return msg
+
+
+def _deliver_from_thread(Pid p, msg):
+    if _sched is not None:
+        _send_to_pid(p, msg)
 
 
 cdef object _receive_impl(tuple patterns, object timeout, object default):
@@ -290,6 +324,9 @@ def reply(from_, value):
         raise TypeError(f"reply(from_, value): from_ must be the (pid, ref) of a call, got {from_!r}")
     tag = (<tuple>from_)[1]
     if type(tag) is Ref and (<Ref>tag).alias == ALIAS_DEAD:
+        return
+    if PyThreadState_Get() != _loop_thread:        # a reply is a send: thread-safe
+        _send_from_thread((<tuple>from_)[0], (tag, value))
         return
     _send_to_pid(<Pid>(<tuple>from_)[0], (tag, value))
 
@@ -572,6 +609,7 @@ def cancel_timer(tref):
     t = <TimerRef>tref
     if _sched is None:
         return None
+    _need_sched()                       # (on the runtime's thread)
     if t.node.level == FOREVER:
         t.node.level = -1
         _untrack_timer(t)

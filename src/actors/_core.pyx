@@ -100,6 +100,7 @@ cdef extern from "Python.h":
     int PyObject_IsInstance(object, object) except -1
     int PyObject_RichCompareBool(object, object, int) except -1
     int Py_EQ
+    void* PyThreadState_Get()
     void Py_LeaveRecursiveCall()
 
 cdef extern from "_core_helpers.h":
@@ -162,6 +163,10 @@ cdef int _budget = 0            # reductions left to the process being resumed
 # module runs on the scheduler's loop thread.
 cdef Scheduler _sched = None
 cdef Pid _current = None
+# The thread state of the thread that runs _sched's loop (NULL: none).  Only
+# send() may be called from another thread (it posts to the loop); anything
+# else that touches the scheduler raises there.
+cdef void* _loop_thread = NULL
 cdef uint64_t _next_pid_number = 1
 cdef uint64_t _next_ref_number = 1
 
@@ -175,6 +180,8 @@ cdef inline Scheduler _need_sched():
         raise RuntimeError(
             "no actors runtime is running: start one with actors.run(main) "
             "or `async with actors.Runtime():`")
+    if PyThreadState_Get() != _loop_thread:
+        _wrong_thread()
     return _sched
 
 
@@ -183,7 +190,16 @@ cdef inline Pid _need_current(str what):
         raise RuntimeError(
             f"{what} must be called inside an actors process (an async function "
             f"started with actors.spawn or actors.run)")
+    if PyThreadState_Get() != _loop_thread:
+        _wrong_thread()
     return _current
+
+
+cdef void _wrong_thread() except *:
+    raise RuntimeError(
+        "this actors function was called from a thread other than the one running "
+        "the actors runtime: only send() is thread-safe (from another thread, use "
+        "actors.send, or loop.call_soon_threadsafe to run code on the runtime's loop)")
 
 
 include "_errors.pxi"

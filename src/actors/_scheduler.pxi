@@ -130,13 +130,15 @@ cdef class Scheduler:
         return 0
 
     def activate(self):
-        """Make this the scheduler that module-level functions use."""
-        global _sched
+        """Make this the scheduler that module-level functions use (from
+        the thread that runs its loop)."""
+        global _sched, _loop_thread
         if _sched is not None and _sched is not self:
             raise RuntimeError(
                 "another actors runtime is already running in this interpreter "
                 "(one runtime at a time)")
         _sched = self
+        _loop_thread = PyThreadState_Get()
         self.active = True
         self.t0 = self.now()
         if self.mock is not None:
@@ -144,7 +146,7 @@ cdef class Scheduler:
 
     def close(self):
         """Stop: drop every remaining process and timer (no signals are sent)."""
-        global _sched, _current
+        global _sched, _current, _loop_thread
         cdef Pid p
         while self.procs_head is not None:
             p = self.procs_head
@@ -169,6 +171,7 @@ cdef class Scheduler:
         if _sched is self:
             _sched = None
             _current = None
+            _loop_thread = NULL
 
     # -- time --------------------------------------------------------------
 

@@ -103,7 +103,6 @@ def test_killed_process_that_swallows_generator_exit_leaves_a_clean_runtime(loop
         describe(proc)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 8 item 5 (cross-thread send): fixed on main")
 def test_send_from_a_foreign_thread_wakes_a_blocked_receiver(run):
     """send() from a threading.Thread to a process blocked in receive() (no
     timeout, nothing else to do) delivers the message and wakes the loop."""
