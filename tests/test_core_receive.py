@@ -568,3 +568,44 @@ def test_a_pattern_nested_deeper_than_the_recursion_limit_raises_recursion_error
     """, timeout=60)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "RecursionError"
+
+
+def test_a_message_a_pattern_sends_to_its_own_receiver_is_matched_in_a_later_pass(run):
+    """A scan checks the messages queued when it starts; what a pattern sends
+    to its own receiver meanwhile is checked by the next pass, not lost."""
+
+    async def main():
+        me = actors.self()
+
+        def pred(msg):
+            if msg == "first":
+                actors.send(me, "second")
+            return msg == "second"
+
+        actors.send(me, "first")
+        assert await actors.receive(actors.where(pred), timeout=5) == "second"
+        assert actors.flush() == ["first"]
+
+    run(main)
+
+
+@pytest.mark.parametrize("timeout", [0, 0.05])
+def test_a_pattern_that_feeds_its_own_mailbox_cannot_make_receive_scan_forever(run, timeout):
+    """A where() that sends to its receiver on every call: each pass is
+    bounded, the others run between passes, and the timeout is honoured."""
+
+    async def main():
+        me = actors.self()
+        calls = [0]
+
+        def feeds_itself(msg):
+            calls[0] += 1
+            actors.send(me, "more")
+            return False
+
+        actors.send(me, "first")
+        got = await actors.receive(actors.where(feeds_itself), timeout=timeout, default="timed out")
+        assert got == "timed out"
+        return calls[0]
+
+    assert run(main) >= 1

@@ -108,6 +108,8 @@ cdef int _trap_send(PyObject* self, PyObject* arg, PyObject** presult) except -1
             return _receive_timed_out(p, presult)
         if value is _RESCAN:
             p.trap = t - 1
+            if p.deadline >= 0 and _sched.now_tick() >= p.deadline:
+                return _receive_timed_out(p, presult)
             return _scan(p, presult)
         p.reductions += 1
         return _received(p, value, presult)
@@ -162,9 +164,15 @@ cdef int _raise_pending_cancel(Pid p) except -1:
 
 
 cdef int _scan(Pid p, PyObject** presult) except -1:
-    """Look for a match from the save pointer on; take it, or park."""
+    """Look for a match from the save pointer on; take it, or park.
+
+    One pass checks the messages queued when it starts: a pattern that sends
+    to its own receiver cannot make it scan forever.  What arrived during the
+    pass is checked by another pass, after the others have run (the receive
+    timeout is honoured between passes)."""
     global _budget
     cdef MsgNode* prev = p.mb_save
+    cdef MsgNode* last = p.mb_tail
     cdef MsgNode* node
     cdef int r
     cdef bint is_call = p.trap == T_CALL
@@ -186,6 +194,8 @@ cdef int _scan(Pid p, PyObject** presult) except -1:
             msg = _mb_take(p, prev, node)
             return _received(p, msg, presult)
         prev = node
+        if node == last:
+            break
         node = node.next
     p.scanning = 0
     p.mb_save = prev
@@ -196,6 +206,10 @@ cdef int _scan(Pid p, PyObject** presult) except -1:
         _budget -= 1
         return _receive_timed_out(p, presult)
     p.trap += 1                         # T_RECEIVE -> T_RECEIVE_PARKED, T_CALL -> T_CALL_PARKED
+    if p.mb_tail != prev:               # the patterns sent to p: scan those in another pass
+        p.wake = _RESCAN
+        _make_runnable(p)
+        return _suspend(presult)
     p.state = S_WAITING
     if p.deadline >= 0 and (p.tnode == NULL or p.tnode.level < 0):
         _arm_process_timer(p)

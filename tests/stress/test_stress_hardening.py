@@ -142,7 +142,6 @@ def test_send_from_a_foreign_thread_wakes_a_blocked_receiver(run):
     assert not watchdog_fired.is_set(), "the message waited for something else to wake the loop"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 8 item 6 (bounded receive scans): fixed on main")
 @pytest.mark.parametrize("timeout", [0, 0.01])
 def test_where_predicate_that_feeds_its_own_mailbox_cannot_loop_receive_forever(run, timeout):
     """A where() predicate that sends to its own receiver on every call makes
