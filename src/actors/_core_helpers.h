@@ -223,6 +223,15 @@ static inline int actors_enter_recursion(const char *where)
     return Py_EnterRecursiveCall(where) ? -1 : 0;
 }
 
+/* Give the C heap's free memory back to the OS where the allocator can
+ * (glibc's malloc_trim); a no-op elsewhere. */
+#if defined(__GLIBC__)
+#include <malloc.h>
+static inline void actors_trim_heap(void) { malloc_trim(0); }
+#else
+static inline void actors_trim_heap(void) { }
+#endif
+
 static inline int actors_ctz64(unsigned long long x)
 {
     return __builtin_ctzll(x);

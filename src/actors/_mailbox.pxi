@@ -4,44 +4,121 @@ cdef extern from "Python.h":
     void _incref "Py_INCREF"(PyObject*)
     void _decref "Py_DECREF"(PyObject*)
 
-# Nodes come from slabs of NODES_PER_SLAB and are recycled through one
-# freelist, never returned to the OS: a burst of a million queued messages
-# costs 16 MB that later messages reuse, and no malloc/free per message.
+cdef extern from "_core_helpers.h":
+    void actors_trim_heap() nogil
+
+cdef extern from "<stdlib.h>":
+    int posix_memalign(void** memptr, size_t alignment, size_t size) nogil
+
+# Nodes come from slabs of SLAB_BYTES, aligned to their size (a node's slab
+# is its address with the low bits cleared), and are recycled through one
+# freelist: in steady state no message costs a malloc or a free.  A drained
+# flood would leave its peak memory on that freelist, so once the freelist
+# holds more than `_compact_at` nodes it is compacted: slabs whose every node
+# is free are given back (and the C heap trimmed).  The threshold doubles
+# with what survives a compaction, so the work stays O(1) per message.
+cdef struct Slab:
+    Slab* next                  # every slab, in one list
+    Py_ssize_t nfree            # scratch count while compacting
+
 cdef enum:
-    NODES_PER_SLAB = 1024
+    SLAB_BYTES = 65536
+    FREE_NODES = 1 << 17        # never compact a freelist smaller than this (2 MB)
+
+cdef Py_ssize_t NODES_PER_SLAB = (SLAB_BYTES - sizeof(Slab)) // sizeof(MsgNode)
 
 cdef MsgNode* _free_nodes = NULL
+cdef Py_ssize_t _n_free_nodes = 0
+cdef Py_ssize_t _compact_at = FREE_NODES
+cdef Slab* _slabs = NULL
+
+
+cdef inline Slab* _slab_of(MsgNode* n) noexcept:
+    return <Slab*>(<size_t>n & ~(<size_t>SLAB_BYTES - 1))
 
 
 cdef MsgNode* _node_slab() noexcept:
     """Carve a new slab into the freelist; NULL if out of memory."""
-    global _free_nodes
-    cdef MsgNode* slab = <MsgNode*>malloc(NODES_PER_SLAB * sizeof(MsgNode))
-    cdef int i
-    if slab == NULL:
+    global _free_nodes, _n_free_nodes, _slabs
+    cdef void* mem = NULL
+    cdef Slab* slab
+    cdef MsgNode* nodes
+    cdef Py_ssize_t i
+    if posix_memalign(&mem, SLAB_BYTES, SLAB_BYTES) != 0:
         return NULL
+    slab = <Slab*>mem
+    slab.next = _slabs
+    _slabs = slab
+    nodes = <MsgNode*>(<char*>mem + sizeof(Slab))
     for i in range(NODES_PER_SLAB - 1):
-        slab[i].next = &slab[i + 1]
-    slab[NODES_PER_SLAB - 1].next = _free_nodes
-    _free_nodes = slab
-    return slab
+        nodes[i].next = &nodes[i + 1]
+    nodes[NODES_PER_SLAB - 1].next = _free_nodes
+    _free_nodes = nodes
+    _n_free_nodes += NODES_PER_SLAB
+    return nodes
 
 
 cdef inline MsgNode* _node_new() noexcept:
-    global _free_nodes
+    global _free_nodes, _n_free_nodes
     cdef MsgNode* n = _free_nodes
     if n == NULL:
         n = _node_slab()
         if n == NULL:
             return NULL
     _free_nodes = n.next
+    _n_free_nodes -= 1
     return n
 
 
 cdef inline void _node_free(MsgNode* n) noexcept:
-    global _free_nodes
+    global _free_nodes, _n_free_nodes
     n.next = _free_nodes
     _free_nodes = n
+    _n_free_nodes += 1
+    if _n_free_nodes > _compact_at:
+        _compact_free_nodes()
+
+
+cdef void _compact_free_nodes() noexcept:
+    """Give back the slabs whose every node is on the freelist."""
+    global _free_nodes, _n_free_nodes, _compact_at, _slabs
+    cdef Slab* slab = _slabs
+    cdef Slab** link
+    cdef MsgNode* n
+    cdef MsgNode* prev = NULL
+    cdef MsgNode* nxt
+    cdef Py_ssize_t freed = 0
+    while slab != NULL:
+        slab.nfree = 0
+        slab = slab.next
+    n = _free_nodes
+    while n != NULL:
+        _slab_of(n).nfree += 1
+        n = n.next
+    n = _free_nodes
+    while n != NULL:                    # unlink the nodes of empty slabs
+        nxt = n.next
+        if _slab_of(n).nfree == NODES_PER_SLAB:
+            if prev == NULL:
+                _free_nodes = nxt
+            else:
+                prev.next = nxt
+            _n_free_nodes -= 1
+        else:
+            prev = n
+        n = nxt
+    link = &_slabs
+    while link[0] != NULL:
+        slab = link[0]
+        if slab.nfree == NODES_PER_SLAB:
+            link[0] = slab.next
+            free(slab)
+            freed += 1
+        else:
+            link = &slab.next
+    if freed:
+        actors_trim_heap()
+    _compact_at = max(<Py_ssize_t>FREE_NODES, 2 * _n_free_nodes)
 
 
 cdef inline int _mb_append(Pid p, object msg) except -1:

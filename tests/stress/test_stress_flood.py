@@ -24,7 +24,6 @@ def test_timers_and_messages_work_while_a_mailbox_is_flooded(loop_name):
     assert result.procs_back, (result.baseline, result.procs)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 8 item 7 (memory given back after floods): fixed on main")
 def test_memory_of_a_dropped_flood_is_given_back(loop_name):
     """Once a flooded process is gone, most of the memory its queue took is
     given back to the system (RSS after < before + half of what it grew)."""
