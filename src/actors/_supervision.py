@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 from . import _core
 from ._core import ANY, Down, Exit, Pid, StartError
 from .child_spec import ChildSpec
-from .gen_server import GenServer, Stop, bad_request, start_server
+from .gen_server import GenServer, Stop, bad_request, check_server, start_server
 
 _logger = logging.getLogger("actors")
 
@@ -298,6 +298,23 @@ def describe(server: Any) -> str:
     pid = server._pid
     return f"{pid!r} ({server._name!r})" if server._name is not None else repr(pid)
 
+
+
+# -- the client side -------------------------------------------------------------------
+
+
+async def call_supervisor(supervisor: Any, request: tuple, timeout: Any, what: str) -> Any:
+    """Check the ``supervisor`` and ``timeout`` arguments of the client function
+    ``what``, then send ``request`` and return the reply."""
+    check_server(supervisor, "supervisor", what)
+    check_timeout(timeout)
+    return await GenServer.call(supervisor, request, timeout)
+
+
+async def stop_supervisor(supervisor: Any, reason: Any, timeout: Any, what: str) -> None:
+    """``GenServer.stop`` for the client function ``what``, once ``supervisor`` is checked."""
+    check_server(supervisor, "supervisor", what)
+    await GenServer.stop(supervisor, reason, timeout)
 
 
 # -- the supervisor process ----------------------------------------------------------

@@ -81,8 +81,8 @@ from . import _core
 from ._core import Down, Pid, StartError
 from ._supervision import (
     COUNT, RESTARTING, START, TERMINATE, WHICH, Child, ChildState, StartFailed, SupervisorServer,
-    check_intensity, check_start_options, check_timeout, not_a_pid, not_a_spec, start_child_process,
-    start_supervisor,
+    call_supervisor, check_intensity, check_start_options, check_timeout, not_a_pid, not_a_spec,
+    start_child_process, start_supervisor, stop_supervisor,
 )
 from .child_spec import ChildSpec, child_spec as _normalize_spec
 from .gen_server import GenServer, check_server
@@ -251,17 +251,13 @@ class DynamicSupervisor:
     async def which_children(supervisor: Any, timeout: float | None = None) -> list[Child]:
         """The children as ``Child(None, pid, type, modules)`` (``pid`` is
         ``"restarting"`` while a failed restart waits to be retried)."""
-        check_server(supervisor, "supervisor", "DynamicSupervisor.which_children")
-        check_timeout(timeout)
-        return await GenServer.call(supervisor, (WHICH,), timeout)
+        return await call_supervisor(supervisor, (WHICH,), timeout, "DynamicSupervisor.which_children")
 
     @staticmethod
     async def count_children(supervisor: Any, timeout: float | None = None) -> dict[str, int]:
         """Counts: ``specs`` (children), ``active`` (running), ``supervisors``
         and ``workers`` (by type)."""
-        check_server(supervisor, "supervisor", "DynamicSupervisor.count_children")
-        check_timeout(timeout)
-        return await GenServer.call(supervisor, (COUNT,), timeout)
+        return await call_supervisor(supervisor, (COUNT,), timeout, "DynamicSupervisor.count_children")
 
     @staticmethod
     async def stop(supervisor: Any, reason: Any = "normal", timeout: float | None = None) -> None:
@@ -271,8 +267,7 @@ class DynamicSupervisor:
             NoProcess: no such supervisor.
             Timeout: it did not exit within ``timeout`` seconds.
         """
-        check_server(supervisor, "supervisor", "DynamicSupervisor.stop")
-        await GenServer.stop(supervisor, reason, timeout)
+        await stop_supervisor(supervisor, reason, timeout, "DynamicSupervisor.stop")
 
 
 class _DynamicSupervisorServer(SupervisorServer):

@@ -191,8 +191,8 @@ from . import _core
 from ._core import Pid, StartError
 from ._supervision import (
     COUNT, DELETE, RESTART, RESTARTING, START, TERMINATE, WHICH, Child, ChildState, StartFailed,
-    SupervisorServer, check_intensity, check_start_options, check_timeout, describe, not_a_spec,
-    not_hashable, start_child_process, start_supervisor,
+    SupervisorServer, call_supervisor, check_intensity, check_start_options, check_timeout, describe,
+    not_a_spec, not_hashable, start_child_process, start_supervisor, stop_supervisor,
 )
 from .child_spec import ChildSpec, child_spec as _normalize_spec
 from .gen_server import GenServer, Stop, check_server
@@ -204,10 +204,15 @@ _logger = logging.getLogger("actors")
 STRATEGIES = ("one_for_one", "one_for_all", "rest_for_one")
 
 
-def check_child_id(child_id: Any, what: str) -> None:
-    """TypeError unless ``child_id`` can be a child's id (hashable)."""
+async def _call_about_child(supervisor: Any, tag: str, child_id: Any, timeout: Any, fn: str) -> Any:
+    """Send the request ``(tag, child_id)`` for ``Supervisor.<fn>``, once its
+    arguments are checked."""
+    what = f"Supervisor.{fn}"
+    check_server(supervisor, "supervisor", what)
     if not_hashable(child_id) is not None:
         raise TypeError(f"{what}: child_id must be hashable (a child spec's id), got {child_id!r}")
+    check_timeout(timeout)
+    return await GenServer.call(supervisor, (tag, child_id), timeout)
 
 
 
@@ -391,17 +396,13 @@ class Supervisor:
         ``pid`` is ``None`` for a child that is not running and
         ``"restarting"`` while a failed restart waits to be retried.
         """
-        check_server(supervisor, "supervisor", "Supervisor.which_children")
-        check_timeout(timeout)
-        return await GenServer.call(supervisor, (WHICH,), timeout)
+        return await call_supervisor(supervisor, (WHICH,), timeout, "Supervisor.which_children")
 
     @staticmethod
     async def count_children(supervisor: Any, timeout: float | None = None) -> dict[str, int]:
         """Counts: ``specs`` (all children), ``active`` (running),
         ``supervisors`` and ``workers`` (by type, running or not)."""
-        check_server(supervisor, "supervisor", "Supervisor.count_children")
-        check_timeout(timeout)
-        return await GenServer.call(supervisor, (COUNT,), timeout)
+        return await call_supervisor(supervisor, (COUNT,), timeout, "Supervisor.count_children")
 
     @staticmethod
     async def start_child(supervisor: Any, spec: Any, timeout: float | None = None) -> Pid | None:
@@ -440,10 +441,7 @@ class Supervisor:
             LookupError: no child has this id.
             TypeError: ``child_id`` is not hashable (nothing is sent).
         """
-        check_server(supervisor, "supervisor", "Supervisor.terminate_child")
-        check_child_id(child_id, "Supervisor.terminate_child")
-        check_timeout(timeout)
-        status, value = await GenServer.call(supervisor, (TERMINATE, child_id), timeout)
+        status, value = await _call_about_child(supervisor, TERMINATE, child_id, timeout, "terminate_child")
         if status != "ok":
             raise LookupError(f"terminate_child: the supervisor has no child with id {child_id!r}")
 
@@ -460,10 +458,7 @@ class Supervisor:
                 child is, else why it failed to start.
             TypeError: ``child_id`` is not hashable (nothing is sent).
         """
-        check_server(supervisor, "supervisor", "Supervisor.restart_child")
-        check_child_id(child_id, "Supervisor.restart_child")
-        check_timeout(timeout)
-        status, value = await GenServer.call(supervisor, (RESTART, child_id), timeout)
+        status, value = await _call_about_child(supervisor, RESTART, child_id, timeout, "restart_child")
         if status == "ok":
             return value
         if status == "not_found":
@@ -480,10 +475,7 @@ class Supervisor:
                 (``terminate_child`` it first).
             TypeError: ``child_id`` is not hashable (nothing is sent).
         """
-        check_server(supervisor, "supervisor", "Supervisor.delete_child")
-        check_child_id(child_id, "Supervisor.delete_child")
-        check_timeout(timeout)
-        status, value = await GenServer.call(supervisor, (DELETE, child_id), timeout)
+        status, value = await _call_about_child(supervisor, DELETE, child_id, timeout, "delete_child")
         if status == "not_found":
             raise LookupError(f"delete_child: the supervisor has no child with id {child_id!r}")
         if status != "ok":
@@ -497,8 +489,7 @@ class Supervisor:
             NoProcess: no such supervisor.
             Timeout: it did not exit within ``timeout`` seconds.
         """
-        check_server(supervisor, "supervisor", "Supervisor.stop")
-        await GenServer.stop(supervisor, reason, timeout)
+        await stop_supervisor(supervisor, reason, timeout, "Supervisor.stop")
 
 
 class _SupervisorServer(SupervisorServer):
@@ -646,12 +637,19 @@ class _SupervisorServer(SupervisorServer):
         await self._stop(child)
         return ("ok", None)
 
-    async def _restart_child(self, child_id: Any) -> tuple:
+    def _stopped(self, child_id: Any) -> tuple[ChildState | None, tuple | None]:
+        """The child ``child_id`` if it is not running, else the reply that says why not."""
         child = self.children.get(child_id)
         if child is None:
-            return ("not_found", None)
+            return None, ("not_found", None)
         if child.pid is not None:
-            return ("error", "running" if type(child.pid) is Pid else RESTARTING)
+            return None, ("error", "running" if type(child.pid) is Pid else RESTARTING)
+        return child, None
+
+    async def _restart_child(self, child_id: Any) -> tuple:
+        child, refusal = self._stopped(child_id)
+        if child is None:
+            return refusal
         try:
             pid = await self._start(child)
         except StartFailed as failed:
@@ -659,10 +657,8 @@ class _SupervisorServer(SupervisorServer):
         return ("ok", pid)
 
     async def _delete_child(self, child_id: Any) -> tuple:
-        child = self.children.get(child_id)
+        child, refusal = self._stopped(child_id)
         if child is None:
-            return ("not_found", None)
-        if child.pid is not None:
-            return ("error", "running" if type(child.pid) is Pid else RESTARTING)
+            return refusal
         del self.children[child.id]
         return ("ok", None)
