@@ -57,6 +57,8 @@ class Child(NamedTuple):
     modules: Any
 
 
+# -- starting and stopping one child ------------------------------------------------
+
 
 def is_clean_exit(reason: Any) -> bool:
     """True for the reasons that do not restart a transient child."""
@@ -297,7 +299,6 @@ def describe(server: Any) -> str:
     """``"<0.5.0> (my_sup)"``: how log messages name a supervisor."""
     pid = server._pid
     return f"{pid!r} ({server._name!r})" if server._name is not None else repr(pid)
-
 
 
 # -- the client side -------------------------------------------------------------------
