@@ -588,10 +588,10 @@ def test_start_link_outside_a_process(aio_run):
 
 
 @pytest.mark.parametrize("request_", [
-    42, None, (), "x", [1], ("$dsup_no_such_request",),
-    ("$dsup_terminate_child", [1]), ("$dsup_terminate_child", "not a pid"), ("$dsup_terminate_child",),
-    ("$dsup_start_child", "not a spec"), ("$dsup_start_child", {"id": "x"}, 1),
-    ("$dsup_which_children", 1),
+    42, None, (), "x", [1], ("$sup_no_such_request",),
+    ("$sup_terminate_child", [1]), ("$sup_terminate_child", "not a pid"), ("$sup_terminate_child",),
+    ("$sup_start_child", "not a spec"), ("$sup_start_child", {"id": "x"}, 1),
+    ("$sup_which_children", 1),
 ])
 def test_a_malformed_request_gets_an_error_and_the_supervisor_and_children_survive(run, request_):
     """A client's bad argument never kills a server: a raw call with garbage, or a
@@ -604,7 +604,7 @@ def test_a_malformed_request_gets_an_error_and_the_supervisor_and_children_survi
         sup_ref, child_ref = actors.monitor(sup), actors.monitor(child)
         status, error = await actors.lowlevel.call(sup, request_)
         assert status == "error" and isinstance(error, TypeError)
-        actors.send(sup, ("$dsup_retry_restart", [1]))          # a forged internal message
+        actors.send(sup, ("$sup_retry_restart", [1]))          # a forged internal message
         assert await children(sup) == [child]
         assert await actors.receive(actors.Down, timeout=0, default=None) is None
         actors.demonitor(sup_ref)

@@ -74,39 +74,23 @@ every function accepts a pid, a name or a ``via``.
 """
 from __future__ import annotations
 
-import inspect
-import logging
 import math
 from typing import Any
 
 from . import _core
-from ._core import Down, Exit, Pid, StartError
-from .child_spec import ChildSpec, child_spec as _normalize_spec
-from .gen_server import GenServer, Stop, bad_request, check_server
-from .supervisor import (
-    Child, Intensity, StartFailed, check_intensity, check_start_options, check_timeout, default_modules,
-    describe, is_clean_exit, malformed, mark_bad_input, not_a_pid, not_a_spec, shutdown_child,
-    shutdown_was_clean, start_child_process, start_supervisor,
+from ._core import Down, Pid, StartError
+from ._supervision import (
+    COUNT, RESTARTING, START, TERMINATE, WHICH, Child, ChildState, StartFailed, SupervisorServer,
+    call_supervisor, check_intensity, check_start_options, check_timeout, not_a_pid, not_a_spec,
+    start_child_process, start_supervisor, stop_supervisor,
 )
-
-_logger = logging.getLogger("actors")
+from .child_spec import ChildSpec, child_spec as _normalize_spec
+from .gen_server import GenServer, check_server
 
 __all__ = ["DynamicSupervisor"]
 
-_WHICH = "$dsup_which_children"
-_COUNT = "$dsup_count_children"
-_START = "$dsup_start_child"
-_TERMINATE = "$dsup_terminate_child"
-_RETRY = "$dsup_retry_restart"
-_KILL = "$dsup_kill_after"
-
-#: The requests a DynamicSupervisor answers, with the checks of their arguments.
-_REQUESTS = {
-    _WHICH: (),
-    _COUNT: (),
-    _START: (not_a_spec,),
-    _TERMINATE: (not_a_pid,),
-}
+#: The timer message that tells ``_stop_all`` to kill the children still alive.
+_KILL = "$sup_kill_after"
 
 _OPTIONS = ("max_children", "max_restarts", "max_seconds", "extra_arguments", "strategy")
 
@@ -240,7 +224,7 @@ class DynamicSupervisor:
         check_server(supervisor, "supervisor", "DynamicSupervisor.start_child")
         spec = _normalize_spec(spec)
         check_timeout(timeout)
-        status, value = await GenServer.call(supervisor, (_START, spec), timeout)
+        status, value = await GenServer.call(supervisor, (START, spec), timeout)
         if status == "ok":
             return value
         if value == "max_children":
@@ -259,24 +243,21 @@ class DynamicSupervisor:
         if type(pid) is not Pid:
             raise TypeError(f"terminate_child(supervisor, pid): pid must be a Pid, got {pid!r}")
         check_timeout(timeout)
-        if await GenServer.call(supervisor, (_TERMINATE, pid), timeout) != "ok":
+        status, _ = await GenServer.call(supervisor, (TERMINATE, pid), timeout)
+        if status != "ok":
             raise LookupError(f"terminate_child: {pid!r} is not a child of this supervisor")
 
     @staticmethod
     async def which_children(supervisor: Any, timeout: float | None = None) -> list[Child]:
         """The children as ``Child(None, pid, type, modules)`` (``pid`` is
         ``"restarting"`` while a failed restart waits to be retried)."""
-        check_server(supervisor, "supervisor", "DynamicSupervisor.which_children")
-        check_timeout(timeout)
-        return await GenServer.call(supervisor, (_WHICH,), timeout)
+        return await call_supervisor(supervisor, (WHICH,), timeout, "DynamicSupervisor.which_children")
 
     @staticmethod
     async def count_children(supervisor: Any, timeout: float | None = None) -> dict[str, int]:
         """Counts: ``specs`` (children), ``active`` (running), ``supervisors``
         and ``workers`` (by type)."""
-        check_server(supervisor, "supervisor", "DynamicSupervisor.count_children")
-        check_timeout(timeout)
-        return await GenServer.call(supervisor, (_COUNT,), timeout)
+        return await call_supervisor(supervisor, (COUNT,), timeout, "DynamicSupervisor.count_children")
 
     @staticmethod
     async def stop(supervisor: Any, reason: Any = "normal", timeout: float | None = None) -> None:
@@ -286,158 +267,111 @@ class DynamicSupervisor:
             NoProcess: no such supervisor.
             Timeout: it did not exit within ``timeout`` seconds.
         """
-        check_server(supervisor, "supervisor", "DynamicSupervisor.stop")
-        await GenServer.stop(supervisor, reason, timeout)
+        await stop_supervisor(supervisor, reason, timeout, "DynamicSupervisor.stop")
 
 
-class _DynamicSupervisorServer(GenServer):
+class _DynamicSupervisorServer(SupervisorServer):
     """The dynamic supervisor process; ``DynamicSupervisor`` subclasses are its
     callback modules.
 
-    ``children`` maps each child's pid to its spec, in start order; a child
-    whose restart failed stays under its old pid, which is then also in
-    ``restarting``, until the retry.
+    ``children`` maps each child's pid, which is also its ``id``, to its
+    ``ChildState``, in start order; a child whose restart failed stays under
+    its old pid (with ``pid`` ``RESTARTING``) until the retry.
     """
 
-    async def init(self, mod: type, args: tuple, kwargs: dict) -> None:
-        _core.process_flag("trap_exit", True)
-        module = mod.__new__(mod)
-        result = module.init(*args, **kwargs)
-        if inspect.isawaitable(result):
-            result = await result
-        try:
-            if result is None:
-                result = {}
-            if not isinstance(result, dict):
-                raise TypeError(f"{mod.__qualname__}.init must return DynamicSupervisor.init(**options) "
-                                f"(a dict), got {result!r}")
-            options = DynamicSupervisor.init(result)
-        except (TypeError, ValueError) as exc:
-            raise mark_bad_input(exc) from None
-        self.module = module
+    kind = "DynamicSupervisor"
+    requests = {
+        WHICH: (),
+        COUNT: (),
+        START: (not_a_spec,),
+        TERMINATE: (not_a_pid,),
+    }
+
+    def _configure(self, mod: type, result: Any) -> dict:
+        if result is None:
+            result = {}
+        if not isinstance(result, dict):
+            raise TypeError(f"{mod.__qualname__}.init must return DynamicSupervisor.init(**options) "
+                            f"(a dict), got {result!r}")
+        options = DynamicSupervisor.init(result)
         self.max_children = options["max_children"]
         self.extra = options["extra_arguments"]
-        self.intensity = Intensity(options["max_restarts"], options["max_seconds"])
-        self.children: dict[Pid, ChildSpec] = {}
-        self.restarting: set[Pid] = set()
-        return None
+        self.children: dict[Pid, ChildState] = {}
+        return options
 
-    async def _start(self, spec: ChildSpec) -> Pid | None:
-        fn, args, kwargs = spec.start
-        if self.extra:
-            args = self.extra + args
-        return await start_child_process(fn, args, kwargs)
+    def _add(self, child: ChildState, pid: Pid | None) -> None:
+        """Record ``child`` as running under ``pid`` (nothing if None: it chose not to start)."""
+        if pid is not None:
+            child.id = child.pid = pid
+            self.children[pid] = child
 
     # -- requests ----------------------------------------------------------------------
 
-    async def handle_call(self, request: Any, from_: Any) -> Any:
-        why = malformed(request, _REQUESTS)
-        if why is not None:
-            return bad_request(self, "DynamicSupervisor", request, why)
-        tag = request[0]
-        if tag == _START:
-            if len(self.children) >= self.max_children:
-                return ("error", "max_children")
-            spec = request[1]
-            try:
-                pid = await self._start(spec)
-            except StartFailed as failed:
-                return ("error", failed.reason)
-            if pid is not None:
-                self.children[pid] = spec
-            return ("ok", pid)
-        if tag == _TERMINATE:
-            pid = request[1]
-            spec = self.children.pop(pid, None)
-            if spec is None:
-                return "not_found"
-            if pid in self.restarting:
-                self.restarting.discard(pid)
-            else:
-                reason = await shutdown_child(pid, spec.shutdown)
-                if not shutdown_was_clean(reason, spec.shutdown, spec.restart):
-                    if _core.report_allowed():
-                        _logger.error("DynamicSupervisor %s: child %r shut down with reason %r",
-                                      describe(self), pid, reason)
-            return "ok"
-        if tag == _WHICH:
-            restarting = self.restarting
-            return [Child(None, "restarting" if pid in restarting else pid, spec.type, default_modules(spec))
-                    for pid, spec in self.children.items()]
-        if tag == _COUNT:
-            supervisors = sum(1 for spec in self.children.values() if spec.type == "supervisor")
-            specs = len(self.children)
-            return {"specs": specs, "active": specs - len(self.restarting),
-                    "supervisors": supervisors, "workers": specs - supervisors}
-        return bad_request(self, "DynamicSupervisor", request, "unknown request")
+    async def _start_child(self, spec: ChildSpec) -> tuple:
+        if len(self.children) >= self.max_children:
+            return ("error", "max_children")
+        fn, args, kwargs = spec.start
+        child = ChildState(None, spec, (fn, self.extra + args if self.extra else args, kwargs))
+        try:
+            pid = await start_child_process(*child.start)
+        except StartFailed as failed:
+            return ("error", failed.reason)
+        self._add(child, pid)
+        return ("ok", pid)
 
-    def handle_cast(self, request: Any) -> None:
-        if _core.report_allowed():
-            _logger.error("DynamicSupervisor %s received unexpected cast: %r", describe(self), request)
-        return None
+    async def _terminate_child(self, pid: Pid) -> tuple:
+        child = self.children.pop(pid, None)
+        if child is None:
+            return ("not_found", None)
+        await self._shut_down(child)
+        return ("ok", None)
+
+    async def _which_children(self) -> list[Child]:
+        return [child.info(None) for child in self.children.values()]
+
+    async def _count_children(self) -> dict[str, int]:
+        children = self.children.values()
+        supervisors = sum(1 for child in children if child.spec.type == "supervisor")
+        restarting = sum(1 for child in children if child.pid == RESTARTING)
+        specs = len(self.children)
+        return {"specs": specs, "active": specs - restarting,
+                "supervisors": supervisors, "workers": specs - supervisors}
 
     # -- exits and restarts ------------------------------------------------------
 
-    async def handle_info(self, msg: Any) -> None:
-        if type(msg) is Exit:
-            pid = msg.pid
-            spec = self.children.get(pid) if type(pid) is Pid else None
-            if spec is None or pid in self.restarting:
-                return None
-            restart = spec.restart
-            if restart == "permanent" or (restart == "transient" and not is_clean_exit(msg.reason)):
-                await self._restart(pid, spec)
-            else:
-                del self.children[pid]
+    def _exited(self, pid: Any) -> ChildState | None:
+        child = self.children.get(pid) if type(pid) is Pid else None
+        if child is None or type(child.pid) is not Pid:
             return None
-        if type(msg) is tuple and len(msg) == 2 and msg[0] == _RETRY and type(msg[1]) is Pid:
-            pid = msg[1]
-            if pid in self.restarting:
-                self.restarting.discard(pid)
-                await self._restart(pid, self.children[pid])
-            return None
-        if _core.report_allowed():
-            _logger.error("DynamicSupervisor %s received unexpected message: %r", describe(self), msg)
-        return None
+        child.pid = None
+        return child
 
-    async def _restart(self, old: Pid, spec: ChildSpec) -> None:
-        """The child ``old`` failed: start it again (or give up on intensity)."""
-        if not self.intensity.add():
-            del self.children[old]
-            if _core.report_allowed():
-                _logger.error("DynamicSupervisor %s: reached max restart intensity (%d in %s s); shutting down",
-                              describe(self), self.intensity.max_restarts, self.intensity.max_seconds)
-            raise Stop("shutdown")
+    def _forget(self, child: ChildState) -> None:
+        del self.children[child.id]
+
+    async def _start_again(self, child: ChildState) -> None:
+        """Start the failed ``child`` again, under a new pid."""
         try:
-            pid = await self._start(spec)
+            pid = await start_child_process(*child.start)
         except StartFailed as failed:
-            if _core.report_allowed():
-                _logger.error("DynamicSupervisor %s: restarting a child failed: %r; trying again",
-                              describe(self), failed.reason)
-            self.restarting.add(old)
-            _core.send(self._pid, (_RETRY, old))
+            self._retry_later(child, failed.reason)
             return None
-        del self.children[old]
-        if pid is not None:
-            self.children[pid] = spec
+        del self.children[child.id]
+        self._add(child, pid)
         return None
 
     # -- shutting down -----------------------------------------------------------------
 
-    async def terminate(self, reason: Any) -> None:
-        children = getattr(self, "children", None)
-        if children:
-            await self._stop_all(children)
-
-    async def _stop_all(self, children: dict[Pid, ChildSpec]) -> None:
+    async def _stop_all(self) -> None:
         """Stop every running child at once; kill those still alive after their shutdown."""
-        waiting: dict[Any, tuple[Pid, ChildSpec]] = {}
+        waiting: dict[Any, tuple[Pid, ChildState]] = {}
         deadlines: dict[float, list[Pid]] = {}
-        for pid, spec in children.items():
-            if pid in self.restarting:
+        for child in self.children.values():
+            pid = child.pid
+            if type(pid) is not Pid:
                 continue
-            waiting[_core.monitor(pid)] = (pid, spec)
-            shutdown = spec.shutdown
+            waiting[_core.monitor(pid)] = (pid, child)
+            shutdown = child.shutdown
             if shutdown == "brutal_kill":
                 _core.exit(pid, "kill")
             else:
@@ -451,15 +385,12 @@ class _DynamicSupervisorServer(GenServer):
             msg = await _core.receive(Down, (_KILL, tag, _core.ANY))
             if type(msg) is Down:
                 entry = waiting.pop(msg.ref, None)
-                if entry is not None and not shutdown_was_clean(msg.reason, entry[1].shutdown, entry[1].restart):
-                    if _core.report_allowed():
-                        _logger.error("DynamicSupervisor %s: child %r shut down with reason %r",
-                                      describe(self), entry[0], msg.reason)
+                if entry is not None:
+                    self._check_shutdown(entry[1], entry[0], msg.reason)
             else:
                 for pid in deadlines[msg[2]]:
                     if _core.is_alive(pid):
                         _core.exit(pid, "kill")
         for timer in timers:
             _core.cancel_timer(timer)
-        children.clear()
-        self.restarting.clear()
+        self.children.clear()

@@ -184,16 +184,18 @@ children on demand, use a ``DynamicSupervisor`` instead.
 """
 from __future__ import annotations
 
-import collections
-import inspect
 import logging
-import math
-from typing import Any, NamedTuple
+from typing import Any
 
 from . import _core
-from ._core import ANY, Down, Exit, Pid, StartError
+from ._core import Pid, StartError
+from ._supervision import (
+    COUNT, DELETE, RESTART, RESTARTING, START, TERMINATE, WHICH, Child, ChildState, StartFailed,
+    SupervisorServer, call_supervisor, check_intensity, check_start_options, check_timeout, describe,
+    not_a_spec, not_hashable, start_child_process, start_supervisor, stop_supervisor,
+)
 from .child_spec import ChildSpec, child_spec as _normalize_spec
-from .gen_server import GenServer, Stop, bad_request, check_server, start_server
+from .gen_server import GenServer, Stop, check_server
 
 __all__ = ["Supervisor", "Child"]
 
@@ -201,291 +203,17 @@ _logger = logging.getLogger("actors")
 
 STRATEGIES = ("one_for_one", "one_for_all", "rest_for_one")
 
-#: ``Child.pid`` of a child whose restart failed and will be tried again.
-RESTARTING = "restarting"
 
-
-class Child(NamedTuple):
-    """One entry of ``which_children``.
-
-    Attributes:
-        id: the child's id (``None`` under a ``DynamicSupervisor``).
-        pid: its ``Pid``; ``None`` if it is not running; ``"restarting"``
-            while a failed restart waits to be tried again.
-        type: ``"worker"`` or ``"supervisor"``.
-        modules: the spec's ``modules``, or ``[the start function's class]``
-            (``[fn]`` for a plain function) when the spec gives none.
-    """
-
-    id: Any
-    pid: Any
-    type: str
-    modules: Any
-
-
-# -- helpers shared with DynamicSupervisor -----------------------------------------
-
-
-def is_clean_exit(reason: Any) -> bool:
-    """True for the reasons that do not restart a transient child."""
-    if type(reason) is str:
-        return reason == "normal" or reason == "shutdown"
-    return type(reason) is tuple and len(reason) == 2 and reason[0] == "shutdown"
-
-
-def default_modules(spec: ChildSpec) -> Any:
-    """``spec.modules``, or the class whose ``start_link`` starts the child."""
-    if spec.modules is not None:
-        return spec.modules
-    fn = spec.start[0]
-    owner = getattr(fn, "__self__", None)
-    return [owner if isinstance(owner, type) else fn]
-
-
-class StartFailed(Exception):
-    """A child's start function failed; ``reason`` is why (OTP's ``{error, Reason}``)."""
-
-    def __init__(self, reason: Any) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-async def start_child_process(fn: Any, args: tuple, kwargs: dict) -> Pid | None:
-    """Run a start function in the calling (supervisor) process.
-
-    Returns:
-        The child's ``Pid``, or ``None`` if it chose not to start.
-
-    Raises:
-        StartFailed: the start function raised (``StartError`` is unwrapped to
-            its reason) or returned something else than a Pid or None.
-    """
-    try:
-        result = fn(*args, **kwargs)
-        if type(result) is not Pid and inspect.isawaitable(result):
-            result = await result
-    except StartError as exc:
-        raise StartFailed(exc.reason) from exc
-    except Exception as exc:
-        raise StartFailed(exc) from exc
-    if result is None or type(result) is Pid:
-        return result
-    raise StartFailed(("bad_return", result))
-
-
-async def shutdown_child(pid: Pid, shutdown: Any) -> Any:
-    """Stop one linked child as its ``shutdown`` says; return its exit reason.
-
-    The child gets the exit signal ``"shutdown"`` and ``shutdown`` seconds to
-    exit (``None``: forever), then ``"kill"``; ``"brutal_kill"`` kills at
-    once.  Afterwards the link is gone and no ``Exit`` from the child is left
-    in the caller's mailbox.
-    """
-    ref = _core.monitor(pid)
-    pattern = Down(ref, ANY, ANY)
-    if shutdown == "brutal_kill":
-        _core.exit(pid, "kill")
-        down = await _core.receive(pattern)
-    else:
-        _core.exit(pid, "shutdown")
-        if shutdown is None:
-            down = await _core.receive(pattern)
-        else:
-            down = await _core.receive(pattern, timeout=shutdown, default=None)
-            if down is None:
-                _core.exit(pid, "kill")
-                down = await _core.receive(pattern)
-    _core.unlink(pid)
-    await _core.receive(Exit(pid, ANY), timeout=0, default=None)
-    return down.reason
-
-
-def shutdown_was_clean(reason: Any, shutdown: Any, restart: str) -> bool:
-    """Whether a child stopped by ``shutdown_child`` exited as expected (else OTP logs it)."""
-    if reason == "noproc":                      # it had already exited
-        return True
-    if shutdown == "brutal_kill":
-        return reason == "killed"
-    if reason == "normal":
-        return restart != "permanent"
-    return is_clean_exit(reason)
-
-
-class Intensity:
-    """The restart-intensity window: at most ``max_restarts`` in ``max_seconds``."""
-
-    __slots__ = ("max_restarts", "max_seconds", "times", "now")
-
-    def __init__(self, max_restarts: int, max_seconds: float) -> None:
-        self.max_restarts = max_restarts
-        self.max_seconds = max_seconds
-        # No more than max_restarts + 1 timestamps ever matter.
-        self.times: collections.deque = collections.deque(maxlen=max_restarts + 1)
-        self.now = _core.current_scheduler().now
-
-    def add(self) -> bool:
-        """Record a restart now; False if that is one too many (give up)."""
-        now = self.now()
-        times = self.times
-        times.append(now)
-        horizon = now - self.max_seconds
-        while times[0] < horizon:
-            times.popleft()
-        return len(times) <= self.max_restarts
-
-
-def check_intensity(max_restarts: Any, max_seconds: Any) -> None:
-    """Validate ``max_restarts`` and ``max_seconds`` (TypeError / ValueError)."""
-    if isinstance(max_restarts, bool) or not isinstance(max_restarts, int):
-        raise TypeError(f"max_restarts must be an int >= 0, got {max_restarts!r}")
-    if max_restarts < 0:
-        raise ValueError(f"max_restarts must be >= 0, got {max_restarts!r}")
-    if isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float)):
-        raise TypeError(f"max_seconds must be a number of seconds > 0, got {max_seconds!r}")
-    if math.isnan(max_seconds) or max_seconds <= 0:
-        raise ValueError(f"max_seconds must be > 0, got {max_seconds!r}")
-
-
-def check_start_options(name: Any, timeout: Any) -> None:
-    """Validate ``name=`` and ``timeout=`` of a supervisor's start_link."""
-    if name is not None and not isinstance(name, (str, _core.via)):
-        raise TypeError(f"name must be a str, a via(registry, key) or None, got {name!r}")
-    if timeout is not None:
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-            raise TypeError(f"timeout must be a number of seconds or None, got {timeout!r}")
-        if math.isnan(timeout) or timeout < 0:
-            raise ValueError(f"timeout must be >= 0, got {timeout!r}")
-
-
-def check_timeout(timeout: Any) -> None:
-    """Validate the ``timeout=`` of a management call."""
-    check_start_options(None, timeout)
-
-
-# -- requests to a running supervisor ----------------------------------------------
-# A server checks every request against the forms it knows before acting on it,
-# so that a malformed one (a raw call, a client's bad argument) gets an error
-# reply instead of crashing the supervisor and, through their links, its children.
-
-
-def not_hashable(value: Any) -> str | None:
-    """Why ``value`` cannot be a dict key, or None."""
-    try:
-        hash(value)
-    except Exception:
-        return f"{value!r} is not hashable"
-    return None
-
-
-def not_a_spec(value: Any) -> str | None:
-    """Why ``value`` is not a ``ChildSpec``, or None."""
-    return None if isinstance(value, ChildSpec) else f"{value!r} is not a ChildSpec"
-
-
-def not_a_pid(value: Any) -> str | None:
-    """Why ``value`` is not a ``Pid``, or None."""
-    return None if type(value) is Pid else f"{value!r} is not a Pid"
-
-
-def malformed(request: Any, forms: dict) -> str | None:
-    """Why ``request`` is not one of ``forms``, or None if it is.
-
-    ``forms`` maps each request tag to the checks of its arguments: a request
-    is the tuple ``(tag, *args)`` with one argument per check, and each check
-    returns why its argument is wrong (None if it is fine).
-    """
-    if type(request) is not tuple or not request:
-        return "a request is a (tag, *args) tuple"
-    try:
-        checks = forms.get(request[0])
-    except Exception:
-        checks = None
-    if checks is None:
-        return "unknown request"
-    if len(request) != 1 + len(checks):
-        return f"{request[0]!r} takes {len(checks)} argument(s), got {len(request) - 1}"
-    for check, arg in zip(checks, request[1:]):
-        why = check(arg)
-        if why is not None:
-            return why
-    return None
-
-
-def check_child_id(child_id: Any, what: str) -> None:
-    """TypeError unless ``child_id`` can be a child's id (hashable)."""
+async def _call_about_child(supervisor: Any, tag: str, child_id: Any, timeout: Any, fn: str) -> Any:
+    """Send the request ``(tag, child_id)`` for ``Supervisor.<fn>``, once its
+    arguments are checked."""
+    what = f"Supervisor.{fn}"
+    check_server(supervisor, "supervisor", what)
     if not_hashable(child_id) is not None:
         raise TypeError(f"{what}: child_id must be hashable (a child spec's id), got {child_id!r}")
+    check_timeout(timeout)
+    return await GenServer.call(supervisor, (tag, child_id), timeout)
 
-
-def in_process() -> bool:
-    """True when called from inside a process."""
-    try:
-        _core.self()
-    except RuntimeError:
-        return False
-    return True
-
-
-def mark_bad_input(exc: BaseException) -> BaseException:
-    """Tag a TypeError/ValueError about a supervisor's own configuration.
-
-    Such an error raised while a module-based supervisor's ``init`` result is
-    checked (inside the new process) is raised again, as itself, by
-    ``start_link`` in the caller, instead of being wrapped in ``StartError``.
-    """
-    exc._actors_bad_input = True  # type: ignore[attr-defined]
-    return exc
-
-
-def reraise_bad_input(err: StartError) -> None:
-    """If ``err`` wraps a tagged configuration error, raise that error instead."""
-    reason = err.reason
-    if isinstance(reason, (TypeError, ValueError)) and getattr(reason, "_actors_bad_input", False):
-        raise reason.with_traceback(None) from None
-
-
-async def start_supervisor(server: type, cls: type, args: tuple, kwargs: dict, name: Any,
-                           timeout: Any) -> Pid | None:
-    """Start ``server`` (the GenServer running a supervisor module ``cls``) linked to the caller."""
-    if not in_process():
-        raise RuntimeError(
-            f"{cls.__qualname__}.start_link() must be called inside a process (the supervisor "
-            f"links to its caller); from plain asyncio code, run it in a process with "
-            f"Runtime.run_in_process")
-    try:
-        return await start_server(server, (cls, args, kwargs), {}, name=name, timeout=timeout, link=True)
-    except StartError as err:
-        reraise_bad_input(err)
-        if isinstance(err, _core.Timeout):
-            raise
-        raise StartError(err.reason, f"{cls.__qualname__} failed to start: {err.reason!r}") from None
-
-
-def describe(server: Any) -> str:
-    """``"<0.5.0> (my_sup)"``: how log messages name a supervisor."""
-    pid = server._pid
-    return f"{pid!r} ({server._name!r})" if server._name is not None else repr(pid)
-
-
-# -- Supervisor ----------------------------------------------------------------------
-
-_WHICH = "$sup_which_children"
-_COUNT = "$sup_count_children"
-_START = "$sup_start_child"
-_TERMINATE = "$sup_terminate_child"
-_RESTART = "$sup_restart_child"
-_DELETE = "$sup_delete_child"
-_RETRY = "$sup_retry_restart"
-
-#: The requests a Supervisor answers, with the checks of their arguments.
-_REQUESTS = {
-    _WHICH: (),
-    _COUNT: (),
-    _START: (not_a_spec,),
-    _TERMINATE: (not_hashable,),
-    _RESTART: (not_hashable,),
-    _DELETE: (not_hashable,),
-}
 
 
 def _init_options(children: Any, strategy: Any = "one_for_one", max_restarts: Any = 3,
@@ -668,17 +396,13 @@ class Supervisor:
         ``pid`` is ``None`` for a child that is not running and
         ``"restarting"`` while a failed restart waits to be retried.
         """
-        check_server(supervisor, "supervisor", "Supervisor.which_children")
-        check_timeout(timeout)
-        return await GenServer.call(supervisor, (_WHICH,), timeout)
+        return await call_supervisor(supervisor, (WHICH,), timeout, "Supervisor.which_children")
 
     @staticmethod
     async def count_children(supervisor: Any, timeout: float | None = None) -> dict[str, int]:
         """Counts: ``specs`` (all children), ``active`` (running),
         ``supervisors`` and ``workers`` (by type, running or not)."""
-        check_server(supervisor, "supervisor", "Supervisor.count_children")
-        check_timeout(timeout)
-        return await GenServer.call(supervisor, (_COUNT,), timeout)
+        return await call_supervisor(supervisor, (COUNT,), timeout, "Supervisor.count_children")
 
     @staticmethod
     async def start_child(supervisor: Any, spec: Any, timeout: float | None = None) -> Pid | None:
@@ -700,7 +424,7 @@ class Supervisor:
         check_server(supervisor, "supervisor", "Supervisor.start_child")
         spec = _normalize_spec(spec)
         check_timeout(timeout)
-        status, value = await GenServer.call(supervisor, (_START, spec), timeout)
+        status, value = await GenServer.call(supervisor, (START, spec), timeout)
         if status == "ok":
             return value
         raise StartError(value, f"start_child {spec.id!r}: {value!r}")
@@ -717,10 +441,7 @@ class Supervisor:
             LookupError: no child has this id.
             TypeError: ``child_id`` is not hashable (nothing is sent).
         """
-        check_server(supervisor, "supervisor", "Supervisor.terminate_child")
-        check_child_id(child_id, "Supervisor.terminate_child")
-        check_timeout(timeout)
-        status, value = await GenServer.call(supervisor, (_TERMINATE, child_id), timeout)
+        status, value = await _call_about_child(supervisor, TERMINATE, child_id, timeout, "terminate_child")
         if status != "ok":
             raise LookupError(f"terminate_child: the supervisor has no child with id {child_id!r}")
 
@@ -737,10 +458,7 @@ class Supervisor:
                 child is, else why it failed to start.
             TypeError: ``child_id`` is not hashable (nothing is sent).
         """
-        check_server(supervisor, "supervisor", "Supervisor.restart_child")
-        check_child_id(child_id, "Supervisor.restart_child")
-        check_timeout(timeout)
-        status, value = await GenServer.call(supervisor, (_RESTART, child_id), timeout)
+        status, value = await _call_about_child(supervisor, RESTART, child_id, timeout, "restart_child")
         if status == "ok":
             return value
         if status == "not_found":
@@ -757,10 +475,7 @@ class Supervisor:
                 (``terminate_child`` it first).
             TypeError: ``child_id`` is not hashable (nothing is sent).
         """
-        check_server(supervisor, "supervisor", "Supervisor.delete_child")
-        check_child_id(child_id, "Supervisor.delete_child")
-        check_timeout(timeout)
-        status, value = await GenServer.call(supervisor, (_DELETE, child_id), timeout)
+        status, value = await _call_about_child(supervisor, DELETE, child_id, timeout, "delete_child")
         if status == "not_found":
             raise LookupError(f"delete_child: the supervisor has no child with id {child_id!r}")
         if status != "ok":
@@ -774,52 +489,38 @@ class Supervisor:
             NoProcess: no such supervisor.
             Timeout: it did not exit within ``timeout`` seconds.
         """
-        check_server(supervisor, "supervisor", "Supervisor.stop")
-        await GenServer.stop(supervisor, reason, timeout)
+        await stop_supervisor(supervisor, reason, timeout, "Supervisor.stop")
 
 
-class _ChildState:
-    """One child of a Supervisor: its spec and what runs now.
+class _SupervisorServer(SupervisorServer):
+    """The supervisor process (OTP's ``supervisor`` gen_server); ``Supervisor``
+    subclasses are its callback modules.
 
-    ``pid`` is the running ``Pid``, ``None`` (not running) or ``RESTARTING``;
-    the child is in ``_SupervisorServer.by_pid`` exactly when ``pid`` is a Pid.
+    ``children`` maps each child's id to its ``ChildState``, in start order;
+    ``by_pid`` holds exactly the children whose ``pid`` is a Pid.
     """
 
-    __slots__ = ("id", "spec", "start", "restart", "shutdown", "pid")
+    kind = "Supervisor"
+    requests = {
+        WHICH: (),
+        COUNT: (),
+        START: (not_a_spec,),
+        TERMINATE: (not_hashable,),
+        RESTART: (not_hashable,),
+        DELETE: (not_hashable,),
+    }
 
-    def __init__(self, spec: ChildSpec) -> None:
-        self.id = spec.id
-        self.spec = spec
-        self.start = spec.start
-        self.restart = spec.restart
-        self.shutdown = spec.shutdown
-        self.pid: Any = None
-
-    def info(self) -> Child:
-        return Child(self.id, self.pid, self.spec.type, default_modules(self.spec))
-
-
-class _SupervisorServer(GenServer):
-    """The supervisor process (OTP's ``supervisor`` gen_server); ``Supervisor``
-    subclasses are its callback modules."""
+    def _configure(self, mod: type, result: Any) -> dict:
+        specs, options = _parse_init_result(mod, result)
+        self.strategy = options["strategy"]
+        self.children: dict[Any, ChildState] = {}
+        for spec in specs:
+            self.children[spec.id] = ChildState(spec.id, spec, spec.start)
+        self.by_pid: dict[Pid, ChildState] = {}
+        return options
 
     async def init(self, mod: type, args: tuple, kwargs: dict) -> None:
-        _core.process_flag("trap_exit", True)
-        module = mod.__new__(mod)
-        result = module.init(*args, **kwargs)
-        if inspect.isawaitable(result):
-            result = await result
-        try:
-            specs, options = _parse_init_result(mod, result)
-        except (TypeError, ValueError) as exc:
-            raise mark_bad_input(exc) from None
-        self.module = module
-        self.strategy = options["strategy"]
-        self.intensity = Intensity(options["max_restarts"], options["max_seconds"])
-        self.children: dict[Any, _ChildState] = {}
-        self.by_pid: dict[Pid, _ChildState] = {}
-        for spec in specs:
-            self.children[spec.id] = _ChildState(spec)
+        await super().init(mod, args, kwargs)
         for child in list(self.children.values()):
             try:
                 await self._start(child)
@@ -827,17 +528,16 @@ class _SupervisorServer(GenServer):
                 if _core.report_allowed():
                     _logger.error("Supervisor %s: child %r failed to start: %r",
                                   describe(self), child.id, failed.reason)
-                await self._stop_children(reversed(list(self.children.values())))
+                await self._stop_all()
                 raise Stop(("shutdown", ("failed_to_start_child", child.id, failed.reason))) from None
         return None
 
     # -- starting and stopping children ----------------------------------------------
 
-    async def _start(self, child: _ChildState) -> Pid | None:
+    async def _start(self, child: ChildState) -> Pid | None:
         """Start ``child``; record its pid.  A temporary child that does not
         start is forgotten.  Raises StartFailed."""
-        fn, args, kwargs = child.start
-        pid = await start_child_process(fn, args, kwargs)
+        pid = await start_child_process(*child.start)
         if pid is None:
             child.pid = None
             if child.restart == "temporary":
@@ -847,19 +547,11 @@ class _SupervisorServer(GenServer):
             self.by_pid[pid] = child
         return pid
 
-    async def _stop(self, child: _ChildState) -> None:
+    async def _stop(self, child: ChildState) -> None:
         """Stop ``child`` if it runs; forget it if it is temporary."""
-        pid = child.pid
-        if type(pid) is Pid:
-            del self.by_pid[pid]
-            child.pid = None
-            reason = await shutdown_child(pid, child.shutdown)
-            if not shutdown_was_clean(reason, child.shutdown, child.restart):
-                if _core.report_allowed():
-                    _logger.error("Supervisor %s: child %r (%r) shut down with reason %r",
-                                  describe(self), child.id, pid, reason)
-        else:
-            child.pid = None
+        if type(child.pid) is Pid:
+            del self.by_pid[child.pid]
+        await self._shut_down(child)
         if child.restart == "temporary":
             self.children.pop(child.id, None)
 
@@ -867,38 +559,23 @@ class _SupervisorServer(GenServer):
         for child in children:
             await self._stop(child)
 
+    async def _stop_all(self) -> None:
+        await self._stop_children(reversed(list(self.children.values())))
+
     # -- exits and restarts ------------------------------------------------------
 
-    async def handle_info(self, msg: Any) -> None:
-        if type(msg) is Exit:
-            child = self.by_pid.pop(msg.pid, None) if type(msg.pid) is Pid else None
-            if child is None:
-                return None                      # not a child (any more): nothing to do
+    def _exited(self, pid: Any) -> ChildState | None:
+        child = self.by_pid.pop(pid, None) if type(pid) is Pid else None
+        if child is not None:
             child.pid = None
-            restart = child.restart
-            if restart == "permanent" or (restart == "transient" and not is_clean_exit(msg.reason)):
-                await self._restart(child)
-            elif restart == "temporary":
-                del self.children[child.id]
-            return None
-        if type(msg) is tuple and len(msg) == 2 and msg[0] == _RETRY and not_hashable(msg[1]) is None:
-            child = self.children.get(msg[1])
-            if child is not None and child.pid == RESTARTING:
-                await self._restart(child)
-            return None
-        if _core.report_allowed():
-            _logger.error("Supervisor %s received unexpected message: %r", describe(self), msg)
-        return None
+        return child
 
-    async def _restart(self, child: _ChildState) -> None:
-        """``child`` failed (its pid is already cleared): restart per the strategy."""
-        if not self.intensity.add():
-            if _core.report_allowed():
-                _logger.error("Supervisor %s: reached max restart intensity (%d in %s s) after child %r "
-                              "exited; shutting down", describe(self), self.intensity.max_restarts,
-                              self.intensity.max_seconds, child.id)
-            child.pid = None
-            raise Stop("shutdown")
+    def _forget(self, child: ChildState) -> None:
+        if child.restart == "temporary":
+            del self.children[child.id]
+
+    async def _start_again(self, child: ChildState) -> None:
+        """Restart the failed ``child`` as the strategy says."""
         strategy = self.strategy
         if strategy == "one_for_one":
             try:
@@ -922,50 +599,12 @@ class _SupervisorServer(GenServer):
                 return None
         return None
 
-    def _retry_later(self, child: _ChildState, reason: Any) -> None:
-        if _core.report_allowed():
-            _logger.error("Supervisor %s: restarting child %r failed: %r; trying again",
-                          describe(self), child.id, reason)
-        child.pid = RESTARTING
-        _core.send(self._pid, (_RETRY, child.id))
-
     # -- requests ----------------------------------------------------------------------
 
-    async def handle_call(self, request: Any, from_: Any) -> Any:
-        why = malformed(request, _REQUESTS)
-        if why is not None:
-            return bad_request(self, "Supervisor", request, why)
-        tag = request[0]
-        if tag == _WHICH:
-            return [child.info() for child in self.children.values()]
-        if tag == _COUNT:
-            return self._count()
-        if tag == _START:
-            return await self._start_new(request[1])
-        if tag == _TERMINATE:
-            child = self.children.get(request[1])
-            if child is None:
-                return ("not_found", None)
-            await self._stop(child)
-            return ("ok", None)
-        if tag == _RESTART:
-            return await self._restart_stopped(request[1])
-        if tag == _DELETE:
-            child = self.children.get(request[1])
-            if child is None:
-                return ("not_found", None)
-            if child.pid is not None:
-                return ("error", "running" if type(child.pid) is Pid else RESTARTING)
-            del self.children[child.id]
-            return ("ok", None)
-        return bad_request(self, "Supervisor", request, "unknown request")
+    async def _which_children(self) -> list[Child]:
+        return [child.info(child.id) for child in self.children.values()]
 
-    def handle_cast(self, request: Any) -> None:
-        if _core.report_allowed():
-            _logger.error("Supervisor %s received unexpected cast: %r", describe(self), request)
-        return None
-
-    def _count(self) -> dict[str, int]:
+    async def _count_children(self) -> dict[str, int]:
         active = supervisors = 0
         alive = _core.is_alive
         for child in self.children.values():
@@ -976,13 +615,13 @@ class _SupervisorServer(GenServer):
         specs = len(self.children)
         return {"specs": specs, "active": active, "supervisors": supervisors, "workers": specs - supervisors}
 
-    async def _start_new(self, spec: ChildSpec) -> tuple:
+    async def _start_child(self, spec: ChildSpec) -> tuple:
         old = self.children.get(spec.id)
         if old is not None:
             if type(old.pid) is Pid:
                 return ("error", ("already_started", old.pid))
             return ("error", "already_present")
-        child = _ChildState(spec)
+        child = ChildState(spec.id, spec, spec.start)
         self.children[spec.id] = child
         try:
             pid = await self._start(child)
@@ -991,21 +630,35 @@ class _SupervisorServer(GenServer):
             return ("error", failed.reason)
         return ("ok", pid)
 
-    async def _restart_stopped(self, child_id: Any) -> tuple:
+    async def _terminate_child(self, child_id: Any) -> tuple:
         child = self.children.get(child_id)
         if child is None:
             return ("not_found", None)
+        await self._stop(child)
+        return ("ok", None)
+
+    def _stopped(self, child_id: Any) -> tuple[ChildState | None, tuple | None]:
+        """The child ``child_id`` if it is not running, else the reply that says why not."""
+        child = self.children.get(child_id)
+        if child is None:
+            return None, ("not_found", None)
         if child.pid is not None:
-            return ("error", "running" if type(child.pid) is Pid else RESTARTING)
+            return None, ("error", "running" if type(child.pid) is Pid else RESTARTING)
+        return child, None
+
+    async def _restart_child(self, child_id: Any) -> tuple:
+        child, refusal = self._stopped(child_id)
+        if child is None:
+            return refusal
         try:
             pid = await self._start(child)
         except StartFailed as failed:
             return ("error", failed.reason)
         return ("ok", pid)
 
-    # -- shutting down -----------------------------------------------------------------
-
-    async def terminate(self, reason: Any) -> None:
-        children = getattr(self, "children", None)
-        if children:
-            await self._stop_children(reversed(list(children.values())))
+    async def _delete_child(self, child_id: Any) -> tuple:
+        child, refusal = self._stopped(child_id)
+        if child is None:
+            return refusal
+        del self.children[child.id]
+        return ("ok", None)

@@ -68,6 +68,7 @@ from __future__ import annotations
 from typing import Any, Awaitable, Callable, Iterable
 
 from ._core import ANY, Down, Pid, ProcessExit, demonitor, monitor, receive, send, spawn_link
+from ._supervision import WHICH, call_supervisor, stop_supervisor
 from .child_spec import ChildSpec
 from .dynamic_supervisor import DynamicSupervisor
 from .gen_server import check_server
@@ -251,9 +252,8 @@ class TaskSupervisor:
     @staticmethod
     async def children(supervisor: Any, timeout: float | None = None) -> list[Pid]:
         """The pids of the tasks running under ``supervisor`` (waits at most ``timeout`` s)."""
-        check_server(supervisor, "supervisor", "TaskSupervisor.children")
-        return [child.pid for child in await DynamicSupervisor.which_children(supervisor, timeout)
-                if type(child.pid) is Pid]
+        children = await call_supervisor(supervisor, (WHICH,), timeout, "TaskSupervisor.children")
+        return [child.pid for child in children if type(child.pid) is Pid]
 
     @staticmethod
     async def terminate_child(supervisor: Any, pid: Pid, timeout: float | None = None) -> None:
@@ -268,5 +268,4 @@ class TaskSupervisor:
     @staticmethod
     async def stop(supervisor: Any, reason: Any = "normal", timeout: float | None = None) -> None:
         """Stop the supervisor; its tasks are shut down first."""
-        check_server(supervisor, "supervisor", "TaskSupervisor.stop")
-        await DynamicSupervisor.stop(supervisor, reason, timeout)
+        await stop_supervisor(supervisor, reason, timeout, "TaskSupervisor.stop")
