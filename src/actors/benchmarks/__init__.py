@@ -3,7 +3,7 @@
 Run them with ``python -m actors bench`` (``--help`` for the options). The
 pieces:
 
-* ``registry``      -- workloads, targets, samples; ``workload()`` and ``impl()``;
+* ``catalog``       -- workloads, targets, samples; ``workload()`` and ``impl()``;
 * ``workloads``     -- the rows: one ``workload(...)`` declaration each;
 * ``impl_actors``   -- actors' version of each workload;
 * ``impl_asyncio``  -- the asyncio baseline (Task + Queue per process, a future per call);
@@ -22,7 +22,7 @@ function in ``bench.erl`` (taking the parameters in declaration order); a
 system without one shows "n/a".
 """
 
-from .registry import (LATENCY, MEMORY, RATE, WORKLOADS, Env, MissingWork, Sample, expect,
+from .catalog import (LATENCY, MEMORY, RATE, WORKLOADS, Env, MissingWork, Sample, expect,
                        impl, rate, workload)
 
 __all__ = ["LATENCY", "MEMORY", "RATE", "WORKLOADS", "Env", "MissingWork", "Sample", "expect",

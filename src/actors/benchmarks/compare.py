@@ -35,7 +35,7 @@ import time
 import traceback
 from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
-from .registry import LATENCY, MEMORY, RATE, WORKLOADS, Env, MissingWork, Row, Sample, SystemResult, Workload
+from .catalog import LATENCY, MEMORY, RATE, WORKLOADS, Env, MissingWork, Row, Sample, SystemResult, Workload
 
 #: The rows of the comparison, in order.
 COMPARE_WORKLOADS = ("ping-pong", "ring", "spawn", "fan-in", "request-reply-queued",
@@ -83,7 +83,7 @@ def peer_version(system: str) -> Optional[str]:
 
 
 def load() -> None:
-    """Import every implementation module (fills the registry). gevent is
+    """Import every implementation module (fills the catalog). gevent is
     imported but never monkey-patched; its code only runs in subprocesses."""
     from . import runner
     runner.load()

@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 from typing import Dict, List, Optional
 
-from .registry import MEMORY, LATENCY, RATE, MissingWork, Sample, Workload
+from .catalog import MEMORY, LATENCY, RATE, MissingWork, Sample, Workload
 
 ERL_FLAGS = ["+S", "1", "-noshell"]
 

@@ -24,7 +24,7 @@ from typing import Optional
 from . import workloads  # noqa: F401  (declares the workloads before @impl)
 from .impl_asyncio import lateness_params, timer_delays
 from .memutil import rss_bytes
-from .registry import MissingWork, Sample, expect, impl, lateness_sample, rate
+from .catalog import MissingWork, Sample, expect, impl, lateness_sample, rate
 
 try:
     import gevent

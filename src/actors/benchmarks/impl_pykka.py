@@ -16,7 +16,7 @@ import time
 from typing import Optional
 
 from . import workloads  # noqa: F401  (declares the workloads before @impl)
-from .registry import MissingWork, impl, rate
+from .catalog import MissingWork, impl, rate
 
 try:
     import pykka
@@ -92,7 +92,7 @@ import gc as _gc
 import queue as _queue
 
 from .memutil import rss_bytes
-from .registry import Sample, expect
+from .catalog import Sample, expect
 
 #: workload name -> fn(params, env) -> Sample, for the comparison only.
 EXTRA = {}

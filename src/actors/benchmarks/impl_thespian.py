@@ -26,7 +26,7 @@ from typing import Optional
 from . import workloads  # noqa: F401  (declares the workloads before @impl)
 from .impl_asyncio import lateness_params
 from .memutil import rss_bytes
-from .registry import MissingWork, Sample, expect, impl, lateness_sample, rate
+from .catalog import MissingWork, Sample, expect, impl, lateness_sample, rate
 
 try:
     from thespian.actors import Actor, ActorExitRequest, ActorSystem, WakeupMessage

@@ -12,7 +12,7 @@ import sys
 
 def main(argv):
     name, system, params, env = argv
-    from .registry import WORKLOADS, Env
+    from .catalog import WORKLOADS, Env
     from . import workloads  # noqa: F401
     if system == "actors":
         from . import impl_actors  # noqa: F401

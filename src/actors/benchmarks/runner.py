@@ -28,7 +28,7 @@ import time
 import traceback
 from typing import Dict, List, Optional
 
-from .registry import (LATENCY, MEMORY, OPTIONAL_SYSTEMS, RATE, WORKLOADS, Env, MissingWork,
+from .catalog import (LATENCY, MEMORY, OPTIONAL_SYSTEMS, RATE, WORKLOADS, Env, MissingWork,
                        Row, Sample, SystemResult, Workload)
 
 DEFAULT_ROUNDS = 5
@@ -40,7 +40,7 @@ ACTORS_IMPORT_ERROR: Optional[str] = None
 
 
 def load() -> Dict[str, Workload]:
-    """Import every implementation module (which fills the registry)."""
+    """Import every implementation module (which fills the catalog)."""
     global ACTORS_IMPORT_ERROR
     from . import workloads, impl_asyncio, impl_pykka  # noqa: F401
     try:

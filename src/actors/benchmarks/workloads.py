@@ -10,7 +10,7 @@ The first rows measure the core (messages, processes, timers, memory); the
 last ones the OTP layers built on it (GenServer, Supervisor, Registry).
 """
 
-from .registry import (LATENCY, MEMORY, RATE, AllOf, AtLeast, AtMost, Lateness, RelativeTo,
+from .catalog import (LATENCY, MEMORY, RATE, AllOf, AtLeast, AtMost, Lateness, RelativeTo,
                        Speedup, workload)
 
 PING_PONG = workload(

@@ -1,4 +1,4 @@
-"""The workload registry: what is measured, on which systems, against which target.
+"""The workload catalog: what is measured, on which systems, against which target.
 
 A *workload* is declared once (name, unit, parameters for the full and the
 quick run, target) with :func:`workload`. Each *system* implements it with
