@@ -1,6 +1,7 @@
 """Run one measurement in this fresh interpreter and print it as ``SAMPLE {json}``.
 
-Used by the runner for workloads declared ``isolated`` (memory), so that
+Used by the runner for workloads declared ``isolated`` (memory), for actors
+and the asyncio baseline (the checkout's peers have ``compare.isolated``), so that
 neither the runner's own heap nor another system's leftovers are counted::
 
     python -m actors.benchmarks.isolated WORKLOAD SYSTEM PARAMS_JSON ENV_JSON
@@ -18,8 +19,6 @@ def main(argv):
         from . import impl_actors  # noqa: F401
     elif system == "asyncio":
         from . import impl_asyncio  # noqa: F401
-    elif system == "pykka":
-        from . import impl_pykka  # noqa: F401
     else:
         raise SystemExit(f"isolated: unknown system {system!r}")
     fn = WORKLOADS[name].impls[system]
