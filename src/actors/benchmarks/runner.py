@@ -13,8 +13,10 @@ workloads declared ``isolated`` (memory), which run in a fresh interpreter
 (or a fresh Erlang VM) each time.
 
 The helpers here (``measure``, ``metadata``, the cell formatting, ``footer``)
-are also what the checkout's ``--compare`` builds on; this module imports
-nothing of it but the peers' implementations, through ``checkout``.
+are also what the checkout's ``--compare`` (``bench/compare/runner.py``)
+builds on. Imports go one way: that module imports this one; this one loads
+only the Erlang driver and pykka's versions from the checkout, through
+``checkout``, never the comparison.
 """
 
 from __future__ import annotations
