@@ -1,6 +1,7 @@
 """``python -m actors COMMAND``: tools that ship with actors.
 
-Commands: ``bench`` (benchmarks against asyncio and Erlang/OTP), ``stress``
+Commands: ``bench`` (benchmarks against asyncio; from a checkout, also
+Erlang/OTP and the peers of ``--compare``), ``stress``
 (crash storms, churn and floods, with exact counts and latencies), ``top``. Each
 command is a module exposing ``add_arguments(parser)`` and
 ``main(args, argv) -> int``; add one to ``COMMANDS`` to add a command.
@@ -12,7 +13,8 @@ import sys
 
 # name -> (module, one-line help)
 COMMANDS = {
-    "bench": ("actors.benchmarks", "benchmark actors against asyncio and Erlang/OTP"),
+    "bench": ("actors.benchmarks.cli",
+              "benchmark actors against asyncio (and, from a checkout, Erlang/OTP and peers)"),
     "stress": ("actors.stress", "crash storms, churn and floods: exact counts, RSS and latencies"),
     "top": ("actors.top", "show the busiest processes of a running observer, like etop"),
 }

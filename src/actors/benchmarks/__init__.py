@@ -1,39 +1,33 @@
-"""Benchmarks of ``actors`` against a hand-written asyncio baseline and Erlang/OTP.
+"""actors' own benchmarks: ``python -m actors bench`` (``--help`` for the options).
 
-Run them with ``python -m actors bench`` (``--help`` for the options). The
-pieces:
+What ships in the package is what the headline table needs: actors' own
+workloads against a hand-written asyncio baseline. The pieces:
 
-* ``registry``      -- workloads, targets, samples; ``workload()`` and ``impl()``;
+* ``catalog``       -- workloads, targets, samples; ``workload()`` and ``impl()``;
 * ``workloads``     -- the rows: one ``workload(...)`` declaration each;
 * ``impl_actors``   -- actors' version of each workload;
 * ``impl_asyncio``  -- the asyncio baseline (Task + Queue per process, a future per call);
-* ``impl_pykka``    -- pykka's versions, where a row has one (optional: ``pip install pykka``);
-* ``bench.erl``     -- the Erlang/OTP versions, driven by ``impl_erlang``;
 * ``runner``        -- interleaved rounds, medians, the table and ``--json``;
 * ``isolated``      -- one measurement in a fresh interpreter (memory);
-* ``compare``, ``impl_gevent``, ``impl_thespian`` -- ``--compare``: actors against
-  every installed peer (``pip install "actors[compare]"``), ``--plot``.
+* ``cli``           -- the options, and ``--compare`` handed to the checkout;
+* ``checkout``      -- finding the repository's ``bench/compare``.
+
+The peers live in the repository, not in the wheel: ``bench/compare`` holds
+the Erlang/OTP versions (``bench.erl``, driven by ``erlang.py``), pykka's,
+gevent's and thespian's, and ``--compare`` with its plot. Run from a
+checkout, the table gains the Erlang and pykka columns.
 
 Adding a row (say GenServer.call) is one ``workload(...)`` declaration in
 ``workloads.py`` plus one function per system: ``@impl(name, "actors")`` in
 ``impl_actors.py``, ``@impl(name, "asyncio")`` in ``impl_asyncio.py``
-(optionally ``@impl(name, "pykka")`` in ``impl_pykka.py``) and an exported
-function in ``bench.erl`` (taking the parameters in declaration order); a
-system without one shows "n/a".
+(optionally ``@impl(name, "pykka")`` in ``bench/compare/impl_pykka.py``) and
+an exported function in ``bench/compare/bench.erl`` (taking the parameters
+in declaration order); a system without one shows "n/a".
 """
 
-from .registry import (LATENCY, MEMORY, RATE, WORKLOADS, Env, MissingWork, Sample, expect,
-                       impl, rate, workload)
+from .catalog import (LATENCY, MEMORY, RATE, WORKLOADS, Env, MissingWork, Sample, expect,
+                      impl, rate, workload)
+from .cli import add_arguments, main
 
 __all__ = ["LATENCY", "MEMORY", "RATE", "WORKLOADS", "Env", "MissingWork", "Sample", "expect",
            "impl", "rate", "workload", "add_arguments", "main"]
-
-
-def add_arguments(parser):
-    from .runner import add_arguments as _add
-    _add(parser)
-
-
-def main(args, argv=None):
-    from .runner import main as _main
-    return _main(args, argv)

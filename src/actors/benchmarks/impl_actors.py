@@ -20,7 +20,7 @@ from actors.lowlevel import call, reply
 from . import workloads  # noqa: F401  (declares the workloads before @impl)
 from .impl_asyncio import lateness_params, lookup_sum, registry_keys, timer_delays
 from .memutil import rss_bytes
-from .registry import Env, MissingWork, Sample, expect, impl, lateness_sample, rate
+from .catalog import Env, MissingWork, Sample, expect, impl, lateness_sample, rate
 
 perf_counter = time.perf_counter
 monotonic = time.monotonic

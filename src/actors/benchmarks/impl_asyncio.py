@@ -18,7 +18,7 @@ import random
 import time
 
 from . import workloads  # noqa: F401  (declares the workloads before @impl)
-from .registry import Env, MissingWork, Sample, expect, impl, lateness_sample, rate
+from .catalog import Env, MissingWork, Sample, expect, impl, lateness_sample, rate
 from .memutil import rss_bytes
 
 perf_counter = time.perf_counter

@@ -1,6 +1,7 @@
 """Run one measurement in this fresh interpreter and print it as ``SAMPLE {json}``.
 
-Used by the runner for workloads declared ``isolated`` (memory), so that
+Used by the runner for workloads declared ``isolated`` (memory), for actors
+and the asyncio baseline (the checkout's peers have ``compare.isolated``), so that
 neither the runner's own heap nor another system's leftovers are counted::
 
     python -m actors.benchmarks.isolated WORKLOAD SYSTEM PARAMS_JSON ENV_JSON
@@ -12,14 +13,12 @@ import sys
 
 def main(argv):
     name, system, params, env = argv
-    from .registry import WORKLOADS, Env
+    from .catalog import WORKLOADS, Env
     from . import workloads  # noqa: F401
     if system == "actors":
         from . import impl_actors  # noqa: F401
     elif system == "asyncio":
         from . import impl_asyncio  # noqa: F401
-    elif system == "pykka":
-        from . import impl_pykka  # noqa: F401
     else:
         raise SystemExit(f"isolated: unknown system {system!r}")
     fn = WORKLOADS[name].impls[system]

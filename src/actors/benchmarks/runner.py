@@ -1,7 +1,8 @@
-"""``python -m actors bench``: run the workloads on every system, print a table.
+"""The headline table of ``python -m actors bench``: run the workloads on every system.
 
-Systems: actors, the asyncio baseline, Erlang/OTP (if ``erl`` is on PATH)
-and pykka (if installed; only the rows that have a pykka version, and its
+Systems: actors and the asyncio baseline, always; from a checkout of the
+repository (see ``checkout``), also Erlang/OTP (if ``erl`` is on PATH) and
+pykka (if installed; only the rows that have a pykka version, and its
 columns appear only when such a row is selected).
 
 Rounds are interleaved: for each workload, round after round, every system
@@ -10,6 +11,12 @@ hits all systems alike; the table shows medians. Python systems run
 in-process with a ``gc.collect()`` before every measurement, except
 workloads declared ``isolated`` (memory), which run in a fresh interpreter
 (or a fresh Erlang VM) each time.
+
+The helpers here (``measure``, ``metadata``, the cell formatting, ``footer``)
+are also what the checkout's ``--compare`` (``bench/compare/runner.py``)
+builds on. Imports go one way: that module imports this one; this one loads
+only the Erlang driver and pykka's versions from the checkout, through
+``checkout``, never the comparison.
 """
 
 from __future__ import annotations
@@ -26,10 +33,11 @@ import subprocess
 import sys
 import time
 import traceback
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
-from .registry import (LATENCY, MEMORY, OPTIONAL_SYSTEMS, RATE, WORKLOADS, Env, MissingWork,
-                       Row, Sample, SystemResult, Workload)
+from . import checkout
+from .catalog import (LATENCY, MEMORY, OPTIONAL_SYSTEMS, RATE, WORKLOADS, Env, MissingWork,
+                      Row, Sample, SystemResult, Workload)
 
 DEFAULT_ROUNDS = 5
 QUICK_ROUNDS = 3
@@ -38,50 +46,52 @@ WATCHDOG_S = 600        # a measurement that hangs (a lost message) dumps traceb
 
 ACTORS_IMPORT_ERROR: Optional[str] = None
 
+#: The checkout's pykka module (``bench/compare/impl_pykka.py``), or None
+#: without a checkout; set by :func:`load`.
+PYKKA = None
+
 
 def load() -> Dict[str, Workload]:
-    """Import every implementation module (which fills the registry)."""
-    global ACTORS_IMPORT_ERROR
-    from . import workloads, impl_asyncio, impl_pykka  # noqa: F401
+    """Import every implementation module (which fills the catalog): actors'
+    and the asyncio baseline's, and pykka's when run from a checkout."""
+    global ACTORS_IMPORT_ERROR, PYKKA
+    from . import workloads, impl_asyncio  # noqa: F401
     try:
         from . import impl_actors  # noqa: F401  (needs the compiled core)
     except Exception as e:                    # noqa: BLE001 -- reported in the header
         ACTORS_IMPORT_ERROR = f"{type(e).__name__}: {e}"
+    PYKKA = checkout.import_peer("impl_pykka")
     return WORKLOADS
 
 
+def start_erlang(no_erlang: bool):
+    """The checkout's Erlang/OTP runner, started, and a note for the header.
+
+    Returns:
+        ``(erlang, note)``: an ``Erlang`` from ``bench/compare/erlang.py``
+        and None, or None and why Erlang does not run.
+    """
+    if no_erlang:
+        return None, "skipped (--no-erlang)"
+    mod = checkout.import_peer("erlang")
+    if mod is None:
+        return None, f"not run: the Erlang/OTP column {checkout.NEEDS_CHECKOUT}"
+    if not mod.find_erl():
+        return None, "not run (erl/erlc not on PATH)"
+    try:
+        return mod.Erlang(timeout=WATCHDOG_S), None
+    except mod.ErlangError as e:
+        return None, f"not run ({e})"
+
+
 # ----------------------------------------------------------------------------
-# command line
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--rounds", type=int, default=None, metavar="N",
-                   help=f"runs per system and workload; the table shows medians "
-                        f"(default {DEFAULT_ROUNDS}, {QUICK_ROUNDS} with --quick)")
-    p.add_argument("--quick", action="store_true",
-                   help="smoke test: the same workloads with scaled-down counts")
-    p.add_argument("--only", metavar="NAME[,NAME]",
-                   help="run only these workloads (see --list)")
-    p.add_argument("--json", metavar="PATH", help="also write every sample and the metadata here")
-    p.add_argument("--no-erlang", action="store_true", help="skip Erlang/OTP even if erl is on PATH")
-    p.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio",
-                   help="event loop for actors and the asyncio baseline (default asyncio)")
-    p.add_argument("--list", action="store_true", help="list the workloads and exit")
-    p.add_argument("--compare", action="store_true",
-                   help="compare actors with every installed peer (asyncio, asyncio+uvloop, "
-                        "gevent, pykka, thespian, Erlang with +S 1 and with default schedulers)")
-    p.add_argument("--plot", metavar="PNG",
-                   help="with --compare: draw a bar chart per workload (needs matplotlib)")
-
+# the command
 
 def main(args: argparse.Namespace, argv: Optional[List[str]] = None) -> int:
+    """Run the selected workloads (``args`` as parsed by ``cli.add_arguments``)
+    and print the table; returns the exit status (1 if any system failed)."""
     argv = sys.argv[1:] if argv is None else argv
     workloads = load()
-    if getattr(args, "compare", False) and not args.list:
-        from .compare import main as compare_main
-        return compare_main(args, argv)
-    if getattr(args, "plot", None):
-        print("actors bench: --plot needs --compare", file=sys.stderr)
-        return 2
     if args.list:
         for w in workloads.values():
             print(f"{w.name:22} {w.describe(False)}")
@@ -107,18 +117,7 @@ def main(args: argparse.Namespace, argv: Optional[List[str]] = None) -> int:
             return 2
 
     env = Env(loop=args.loop, quick=args.quick)
-    erlang, erlang_note = None, None
-    if args.no_erlang:
-        erlang_note = "skipped (--no-erlang)"
-    else:
-        from .impl_erlang import Erlang, ErlangError, find_erl
-        if not find_erl():
-            erlang_note = "not run (erl/erlc not on PATH)"
-        else:
-            try:
-                erlang = Erlang(timeout=WATCHDOG_S)
-            except ErlangError as e:
-                erlang_note = f"not run ({e})"
+    erlang, erlang_note = start_erlang(args.no_erlang)
 
     meta = metadata(argv, env, rounds, erlang, erlang_note)
     if ACTORS_IMPORT_ERROR:
@@ -153,11 +152,11 @@ def main(args: argparse.Namespace, argv: Optional[List[str]] = None) -> int:
 # running
 
 def systems_for(w: Workload, erlang) -> List[str]:
-    from . import impl_pykka
+    """The systems that run ``w``: those with a version of it that can run here."""
     out = [s for s in ("actors", "asyncio") if s in w.impls]
     if erlang is not None and erlang.has(w):
         out.append("erlang")
-    if "pykka" in w.impls and impl_pykka.available():
+    if "pykka" in w.impls and PYKKA is not None and PYKKA.available():
         out.append("pykka")
     return out
 
@@ -210,13 +209,21 @@ def measure(w: Workload, system: str, params: Dict[str, int], env: Env, erlang) 
 
 
 def measure_in_subprocess(w: Workload, system: str, params: Dict[str, int], env: Env,
-                          module: str = "actors.benchmarks.isolated") -> Sample:
+                          module: str = "actors.benchmarks.isolated",
+                          path: Sequence[str] = ()) -> Sample:
     """Run one measurement as ``python -m module NAME SYSTEM PARAMS ENV`` in a fresh
-    interpreter; it prints ``SAMPLE {json}``."""
+    interpreter, with the directories ``path`` first on its ``PYTHONPATH``;
+    it prints ``SAMPLE {json}``."""
     cmd = [sys.executable, "-m", module, w.name, system,
            json.dumps(params), json.dumps({"loop": env.loop, "quick": env.quick})]
+    child_env = None
+    if path:
+        child_env = dict(os.environ)
+        child_env["PYTHONPATH"] = os.pathsep.join(
+            [*path, *filter(None, [os.environ.get("PYTHONPATH")])])
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=WATCHDOG_S)
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=WATCHDOG_S,
+                             env=child_env)
     except subprocess.TimeoutExpired:
         raise MissingWork(f"{w.name}/{system}: subprocess did not finish in {WATCHDOG_S} s") from None
     for line in out.stdout.splitlines():
@@ -245,14 +252,13 @@ def metadata(argv: List[str], env: Env, rounds: int, erlang, erlang_note) -> dic
         core = getattr(getattr(actors, "_core", None), "__file__", None)
     except Exception:                         # noqa: BLE001
         actors_version, core = "?", None
-    erl = None
-    if erlang is not None:
-        from .impl_erlang import erl_version
-        erl = erl_version()
-    from . import impl_pykka
-    pykka = impl_pykka.version()
-    if pykka is None:
-        pykka = f"not installed (pip install pykka): its cells show n/a ({impl_pykka.IMPORT_ERROR})"
+    erl = erlang.version() if erlang is not None else None
+    if PYKKA is None:
+        pykka = f"not run: its column {checkout.NEEDS_CHECKOUT}"
+    else:
+        pykka = PYKKA.version()
+        if pykka is None:
+            pykka = f"not installed (pip install pykka): its cells show n/a ({PYKKA.IMPORT_ERROR})"
     loop = env.loop
     if loop == "uvloop":
         import uvloop

@@ -2,15 +2,16 @@
 
 Definitions are identical for every system (actors, the asyncio baseline,
 Erlang/OTP in ``bench.erl``, and pykka where a row has it); what is timed is
-said in each description. Implementations live in ``impl_actors.py``,
-``impl_asyncio.py``, ``impl_pykka.py`` and ``bench.erl``; the parameters are
-passed to Erlang in the order given here.
+said in each description. Implementations live in ``impl_actors.py`` and
+``impl_asyncio.py`` here, and in the checkout's ``bench/compare``
+(``impl_pykka.py``, ``bench.erl``, and the peers of ``--compare``); the
+parameters are passed to Erlang in the order given here.
 
 The first rows measure the core (messages, processes, timers, memory); the
 last ones the OTP layers built on it (GenServer, Supervisor, Registry).
 """
 
-from .registry import (LATENCY, MEMORY, RATE, AllOf, AtLeast, AtMost, Lateness, RelativeTo,
+from .catalog import (LATENCY, MEMORY, RATE, AllOf, AtLeast, AtMost, Lateness, RelativeTo,
                        Speedup, workload)
 
 PING_PONG = workload(

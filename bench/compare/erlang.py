@@ -1,7 +1,9 @@
-"""Runs the Erlang/OTP versions of the workloads (``bench.erl``).
+"""Runs the Erlang/OTP versions of the workloads (``bench.erl``, next to this file).
 
-``bench.erl`` is compiled with ``erlc`` into a temporary directory, then one
-VM, ``erl +S 1 -noshell -pa DIR -eval 'bench:serve().'``, answers one
+Used by the headline table of ``python -m actors bench`` (its Erlang column)
+and by ``--compare`` (``erlang`` and ``erlang-smp``). ``bench.erl`` is
+compiled with ``erlc`` into a temporary directory, then one VM,
+``erl +S 1 -noshell -pa DIR -eval 'bench:serve().'``, answers one
 request per line ("name arg ..." -> "RESULT key=value ..."). Workloads
 declared ``isolated`` (memory) get a fresh VM each time
 (``-eval 'bench:oneshot([name, args...]).'``).
@@ -9,24 +11,30 @@ declared ``isolated`` (memory) get a fresh VM each time
 
 from __future__ import annotations
 
-import importlib.resources
 import selectors
 import shutil
 import subprocess
 import tempfile
-from typing import Dict, List, Optional
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
 
-from .registry import MEMORY, LATENCY, RATE, MissingWork, Sample, Workload
+from actors.benchmarks.catalog import MEMORY, LATENCY, RATE, MissingWork, Sample, Workload
 
-ERL_FLAGS = ["+S", "1", "-noshell"]
+#: ``erl``'s flags by default: one scheduler, as actors runs on one thread.
+ERL_FLAGS = ("+S", "1", "-noshell")
+
+#: The Erlang versions of the workloads.
+BENCH_ERL = Path(__file__).with_name("bench.erl")
 
 
 def find_erl() -> Optional[str]:
+    """``erl``'s path if both ``erl`` and ``erlc`` are on PATH, else None."""
     erl, erlc = shutil.which("erl"), shutil.which("erlc")
     return erl if erl and erlc else None
 
 
 def erl_version() -> Optional[str]:
+    """E.g. ``"OTP 25, erts 13.1.5"``, or None without ``erl``."""
     erl = find_erl()
     if not erl:
         return None
@@ -42,22 +50,26 @@ def erl_version() -> Optional[str]:
 
 
 class ErlangError(RuntimeError):
-    pass
+    """``erl`` or ``erlc`` failed, or the VM did not answer."""
 
 
 class Erlang:
-    """A compiled bench.erl plus a long-running VM to run workloads in."""
+    """A compiled bench.erl plus a long-running VM to run workloads in.
 
-    def __init__(self, timeout: float = 600.0):
+    Args:
+        timeout: seconds a measurement may take before the VM is killed.
+        flags: ``erl``'s flags (default :data:`ERL_FLAGS`).
+    """
+
+    def __init__(self, timeout: float = 600.0, flags: Sequence[str] = ERL_FLAGS):
         self.erl = find_erl()
         if not self.erl:
             raise ErlangError("erl/erlc not on PATH")
         self.timeout = timeout
+        self.flags = list(flags)
         self.dir = tempfile.mkdtemp(prefix="actors-bench-erl-")
-        src = importlib.resources.files("actors.benchmarks").joinpath("bench.erl")
-        with importlib.resources.as_file(src) as path:
-            out = subprocess.run(["erlc", "-o", self.dir, str(path)],
-                                 capture_output=True, text=True)
+        out = subprocess.run(["erlc", "-o", self.dir, str(BENCH_ERL)],
+                             capture_output=True, text=True)
         if out.returncode != 0:
             raise ErlangError(f"erlc bench.erl failed:\n{out.stdout}{out.stderr}")
         self.exports = self._exports()
@@ -70,7 +82,12 @@ class Erlang:
             capture_output=True, text=True, timeout=60)
         return {line.strip() for line in out.stdout.splitlines() if line.strip()}
 
+    def version(self) -> Optional[str]:
+        """The OTP and erts versions of ``erl``."""
+        return erl_version()
+
     def has(self, w: Workload) -> bool:
+        """Whether ``bench.erl`` exports ``w``'s function, with ``w``'s arity."""
         return bool(w.erlang) and f"{w.erlang}/{len(w.full)}" in self.exports
 
     # -- the long-running VM ------------------------------------------------
@@ -78,7 +95,7 @@ class Erlang:
     def _start(self) -> subprocess.Popen:
         if self.proc is None or self.proc.poll() is not None:
             self.proc = subprocess.Popen(
-                [self.erl, *ERL_FLAGS, "-pa", self.dir, "-eval", "bench:serve()."],
+                [self.erl, *self.flags, "-pa", self.dir, "-eval", "bench:serve()."],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 text=True, bufsize=1)
         return self.proc
@@ -106,7 +123,7 @@ class Erlang:
     def oneshot(self, fn: str, args: List[int]) -> Dict[str, str]:
         term = "[" + ", ".join([fn, *map(str, args)]) + "]"
         out = subprocess.run(
-            [self.erl, *ERL_FLAGS, "-pa", self.dir, "-eval", f"bench:oneshot({term})."],
+            [self.erl, *self.flags, "-pa", self.dir, "-eval", f"bench:oneshot({term})."],
             capture_output=True, text=True, timeout=self.timeout)
         lines = [ln for ln in out.stdout.splitlines() if ln.startswith(("RESULT", "ERROR"))]
         if not lines:
@@ -131,6 +148,7 @@ class Erlang:
     # -- one measurement ----------------------------------------------------
 
     def measure(self, w: Workload, params: Dict[str, int]) -> Sample:
+        """Run ``w`` with ``params`` (a fresh VM if ``w`` is isolated) and return its sample."""
         args = [params[k] for k in w.full]          # declaration order
         res = (self.oneshot if w.isolated else self.request)(w.erlang, args)
         if w.kind == RATE:

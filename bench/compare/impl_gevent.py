@@ -21,10 +21,10 @@ import gc
 import time
 from typing import Optional
 
-from . import workloads  # noqa: F401  (declares the workloads before @impl)
-from .impl_asyncio import lateness_params, timer_delays
-from .memutil import rss_bytes
-from .registry import MissingWork, Sample, expect, impl, lateness_sample, rate
+from actors.benchmarks import workloads  # noqa: F401  (declares the workloads before @impl)
+from actors.benchmarks.impl_asyncio import lateness_params, timer_delays
+from actors.benchmarks.memutil import rss_bytes
+from actors.benchmarks.catalog import MissingWork, Sample, expect, impl, lateness_sample, rate
 
 try:
     import gevent

@@ -6,8 +6,8 @@
 %%
 %% Every workload is one exported function named after the Python workload
 %% ("ping-pong" -> ping_pong/1), taking the workload's integer parameters in
-%% the order the Python registry lists them, and returning a proplist that
-%% is printed as one line:
+%% the order src/actors/benchmarks/workloads.py declares them, and
+%% returning a proplist that is printed as one line:
 %%
 %%     RESULT key=value key=value ...
 %%

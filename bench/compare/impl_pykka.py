@@ -15,8 +15,8 @@ from __future__ import annotations
 import time
 from typing import Optional
 
-from . import workloads  # noqa: F401  (declares the workloads before @impl)
-from .registry import MissingWork, impl, rate
+from actors.benchmarks import workloads  # noqa: F401  (declares the workloads before @impl)
+from actors.benchmarks.catalog import MissingWork, impl, rate
 
 try:
     import pykka
@@ -83,7 +83,7 @@ def genserver_call(p, env):
 
 
 # ---------------------------------------------------------------------------
-# The rows of ``python -m actors bench --compare`` (compare.py). They are kept
+# The rows of ``python -m actors bench --compare`` (runner.py). They are kept
 # out of the plain table (registered in EXTRA, not with @impl): pykka actors
 # are threads, so these rows scale their counts down (CAPS) and say so in the
 # sample's "note", and they run in a fresh interpreter per measurement.
@@ -91,8 +91,8 @@ def genserver_call(p, env):
 import gc as _gc
 import queue as _queue
 
-from .memutil import rss_bytes
-from .registry import Sample, expect
+from actors.benchmarks.memutil import rss_bytes
+from actors.benchmarks.catalog import Sample, expect
 
 #: workload name -> fn(params, env) -> Sample, for the comparison only.
 EXTRA = {}

@@ -23,10 +23,10 @@ import random
 import time
 from typing import Optional
 
-from . import workloads  # noqa: F401  (declares the workloads before @impl)
-from .impl_asyncio import lateness_params
-from .memutil import rss_bytes
-from .registry import MissingWork, Sample, expect, impl, lateness_sample, rate
+from actors.benchmarks import workloads  # noqa: F401  (declares the workloads before @impl)
+from actors.benchmarks.impl_asyncio import lateness_params
+from actors.benchmarks.memutil import rss_bytes
+from actors.benchmarks.catalog import MissingWork, Sample, expect, impl, lateness_sample, rate
 
 try:
     from thespian.actors import Actor, ActorExitRequest, ActorSystem, WakeupMessage

@@ -1,4 +1,4 @@
-"""The workload registry: what is measured, on which systems, against which target.
+"""The workload catalog: what is measured, on which systems, against which target.
 
 A *workload* is declared once (name, unit, parameters for the full and the
 quick run, target) with :func:`workload`. Each *system* implements it with
@@ -16,12 +16,14 @@ one function registered with :func:`impl`::
         return rate(count, p["casts"], elapsed)
 
 The Erlang column needs no Python: the workload names an exported function
-of ``bench.erl`` (by default the workload's name with ``-`` turned into
+of ``bench.erl`` (in the repository's ``bench/compare``; by default the workload's name with ``-`` turned into
 ``_``) that takes the parameters in the order they are declared; a workload
 whose function ``bench.erl`` does not export simply has no Erlang cell.
 
 Systems are ``SYSTEMS``: actors, the asyncio baseline, Erlang and pykka.
-pykka is optional (installed or not) and few rows have a pykka version: its
+actors' and the baseline's versions ship in this package; Erlang's and
+pykka's are in the checkout's ``bench/compare`` (see ``checkout``). pykka
+is optional (installed or not) and few rows have a pykka version: its
 columns appear only when a selected row has one.
 
 An implementation receives the parameters (a dict) and an :class:`Env`, and
@@ -42,7 +44,7 @@ MEMORY = "memory"      # bytes per process, lower is better
 LATENCY = "latency"    # milliseconds (p50/p99/max of timer lateness), lower is better
 
 SYSTEMS = ("actors", "asyncio", "erlang", "pykka")
-#: Peers that only ``--compare`` runs (see ``compare.py``): implementations
+#: Peers that only ``--compare`` runs (``bench/compare/runner.py``): implementations
 #: may be registered for them with :func:`impl`, the plain table ignores them.
 COMPARE_SYSTEMS = ("gevent", "thespian")
 #: Systems that not every workload has: their columns appear only when a

@@ -1,146 +1,59 @@
 """``python -m actors bench --compare``: actors against every installed peer.
 
-The same workloads as the plain table (their declarations in
-``workloads.py``), written idiomatically for each peer:
+The same workloads as the headline table (their declarations in
+``actors/benchmarks/workloads.py``), written idiomatically for each peer:
 
-* ``asyncio``         -- the baseline of ``impl_asyncio`` (Task + Queue);
+* ``asyncio``         -- the baseline of ``actors.benchmarks.impl_asyncio`` (Task + Queue);
 * ``asyncio+uvloop``  -- the very same code on uvloop's event loop;
 * ``gevent``          -- greenlets and ``gevent.queue.Queue`` (``impl_gevent``);
 * ``pykka``           -- ``ThreadingActor`` (``impl_pykka``; counts capped
   where threads cannot reach them, said in the row's note);
 * ``thespian``        -- actors on the ``simpleSystemBase`` (``impl_thespian``);
-* ``erlang``          -- ``bench.erl`` in ``erl +S 1`` (one scheduler);
+* ``erlang``          -- ``bench.erl`` in ``erl +S 1`` (one scheduler; ``erlang.py``);
 * ``erlang-smp``      -- the same in ``erl`` with its default schedulers
   (one per core).
 
-A peer that is not installed is skipped with a line saying so. actors and
-both asyncio systems run in this process (as in the plain table); gevent,
-pykka and thespian run each measurement in a fresh interpreter
-(``python -m actors.benchmarks.compare WORKLOAD SYSTEM PARAMS ENV``), so that
-no hub, thread or actor system outlives its measurement or meets the asyncio
-loop. Rounds are interleaved (every system once per round, the order
-rotated), the table shows medians and actors' advantage over each system.
-``--plot out.png`` draws one bar chart per workload (log scale) with
-matplotlib.
+A peer that is not installed is skipped with a line saying so (``peers``).
+actors and both asyncio systems run in this process (as in the headline
+table); gevent, pykka and thespian run each measurement in a fresh
+interpreter (``isolated``), so that no hub, thread or actor system outlives
+its measurement or meets the asyncio loop. Rounds are interleaved (every
+system once per round, the order rotated), the table shows medians and
+actors' advantage over each system. ``--plot out.png`` draws the results
+(``plot``).
+
+This module builds on ``actors.benchmarks.runner`` (measuring, metadata,
+cells, footer); nothing in the package imports it but ``python -m actors
+bench --compare``, through ``actors.benchmarks.checkout``.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import math
 import os
 import sys
 import time
 import traceback
-from typing import Callable, Dict, Iterable, List, Optional, Sequence
+from pathlib import Path
+from typing import Callable, Dict, Iterable, List, Optional
 
-from .registry import LATENCY, MEMORY, RATE, WORKLOADS, Env, MissingWork, Row, Sample, SystemResult, Workload
+from actors.benchmarks import runner
+from actors.benchmarks.catalog import (LATENCY, MEMORY, WORKLOADS, Env, MissingWork, Row, Sample,
+                                       SystemResult, Workload)
+
+from .erlang import Erlang
+from .peers import (COMPARE_SYSTEMS, ERL_SYSTEM_FLAGS, PACKAGES, SUBPROCESS_SYSTEMS, implementation,
+                    installed, load, not_applicable, peer_version)
+from .plot import plot
 
 #: The rows of the comparison, in order.
 COMPARE_WORKLOADS = ("ping-pong", "ring", "spawn", "fan-in", "request-reply-queued",
                      "genserver-call", "timers", "timer-lateness", "memory")
 
-#: Every system of the comparison, in column order.
-COMPARE_SYSTEMS = ("actors", "asyncio", "asyncio+uvloop", "gevent", "pykka", "thespian",
-                   "erlang", "erlang-smp")
-
-#: Peers measured in a fresh interpreter each time.
-SUBPROCESS_SYSTEMS = ("gevent", "pykka", "thespian")
-
-#: system -> the distribution that provides it (for "pip install ...").
-PACKAGES = {"asyncio+uvloop": "uvloop", "gevent": "gevent", "pykka": "pykka",
-            "thespian": "thespian"}
-
 WATCHDOG_S = 600
 
-
-# ----------------------------------------------------------------------------
-# peers
-
-def installed(system: str) -> bool:
-    """Whether ``system``'s package can be imported (Erlang: ``erl`` and ``erlc`` on PATH)."""
-    if system in ("actors", "asyncio"):
-        return True
-    if system in ("erlang", "erlang-smp"):
-        from .impl_erlang import find_erl
-        return find_erl() is not None
-    return importlib.util.find_spec(PACKAGES[system]) is not None
-
-
-def peer_version(system: str) -> Optional[str]:
-    if system in ("erlang", "erlang-smp"):
-        from .impl_erlang import erl_version
-        return erl_version()
-    pkg = PACKAGES.get(system)
-    if pkg is None:
-        return None
-    try:
-        from importlib.metadata import version
-        return version(pkg)
-    except Exception:                     # noqa: BLE001
-        return "?"
-
-
-def load() -> None:
-    """Import every implementation module (fills the registry). gevent is
-    imported but never monkey-patched; its code only runs in subprocesses."""
-    from . import runner
-    runner.load()
-    for mod in ("impl_gevent", "impl_thespian"):
-        try:
-            importlib.import_module(f".{mod}", __package__)
-        except ImportError:
-            pass
-
-
-def implementation(w: Workload, system: str) -> Optional[Callable[[Dict[str, int], Env], Sample]]:
-    """``system``'s Python version of ``w``, or None."""
-    if system == "asyncio+uvloop":
-        system = "asyncio"
-    fn = w.impls.get(system)
-    if fn is None and system == "pykka":
-        from . import impl_pykka
-        fn = impl_pykka.EXTRA.get(w.name)
-    return fn
-
-
-def not_applicable(w: Workload, system: str) -> Optional[str]:
-    """Why ``system`` has no version of ``w`` (a note for the table), or None."""
-    if system == "thespian":
-        from .impl_thespian import NOT_APPLICABLE
-        return NOT_APPLICABLE.get(w.name)
-    if system == "pykka" and w.name in ("request-reply-queued", "timers", "timer-lateness"):
-        return "pykka: n/a (" + ("no selective receive" if w.name == "request-reply-queued"
-                                 else "no timers") + ")"
-    return None
-
-
-class ErlangVM:
-    """An :class:`impl_erlang.Erlang` run with other ``erl`` flags."""
-
-    def __new__(cls, flags: Sequence[str], timeout: float):
-        from . import impl_erlang
-
-        class _Erlang(impl_erlang.Erlang):
-            def _start(self):
-                saved, impl_erlang.ERL_FLAGS = impl_erlang.ERL_FLAGS, list(flags)
-                try:
-                    return super()._start()
-                finally:
-                    impl_erlang.ERL_FLAGS = saved
-
-            def oneshot(self, fn, args):
-                saved, impl_erlang.ERL_FLAGS = impl_erlang.ERL_FLAGS, list(flags)
-                try:
-                    return super().oneshot(fn, args)
-                finally:
-                    impl_erlang.ERL_FLAGS = saved
-
-        return _Erlang(timeout=timeout)
-
-
-ERL_SYSTEM_FLAGS = {"erlang": ["+S", "1", "-noshell"], "erlang-smp": ["-noshell"]}
+#: The ``bench/`` directory this package is in (put on a subprocess's PYTHONPATH).
+BENCH_DIR = Path(__file__).resolve().parent.parent
 
 
 # ----------------------------------------------------------------------------
@@ -190,7 +103,7 @@ class Comparison:
     def erlang(self, system: str):
         vm = self.vms.get(system)
         if vm is None:
-            vm = self.vms[system] = ErlangVM(ERL_SYSTEM_FLAGS[system], WATCHDOG_S)
+            vm = self.vms[system] = Erlang(timeout=WATCHDOG_S, flags=ERL_SYSTEM_FLAGS[system])
         return vm
 
     def has(self, w: Workload, system: str) -> bool:
@@ -199,7 +112,6 @@ class Comparison:
         return implementation(w, system) is not None
 
     def measure(self, w: Workload, system: str, params: Dict[str, int]) -> Sample:
-        from . import runner
         if system.startswith("erlang"):
             return self.erlang(system).measure(w, params)
         if system in SUBPROCESS_SYSTEMS:
@@ -209,7 +121,6 @@ class Comparison:
         return runner.measure(w, system.split("+")[0], params, Env(loop, self.quick), None)
 
     def run_workload(self, w: Workload) -> Row:
-        from .runner import fmt_value
         params = w.params(self.quick)
         params.update(self.params.get(w.name, {}))
         row = Row(w, params)
@@ -244,7 +155,7 @@ class Comparison:
                 note = sample.extra.get("note")
                 if note and note not in notes:
                     notes.append(note)
-                shown[s] = fmt_value(w, sample.value, sample.extra)
+                shown[s] = runner.fmt_value(w, sample.value, sample.extra)
             progress = "  ".join(f"{s} {shown[s]}" for s in systems if s in shown)
             self.log(f"[{w.name}] round {r + 1}/{self.rounds}: {progress} {w.unit}")
         return row
@@ -265,19 +176,8 @@ class Comparison:
 
 def measure_in_subprocess(w: Workload, system: str, params: Dict[str, int], env: Env) -> Sample:
     """One measurement of a peer in a fresh interpreter (gevent, pykka, thespian)."""
-    from . import runner
-    return runner.measure_in_subprocess(w, system, params, env, module="actors.benchmarks.compare")
-
-
-def _one(argv: List[str]) -> None:
-    """The subprocess side: run one measurement, print ``SAMPLE {json}``."""
-    name, system, params, env = argv
-    load()
-    fn = implementation(WORKLOADS[name], system)
-    if fn is None:
-        raise SystemExit(f"compare: {system} has no version of {name}")
-    sample = fn(json.loads(params), Env(**json.loads(env)))
-    print("SAMPLE " + json.dumps({"value": sample.value, "extra": sample.extra}), flush=True)
+    return runner.measure_in_subprocess(w, system, params, env, module=f"{__package__}.isolated",
+                                        path=[str(BENCH_DIR)])
 
 
 # ----------------------------------------------------------------------------
@@ -297,7 +197,6 @@ def ratio_text(row: Row, system: str) -> str:
 
 
 def render_table(rows: Dict[str, Row], cmp: Comparison, meta: dict) -> str:
-    from .runner import cell_value
     head = ["workload", "unit", "system", "median", "actors vs it"]
     body = []
     for row in rows.values():
@@ -307,7 +206,7 @@ def render_table(rows: Dict[str, Row], cmp: Comparison, meta: dict) -> str:
             if res is None:
                 continue
             body.append([row.workload.name if first else "", row.workload.unit if first else "",
-                         s, cell_value(row, s, res), ratio_text(row, s)])
+                         s, runner.cell_value(row, s, res), ratio_text(row, s)])
             first = False
         if first:
             body.append([row.workload.name, row.workload.unit, "(no system ran)", "", ""])
@@ -334,49 +233,12 @@ def render_table(rows: Dict[str, Row], cmp: Comparison, meta: dict) -> str:
     if notes:
         out.append("notes:")
         out += [f"  {name}: {n}" for name, n in notes]
-    from . import runner
     out += runner.footer(rows, meta)
     return "\n".join(out)
 
 
-def plot(rows: Dict[str, Row], path: str) -> Optional[str]:
-    """One bar chart per workload (log scale) into ``path``; returns an error
-    message instead when matplotlib is not installed."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as e:
-        return f"--plot: matplotlib is not installed ({e}); pip install matplotlib"
-    rows = [r for r in rows.values() if any(r.median(s) for s in r.results)]
-    if not rows:
-        return "--plot: no results to draw"
-    cols = min(3, len(rows))
-    nrows = math.ceil(len(rows) / cols)
-    fig, axes = plt.subplots(nrows, cols, figsize=(5.5 * cols, 3.8 * nrows), squeeze=False)
-    colours = {s: plt.cm.tab10(i) for i, s in enumerate(COMPARE_SYSTEMS)}
-    for ax, row in zip(axes.flat, rows):
-        systems = [s for s in COMPARE_SYSTEMS if row.median(s)]
-        values = [row.median(s) for s in systems]
-        ax.bar(range(len(systems)), values, color=[colours[s] for s in systems])
-        ax.set_yscale("log")
-        ax.set_xticks(range(len(systems)))
-        ax.set_xticklabels(systems, rotation=35, ha="right", fontsize=8)
-        better = "higher" if row.workload.kind == RATE else "lower"
-        ax.set_title(f"{row.workload.name} ({better} is better)", fontsize=10)
-        unit = "p99 ms" if row.workload.kind == LATENCY else row.workload.unit
-        ax.set_ylabel(unit, fontsize=8)
-    for ax in list(axes.flat)[len(rows):]:
-        ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return None
-
-
 def main(args, argv: List[str]) -> int:
     """``python -m actors bench --compare [--quick] [--only ...] [--json P] [--plot P]``."""
-    from . import runner
     quick = args.quick
     rounds = args.rounds if args.rounds is not None else (runner.QUICK_ROUNDS if quick
                                                           else runner.DEFAULT_ROUNDS)
@@ -418,6 +280,3 @@ def main(args, argv: List[str]) -> int:
     errors = [e for r in rows.values() for res in r.results.values() for e in res.errors]
     return 1 if errors else 0
 
-
-if __name__ == "__main__":
-    _one(sys.argv[1:])
