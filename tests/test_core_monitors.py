@@ -342,3 +342,14 @@ def test_a_dead_owners_monitors_are_removed_from_the_target(run):
         assert o not in actors.Process.info(target, "monitored_by")
 
     run(main)
+
+
+@pytest.mark.parametrize("flush", ["yes", 1, None])
+def test_demonitor_flush_must_be_a_bool(run, flush):
+    async def main():
+        ref = actors.monitor(actors.spawn(wait_forever))
+        with pytest.raises(TypeError, match="flush"):
+            actors.demonitor(ref, flush=flush)
+        assert actors.demonitor(ref) is True       # nothing was changed
+
+    run(main)

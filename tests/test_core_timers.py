@@ -322,3 +322,40 @@ def test_timers_work_on_the_real_clock(run):
         await actors.sleep(0.001)
 
     run(main)
+
+
+# -- edges found by the hardening review (issue 8) ------------------------------
+
+
+def test_cancel_timer_never_returns_more_than_was_asked(run):
+    """The wheel rounds a deadline up to its next 1 ms tick; cancel_timer
+    reports the time left as asked (erlang:cancel_timer), never more."""
+    clock = actors.MockClock()
+
+    async def main():
+        clock.advance(0.0004)                  # between two ticks
+        t = actors.send_after(actors.self(), "x", 0.5)
+        left = actors.cancel_timer(t)
+        assert 0.4999 <= left <= 0.5
+        t = actors.send_after(actors.self(), "x", 0.5)
+        clock.advance(0.2)
+        assert 0.2999 <= actors.cancel_timer(t) <= 0.3
+
+    run(main, clock=clock)
+
+
+def test_mock_clock_refuses_to_move_past_the_wheels_range(run):
+    """Advancing a MockClock by 1e16 s used to overflow the tick arithmetic and
+    silently stop every timer; it is a ValueError, and timers keep working."""
+    clock = actors.MockClock()
+
+    async def main():
+        actors.send_after(actors.self(), "due", 1.0)
+        with pytest.raises(ValueError, match="seconds"):
+            clock.advance(1e16)
+        clock.advance(1.0)
+        assert actors.flush() == ["due"]
+
+    run(main, clock=clock)
+    with pytest.raises(ValueError, match="start"):
+        actors.MockClock(start=1e16)

@@ -106,3 +106,15 @@ def test_down_and_exit_are_named_tuples():
             assert (ref, pid, reason) == ("r", "p", "why")
         case _:
             pytest.fail("Down does not support positional class patterns")
+
+
+def test_star_import_does_not_shadow_the_standard_library():
+    """`from actors import *` must not replace a user's `sys` (or any other
+    standard-library module name) with an actors submodule."""
+    import sys as stdlib_sys
+
+    namespace: dict = {}
+    exec("from actors import *", namespace)
+    for name in namespace:
+        if name != "__builtins__":
+            assert name not in stdlib_sys.stdlib_module_names, name

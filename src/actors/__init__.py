@@ -109,5 +109,5 @@ __all__ = [
     "Timeout", "TimerRef", "cancel_timer", "demonitor", "exit", "flush", "link",
     "make_ref", "monitor", "receive", "register", "registered", "run", "self", "send",
     "send_after", "sleep", "spawn", "spawn_link", "spawn_monitor", "to_thread",
-    "unlink", "unregister", "via", "where", "whereis", "reload", "sys", "observer",
+    "unlink", "unregister", "via", "where", "whereis", "reload", "observer",
 ]

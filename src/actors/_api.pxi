@@ -473,6 +473,8 @@ def demonitor(ref, flush=False):
     cdef Pid me = _need_current("demonitor()")
     if type(ref) is not Ref:
         raise TypeError(f"demonitor(ref): ref must be a Ref, got {ref!r}")
+    if type(flush) is not bool:
+        raise TypeError(f"demonitor(ref, flush): flush must be a bool, got {flush!r}")
     removed = _remove_monitor(me, <Ref>ref)
     if flush:
         if me.scanning:
@@ -613,12 +615,11 @@ def cancel_timer(tref):
     if t.node.level == FOREVER:
         t.node.level = -1
         _untrack_timer(t)
-        return max(t.far_deadline - _sched.now(), 0.0)
+        return max(t.due - _sched.now(), 0.0)
     if t.node.level < 0:
         return None
-    left = _sched.seconds_until(t.node.deadline)
     _disarm_timer_ref(t)
-    return left
+    return max(t.due - _sched.now(), 0.0)     # never more than was asked
 
 
 def _check_spawnable(fn, what):

@@ -159,7 +159,8 @@ cdef class TimerRef:
                                         # FOREVER: pending but never due
     cdef object dest                    # a Pid, name or via; None for a callback timer
     cdef object msg                     # the message; for a callback timer, the callable
-    cdef double far_deadline            # for a FOREVER timer: its deadline in seconds
+    cdef double due                     # when it is due, in seconds on the scheduler's
+                                        # clock, as asked (the wheel rounds up to a tick)
 
     def __init__(self):
         raise TypeError("TimerRefs are made by actors.send_after()")
@@ -186,9 +187,9 @@ cdef TimerRef _arm_timer_ref(Scheduler s, object dest, object msg, double secs):
         if x.timers is None:
             x.timers = set()
         x.timers.add(t)
+    t.due = s.now() + secs
     if secs > MAX_TIMEOUT:
         t.node.level = FOREVER
-        t.far_deadline = s.now() + secs
         return t
     t.node.level = -1
     t.node.deadline = s.tick_after(secs)
@@ -279,6 +280,9 @@ cdef class MockClock:
 
     def __init__(self, start=0.0, autojump=False):
         start = _check_seconds(start, "start", False)
+        if start > MAX_TIMEOUT:
+            raise ValueError(f"MockClock(start): start={start!r} is past {MAX_TIMEOUT:g} s, "
+                             f"beyond the range of the timer wheel")
         self.t = start
         self.autojump = autojump
 
@@ -291,8 +295,16 @@ cdef class MockClock:
 
         Args:
             seconds: how far to move, >= 0.
+
+        Raises:
+            ValueError: the clock would pass MAX_TIMEOUT (1e15 s, some 30
+                million years): beyond it timers could not be ordered.
         """
         seconds = _check_seconds(seconds, "seconds", False)
+        if self.t + seconds > MAX_TIMEOUT:
+            raise ValueError(
+                f"MockClock.advance(seconds): seconds={seconds!r} would move the clock past "
+                f"{MAX_TIMEOUT:g} s, beyond the range of the timer wheel")
         self.t += seconds
         if self.sched is not None and self.sched.active:
             self.sched.run_timers()
