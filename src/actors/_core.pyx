@@ -8,7 +8,9 @@ A process is a coroutine plus a ``Pid`` (its control block).  Runnable
 processes sit in an intrusive FIFO run queue.  The scheduler runs as a
 ``loop.call_soon`` callback, armed only when the queue goes from empty to
 non-empty; each tick resumes processes (``PyIter_Send``, no StopIteration on
-the hot path) until the queue is empty or ``tick_budget`` steps have run, then
+the hot path) until the queue is empty, ``TICK_STEPS`` steps have run or
+``TICK_SECONDS`` have passed (the clock is read every ``SAMPLE_STEPS`` steps
+while steps are short, every step once one is slow), then
 gives the loop back so I/O, timers and other tasks are served (trio's
 ``unrolled_run``, uvloop's idle handlers, curio's kernel loop do the same).
 Each resume runs inside the process's own ``contextvars.Context``.
@@ -62,8 +64,10 @@ Signals
 Exit signals are applied when they are sent (they overtake messages): a
 killing signal marks the target *exiting*, takes it off whatever it waits on
 and makes it runnable; its next resume throws ``ProcessExit(reason)`` at its
-``await`` (``"kill"`` closes the coroutine instead).  When a process ends, in
-order: its name is released, its mailbox and timers are dropped, its links
+``await`` (``"kill"`` closes the coroutine instead).  An exiting process
+never waits again: each later await raises the signal anew, and after
+``EXIT_RAISES`` raises it is closed as if killed, keeping the signal's
+reason.  When a process ends, in order: its name is released, its mailbox and timers are dropped, its links
 get exit signals, its monitors get ``Down`` messages.
 """
 
