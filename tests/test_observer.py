@@ -266,6 +266,21 @@ def test_the_system_summary_reports_scheduler_busy_time(run):
     run(main)
 
 
+def test_the_system_summary_counts_long_steps(run):
+    """Issue 8's long-step reports are counted where the observer shows them."""
+    import time
+
+    async def main():
+        assert snapshot.system()["long_steps"] == 0
+        time.sleep(0.06)                            # one step holds the loop
+        await actors.sleep(0.01)
+        summary = snapshot.system()
+        assert summary["long_steps"] == 1
+        assert summary["longest_step_ms"] >= 30
+
+    run(main, long_step=0.03)
+
+
 # -- issue 8: readable only by its user ---------------------------------------------
 
 

@@ -236,7 +236,9 @@ def system(sampler: Sampler | None = None) -> dict:
     ``messages`` (totals since the runtime started), ``steps_per_second``
     and ``messages_per_second`` (from ``sampler``; 0 without one),
     ``scheduler_busy_percent`` (the share of wall time the scheduler spent
-    running processes over the last sample), ``registered`` (how many local names), ``memory_rss`` (bytes),
+    running processes over the last sample), ``long_steps`` and
+    ``longest_step_ms`` (process steps that held the loop longer than the
+    runtime's ``long_step``), ``registered`` (how many local names), ``memory_rss`` (bytes),
     ``uptime`` (seconds), ``history`` (``[seconds, messages/s, steps/s]``
     samples, oldest first).
     """
@@ -249,6 +251,8 @@ def system(sampler: Sampler | None = None) -> dict:
         "steps_per_second": round(sampler.steps_per_second, 1) if sampler else 0.0,
         "messages_per_second": round(sampler.messages_per_second, 1) if sampler else 0.0,
         "scheduler_busy_percent": round(sampler.busy_percent, 1) if sampler else 0.0,
+        "long_steps": sched.long_steps,
+        "longest_step_ms": round(sched.longest_step * 1e3, 1),
         "registered": len(actors.registered()),
         "memory_rss": memory_rss(),
         "uptime": uptime(),
