@@ -98,11 +98,22 @@ class Result:
         """The process count was back to its baseline after every round."""
         return all(n == self.baseline for n in self.procs)
 
-    def end_round(self) -> None:
-        """Record the process count and the RSS at the end of a round."""
+    def end_round(self, strays: bool = False) -> None:
+        """Record the process count and the RSS at the end of a round; with
+        ``strays``, whatever is left in the mailbox was not expected: count
+        it as ``stray``."""
+        if strays:
+            self.expect("stray", 0)
+            self.count("stray", len(actors.flush()))
         gc.collect()
         self.procs.append(len(actors.Process.list()))
         self.rss.append(rss_bytes())
+
+    def done(self, t0: float, ops: int) -> "Result":
+        """The measured rounds, started at ``t0`` (perf_counter), did ``ops``."""
+        self.seconds = time.perf_counter() - t0
+        self.ops = ops
+        return self
 
     def count(self, kind: str, n: int = 1) -> None:
         """Add ``n`` to the received count of ``kind``."""
@@ -212,12 +223,6 @@ async def _crash_wave(result: Result, pids: list[actors.Pid]) -> list[actors.Pid
     return await _expect_ups(result, len(pids))
 
 
-async def _no_strays(result: Result) -> None:
-    """Whatever is left in the mailbox was not expected: count it as ``stray``."""
-    result.expect("stray", 0)
-    result.count("stray", len(actors.flush()))
-
-
 # -- crash storms ----------------------------------------------------------------
 
 @scenario("storm")
@@ -241,11 +246,8 @@ async def storm_supervisor(rounds: int = 5, children: int = 10, waves: int = 20)
             down = await receive(Down, timeout=30.0)
             if down.reason == "shutdown":
                 r.count("down")
-        await _no_strays(r)
-        r.end_round()
-    r.seconds = time.perf_counter() - t0
-    r.ops = rounds * children * waves
-    return r
+        r.end_round(strays=True)
+    return r.done(t0, rounds * children * waves)
 
 
 @scenario("storm")
@@ -272,11 +274,8 @@ async def storm_dynamic(rounds: int = 5, children: int = 10, waves: int = 20) ->
             if down.reason == "shutdown":
                 r.count("down")
         await actors.DynamicSupervisor.stop(sup)
-        await _no_strays(r)
-        r.end_round()
-    r.seconds = time.perf_counter() - t0
-    r.ops = rounds * children * waves
-    return r
+        r.end_round(strays=True)
+    return r.done(t0, rounds * children * waves)
 
 
 @scenario("storm")
@@ -299,12 +298,9 @@ async def storm_links(rounds: int = 5, n: int = 2000) -> Result:
             reason = want.pop(msg.pid, "?")
             if (isinstance(msg.reason, Crash) if reason is None else msg.reason == reason):
                 r.count("exit")
-        await _no_strays(r)
-        r.end_round()
-    r.seconds = time.perf_counter() - t0
-    r.ops = rounds * n
+        r.end_round(strays=True)
     actors.Process.flag("trap_exit", False)
-    return r
+    return r.done(t0, rounds * n)
 
 
 @scenario("storm")
@@ -320,11 +316,8 @@ async def storm_monitors(rounds: int = 5, n: int = 2000) -> Result:
             down = await receive(Down, timeout=30.0)
             if refs.pop(down.pid, None) is down.ref and isinstance(down.reason, Crash):
                 r.count("down")
-        await _no_strays(r)
-        r.end_round()
-    r.seconds = time.perf_counter() - t0
-    r.ops = rounds * n
-    return r
+        r.end_round(strays=True)
+    return r.done(t0, rounds * n)
 
 
 # -- churn -------------------------------------------------------------------------
@@ -347,11 +340,8 @@ async def churn_spawn(rounds: int = 5, n: int = 20_000) -> Result:
                 await receive("done", timeout=30.0)
             r.count("done", k)
         r.expect("done", n)
-        await _no_strays(r)
-        r.end_round()
-    r.seconds = time.perf_counter() - t0
-    r.ops = rounds * n
-    return r
+        r.end_round(strays=True)
+    return r.done(t0, rounds * n)
 
 
 @scenario("churn")
@@ -370,12 +360,9 @@ async def churn_monitor(rounds: int = 5, n: int = 20_000) -> Result:
         r.count("demonitored", removed)
         r.expect("left_monitors", 0)
         r.count("left_monitors", len(actors.Process.info(target, "monitored_by")))
-        await _no_strays(r)
-        r.end_round()
-    r.seconds = time.perf_counter() - t0
-    r.ops = rounds * n
+        r.end_round(strays=True)
     actors.exit(target, "kill")
-    return r
+    return r.done(t0, rounds * n)
 
 
 @scenario("churn")
@@ -396,11 +383,8 @@ async def churn_timers(rounds: int = 5, n: int = 20_000) -> Result:
         # of those been delivered, it would be in the mailbox before "last".
         actors.send_after(me, "last", 0.06)
         await receive("last", timeout=30.0)
-        await _no_strays(r)
-        r.end_round()
-    r.seconds = time.perf_counter() - t0
-    r.ops = rounds * n
-    return r
+        r.end_round(strays=True)
+    return r.done(t0, rounds * n)
 
 
 @scenario("churn")
@@ -423,9 +407,7 @@ async def churn_names(rounds: int = 5, n: int = 20_000) -> Result:
         r.expect("names_back", 1)
         r.count("names_back", int(sorted(actors.registered()) == before))
         r.end_round()
-    r.seconds = time.perf_counter() - t0
-    r.ops = rounds * n
-    return r
+    return r.done(t0, rounds * n)
 
 
 @scenario("churn")
@@ -448,11 +430,8 @@ async def churn_registry(rounds: int = 5, n: int = 20_000) -> Result:
         r.expect("done", n)
         r.expect("entries_left", 0)
         r.count("entries_left", actors.Registry.count("stress-registry"))
-        await _no_strays(r)
-        r.end_round()
-    r.seconds = time.perf_counter() - t0
-    r.ops = rounds * n
-    return r
+        r.end_round(strays=True)
+    return r.done(t0, rounds * n)
 
 
 # -- flood -------------------------------------------------------------------------
@@ -589,10 +568,8 @@ async def flood(messages: int = 1_000_000, busy: int = 0, work: float = 0.002,
         await receive(Down(ref, ANY, ANY), timeout=60.0)
     gc.collect()
     r.extra["rss"] = {"before": rss0, "peak": rss_peak, "after": rss_bytes()}
-    r.ops = messages
-    r.seconds = time.perf_counter() - t0
-    await _no_strays(r)
-    r.end_round()
+    r.done(t0, messages)
+    r.end_round(strays=True)
     return r
 
 
