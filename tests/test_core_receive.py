@@ -109,6 +109,28 @@ def test_class_pattern_matches_instances_and_subclass_instances(run):
     run(main)
 
 
+def test_a_class_pattern_does_not_match_the_class_itself(run):
+    """A class is a type test (isinstance), on the receive path and when the
+    message is handed to a waiting receiver: the class object sent as a
+    message is not one of its own instances (but a metaclass pattern is a
+    type test that it passes)."""
+
+    async def waiter(parent):
+        got = await actors.receive(int, type, timeout=5)
+        actors.send(parent, ("got", got))
+
+    async def main():
+        actors.send(actors.self(), int)
+        assert await actors.receive(int, timeout=0, default="none") == "none"
+        assert await actors.receive(type, timeout=0) is int
+        pid = actors.spawn(waiter, actors.self())
+        await actors.lowlevel.checkpoint()
+        actors.send(pid, int)
+        assert await actors.receive(("got", ANY), timeout=5) == ("got", int)
+
+    run(main)
+
+
 def test_down_and_exit_are_tuples_matched_by_class_and_by_tuple_pattern(run):
     """Down and Exit are tuple subclasses: class patterns and tuple patterns match them."""
 

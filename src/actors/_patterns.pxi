@@ -153,8 +153,10 @@ cdef int _match(object pat, object msg) except -1:
     cdef Py_ssize_t i, n
     cdef object tp
     cdef int r
-    if pat is msg or pat is _ANY:
+    if pat is _ANY:
         return 1
+    if pat is msg:                      # a class matches its instances, not itself
+        return 1 if not PyType_Check(pat) else PyObject_IsInstance(msg, pat)
     tp = type(pat)
     if tp is str:
         if type(msg) is str:
