@@ -359,3 +359,19 @@ def test_mock_clock_refuses_to_move_past_the_wheels_range(run):
     run(main, clock=clock)
     with pytest.raises(ValueError, match="start"):
         actors.MockClock(start=1e16)
+
+
+def test_autojump_serves_a_timer_armed_from_plain_asyncio_code(aio_run):
+    """With MockClock(autojump=True), a timer armed from outside any process
+    while every process is blocked makes time jump to it, as one armed by a
+    process would."""
+    import asyncio
+
+    async def body():
+        clock = actors.MockClock(autojump=True)
+        async with actors.Runtime(clock=clock) as rt:
+            fired = asyncio.get_running_loop().create_future()
+            rt.scheduler.call_later(3600, lambda: fired.set_result(clock()))
+            assert await asyncio.wait_for(fired, 10) >= 3600
+
+    aio_run(body)

@@ -197,8 +197,11 @@ cdef class Scheduler:
 
     cdef int add_timer(self, TimerNode* t) except -1:
         self.wheel.insert(t)
-        if self.mock is None and self.wheel.next_event() < self.armed:
-            self._arm_loop_timer()
+        if self.mock is None:
+            if self.wheel.next_event() < self.armed:
+                self._arm_loop_timer()
+        elif self.rq_len == 0 and not self.tick_scheduled:
+            self._maybe_autojump()      # armed from outside any process, all of them blocked
         return 0
 
     cdef int _arm_loop_timer(self) except -1:
