@@ -6,7 +6,7 @@ import pytest
 
 import actors
 from actors import ANY
-from conftest import echo, roundtrip, wait_down, wait_forever
+from helpers import echo, roundtrip, wait_down, wait_forever
 
 
 async def _named(name, parent):

@@ -9,7 +9,7 @@ import pytest
 import actors
 from actors import ANY
 from actors.lowlevel import call, reply
-from conftest import echo, run_script
+from helpers import echo, run_script
 
 
 def _fill(*msgs):

@@ -15,7 +15,7 @@ import pytest
 
 import actors
 from actors import ANY
-from conftest import run_script
+from helpers import run_script
 
 
 # -- timers -------------------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 
 import actors
 from actors import ANY
-from conftest import run_script
+from helpers import run_script
 
 
 def test_a_send_from_another_thread_wakes_a_receiver_on_an_idle_loop(loop_name):

@@ -14,7 +14,7 @@ import pytest
 
 import actors
 from actors import ANY
-from conftest import echo, roundtrip, wait_forever
+from helpers import echo, roundtrip, wait_forever
 
 TICK = 0.005  # tolerance for "fired at its deadline" (wheel rounding)
 

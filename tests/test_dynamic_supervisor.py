@@ -10,7 +10,7 @@ from actors import ANY, Exit, GenServer, Ignore, StartError
 from actors.child_spec import ChildSpec
 from actors.dynamic_supervisor import DynamicSupervisor
 from actors.supervisor import Child
-from conftest import wait_forever
+from helpers import wait_forever
 
 
 class Worker(GenServer):

@@ -39,7 +39,7 @@ from actors.gen_server import (
     Stop,
 )
 
-from conftest import expect, nothing, now, wait_down  # noqa: E402
+from helpers import expect, nothing, now, wait_down  # noqa: E402
 
 
 async def exit_reason(pid):

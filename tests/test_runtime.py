@@ -13,7 +13,7 @@ import pytest
 import actors
 from actors import ANY
 from actors.lowlevel import reply
-from conftest import echo, roundtrip
+from helpers import echo, roundtrip
 
 # -- actors.run -----------------------------------------------------------------------
 

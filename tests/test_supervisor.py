@@ -9,7 +9,7 @@ import actors
 from actors import ANY, Exit, GenServer, Ignore, Process, StartError
 from actors.child_spec import ChildSpec
 from actors.supervisor import Child, Supervisor
-from conftest import nothing
+from helpers import nothing
 
 
 class Probe(GenServer):

@@ -17,7 +17,7 @@ from actors import ANY, CallExit, Down, Exit, Process, ProcessExit, Timeout
 from actors.child_spec import ChildSpec
 from actors.task import NotOwnerError, Task, TaskStream
 
-from conftest import expect, nothing, now, wait_down  # noqa: E402
+from helpers import expect, nothing, now, wait_down  # noqa: E402
 
 
 # -- task functions ---------------------------------------------------------------
