@@ -144,6 +144,28 @@ def test_messages_and_queue_length_show_the_mailbox_in_order(run):
     run(main)
 
 
+def test_process_info_shows_a_message_that_is_not_received_yet(run):
+    """Process.info's `messages`/`message_queue_len` list every message sent to
+    the process that its code has not received yet, in order (the BEAM's
+    message queue), even one that matched a pending receive."""
+
+    async def worker(parent):
+        actors.send(parent, "ready")
+        await actors.receive(int)
+        await actors.receive("never sent")
+
+    async def main():
+        pid = actors.spawn(worker, actors.self())
+        await actors.receive("ready")
+        actors.send(pid, "a")
+        actors.send(pid, 1)
+        assert actors.Process.info(pid, "messages") == ["a", 1]
+        assert actors.Process.info(pid, "message_queue_len") == 2
+        actors.exit(pid, "kill")
+
+    run(main)
+
+
 def test_mailbox_limit_bounds_the_walk_of_a_long_mailbox(run):
     """lowlevel.process_info/process_table(mailbox_limit=N) look at only the
     first N messages: ``messages`` is that prefix (a handed-off message in its
