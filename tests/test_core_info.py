@@ -1,5 +1,6 @@
 """Introspection and the process dictionary: Process.info, list, alive, flag,
-put/get/delete (API.md sections 4 and 7, core-decisions.md)."""
+put/get/delete (docs/api.md "Names, timers, introspection" and "Details",
+core-decisions.md)."""
 from __future__ import annotations
 
 import sys

@@ -1,5 +1,6 @@
 """Links and exit signals: propagation, trap_exit, kill/killed, the "normal"
-rules, spawn_link atomicity, ProcessExit (API.md section 3, core-decisions.md)."""
+rules, spawn_link atomicity, ProcessExit (docs/api.md "Links, monitors, exit signals",
+core-decisions.md)."""
 from __future__ import annotations
 
 import asyncio

@@ -1,5 +1,5 @@
 """Monitors: Down messages, noproc, at-most-once, demonitor and flush,
-spawn_monitor atomicity (API.md section 3, core-decisions.md)."""
+spawn_monitor atomicity (docs/api.md "Links, monitors, exit signals", core-decisions.md)."""
 from __future__ import annotations
 
 import pytest

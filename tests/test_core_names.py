@@ -1,5 +1,6 @@
 """Local names: register, whereis, unregister, registered, and release on exit
-before links and monitors fire (API.md section 4, core-decisions.md)."""
+before links and monitors fire (docs/api.md "Names, timers, introspection",
+core-decisions.md)."""
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """Processes and messages: spawn, self, send, message order, bad input,
-crash isolation and crash reports (API.md section 2, core-decisions.md)."""
+crash isolation and crash reports (docs/api.md "Processes and messages",
+core-decisions.md)."""
 from __future__ import annotations
 
 import logging

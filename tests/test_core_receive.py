@@ -1,5 +1,5 @@
 """Selective receive, patterns, timeouts, flush, refs and the receive marker
-(API.md section 2, core-decisions.md)."""
+(docs/api.md "Processes and messages" and "Patterns", core-decisions.md)."""
 from __future__ import annotations
 
 import math

@@ -1,6 +1,7 @@
-"""Threads (API.md section 9): send() is safe from any thread; it delivers
-the message and wakes the runtime's loop.  Everything else that touches the
-scheduler must be called on the runtime's own thread and says so."""
+"""Threads (docs/api.md "Threads, nodes and test helpers"): send() is safe
+from any thread; it delivers the message and wakes the runtime's loop.
+Everything else that touches the scheduler must be called on the runtime's
+own thread and says so."""
 from __future__ import annotations
 
 import threading

@@ -1,5 +1,5 @@
 """Timers: send_after, cancel_timer, sleep and receive timeouts, on a virtual
-clock (API.md section 4, core-decisions.md "Clock").
+clock (docs/api.md "Names, timers, introspection", core-decisions.md "Clock").
 
 Every test but the last runs on ``actors.MockClock``: timers fire instantly and
 deterministically, and the tests read virtual time, never the wall clock.

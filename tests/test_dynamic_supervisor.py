@@ -1,6 +1,6 @@
 """DynamicSupervisor: children started on demand, max_children, restart values,
 restart intensity, concurrent shutdown, module-based dynamic supervisors, bad
-input (API.md sections 5 and 7; Elixir's DynamicSupervisor docs)."""
+input (docs/api.md "OTP layers" and "Details"; Elixir's DynamicSupervisor docs)."""
 from __future__ import annotations
 
 import pytest

@@ -1,6 +1,6 @@
 """The package: `import actors` works, the core is the compiled extension, and
-every public core name is exported exactly once (docs/api.md "Execution model"
-and "Errors", STYLE.md)."""
+every public core name is exported exactly once, from `actors` or
+`actors.lowlevel` (docs/api.md "Execution model" and "Errors")."""
 from __future__ import annotations
 
 import importlib
@@ -164,3 +164,20 @@ def test_star_import_does_not_shadow_the_standard_library():
     for name in namespace:
         if name != "__builtins__":
             assert name not in stdlib_sys.stdlib_module_names, name
+
+
+def test_the_docs_point_only_inside_the_repository():
+    """The public API is docs/api.md, in the repository: no README, doc,
+    docstring, test or example cites a contract file outside a clone
+    (the old shared files next to the project)."""
+    root = pathlib.Path(__file__).resolve().parent.parent
+    if not (root / "docs" / "api.md").exists():
+        pytest.skip("not a source checkout")
+    outside = ("API" + ".md", "../" + "shared/")   # spelled so this file does not match itself
+    files = [root / "README.md", *root.glob("docs/**/*.md")]
+    for pattern in ("src/actors/**/*.py", "src/actors/*.pxi", "src/actors/*.pyx",
+                    "src/actors/*.pyi", "tests/**/*.py", "examples/**/*.py", "bench/**/*.py"):
+        files += root.glob(pattern)
+    cited = sorted(str(f.relative_to(root)) for f in files
+                   if any(s in f.read_text(encoding="utf-8", errors="replace") for s in outside))
+    assert cited == []

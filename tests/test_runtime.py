@@ -1,6 +1,6 @@
 """The runtime: actors.run semantics, shutdown, embedding actors.Runtime in an
 asyncio program, to_thread, and asyncio awaitables inside processes
-(API.md sections 1 and 7, core-decisions.md "Running")."""
+(docs/api.md "Execution model" and "Details", core-decisions.md "Running")."""
 from __future__ import annotations
 
 import asyncio
@@ -64,7 +64,7 @@ def test_run_returns_none_when_main_exits_normal(run):
 def test_run_returns_none_when_main_exits_itself_with_normal(run):
     """`exit(self(), "normal")` ends the caller with reason "normal" (as on
     the BEAM), and a `main` that ends with reason "normal" makes `actors.run`
-    return None (API.md section 7), not raise ProcessExit("normal")."""
+    return None (docs/api.md "Details"), not raise ProcessExit("normal")."""
 
     async def main():
         actors.exit(actors.self(), "normal")

@@ -1,6 +1,7 @@
 """Supervisor: child specs, start order and failures, the three strategies, restart
 values, restart intensity, shutdown values, nested and module-based supervisors,
-run-time management, bad input (API.md sections 5 and 7; Elixir's Supervisor docs)."""
+run-time management, bad input (docs/api.md "OTP layers" and "Details";
+Elixir's Supervisor docs)."""
 from __future__ import annotations
 
 import pytest
