@@ -1,5 +1,5 @@
 """Agent: start_link/start, get, update, get_and_update, cast, stop and
-child_spec (API.md sections 5 and 7; Elixir's Agent is the reference where
+child_spec (docs/api.md "OTP layers" and "Details"; Elixir's Agent is the reference where
 the contract is silent).
 
 Tests that involve time run on ``MockClock(autojump=True)``.

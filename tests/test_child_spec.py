@@ -1,5 +1,5 @@
 """Child specs: ChildSpec validation and defaults, and child_spec() normalisation
-of the shapes accepted wherever a spec is expected (API.md section 7, "Child
+of the shapes accepted wherever a spec is expected (docs/api.md "Details", "Child
 specs"; Elixir's Supervisor.child_spec/2 is the reference where it is silent).
 
 Malformed specs raise TypeError/ValueError naming the bad field, when the spec
@@ -152,7 +152,7 @@ def test_start_parts_are_type_checked():
 
 
 def test_a_plain_def_start_function_is_a_type_error_naming_start():
-    """The start function is an async function the supervisor awaits (API.md section 7):
+    """The start function is an async function the supervisor awaits (docs/api.md "Details"):
     a plain def is refused when the spec is made, not when a supervisor runs it."""
 
     def plain_start():

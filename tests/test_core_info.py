@@ -1,5 +1,6 @@
 """Introspection and the process dictionary: Process.info, list, alive, flag,
-put/get/delete (API.md sections 4 and 7, core-decisions.md)."""
+put/get/delete (docs/api.md "Names, timers, introspection" and "Details",
+core-decisions.md)."""
 from __future__ import annotations
 
 import sys
@@ -8,7 +9,7 @@ import pytest
 
 import actors
 from actors import ANY
-from conftest import echo, roundtrip, wait_down, wait_forever
+from helpers import echo, roundtrip, wait_down, wait_forever
 
 INFO_KEYS = {
     "status",
@@ -140,6 +141,28 @@ def test_messages_and_queue_length_show_the_mailbox_in_order(run):
         assert actors.flush() == ["a", ("b", 1), 3]
         assert actors.Process.info(me, "message_queue_len") == 0
         assert actors.Process.info(me, "messages") == []
+
+    run(main)
+
+
+def test_process_info_shows_a_message_that_is_not_received_yet(run):
+    """Process.info's `messages`/`message_queue_len` list every message sent to
+    the process that its code has not received yet, in order (the BEAM's
+    message queue), even one that matched a pending receive."""
+
+    async def worker(parent):
+        actors.send(parent, "ready")
+        await actors.receive(int)
+        await actors.receive("never sent")
+
+    async def main():
+        pid = actors.spawn(worker, actors.self())
+        await actors.receive("ready")
+        actors.send(pid, "a")
+        actors.send(pid, 1)
+        assert actors.Process.info(pid, "messages") == ["a", 1]
+        assert actors.Process.info(pid, "message_queue_len") == 2
+        actors.exit(pid, "kill")
 
     run(main)
 

@@ -1,5 +1,6 @@
 """Links and exit signals: propagation, trap_exit, kill/killed, the "normal"
-rules, spawn_link atomicity, ProcessExit (API.md section 3, core-decisions.md)."""
+rules, spawn_link atomicity, ProcessExit (docs/api.md "Links, monitors, exit signals",
+core-decisions.md)."""
 from __future__ import annotations
 
 import asyncio
@@ -9,7 +10,7 @@ import pytest
 
 import actors
 from actors import ANY
-from conftest import echo, roundtrip, wait_down, wait_forever
+from helpers import echo, roundtrip, run_script, wait_down, wait_forever
 
 
 def _links(pid):
@@ -747,3 +748,67 @@ def test_a_supervisor_child_with_infinite_shutdown_that_swallows_exits_is_stoppe
         assert (await actors.receive((ref, ANY, ANY), timeout=5)).reason == "normal"
 
     run(main, clock=clock)
+
+
+def test_kill_ends_a_process_whose_cleanup_awaits(run):
+    """`exit(pid, "kill")` cannot be ignored: it closes the process even while
+    the process is running `finally` code (here awaiting a future) after an
+    earlier "shutdown" signal; its monitors see "killed"."""
+
+    hang = []
+
+    async def worker(parent):
+        try:
+            actors.send(parent, "ready")
+            await actors.receive("never sent")
+        finally:
+            actors.send(parent, "cleaning up")
+            hang.append(asyncio.get_running_loop().create_future())
+            await hang[0]                      # a cleanup that hangs
+
+    async def main():
+        pid = actors.spawn(worker, actors.self())
+        await actors.receive("ready")
+        ref = actors.monitor(pid)
+        actors.exit(pid, "shutdown")
+        await actors.receive("cleaning up")
+        actors.exit(pid, "kill")
+        try:
+            down = await actors.receive((ref, ANY, ANY), timeout=60, default=None)
+        finally:
+            if not hang[0].done():             # let a survivor finish, so run() can shut down
+                hang[0].set_result(None)
+        assert down is not None, "the killed process is still there"
+        assert down.reason == "killed"
+
+    run(main, clock=actors.MockClock(autojump=True))
+
+
+def test_a_process_that_swallows_exit_signals_cannot_block_the_scheduler(loop_name):
+    """A process that catches ProcessExit around `receive` in a loop (a
+    catch-all server loop) must not spin forever without yielding: it is
+    closed as if killed, and its monitor fires with the signal's reason
+    (the later "kill" finds it gone)."""
+    proc = run_script(loop_name, """
+        import actors
+
+        async def server():
+            while True:
+                try:
+                    await actors.receive()
+                except BaseException:
+                    pass
+
+        async def main():
+            pid, ref = actors.spawn_monitor(server)
+            await actors.sleep(0)
+            actors.exit(pid, "shutdown")
+            await actors.sleep(0)
+            actors.exit(pid, "kill")
+            down = await actors.receive((ref, actors.ANY, actors.ANY), timeout=60, default=None)
+            return down.reason if down else "still alive"
+
+        print(actors.run(main, loop=LOOP, clock=actors.MockClock(autojump=True)))
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "shutdown"

@@ -1,12 +1,12 @@
 """Monitors: Down messages, noproc, at-most-once, demonitor and flush,
-spawn_monitor atomicity (API.md section 3, core-decisions.md)."""
+spawn_monitor atomicity (docs/api.md "Links, monitors, exit signals", core-decisions.md)."""
 from __future__ import annotations
 
 import pytest
 
 import actors
 from actors import ANY
-from conftest import echo, roundtrip, wait_down, wait_forever
+from helpers import echo, roundtrip, wait_down, wait_forever
 
 
 async def _quick():

@@ -1,12 +1,13 @@
 """Local names: register, whereis, unregister, registered, and release on exit
-before links and monitors fire (API.md section 4, core-decisions.md)."""
+before links and monitors fire (docs/api.md "Names, timers, introspection",
+core-decisions.md)."""
 from __future__ import annotations
 
 import pytest
 
 import actors
 from actors import ANY
-from conftest import echo, roundtrip, wait_down, wait_forever
+from helpers import echo, roundtrip, wait_down, wait_forever
 
 
 async def _named(name, parent):

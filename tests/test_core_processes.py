@@ -1,5 +1,6 @@
 """Processes and messages: spawn, self, send, message order, bad input,
-crash isolation and crash reports (API.md section 2, core-decisions.md)."""
+crash isolation and crash reports (docs/api.md "Processes and messages",
+core-decisions.md)."""
 from __future__ import annotations
 
 import logging
@@ -9,7 +10,7 @@ import pytest
 
 import actors
 from actors import ANY
-from conftest import echo, roundtrip, wait_down, wait_forever
+from helpers import echo, roundtrip, wait_down, wait_forever
 
 
 # -- spawn and self ------------------------------------------------------------
@@ -409,6 +410,50 @@ def test_exit_signals_overtake_queued_messages(run, reason):
         down = await actors.receive((ref, ANY, ANY))
         assert down.reason == ("killed" if reason == "kill" else reason)
         assert actors.flush() == []
+
+    run(main)
+
+
+def test_a_polling_receive_loop_lets_other_processes_run(run):
+    """Fairness (reductions, as on the BEAM): a process polling with
+    `receive(timeout=0)` in a loop is preempted, so the process it waits for
+    gets to run and its message arrives."""
+
+    async def helper(parent):
+        actors.send(parent, "ready")
+
+    async def main():
+        actors.spawn(helper, actors.self())
+        for _ in range(100_000):
+            if await actors.receive("ready", timeout=0, default=None) is not None:
+                return
+        pytest.fail("100,000 polls and the other process never ran")
+
+    run(main)
+
+
+def test_a_handed_off_message_is_not_lost_when_an_exit_signal_is_caught(run):
+    """Exit signals overtake messages but do not destroy them: a process that
+    catches ProcessExit still finds, with flush(), every message sent to it
+    before the signal, including one that matched its pending receive."""
+
+    async def worker(parent):
+        try:
+            actors.send(parent, "ready")
+            await actors.receive(int)
+        except actors.ProcessExit:
+            actors.send(parent, ("left over", actors.flush()))
+            raise
+
+    async def main():
+        pid = actors.spawn(worker, actors.self())
+        await actors.receive("ready")          # the worker is now parked in receive(int)
+        actors.send(pid, "a")
+        actors.send(pid, 1)                    # matches the pending receive
+        actors.send(pid, "b")
+        actors.exit(pid, "shutdown")
+        _, left = await actors.receive(("left over", ANY))
+        assert left == ["a", 1, "b"]
 
     run(main)
 

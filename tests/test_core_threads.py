@@ -1,6 +1,7 @@
-"""Threads (API.md section 9): send() is safe from any thread; it delivers
-the message and wakes the runtime's loop.  Everything else that touches the
-scheduler must be called on the runtime's own thread and says so."""
+"""Threads (docs/api.md "Threads, nodes and test helpers"): send() is safe
+from any thread; it delivers the message and wakes the runtime's loop.
+Everything else that touches the scheduler must be called on the runtime's
+own thread and says so."""
 from __future__ import annotations
 
 import threading
@@ -9,7 +10,7 @@ import pytest
 
 import actors
 from actors import ANY
-from conftest import run_script
+from helpers import run_script
 
 
 def test_a_send_from_another_thread_wakes_a_receiver_on_an_idle_loop(loop_name):

@@ -1,5 +1,5 @@
 """Timers: send_after, cancel_timer, sleep and receive timeouts, on a virtual
-clock (API.md section 4, core-decisions.md "Clock").
+clock (docs/api.md "Names, timers, introspection", core-decisions.md "Clock").
 
 Every test but the last runs on ``actors.MockClock``: timers fire instantly and
 deterministically, and the tests read virtual time, never the wall clock.
@@ -8,13 +8,15 @@ tick late but never early: times are checked as ``>= deadline`` and close to it.
 """
 from __future__ import annotations
 
+import gc
 import math
+import weakref
 
 import pytest
 
 import actors
 from actors import ANY
-from conftest import echo, roundtrip, wait_forever
+from helpers import echo, roundtrip, wait_forever
 
 TICK = 0.005  # tolerance for "fired at its deadline" (wheel rounding)
 
@@ -183,6 +185,32 @@ def test_send_after_to_a_pid_that_dies_is_cancelled(run, clock):
     run(main, clock=clock)
 
 
+def test_send_after_to_a_dead_pid_releases_its_message(run):
+    """send_after to a pid is cancelled when that process exits (send_after's
+    docstring; Erlang's erlang:send_after): the wheel must not keep the timer
+    and its message alive until the deadline (hours, days later)."""
+
+    class Payload:
+        pass
+
+    async def target():
+        await actors.receive("never sent")
+
+    async def main():
+        msg = Payload()
+        alive = weakref.ref(msg)
+        pid = actors.spawn(target)
+        ref = actors.monitor(pid)
+        tref = actors.send_after(pid, msg, 86400)
+        del msg, tref
+        actors.exit(pid, "kill")
+        await actors.receive((ref, ANY, ANY))
+        gc.collect()
+        assert alive() is None, "the timer to the dead pid still holds its message"
+
+    run(main, clock=actors.MockClock(autojump=True))
+
+
 # -- sleep ----------------------------------------------------------------------------
 
 
@@ -223,6 +251,21 @@ def test_sleep_bad_seconds_raise_naming_the_argument(run, clock, seconds, exc):
             await actors.sleep(seconds)
 
     run(main, clock=clock)
+
+
+def test_sleep_infinity_sleeps_forever(run):
+    """`sleep(math.inf)` suspends the caller forever (decisions: `math.inf` =
+    forever); it must not return at the next tick."""
+
+    async def sleeper(parent):
+        await actors.sleep(math.inf)
+        actors.send(parent, "woke up")
+
+    async def main():
+        actors.spawn(sleeper, actors.self())
+        assert await actors.receive("woke up", timeout=60, default=None) is None
+
+    run(main, clock=actors.MockClock(autojump=True))
 
 
 # -- receive timeouts ---------------------------------------------------------------
@@ -295,6 +338,33 @@ def test_receive_timeouts_never_fire_early_when_time_is_advanced_by_hand(run):
         clock.advance(0.2)
         (_, result, t) = await actors.receive(("waiter", ANY, ANY))
         assert result == "timed out" and t >= 1
+
+    run(main, clock=clock)
+
+
+def test_a_huge_receive_timeout_never_fires_early(run):
+    """A timer never fires early: `receive(timeout=1e16)` (beyond what the
+    wheel's millisecond ticks can hold) means "forever", and `send_after` with
+    such a delay never fires but can still be cancelled, reporting the time
+    left."""
+
+    clock = actors.MockClock(autojump=True)
+
+    async def waiter():
+        await actors.receive("never sent", timeout=1e16, default=None)
+        actors.send(parent, "fired early")
+
+    async def main():
+        global parent
+        parent = actors.self()
+        pid = actors.spawn(waiter)
+        tref = actors.send_after(actors.self(), "too soon", 1e16)
+        await actors.sleep(1e9)                       # virtual: instant
+        assert actors.Process.alive(pid)
+        assert await actors.receive(timeout=0, default=None) is None
+        left = actors.cancel_timer(tref)
+        assert left == pytest.approx(1e16 - 1e9, rel=1e-9)
+        assert actors.cancel_timer(tref) is None
 
     run(main, clock=clock)
 

@@ -1,6 +1,6 @@
 """DynamicSupervisor: children started on demand, max_children, restart values,
 restart intensity, concurrent shutdown, module-based dynamic supervisors, bad
-input (API.md sections 5 and 7; Elixir's DynamicSupervisor docs)."""
+input (docs/api.md "OTP layers" and "Details"; Elixir's DynamicSupervisor docs)."""
 from __future__ import annotations
 
 import pytest
@@ -10,7 +10,7 @@ from actors import ANY, Exit, GenServer, Ignore, StartError
 from actors.child_spec import ChildSpec
 from actors.dynamic_supervisor import DynamicSupervisor
 from actors.supervisor import Child
-from conftest import wait_forever
+from helpers import wait_forever
 
 
 class Worker(GenServer):

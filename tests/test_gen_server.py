@@ -1,6 +1,6 @@
 """GenServer: starting, calls, casts, replies, stopping, callbacks and their
-actions (API.md sections 5-7; Elixir's GenServer is the reference where the
-contract is silent).
+actions (docs/api.md "OTP layers", "Errors" and "Details"; Elixir's GenServer
+is the reference where the contract is silent).
 
 Every test that involves time runs on ``MockClock(autojump=True)``: timeouts
 fire as soon as every process is blocked, so nothing sleeps for real.
@@ -39,7 +39,7 @@ from actors.gen_server import (
     Stop,
 )
 
-from conftest import expect, nothing, now, wait_down  # noqa: E402
+from helpers import expect, nothing, now, wait_down  # noqa: E402
 
 
 async def exit_reason(pid):
@@ -194,7 +194,7 @@ def test_start_does_not_link(run):
 
 
 def test_the_contract_example(run):
-    """API.md §5: start_link(5, name="counter"); call "get" -> 5; cast 1; stop."""
+    """docs/api.md "OTP layers": start_link(5, name="counter"); call "get" -> 5; cast 1; stop."""
 
     async def main():
         pid = await Counter.start_link(5, name="counter")

@@ -9,7 +9,7 @@ import pytest
 import actors
 from actors import ANY
 from actors.lowlevel import call, reply
-from conftest import wait_down
+from helpers import wait_down
 
 
 async def server(parent=None):

@@ -1,6 +1,6 @@
 """Registry: unique and duplicate keys, registering the caller, lookups that
 read the table directly, cleanup when a registrant exits, dispatch, match,
-metadata, listeners, via names and supervision (API.md sections 5 and 7;
+metadata, listeners, via names and supervision (docs/api.md "OTP layers" and "Details";
 Elixir's registry.ex is the reference where the contract is silent).
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The runtime: actors.run semantics, shutdown, embedding actors.Runtime in an
 asyncio program, to_thread, and asyncio awaitables inside processes
-(API.md sections 1 and 7, core-decisions.md "Running")."""
+(docs/api.md "Execution model" and "Details", core-decisions.md "Running")."""
 from __future__ import annotations
 
 import asyncio
@@ -13,7 +13,7 @@ import pytest
 import actors
 from actors import ANY
 from actors.lowlevel import reply
-from conftest import echo, roundtrip
+from helpers import echo, roundtrip, run_script
 
 # -- actors.run -----------------------------------------------------------------------
 
@@ -57,6 +57,17 @@ def test_run_returns_none_when_main_exits_normal(run):
 
     async def main():
         raise actors.ProcessExit("normal")
+
+    assert run(main) is None
+
+
+def test_run_returns_none_when_main_exits_itself_with_normal(run):
+    """`exit(self(), "normal")` ends the caller with reason "normal" (as on
+    the BEAM), and a `main` that ends with reason "normal" makes `actors.run`
+    return None (docs/api.md "Details"), not raise ProcessExit("normal")."""
+
+    async def main():
+        actors.exit(actors.self(), "normal")
 
     assert run(main) is None
 
@@ -131,6 +142,30 @@ def test_remaining_processes_get_shutdown_when_main_returns(run):
     assert sorted(log, key=repr) == sorted(
         [("plain", "shutdown"), ("trapper", actors.Exit(None, "shutdown"))], key=repr
     )
+
+
+def test_runtime_shutdown_finishes_when_a_cleanup_hangs(loop_name):
+    """After `main` exits, remaining processes get "shutdown" and are killed
+    after the shutdown timeout (decisions: Running), so `actors.run` returns
+    even if a process's `finally` block awaits something that never finishes."""
+    proc = run_script(loop_name, """
+        import asyncio, actors
+
+        async def stubborn():
+            try:
+                await actors.receive("never sent")
+            finally:
+                await asyncio.Event().wait()
+
+        async def main():
+            actors.spawn(stubborn)
+            await actors.sleep(0)
+            return "done"
+
+        print(actors.run(main, loop=LOOP, clock=actors.MockClock(autojump=True)))
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "done"
 
 
 class Tracer(actors.GenServer):
@@ -479,6 +514,32 @@ def test_an_unhandled_foreign_await_crashes_only_that_process(run):
         assert await roundtrip(server, "after") == ("echo", "after")
 
     run(main)
+
+
+def test_retrying_an_unawaitable_in_a_loop_does_not_crash(loop_name):
+    """A process that keeps awaiting something actors cannot wait for and
+    catches the RuntimeError each time (a retry loop) gets that error every
+    time; the core must not recurse once per retry until the C stack overflows."""
+    proc = run_script(loop_name, """
+        import actors
+
+        class Foreign:
+            def __await__(self):
+                yield 42            # what a trio/curio awaitable would yield
+
+        async def main():
+            errors = 0
+            while errors < 100_000:
+                try:
+                    await Foreign()
+                except RuntimeError:
+                    errors += 1
+            return errors
+
+        print(actors.run(main, loop=LOOP))
+    """)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "100000"
 
 
 # -- to_thread -----------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Supervisor: child specs, start order and failures, the three strategies, restart
 values, restart intensity, shutdown values, nested and module-based supervisors,
-run-time management, bad input (API.md sections 5 and 7; Elixir's Supervisor docs)."""
+run-time management, bad input (docs/api.md "OTP layers" and "Details";
+Elixir's Supervisor docs)."""
 from __future__ import annotations
 
 import pytest
@@ -9,7 +10,7 @@ import actors
 from actors import ANY, Exit, GenServer, Ignore, Process, StartError
 from actors.child_spec import ChildSpec
 from actors.supervisor import Child, Supervisor
-from conftest import nothing
+from helpers import nothing
 
 
 class Probe(GenServer):

@@ -1,5 +1,5 @@
 """Task: create/wait/poll/shutdown, wait_all, stream, start, start_link and
-child_spec (API.md sections 5 and 7; Elixir's Task is the reference where the
+child_spec (docs/api.md "OTP layers" and "Details"; Elixir's Task is the reference where the
 contract is silent).
 
 Every test that involves time runs on ``MockClock(autojump=True)``: a task
@@ -17,7 +17,7 @@ from actors import ANY, CallExit, Down, Exit, Process, ProcessExit, Timeout
 from actors.child_spec import ChildSpec
 from actors.task import NotOwnerError, Task, TaskStream
 
-from conftest import expect, nothing, now, wait_down  # noqa: E402
+from helpers import expect, nothing, now, wait_down  # noqa: E402
 
 
 # -- task functions ---------------------------------------------------------------
@@ -517,7 +517,7 @@ def test_wait_all_checks_its_arguments(run):
 
 def test_start_runs_a_task_that_is_not_linked(run):
     """Task.start: fire and forget, not linked (its crash does not reach the caller);
-    awaited like every start (API.md section 7)."""
+    awaited like every start (docs/api.md "Details")."""
     async def main():
         pid = await Task.start(boom)
         assert isinstance(pid, actors.Pid)

@@ -1,5 +1,5 @@
 """TaskSupervisor: create (Elixir's async_nolink), start_child, stream,
-children/terminate_child, child_spec (API.md sections 5 and 7; Elixir's
+children/terminate_child, child_spec (docs/api.md "OTP layers" and "Details"; Elixir's
 Task.Supervisor is the reference where the contract is silent).
 
 Tests that involve time run on ``MockClock(autojump=True)``.
@@ -199,7 +199,7 @@ def test_create_and_start_child_pass_keyword_arguments_to_fn(run):
 
 @pytest.mark.parametrize("fn", ["create", "start_child"])
 def test_create_and_start_child_take_a_timeout(run, clock, fn):
-    """Every function that waits takes timeout= (API.md section 7): a supervisor that
+    """Every function that waits takes timeout= (docs/api.md "Details"): a supervisor that
     does not answer in time raises Timeout; a bad timeout is refused by name."""
     async def main():
         sup = await TaskSupervisor.start_link()

@@ -301,7 +301,7 @@ class Task:
         """Start ``fn(*args, **kwargs)`` in a process nobody waits for (fire and
         forget): ``pid = await Task.start(fn, arg)``.
 
-        Awaited, like every ``start`` in actors (API.md section 7), though it
+        Awaited, like every ``start`` in actors (docs/api.md "Details"), though it
         returns at once.
 
         Not linked and not monitored: its result is dropped and a crash is

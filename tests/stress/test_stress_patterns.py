@@ -1,6 +1,6 @@
 """Selective receive agrees with a reference matcher of the documented rules.
 
-``ref_match`` is API.md's "Patterns" section in plain Python: ANY matches
+``ref_match`` is docs/api.md's "Patterns" section in plain Python: ANY matches
 anything; a class matches its instances; a tuple matches a tuple of the same
 length item by item (a tuple subclass pattern, such as ``Down(...)``, also
 requires an instance of that subclass); a dict matches a dict that has each
