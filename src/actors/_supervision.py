@@ -19,7 +19,7 @@ import math
 from typing import Any, NamedTuple
 
 from . import lowlevel
-from .lowlevel import ANY, Down, Exit, Pid, StartError, is_clean_exit
+from .lowlevel import ANY, Down, Exit, Pid, StartError, in_process, is_clean_exit
 from .child_spec import ChildSpec
 from .gen_server import GenServer, Stop, bad_request, check_server, start_server
 
@@ -242,15 +242,6 @@ def malformed(request: Any, forms: dict) -> str | None:
 
 
 # -- starting a supervisor -------------------------------------------------------------
-
-
-def in_process() -> bool:
-    """True when called from inside a process."""
-    try:
-        lowlevel.self()
-    except RuntimeError:
-        return False
-    return True
 
 
 def mark_bad_input(exc: BaseException) -> BaseException:

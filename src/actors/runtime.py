@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import math
 from typing import Any, Callable
 
 from . import lowlevel
@@ -72,7 +71,7 @@ class Runtime:
         if clock is not None and not callable(clock):
             raise TypeError(f"Runtime(clock=...): clock must be callable, got {clock!r}")
         if shutdown_timeout is not None:
-            _check_timeout(shutdown_timeout, "shutdown_timeout")
+            lowlevel.check_seconds(shutdown_timeout, "shutdown_timeout")
         if gc_threshold is not None and (not isinstance(gc_threshold, int) or gc_threshold < 1):
             raise ValueError(f"Runtime(gc_threshold=...): must be a positive int, got {gc_threshold!r}")
         self._clock = clock
@@ -80,7 +79,7 @@ class Runtime:
         self._gc_threshold = gc_threshold
         self._asyncio_tasks = bool(asyncio_tasks)
         if long_step is not None:
-            _check_timeout(long_step, "long_step")
+            lowlevel.check_seconds(long_step, "long_step")
             if long_step == 0:
                 raise ValueError("long_step must be > 0 seconds, or None to turn the report off")
         self._long_step = long_step
@@ -311,13 +310,6 @@ async def _stop_and_wait(sched: Scheduler, pids: list, timeout: float | None) ->
     finally:
         if not done.done():
             cancel_timer()
-
-
-def _check_timeout(value, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number of seconds or None, got {value!r}")
-    if math.isnan(value) or value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
 
 
 def _loop_factory(loop: str | None):
