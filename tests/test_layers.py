@@ -271,3 +271,16 @@ def test_the_checker_finds(relpath, source, why):
 ])
 def test_the_checker_allows(relpath, source):
     assert check_module(SRC / relpath, source) == []
+
+
+def test_importing_actors_does_not_import_the_tools():
+    """``actors.observer`` imports ``actors``: the package must not import it
+    back while it is half-built (it is loaded on first use instead)."""
+    import subprocess
+    import sys
+    code = ("import sys, actors\n"
+            "assert 'actors.observer' not in sys.modules, 'actors imported actors.observer'\n"
+            "assert actors.observer.start is not None\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")])))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
