@@ -85,8 +85,30 @@ from .runtime import Runtime as Runtime
 from .supervisor import Child as Child
 from .supervisor import Supervisor as Supervisor
 from .runtime import run as run
+from . import gen_server as _gen_server
+from . import registry as _registry
+from . import runtime as _runtime
 
-from . import observer as observer  # last: it is built on the names above
+
+# -- hooks: the one place where the layers are wired together ------------------------
+# A lower layer never imports a higher one (tests/test_layers.py); where it must
+# call up, the higher layer registers a function here, once, at import.
+
+async def _start_observer(**options):
+    import importlib                    # imported on first use: it imports `actors`
+    return await importlib.import_module("actors.observer").start(**options)
+
+
+lowlevel.set_via_handler(_registry.ViaHandler())        # via(registry, key) names
+_gen_server.set_system_handler(sys.handle_system)       # actors.sys requests to servers
+_runtime.set_observer(_start_observer)                  # actors.run(observe=...)
+
+
+def __getattr__(name):
+    if name == "observer":              # `actors.observer` without importing it first
+        import importlib
+        return importlib.import_module("actors.observer")
+    raise AttributeError(f"module 'actors' has no attribute {name!r}")
 
 __version__ = "0.1.0"
 

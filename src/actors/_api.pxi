@@ -24,11 +24,12 @@ cdef int _check_async_fn(object fn, str what) except -1:
         f"{what}: fn must be an async function (defined with `async def`), got {fn!r}")
 
 
-cdef Pid _spawn(object fn, tuple args, dict kwargs, str what):
+cdef Pid _spawn(object fn, tuple args, dict kwargs, str what, bint check=True):
     global _next_pid_number
     cdef Scheduler s = _need_sched()
     cdef Pid p
-    _check_async_fn(fn, what)
+    if check:                           # (the core's own coroutine functions are not checked)
+        _check_async_fn(fn, what)
     coro = fn(*args, **kwargs)
     if not PyCoro_CheckExact(coro) and not (hasattr(coro, "send") and hasattr(coro, "throw")):
         raise TypeError(f"{what}: {fn!r} returned {coro!r}, not a coroutine")
@@ -281,7 +282,6 @@ def call(server, request, timeout=5.0):
     cdef int64_t deadline
     if _current is None:                # plain asyncio code: call from a short-lived process
         _need_sched()
-        from actors.runtime import call_in_process
         return call_in_process(call, server, request, timeout)
     me = _need_trappable("call()")
     target = _resolve(server, "call")
@@ -622,6 +622,40 @@ def cancel_timer(tref):
     return max(t.due - _sched.now(), 0.0)     # never more than was asked
 
 
-def _check_spawnable(fn, what):
-    """Raise TypeError unless ``fn`` can be spawned (used before a runtime starts)."""
+def check_async_fn(fn, what):
+    """Raise TypeError (naming ``what``) unless ``fn`` can be spawned: an async
+    function, or a callable whose ``__call__`` is one.  Needs no runtime."""
     _check_async_fn(fn, what)
+
+
+async def call_in_process(fn, *args, **kwargs):
+    """From plain asyncio code: await ``fn(*args, **kwargs)`` inside a short-lived
+    process of the running runtime, and return its result (or raise its error).
+
+    The process is killed if the awaiting asyncio task is cancelled.  Raises
+    RuntimeError when no runtime is running.
+    """
+    if _sched is None:
+        raise RuntimeError("no actors runtime is running: use `async with actors.Runtime():`")
+    fut = _sched.loop.create_future()
+
+    async def proxy():
+        try:
+            result = await fn(*args, **kwargs)
+        except GeneratorExit:          # the proxy was killed
+            if not fut.done():
+                fut.set_exception(ProcessExit("killed"))
+            raise
+        except BaseException as exc:  # handed to the awaiting asyncio code
+            if not fut.done():
+                fut.set_exception(exc)
+            return
+        if not fut.done():
+            fut.set_result(result)
+
+    pid = _spawn(proxy, (), {}, "call_in_process", False)
+    try:
+        return await fut
+    finally:
+        if is_alive(pid):
+            exit(pid, "kill")

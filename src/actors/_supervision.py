@@ -18,8 +18,8 @@ import logging
 import math
 from typing import Any, NamedTuple
 
-from . import _core
-from ._core import ANY, Down, Exit, Pid, StartError
+from . import lowlevel
+from .lowlevel import ANY, Down, Exit, Pid, StartError, in_process, is_clean_exit
 from .child_spec import ChildSpec
 from .gen_server import GenServer, Stop, bad_request, check_server, start_server
 
@@ -58,13 +58,6 @@ class Child(NamedTuple):
 
 
 # -- starting and stopping one child ------------------------------------------------
-
-
-def is_clean_exit(reason: Any) -> bool:
-    """True for the reasons that do not restart a transient child."""
-    if type(reason) is str:
-        return reason == "normal" or reason == "shutdown"
-    return type(reason) is tuple and len(reason) == 2 and reason[0] == "shutdown"
 
 
 def default_modules(spec: ChildSpec) -> Any:
@@ -115,22 +108,22 @@ async def shutdown_child(pid: Pid, shutdown: Any) -> Any:
     once.  Afterwards the link is gone and no ``Exit`` from the child is left
     in the caller's mailbox.
     """
-    ref = _core.monitor(pid)
+    ref = lowlevel.monitor(pid)
     pattern = Down(ref, ANY, ANY)
     if shutdown == "brutal_kill":
-        _core.exit(pid, "kill")
-        down = await _core.receive(pattern)
+        lowlevel.exit(pid, "kill")
+        down = await lowlevel.receive(pattern)
     else:
-        _core.exit(pid, "shutdown")
+        lowlevel.exit(pid, "shutdown")
         if shutdown is None:
-            down = await _core.receive(pattern)
+            down = await lowlevel.receive(pattern)
         else:
-            down = await _core.receive(pattern, timeout=shutdown, default=None)
+            down = await lowlevel.receive(pattern, timeout=shutdown, default=None)
             if down is None:
-                _core.exit(pid, "kill")
-                down = await _core.receive(pattern)
-    _core.unlink(pid)
-    await _core.receive(Exit(pid, ANY), timeout=0, default=None)
+                lowlevel.exit(pid, "kill")
+                down = await lowlevel.receive(pattern)
+    lowlevel.unlink(pid)
+    await lowlevel.receive(Exit(pid, ANY), timeout=0, default=None)
     return down.reason
 
 
@@ -155,7 +148,7 @@ class Intensity:
         self.max_seconds = max_seconds
         # No more than max_restarts + 1 timestamps ever matter.
         self.times: collections.deque = collections.deque(maxlen=max_restarts + 1)
-        self.now = _core.current_scheduler().now
+        self.now = lowlevel.current_scheduler().now
 
     def add(self) -> bool:
         """Record a restart now; False if that is one too many (give up)."""
@@ -185,7 +178,7 @@ def check_intensity(max_restarts: Any, max_seconds: Any) -> None:
 
 def check_start_options(name: Any, timeout: Any) -> None:
     """Validate ``name=`` and ``timeout=`` of a supervisor's start_link."""
-    if name is not None and not isinstance(name, (str, _core.via)):
+    if name is not None and not isinstance(name, (str, lowlevel.via)):
         raise TypeError(f"name must be a str, a via(registry, key) or None, got {name!r}")
     if timeout is not None:
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
@@ -251,15 +244,6 @@ def malformed(request: Any, forms: dict) -> str | None:
 # -- starting a supervisor -------------------------------------------------------------
 
 
-def in_process() -> bool:
-    """True when called from inside a process."""
-    try:
-        _core.self()
-    except RuntimeError:
-        return False
-    return True
-
-
 def mark_bad_input(exc: BaseException) -> BaseException:
     """Tag a TypeError/ValueError about a supervisor's own configuration.
 
@@ -290,7 +274,7 @@ async def start_supervisor(server: type, cls: type, args: tuple, kwargs: dict, n
         return await start_server(server, (cls, args, kwargs), {}, name=name, timeout=timeout, link=True)
     except StartError as err:
         reraise_bad_input(err)
-        if isinstance(err, _core.Timeout):
+        if isinstance(err, lowlevel.Timeout):
             raise
         raise StartError(err.reason, f"{cls.__qualname__} failed to start: {err.reason!r}") from None
 
@@ -382,7 +366,7 @@ class SupervisorServer(GenServer):
     children: dict
 
     async def init(self, mod: type, args: tuple, kwargs: dict) -> None:
-        _core.process_flag("trap_exit", True)
+        lowlevel.process_flag("trap_exit", True)
         module = mod.__new__(mod)
         result = module.init(*args, **kwargs)
         if inspect.isawaitable(result):
@@ -419,7 +403,7 @@ class SupervisorServer(GenServer):
         return await getattr(self, ANSWERS[request[0]])(*request[1:])
 
     def handle_cast(self, request: Any) -> None:
-        if _core.report_allowed():
+        if lowlevel.report_allowed():
             _logger.error("%s %s received unexpected cast: %r", self.kind, describe(self), request)
         return None
 
@@ -441,7 +425,7 @@ class SupervisorServer(GenServer):
             if child is not None and child.pid == RESTARTING:
                 await self._restart(child)
             return None
-        if _core.report_allowed():
+        if lowlevel.report_allowed():
             _logger.error("%s %s received unexpected message: %r", self.kind, describe(self), msg)
         return None
 
@@ -449,7 +433,7 @@ class SupervisorServer(GenServer):
         """``child`` failed (it is not running): restart it, or give up if that
         is one restart too many."""
         if not self.intensity.add():
-            if _core.report_allowed():
+            if lowlevel.report_allowed():
                 _logger.error("%s %s: reached max restart intensity (%d in %s s) after child %r "
                               "exited; shutting down", self.kind, describe(self),
                               self.intensity.max_restarts, self.intensity.max_seconds, child.id)
@@ -460,11 +444,11 @@ class SupervisorServer(GenServer):
     def _retry_later(self, child: ChildState, reason: Any) -> None:
         """Restarting ``child`` failed: mark it ``RESTARTING`` and try again
         once the messages already waiting are handled."""
-        if _core.report_allowed():
+        if lowlevel.report_allowed():
             _logger.error("%s %s: restarting child %r failed: %r; trying again",
                           self.kind, describe(self), child.id, reason)
         child.pid = RESTARTING
-        _core.send(self._pid, (RETRY, child.id))
+        lowlevel.send(self._pid, (RETRY, child.id))
 
     # -- stopping children -------------------------------------------------------------
 
@@ -477,7 +461,7 @@ class SupervisorServer(GenServer):
 
     def _check_shutdown(self, child: ChildState, pid: Pid, reason: Any) -> None:
         """Log a child that a shutdown stopped with another reason than expected."""
-        if not shutdown_was_clean(reason, child.shutdown, child.restart) and _core.report_allowed():
+        if not shutdown_was_clean(reason, child.shutdown, child.restart) and lowlevel.report_allowed():
             _logger.error("%s %s: child %s shut down with reason %r",
                           self.kind, describe(self), describe_child(child, pid), reason)
 

@@ -84,7 +84,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ._core import Pid
+from .lowlevel import Pid
 from .child_spec import ChildSpec
 from .gen_server import Continue, GenServer, NoReply, Reply, bad_request, check_server
 from .lowlevel import call          # GenServer.call's fast path; works outside processes too

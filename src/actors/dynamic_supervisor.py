@@ -77,8 +77,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from . import _core
-from ._core import Down, Pid, StartError
+from . import lowlevel
+from .lowlevel import Down, Pid, StartError
 from ._supervision import (
     COUNT, RESTARTING, START, TERMINATE, WHICH, Child, ChildState, StartFailed, SupervisorServer,
     call_supervisor, check_intensity, check_start_options, check_timeout, not_a_pid, not_a_spec,
@@ -200,7 +200,7 @@ class DynamicSupervisor:
         check_start_options(start_opts.get("name"), start_opts.get("timeout"))
         DynamicSupervisor.init(**{k: v for k, v in kwargs.items() if k not in start_opts})
         name = kwargs.get("name")
-        child_id = DynamicSupervisor if name is None else name.key if isinstance(name, _core.via) else name
+        child_id = DynamicSupervisor if name is None else name.key if isinstance(name, lowlevel.via) else name
         return ChildSpec(id=child_id, start=(DynamicSupervisor.start_link, (), kwargs), type="supervisor")
 
     @staticmethod
@@ -370,27 +370,27 @@ class _DynamicSupervisorServer(SupervisorServer):
             pid = child.pid
             if type(pid) is not Pid:
                 continue
-            waiting[_core.monitor(pid)] = (pid, child)
+            waiting[lowlevel.monitor(pid)] = (pid, child)
             shutdown = child.shutdown
             if shutdown == "brutal_kill":
-                _core.exit(pid, "kill")
+                lowlevel.exit(pid, "kill")
             else:
-                _core.exit(pid, "shutdown")
+                lowlevel.exit(pid, "shutdown")
                 if shutdown is not None:
                     deadlines.setdefault(shutdown, []).append(pid)
-        tag = _core.make_ref()
+        tag = lowlevel.make_ref()
         me = self._pid
-        timers = [_core.send_after(me, (_KILL, tag, seconds), seconds) for seconds in deadlines]
+        timers = [lowlevel.send_after(me, (_KILL, tag, seconds), seconds) for seconds in deadlines]
         while waiting:
-            msg = await _core.receive(Down, (_KILL, tag, _core.ANY))
+            msg = await lowlevel.receive(Down, (_KILL, tag, lowlevel.ANY))
             if type(msg) is Down:
                 entry = waiting.pop(msg.ref, None)
                 if entry is not None:
                     self._check_shutdown(entry[1], entry[0], msg.reason)
             else:
                 for pid in deadlines[msg[2]]:
-                    if _core.is_alive(pid):
-                        _core.exit(pid, "kill")
+                    if lowlevel.is_alive(pid):
+                        lowlevel.exit(pid, "kill")
         for timer in timers:
-            _core.cancel_timer(timer)
+            lowlevel.cancel_timer(timer)
         self.children.clear()

@@ -117,9 +117,10 @@ import inspect
 import logging
 from typing import Any
 
-from . import _core
-from ._core import (
+from . import lowlevel
+from .lowlevel import (
     ANY, CallExit, Down, Exit, NoProcess, Pid, ProcessExit, StartError, Timeout, via,
+    call_in_process, check_seconds, check_server, in_process,
 )
 from .child_spec import ChildSpec
 
@@ -190,7 +191,7 @@ class IdleTimeout:
     __slots__ = ("seconds",)
 
     def __init__(self, seconds: float) -> None:
-        _check_timeout(seconds, "IdleTimeout(seconds)", allow_none=False)
+        check_seconds(seconds, "IdleTimeout(seconds)", allow_none=False)
         self.seconds = seconds
 
     def __repr__(self) -> str:
@@ -278,9 +279,9 @@ class GenServer:
 
     def handle_info(self, msg: Any) -> Any:
         """Handle any other message; the default logs and drops it."""
-        if _core.report_allowed():
+        if lowlevel.report_allowed():
             _logger.warning("%s %r received unexpected message in handle_info: %r",
-                            type(self).__qualname__, _core.self(), msg)
+                            type(self).__qualname__, lowlevel.self(), msg)
         return None
 
     def handle_continue(self, arg: Any) -> Any:
@@ -344,7 +345,7 @@ class GenServer:
         """
         if type(server) is not Pid:
             check_server(server, "server", "GenServer.call")
-        return await _core.call(server, request, timeout)
+        return await lowlevel.call(server, request, timeout)
 
     @staticmethod
     def cast(server: Any, request: Any) -> None:
@@ -353,14 +354,14 @@ class GenServer:
         if type(server) is not Pid:
             check_server(server, "server", "GenServer.cast")
         try:
-            _core.send(server, (CAST, request))
+            lowlevel.send(server, (CAST, request))
         except NoProcess:
             pass
 
     @staticmethod
     def reply(from_: Any, value: Any) -> None:
         """Reply to a call answered with ``NOREPLY``; ``from_`` is the call's ``from_``."""
-        _core.reply(from_, value)
+        lowlevel.reply(from_, value)
 
     @staticmethod
     async def stop(server: Any, reason: Any = "normal", timeout: float | None = None) -> None:
@@ -374,36 +375,11 @@ class GenServer:
             TypeError: ``server`` is not a Pid, a name or a via.
         """
         check_server(server, "server", "GenServer.stop")
-        _check_timeout(timeout, "timeout", allow_none=True)
+        check_seconds(timeout, "timeout", allow_none=True)
         await stop_process(server, reason, timeout)
 
 
 # -- starting ------------------------------------------------------------------
-
-def _in_process() -> bool:
-    try:
-        _core.self()
-    except RuntimeError:
-        return False
-    return True
-
-
-def _check_timeout(value: Any, what: str, allow_none: bool) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{what} must be a number of seconds{' or None' if allow_none else ''}, got {value!r}")
-    if value != value or value < 0:
-        raise ValueError(f"{what} must be >= 0, got {value!r}")
-
-
-def check_server(server: Any, arg: str, what: str) -> None:
-    """TypeError naming the argument ``arg`` of ``what`` unless ``server`` is a
-    server reference: a ``Pid``, a registered name (``str``) or a ``via``."""
-    if type(server) is not Pid and not isinstance(server, (str, via)):
-        raise TypeError(f"{what}: {arg} must be a Pid, a registered name (str) or "
-                        f"via(registry, key), got {server!r}")
-
 
 def bad_request(server: "GenServer", kind: str, request: Any, why: str) -> tuple:
     """An OTP server's answer to a malformed request: log it, and return the
@@ -412,7 +388,7 @@ def bad_request(server: "GenServer", kind: str, request: Any, why: str) -> tuple
     The server stays up: a client's bad argument must never kill a server
     (and with it the processes linked to it).
     """
-    if _core.report_allowed():
+    if lowlevel.report_allowed():
         _logger.error("%s %r received a malformed request %r: %s", kind, server._pid, request, why)
     return ("error", TypeError(f"{kind} {server._pid!r}: malformed request {request!r}: {why}"))
 
@@ -425,9 +401,9 @@ def _check_name(name: Any) -> None:
 def register_name(name: Any, pid: Pid) -> None:
     """Register ``pid`` under ``name`` (a str or via); AlreadyRegistered if taken."""
     if isinstance(name, str):
-        _core.register(name, pid)
+        lowlevel.register(name, pid)
     else:
-        _core.via_register(name, pid)
+        lowlevel.via_register(name, pid)
 
 
 async def start_server(cls: type, args: tuple, kwargs: dict, *, name: Any, timeout: float | None,
@@ -436,13 +412,12 @@ async def start_server(cls: type, args: tuple, kwargs: dict, *, name: Any, timeo
     if not (isinstance(cls, type) and issubclass(cls, GenServer)):
         raise TypeError(f"start_link: {cls!r} is not a GenServer subclass")
     _check_name(name)
-    _check_timeout(timeout, "timeout", allow_none=True)
-    if not _in_process():
+    check_seconds(timeout, "timeout", allow_none=True)
+    if not in_process():
         if link:
             raise RuntimeError(
                 f"{cls.__name__}.start_link() must be called inside a process (it links to the "
                 f"caller); from plain asyncio code use {cls.__name__}.start()")
-        from .runtime import call_in_process
         return await call_in_process(start_server, cls, args, kwargs, name=name, timeout=timeout, link=False)
     return await start_and_ack(_serve, (cls, args, kwargs, name), link=link, timeout=timeout,
                                what=cls.__name__)
@@ -457,26 +432,26 @@ async def start_and_ack(fn: Any, args: tuple, *, link: bool, timeout: float | No
     ``ack(("error", exc))`` raises ``exc``.  If the process dies before
     acknowledging, ``StartError(reason)`` is raised.
     """
-    me = _core.self()
-    tag = _core.make_ref()
+    me = lowlevel.self()
+    tag = lowlevel.make_ref()
 
     def ack(result: Any) -> None:
-        _core.send(me, (tag, result))
+        lowlevel.send(me, (tag, result))
 
     if link:
-        pid = _core.spawn_link(fn, ack, me, *args)
+        pid = lowlevel.spawn_link(fn, ack, me, *args)
     else:
-        pid = _core.spawn(fn, ack, None, *args)
-    mref = _core.monitor(pid)
-    msg = await _core.receive((tag, ANY), Down(mref, ANY, ANY), timeout=timeout, default=None)
+        pid = lowlevel.spawn(fn, ack, None, *args)
+    mref = lowlevel.monitor(pid)
+    msg = await lowlevel.receive((tag, ANY), Down(mref, ANY, ANY), timeout=timeout, default=None)
     if msg is None:                                   # timed out
-        _core.unlink(pid)
-        _core.exit(pid, "kill")
-        _core.demonitor(mref, flush=True)
+        lowlevel.unlink(pid)
+        lowlevel.exit(pid, "kill")
+        lowlevel.demonitor(mref, flush=True)
         raise _StartTimeout("timeout", f"{what}: init did not finish within {timeout} s")
     if isinstance(msg, Down):
         raise StartError(msg.reason, f"{what} exited during init: {msg.reason!r}")
-    _core.demonitor(mref, flush=True)
+    lowlevel.demonitor(mref, flush=True)
     result = msg[1]
     if result[0] == "ok":
         return pid
@@ -488,7 +463,7 @@ async def start_and_ack(fn: Any, args: tuple, *, link: bool, timeout: float | No
 # -- the server loop --------------------------------------------------------------
 
 async def _serve(ack: Any, parent: Pid | None, cls: type, args: tuple, kwargs: dict, name: Any) -> None:
-    me = _core.self()
+    me = lowlevel.self()
     if name is not None:
         try:
             register_name(name, me)
@@ -500,8 +475,8 @@ async def _serve(ack: Any, parent: Pid | None, cls: type, args: tuple, kwargs: d
     server._pid = me
     server._name = name
     server._parent = parent
-    _core.pdict_put(GEN_SERVER_KEY, cls)      # how actors.reload finds the servers of a class
-    _core.pdict_put("$initial_call", f"{cls.__module__}.{cls.__qualname__}.init")   # crash logs, info
+    lowlevel.pdict_put(GEN_SERVER_KEY, cls)      # how actors.reload finds the servers of a class
+    lowlevel.pdict_put("$initial_call", f"{cls.__module__}.{cls.__qualname__}.init")   # crash logs, info
     try:
         action = server.init(*args, **kwargs)
         if "init" in cls._async:
@@ -536,7 +511,7 @@ async def _serve(ack: Any, parent: Pid | None, cls: type, args: tuple, kwargs: d
 def _leave_parent(parent: Pid | None) -> None:
     """init failed: unlink first, so the starter gets StartError instead of an exit signal."""
     if parent is not None:
-        _core.unlink(parent)
+        lowlevel.unlink(parent)
 
 
 def _unregister(name: Any) -> None:
@@ -544,9 +519,9 @@ def _unregister(name: Any) -> None:
         return
     try:
         if isinstance(name, str):
-            _core.unregister(name)
+            lowlevel.unregister(name)
         else:
-            _core.via_unregister(name)
+            lowlevel.via_unregister(name)
     except Exception:
         pass
 
@@ -556,8 +531,8 @@ def _is_action(value: Any) -> bool:
 
 
 async def _loop(server: GenServer, cls: type, parent: Pid | None, action: Any) -> None:
-    receive = _core.receive
-    reply = _core.reply
+    receive = lowlevel.receive
+    reply = lowlevel.reply
     call_tag = CALL
     is_async = cls._async
     call_async = "handle_call" in is_async
@@ -649,7 +624,7 @@ async def _loop(server: GenServer, cls: type, parent: Pid | None, action: Any) -
         finally:
             from_ = getattr(stop, "_from", None)
             if from_ is not None and stop.reply is not Stop._NO_REPLY:
-                _core.reply(from_, stop.reply)
+                lowlevel.reply(from_, stop.reply)
         raise ProcessExit(stop.reason) from None
     except _BadReturn as bad:
         reason = ("bad_return_value", bad.value)
@@ -678,7 +653,8 @@ async def _terminate(server: GenServer, cls: type, reason: Any) -> None:
 
 
 # System messages ``("$system", from_, request)`` (``actors.sys``) are handled
-# by a hook installed there: ``async def handler(server, msg) -> action``.  It
+# by a hook registered with ``set_system_handler`` (``actors/__init__.py``
+# registers ``actors.sys.handle_system``): ``async def handler(server, msg) -> action``.  It
 # runs inside the server, between two callbacks; while the server is suspended
 # it does not return (it receives only system messages, a stop request and
 # the parent's trapped exit), so ordinary messages stay queued in order.  It
@@ -687,9 +663,21 @@ async def _terminate(server: GenServer, cls: type, reason: Any) -> None:
 _system_handler: Any = None
 
 
+def set_system_handler(handler: Any) -> None:
+    """Register the handler of system messages (``actors.sys``), or None.
+
+    ``handler`` is ``async def handler(server, msg) -> action``; it runs inside
+    the server.  ``actors/__init__.py`` registers ``actors.sys.handle_system``.
+    """
+    global _system_handler
+    if handler is not None and not callable(handler):
+        raise TypeError(f"set_system_handler(handler): handler must be callable or None, got {handler!r}")
+    _system_handler = handler
+
+
 async def _system_message(server: GenServer, msg: tuple) -> Any:
     if _system_handler is None:
-        if _core.report_allowed():
+        if lowlevel.report_allowed():
             _logger.warning("%r: system message %r with no handler", server._pid, msg[1])
         return None
     return await _system_handler(server, msg)
@@ -697,19 +685,18 @@ async def _system_message(server: GenServer, msg: tuple) -> Any:
 
 async def stop_process(server: Any, reason: Any, timeout: float | None) -> None:
     """Ask a GenServer-based process to stop with ``reason``; wait for its exit."""
-    pid = server if isinstance(server, Pid) else _core.whereis(server)
-    if pid is None or not _core.is_alive(pid):
+    pid = server if isinstance(server, Pid) else lowlevel.whereis(server)
+    if pid is None or not lowlevel.is_alive(pid):
         raise NoProcess(f"stop: no process {server!r}")
-    if not _in_process():
-        from .runtime import call_in_process
+    if not in_process():
         return await call_in_process(stop_process, pid, reason, timeout)
-    if pid is _core.self():
+    if pid is lowlevel.self():
         raise CallExit("calling_self", "stop: a process cannot stop itself this way; raise Stop(reason)")
-    ref = _core.monitor(pid)
-    _core.send(pid, (STOP, None, reason))
-    down = await _core.receive(Down(ref, ANY, ANY), timeout=timeout, default=None)
+    ref = lowlevel.monitor(pid)
+    lowlevel.send(pid, (STOP, None, reason))
+    down = await lowlevel.receive(Down(ref, ANY, ANY), timeout=timeout, default=None)
     if down is None:
-        _core.demonitor(ref, flush=True)
+        lowlevel.demonitor(ref, flush=True)
         raise Timeout(f"stop: {server!r} did not exit within {timeout} s")
     if down.reason == "noproc":
         raise NoProcess(f"stop: no process {server!r}")

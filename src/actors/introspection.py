@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _core
-from ._core import Pid
+from . import lowlevel
+from .lowlevel import Pid
 
 __all__ = ["Process"]
 
@@ -29,12 +29,12 @@ class Process:
     @staticmethod
     def list() -> list[Pid]:
         """Every live process, in spawn order."""
-        return _core.process_list()
+        return lowlevel.process_list()
 
     @staticmethod
     def alive(pid: Pid) -> bool:
         """True if ``pid``'s process has neither exited nor started exiting."""
-        return _core.is_alive(pid)
+        return lowlevel.is_alive(pid)
 
     @staticmethod
     def info(pid: Pid, key: str | None = None) -> Any:
@@ -55,7 +55,7 @@ class Process:
         Raises:
             ValueError: ``key`` is not one of the keys.
         """
-        return _core.process_info(pid, key)
+        return lowlevel.process_info(pid, key)
 
     @staticmethod
     def flag(flag: str, value: Any) -> Any:
@@ -67,20 +67,20 @@ class Process:
         Raises:
             ValueError: unknown flag.  TypeError: bad value.
         """
-        return _core.process_flag(flag, value)
+        return lowlevel.process_flag(flag, value)
 
     @staticmethod
     def put(key: Any, value: Any) -> Any:
         """Store ``value`` under ``key`` in the process dictionary; returns the old value."""
-        return _core.pdict_put(key, value)
+        return lowlevel.pdict_put(key, value)
 
     @staticmethod
     def get(*args: Any, **kwargs: Any) -> Any:
         """``get(key, default=None)``: a value of the process dictionary;
         ``get()``: a copy of the whole dictionary."""
-        return _core.pdict_get(*args, **kwargs)
+        return lowlevel.pdict_get(*args, **kwargs)
 
     @staticmethod
     def delete(key: Any) -> Any:
         """Remove ``key`` from the process dictionary; returns its old value."""
-        return _core.pdict_delete(key)
+        return lowlevel.pdict_delete(key)

@@ -1,13 +1,71 @@
-"""Low-level pieces of the core, for libraries built on actors.
+"""The core's Python face: low-level pieces for libraries built on actors.
 
-The OTP layers (``GenServer``, ``Supervisor``...) use only these and the
-names exported from ``actors``.
+Layers (each imports only the ones before it; ``tests/test_layers.py``
+enforces it):
+
+1. core: the compiled ``actors._core`` and this module, its only door;
+2. ``actors.runtime``: runs the core on an asyncio loop;
+3. OTP: ``child_spec``, ``gen_server``, ``_supervision``, ``supervisor``,
+   ``dynamic_supervisor``, ``task``, ``task_supervisor``, ``agent``,
+   ``registry``, ``introspection``;
+4. tools inside processes: ``sys``, ``reload``;
+5. the ``actors`` package, which re-exports the public names and wires the
+   hooks below, once, in one place;
+6. tools on top: ``observer``, ``top``, ``stress``, ``benchmarks``.
+
+Everything below the ``actors`` package imports the core from here, never
+from ``actors._core`` and never from the half-built ``actors`` package.
+Besides the core's public functions (the same objects as ``actors.send``,
+``actors.receive``...), this module offers a small toolkit:
+
+- ``call_in_process(fn, *args, **kwargs)``: from plain asyncio code, await
+  ``fn`` inside a short-lived process and return its result;
+- ``in_process()``: True when called inside a process;
+- ``check_async_fn(fn, what)``: TypeError unless ``fn`` can be spawned;
+- ``check_seconds(value, what, allow_none=True)``: TypeError/ValueError
+  unless ``value`` is a number of seconds >= 0 (or None, if allowed);
+- ``check_server(server, arg, what)``: TypeError unless ``server`` is a Pid,
+  a registered name or a ``via``;
+- ``is_clean_exit(reason)``: True for ``"normal"``, ``"shutdown"`` and
+  ``("shutdown", why)``, the reasons that are not crashes;
+- ``set_via_handler(handler)``: install the resolver of ``via(registry, key)``
+  names (hooks are registered explicitly; ``actors/__init__.py`` does it).
 """
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ._core import ANY as ANY
+from ._core import LONG_STEP as LONG_STEP
+from ._core import ActorsError as ActorsError
+from ._core import AlreadyRegistered as AlreadyRegistered
+from ._core import CallExit as CallExit
+from ._core import Down as Down
+from ._core import Exit as Exit
+from ._core import MockClock as MockClock
+from ._core import NoProcess as NoProcess
+from ._core import Pid as Pid
+from ._core import ProcessExit as ProcessExit
+from ._core import Ref as Ref
 from ._core import Scheduler as Scheduler
+from ._core import StartError as StartError
+from ._core import Timeout as Timeout
+from ._core import TimerRef as TimerRef
+from ._core import Where as Where
 from ._core import call as call
+from ._core import call_in_process as call_in_process
+from ._core import cancel_timer as cancel_timer
+from ._core import check_async_fn as check_async_fn
 from ._core import checkpoint as checkpoint
 from ._core import current_scheduler as current_scheduler
+from ._core import demonitor as demonitor
+from ._core import exit as exit
+from ._core import flush as flush
 from ._core import is_alive as is_alive
+from ._core import link as link
+from ._core import make_ref as make_ref
+from ._core import monitor as monitor
 from ._core import pdict_delete as pdict_delete
 from ._core import pdict_get as pdict_get
 from ._core import pdict_put as pdict_put
@@ -15,17 +73,88 @@ from ._core import process_flag as process_flag
 from ._core import process_info as process_info
 from ._core import process_list as process_list
 from ._core import process_table as process_table
+from ._core import receive as receive
+from ._core import register as register
+from ._core import registered as registered
 from ._core import reply as reply
 from ._core import report_allowed as report_allowed
+from ._core import self as self
+from ._core import send as send
+from ._core import send_after as send_after
 from ._core import set_crash_report_limit as set_crash_report_limit
 from ._core import set_via_handler as set_via_handler
+from ._core import sleep as sleep
+from ._core import spawn as spawn
+from ._core import spawn_link as spawn_link
+from ._core import spawn_monitor as spawn_monitor
+from ._core import to_thread as to_thread
+from ._core import unlink as unlink
+from ._core import unregister as unregister
+from ._core import via as via
 from ._core import via_register as via_register
 from ._core import via_unregister as via_unregister
-from ._core import Where as Where
+from ._core import where as where
+from ._core import whereis as whereis
+
+
+def in_process() -> bool:
+    """True when called inside a process, False from plain asyncio code."""
+    try:
+        self()
+    except RuntimeError:
+        return False
+    return True
+
+
+def check_seconds(value: Any, what: str, allow_none: bool = True) -> None:
+    """Check a duration argument before anything starts.
+
+    Raises:
+        TypeError: ``value`` is not an int or float (bools are refused), nor
+            None when ``allow_none``; the message names ``what``.
+        ValueError: ``value`` is negative or NaN.
+    """
+    if type(value) is float and value >= 0:       # the common case (NaN fails >=)
+        return
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{what} must be a number of seconds{' or None' if allow_none else ''}, "
+                        f"got {value!r}")
+    if math.isnan(value) or value < 0:
+        raise ValueError(f"{what} must be >= 0, got {value!r}")
+
+
+def check_server(server: Any, arg: str, what: str) -> None:
+    """TypeError naming the argument ``arg`` of ``what`` unless ``server`` is a
+    server reference: a ``Pid``, a registered name (``str``) or a ``via``."""
+    if type(server) is not Pid and not isinstance(server, (str, via)):
+        raise TypeError(f"{what}: {arg} must be a Pid, a registered name (str) or "
+                        f"via(registry, key), got {server!r}")
+
+
+def is_clean_exit(reason: Any) -> bool:
+    """True for the exit reasons that are not crashes: ``"normal"``,
+    ``"shutdown"`` and ``("shutdown", why)`` (they do not restart a transient
+    child, and are not logged)."""
+    if type(reason) is str:
+        return reason == "normal" or reason == "shutdown"
+    return type(reason) is tuple and len(reason) == 2 and reason[0] == "shutdown"
+
 
 __all__ = [
-    "Scheduler", "call", "checkpoint", "current_scheduler", "is_alive",
+    # the toolkit
+    "call_in_process", "check_async_fn", "check_seconds", "check_server", "in_process",
+    "is_clean_exit", "set_via_handler",
+    # the core's low-level functions
+    "LONG_STEP", "Scheduler", "call", "checkpoint", "current_scheduler", "is_alive",
     "pdict_delete", "pdict_get", "pdict_put", "process_flag", "process_info",
     "process_list", "process_table", "reply", "report_allowed", "set_crash_report_limit",
-    "set_via_handler", "via_register", "via_unregister", "Where",
+    "via_register", "via_unregister", "Where",
+    # the core's public names, also exported by ``actors``
+    "ANY", "ActorsError", "AlreadyRegistered", "CallExit", "Down", "Exit", "MockClock",
+    "NoProcess", "Pid", "ProcessExit", "Ref", "StartError", "Timeout", "TimerRef",
+    "cancel_timer", "demonitor", "exit", "flush", "link", "make_ref", "monitor", "receive",
+    "register", "registered", "self", "send", "send_after", "sleep", "spawn", "spawn_link",
+    "spawn_monitor", "to_thread", "unlink", "unregister", "via", "where", "whereis",
 ]

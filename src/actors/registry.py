@@ -179,8 +179,8 @@ from collections.abc import Callable
 from typing import Any
 
 from . import lowlevel
-from ._core import ANY, AlreadyRegistered, Exit, NoProcess, Pid, Ref, flush, link, send, unlink, whereis
-from ._core import self as _self
+from .lowlevel import ANY, AlreadyRegistered, Exit, NoProcess, Pid, Ref, flush, link, send, unlink, whereis
+from .lowlevel import self as _self
 from .child_spec import ChildSpec
 from .gen_server import GenServer, bad_request
 from .lowlevel import Where, is_alive
@@ -960,8 +960,9 @@ def _unlink_if_done(table: _Table, me: Pid) -> None:
 
 # -- via(registry, key) --------------------------------------------------------------
 
-class _ViaHandler:
-    """Resolves ``via(registry, key)`` names for the core (``set_via_handler``)."""
+class ViaHandler:
+    """Resolves ``via(registry, key)`` names for the core (``actors/__init__.py``
+    registers one with ``lowlevel.set_via_handler``)."""
 
     def whereis_name(self, registry: Any, key: Any) -> Pid | None:
         table = _tables.get(registry) if isinstance(registry, (str, Pid)) else None
@@ -989,5 +990,3 @@ class _ViaHandler:
         if table is not None:
             Registry.unregister(registry, key)
 
-
-lowlevel.set_via_handler(_ViaHandler())

@@ -67,10 +67,11 @@ import types
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import _core
+from . import lowlevel
 from . import sys as actors_sys
-from ._core import CallExit, NoProcess, Pid, Timeout
-from .gen_server import GEN_SERVER_KEY, GenServer, _check_timeout, _in_process
+from .lowlevel import CallExit, NoProcess, Pid, Timeout
+from .gen_server import GEN_SERVER_KEY, GenServer
+from .lowlevel import call_in_process, check_seconds, in_process
 
 __all__ = ["ReloadReport", "reload"]
 
@@ -124,9 +125,8 @@ async def reload(module: types.ModuleType | str, extra: Any = None,
         module = sys.modules[module]
     if not isinstance(module, types.ModuleType):
         raise TypeError(f"reload(module): module must be a module or its name, got {module!r}")
-    _check_timeout(timeout, "timeout", allow_none=True)
-    if not _in_process():
-        from .runtime import call_in_process
+    check_seconds(timeout, "timeout", allow_none=True)
+    if not in_process():
         return await call_in_process(reload, module, extra, timeout)
 
     name = module.__name__
@@ -140,7 +140,7 @@ async def reload(module: types.ModuleType | str, extra: Any = None,
             except (NoProcess, CallExit, Timeout) as exc:
                 _fail(report, pid, cls, exc)
                 if isinstance(exc, Timeout):      # the request may still be handled later
-                    actors_sys._cast(pid, ("resume",))
+                    actors_sys.cast_system(pid, ("resume",))
                 continue
             suspended.append((pid, cls))
         new_module = importlib.reload(module)
@@ -161,18 +161,18 @@ async def reload(module: types.ModuleType | str, extra: Any = None,
             try:
                 await actors_sys.resume(pid, timeout=timeout)
             except (NoProcess, CallExit, Timeout):
-                actors_sys._cast(pid, ("resume",))
+                actors_sys.cast_system(pid, ("resume",))
     return report
 
 
 def _servers_of(module_name: str) -> list[tuple[Pid, type]]:
     """The live GenServers (but the caller) whose class is defined in ``module_name``."""
-    me = _core.self()
+    me = lowlevel.self()
     found = []
-    for pid in _core.process_list():
+    for pid in lowlevel.process_list():
         if pid is me:
             continue
-        pdict = _core.process_info(pid, "dictionary")
+        pdict = lowlevel.process_info(pid, "dictionary")
         cls = pdict.get(GEN_SERVER_KEY) if pdict else None
         if isinstance(cls, type) and issubclass(cls, GenServer) and cls.__module__ == module_name:
             found.append((pid, cls))

@@ -1,6 +1,6 @@
 """Running processes: ``actors.run`` and ``actors.Runtime``.
 
-A runtime binds the compiled scheduler (``actors._core.Scheduler``) to an
+A runtime binds the compiled scheduler (``actors.lowlevel.Scheduler``) to an
 asyncio event loop.  ``run`` owns a whole program, like ``asyncio.run``;
 ``Runtime`` embeds processes in an asyncio program that is already running.
 """
@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import math
 from typing import Any, Callable
 
-from . import _core
-from ._core import ProcessExit, Scheduler
+from . import lowlevel
+from .lowlevel import ProcessExit, Scheduler, call_in_process
 
 __all__ = ["run", "Runtime"]
 
@@ -20,6 +19,20 @@ __all__ = ["run", "Runtime"]
 #: the young generation once per threshold allocations; live coroutine frames
 #: make that walk expensive, so a program full of processes collects less often.
 RUN_GC_THRESHOLD = 50_000
+
+#: ``async def start(**options) -> dashboard`` for ``run(observe=...)``, or
+#: None; registered with ``set_observer`` (``actors/__init__.py`` registers
+#: ``actors.observer.start``, which sits above this module).
+_start_observer: Callable[..., Any] | None = None
+
+
+def set_observer(start: Callable[..., Any] | None) -> None:
+    """Register what ``run(observe=...)`` starts: ``async def start(**options)``
+    returning an object with ``async stop()`` (``actors.observer.start``), or None."""
+    global _start_observer
+    if start is not None and not callable(start):
+        raise TypeError(f"set_observer(start): start must be callable or None, got {start!r}")
+    _start_observer = start
 
 
 class Runtime:
@@ -54,11 +67,11 @@ class Runtime:
                  shutdown_timeout: float | None = 5.0,
                  gc_threshold: int | None = None,
                  asyncio_tasks: bool = True,
-                 long_step: float | None = _core.LONG_STEP) -> None:
+                 long_step: float | None = lowlevel.LONG_STEP) -> None:
         if clock is not None and not callable(clock):
             raise TypeError(f"Runtime(clock=...): clock must be callable, got {clock!r}")
         if shutdown_timeout is not None:
-            _check_timeout(shutdown_timeout, "shutdown_timeout")
+            lowlevel.check_seconds(shutdown_timeout, "shutdown_timeout")
         if gc_threshold is not None and (not isinstance(gc_threshold, int) or gc_threshold < 1):
             raise ValueError(f"Runtime(gc_threshold=...): must be a positive int, got {gc_threshold!r}")
         self._clock = clock
@@ -66,7 +79,7 @@ class Runtime:
         self._gc_threshold = gc_threshold
         self._asyncio_tasks = bool(asyncio_tasks)
         if long_step is not None:
-            _check_timeout(long_step, "long_step")
+            lowlevel.check_seconds(long_step, "long_step")
             if long_step == 0:
                 raise ValueError("long_step must be > 0 seconds, or None to turn the report off")
         self._long_step = long_step
@@ -100,15 +113,15 @@ class Runtime:
             raise RuntimeError("this Runtime is not running")
         return self._sched
 
-    def spawn(self, fn, *args, **kwargs) -> _core.Pid:
+    def spawn(self, fn, *args, **kwargs) -> lowlevel.Pid:
         """Start ``fn(*args, **kwargs)`` as a process; see ``actors.spawn``."""
         self.scheduler
-        return _core.spawn(fn, *args, **kwargs)
+        return lowlevel.spawn(fn, *args, **kwargs)
 
     def send(self, dest, msg):
         """Send ``msg`` to ``dest`` from outside any process; see ``actors.send``."""
         self.scheduler
-        return _core.send(dest, msg)
+        return lowlevel.send(dest, msg)
 
     async def call(self, server, request, timeout: float | None = 5.0):
         """``GenServer.call`` from plain asyncio code: send ``request``, await the reply.
@@ -116,10 +129,9 @@ class Runtime:
         Runs the call in a short-lived process, so the event loop is never
         blocked.  Raises what ``actors.lowlevel.call`` raises.
         """
-        if type(server) is not _core.Pid:
-            from .gen_server import check_server
-            check_server(server, "server", "Runtime.call")
-        return await call_in_process(_core.call, server, request, timeout)
+        if type(server) is not lowlevel.Pid:
+            lowlevel.check_server(server, "server", "Runtime.call")
+        return await call_in_process(lowlevel.call, server, request, timeout)
 
     async def run_in_process(self, fn, *args, **kwargs):
         """Await ``fn(*args, **kwargs)`` inside a fresh process and return its result.
@@ -152,36 +164,6 @@ class Runtime:
             if self._old_gc is not None:
                 gc.set_threshold(*self._old_gc)
                 self._old_gc = None
-
-
-async def call_in_process(fn, *args, **kwargs):
-    """From plain asyncio code: await ``fn(*args, **kwargs)`` inside a short-lived
-    process of the running runtime, and return its result (or raise its error)."""
-    sched = _core.current_scheduler()
-    if sched is None:
-        raise RuntimeError("no actors runtime is running: use `async with actors.Runtime():`")
-    fut = sched.loop.create_future()
-
-    async def proxy():
-        try:
-            result = await fn(*args, **kwargs)
-        except GeneratorExit:          # the proxy was killed
-            if not fut.done():
-                fut.set_exception(ProcessExit("killed"))
-            raise
-        except BaseException as exc:  # handed to the awaiting asyncio code
-            if not fut.done():
-                fut.set_exception(exc)
-            return
-        if not fut.done():
-            fut.set_result(result)
-
-    pid = _core.spawn(proxy)
-    try:
-        return await fut
-    finally:
-        if _core.is_alive(pid):
-            _core.exit(pid, "kill")
 
 
 #: How many times ``shutdown_processes`` looks again for processes that have
@@ -236,7 +218,7 @@ async def _stop_roots(sched: Scheduler, timeout: float | None) -> None:
     parent left are stopped next (its subtree goes before older roots)."""
     procs = sched.processes()
     order = {pid: i for i, pid in enumerate(procs)}
-    info = _core.process_info
+    info = lowlevel.process_info
     stack = procs                            # popped newest first
     while stack:
         pid = stack.pop()
@@ -258,7 +240,7 @@ async def _stop_roots(sched: Scheduler, timeout: float | None) -> None:
                 newer.sort(key=order.__getitem__)
                 stack.extend(newer)
             else:
-                _core.exit(pid, "shutdown")
+                lowlevel.exit(pid, "shutdown")
 
 
 async def _nothing() -> None:
@@ -276,7 +258,7 @@ async def _stop_and_wait(sched: Scheduler, pids: list, timeout: float | None) ->
     waiting: set = set()
     timer: Any = None
     clock = sched.clock
-    on_loop = isinstance(clock, _core.MockClock) and not clock.autojump
+    on_loop = isinstance(clock, lowlevel.MockClock) and not clock.autojump
 
     def cancel_timer() -> None:
         if timer is None:
@@ -284,7 +266,7 @@ async def _stop_and_wait(sched: Scheduler, pids: list, timeout: float | None) ->
         if on_loop:
             timer.cancel()
         else:
-            _core.cancel_timer(timer)
+            lowlevel.cancel_timer(timer)
 
     def exited(pid, *exit_info) -> None:
         # Runs inside the scheduler as the process terminates: the timer is
@@ -298,7 +280,7 @@ async def _stop_and_wait(sched: Scheduler, pids: list, timeout: float | None) ->
         if not expired.done():
             expired.set_result(None)
         for pid in list(waiting):
-            _core.exit(pid, "kill")
+            lowlevel.exit(pid, "kill")
 
     for pid in pids:
         if sched.on_exit(pid, exited):
@@ -311,14 +293,14 @@ async def _stop_and_wait(sched: Scheduler, pids: list, timeout: float | None) ->
         else:
             timer = sched.call_later(timeout, kill_the_rest)
     for pid in pids:
-        _core.exit(pid, "shutdown")
-    if timeout is not None and not on_loop and isinstance(clock, _core.MockClock) \
+        lowlevel.exit(pid, "shutdown")
+    if timeout is not None and not on_loop and isinstance(clock, lowlevel.MockClock) \
             and sched.run_queue_length == 0:
         # Nothing runs (the processes ignore the signal, or are exiting and
         # blocked in a foreign await): an autojumping clock jumps at the end
         # of a scheduler step, and a timer armed from outside any process
         # does not make one.  A process that ends at once does.
-        _core.spawn(_nothing)
+        lowlevel.spawn(_nothing)
     try:
         await asyncio.wait({done, expired}, return_when=asyncio.FIRST_COMPLETED)
         if not done.done():
@@ -328,13 +310,6 @@ async def _stop_and_wait(sched: Scheduler, pids: list, timeout: float | None) ->
     finally:
         if not done.done():
             cancel_timer()
-
-
-def _check_timeout(value, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number of seconds or None, got {value!r}")
-    if math.isnan(value) or value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
 
 
 def _loop_factory(loop: str | None):
@@ -350,7 +325,7 @@ def _loop_factory(loop: str | None):
 
 
 def run(main, *args, loop: str | None = None, clock=None, asyncio_tasks: bool = True,
-        observe: bool | dict | None = None, long_step: float | None = _core.LONG_STEP,
+        observe: bool | dict | None = None, long_step: float | None = lowlevel.LONG_STEP,
         **kwargs):
     """Run ``main(*args, **kwargs)`` as the first process of a new runtime.
 
@@ -377,11 +352,11 @@ def run(main, *args, loop: str | None = None, clock=None, asyncio_tasks: bool = 
         The exception ``main`` raised; ``ProcessExit(reason)`` if ``main`` was
         killed by an exit signal (``"killed"`` after ``"kill"``).
     """
-    _core._check_spawnable(main, "run")
+    lowlevel.check_async_fn(main, "run")
     if observe is not None and not isinstance(observe, (bool, dict)):
         raise TypeError(f"run(observe=...): must be True, False, None or a dict of options, got {observe!r}")
     factory = _loop_factory(loop)
-    if _core.current_scheduler() is not None:
+    if lowlevel.current_scheduler() is not None:
         raise RuntimeError("actors.run() cannot be called while an actors runtime is running")
     try:
         asyncio.get_running_loop()
@@ -396,7 +371,7 @@ def run(main, *args, loop: str | None = None, clock=None, asyncio_tasks: bool = 
 
 
 async def _run_main(main, args, kwargs, clock, asyncio_tasks=True, observe=None,
-                    long_step=_core.LONG_STEP):
+                    long_step=lowlevel.LONG_STEP):
     outcome: asyncio.Future = asyncio.get_running_loop().create_future()
 
     def on_exit(pid, reason, result, exc, by_signal):
@@ -407,8 +382,10 @@ async def _run_main(main, args, kwargs, clock, asyncio_tasks=True, observe=None,
                        asyncio_tasks=asyncio_tasks, long_step=long_step) as rt:
         dashboard = None
         if observe:
-            from . import observer
-            dashboard = await observer.start(**({} if observe is True else observe))
+            if _start_observer is None:
+                raise RuntimeError("run(observe=...): no observer is registered "
+                                   "(import actors, which registers actors.observer)")
+            dashboard = await _start_observer(**({} if observe is True else observe))
         try:
             pid = rt.spawn(main, *args, **kwargs)
             rt.scheduler.on_exit(pid, on_exit)

@@ -187,8 +187,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from . import _core
-from ._core import Pid, StartError
+from . import lowlevel
+from .lowlevel import Pid, StartError
 from ._supervision import (
     COUNT, DELETE, RESTART, RESTARTING, START, TERMINATE, WHICH, Child, ChildState, StartFailed,
     SupervisorServer, call_supervisor, check_intensity, check_start_options, check_timeout, describe,
@@ -525,7 +525,7 @@ class _SupervisorServer(SupervisorServer):
             try:
                 await self._start(child)
             except StartFailed as failed:
-                if _core.report_allowed():
+                if lowlevel.report_allowed():
                     _logger.error("Supervisor %s: child %r failed to start: %r",
                                   describe(self), child.id, failed.reason)
                 await self._stop_all()
@@ -606,7 +606,7 @@ class _SupervisorServer(SupervisorServer):
 
     async def _count_children(self) -> dict[str, int]:
         active = supervisors = 0
-        alive = _core.is_alive
+        alive = lowlevel.is_alive
         for child in self.children.values():
             if type(child.pid) is Pid and alive(child.pid):
                 active += 1

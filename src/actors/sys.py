@@ -97,9 +97,12 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from . import _core
+from . import lowlevel
 from . import gen_server as _gs
-from ._core import ANY, CallExit, Down, Exit, NoProcess, Pid, Timeout
+from .lowlevel import (
+    ANY, CallExit, Down, Exit, NoProcess, Pid, Timeout, call_in_process, check_seconds,
+    check_server, in_process,
+)
 from .gen_server import GenServer, NoReply, Reply, Stop
 
 __all__ = [
@@ -298,7 +301,7 @@ async def change_code(server: Any, cls: type, extra: Any = None, timeout: float 
 def _resolve(server: Any, what: str) -> Pid:
     if isinstance(server, Pid):
         return server
-    pid = _core.whereis(server)       # TypeError for what is neither a Pid, a name nor a via
+    pid = lowlevel.whereis(server)       # TypeError for what is neither a Pid, a name nor a via
     if pid is None:
         raise NoProcess(f"sys.{what}: no process is registered as {server!r}")
     return pid
@@ -312,32 +315,31 @@ async def _request(server: Any, request: tuple, timeout: float | None, what: str
     process that forwards it, so that an answer arriving after ``timeout``
     dies with the relay instead of landing in the caller's mailbox.
     """
-    _gs._check_timeout(timeout, "timeout", allow_none=True)
-    _gs.check_server(server, "server", f"sys.{what}")
-    if not _gs._in_process():
-        from .runtime import call_in_process
+    check_seconds(timeout, "timeout", allow_none=True)
+    check_server(server, "server", f"sys.{what}")
+    if not in_process():
         return await call_in_process(_request, server, request, timeout, what)
     pid = _resolve(server, what)
-    me = _core.self()
+    me = lowlevel.self()
     if pid is me:
         raise CallExit("calling_self", f"sys.{what}: process {me!r} asked itself")
-    tag = _core.make_ref()
-    relay, rref = _core.spawn_monitor(_relay, me, tag)
-    mref = _core.monitor(pid)
-    _core.send(pid, (SYSTEM, (relay, tag), request))
-    msg = await _core.receive((tag, ANY), Down(mref, ANY, ANY), timeout=timeout, default=None)
+    tag = lowlevel.make_ref()
+    relay, rref = lowlevel.spawn_monitor(_relay, me, tag)
+    mref = lowlevel.monitor(pid)
+    lowlevel.send(pid, (SYSTEM, (relay, tag), request))
+    msg = await lowlevel.receive((tag, ANY), Down(mref, ANY, ANY), timeout=timeout, default=None)
     if msg is None:
-        _core.exit(relay, "kill")
-        _core.demonitor(rref, flush=True)
-        _core.demonitor(mref, flush=True)
-        await _core.receive((tag, ANY), timeout=0, default=None)    # relayed just before the kill
+        lowlevel.exit(relay, "kill")
+        lowlevel.demonitor(rref, flush=True)
+        lowlevel.demonitor(mref, flush=True)
+        await lowlevel.receive((tag, ANY), timeout=0, default=None)    # relayed just before the kill
         raise Timeout(f"sys.{what}: {server!r} did not answer within {timeout} s")
     if isinstance(msg, Down):
         # The server is gone; if it answered first, the answer is in the relay's
         # mailbox before this "done", and the relay forwards it first.
-        _core.send(relay, (_DONE, tag))
-        last = await _core.receive((tag, ANY), (_DONE, tag), Down(rref, ANY, ANY))
-        _core.demonitor(rref, flush=True)
+        lowlevel.send(relay, (_DONE, tag))
+        last = await lowlevel.receive((tag, ANY), (_DONE, tag), Down(rref, ANY, ANY))
+        lowlevel.demonitor(rref, flush=True)
         if type(last) is tuple and last[0] is tag:
             msg = last
         elif msg.reason == "noproc":
@@ -345,8 +347,8 @@ async def _request(server: Any, request: tuple, timeout: float | None, what: str
         else:
             raise CallExit(msg.reason, f"sys.{what}: {server!r} exited with {msg.reason!r}")
     else:
-        _core.demonitor(mref, flush=True)
-        _core.demonitor(rref, flush=True)
+        lowlevel.demonitor(mref, flush=True)
+        lowlevel.demonitor(rref, flush=True)
     kind, value = msg[1]
     if kind == "ok":
         return value
@@ -358,24 +360,25 @@ _DONE = "$sys_done"
 
 async def _relay(caller: Pid, tag: Any) -> None:
     """Forward one answer (or the caller's "done") to the caller; quit if the caller dies."""
-    cref = _core.monitor(caller)
-    msg = await _core.receive((tag, ANY), (_DONE, tag), Down(cref, ANY, ANY))
+    cref = lowlevel.monitor(caller)
+    msg = await lowlevel.receive((tag, ANY), (_DONE, tag), Down(cref, ANY, ANY))
     if not isinstance(msg, Down):
-        _core.send(caller, msg)
+        lowlevel.send(caller, msg)
 
 
-def _cast(pid: Pid, request: tuple) -> None:
+def cast_system(pid: Pid, request: tuple) -> None:
     """Send a system request that needs no answer (``from_`` None)."""
     try:
-        _core.send(pid, (SYSTEM, None, request))
+        lowlevel.send(pid, (SYSTEM, None, request))
     except NoProcess:
         pass
 
 
 # -- server side: runs inside the server process --------------------------------------
 
-async def _handle_system(server: GenServer, msg: tuple) -> Any:
-    """The hook of ``gen_server._loop`` for ``("$system", from_, request)``."""
+async def handle_system(server: GenServer, msg: tuple) -> Any:
+    """The hook of ``gen_server._loop`` for ``("$system", from_, request)``
+    (registered by ``actors/__init__.py`` with ``gen_server.set_system_handler``)."""
     if await _answer(server, msg[1], msg[2], False):
         await _suspended(server)
     return None
@@ -387,7 +390,7 @@ async def _suspended(server: GenServer) -> None:
     # server without a parent) stops a suspended server too.
     patterns = [(SYSTEM, ANY, ANY), (_gs.STOP, ANY, ANY), Exit(server._parent, ANY)]
     while True:
-        msg = await _core.receive(*patterns)
+        msg = await lowlevel.receive(*patterns)
         if type(msg) is Exit:
             raise Stop(msg.reason)                   # as _loop does for a trapped parent exit
         if msg[0] == _gs.STOP:
@@ -434,7 +437,7 @@ def _reply(server: GenServer, from_: Any, answer: tuple) -> None:
     if from_ is None:
         return
     try:
-        _core.reply(from_, answer)
+        lowlevel.reply(from_, answer)
     except TypeError:
         _logger.warning("%r: system message with a malformed from_ %r", server._pid, from_)
 
@@ -474,8 +477,8 @@ def _status(server: GenServer, suspended: bool) -> dict:
         "status": "suspended" if suspended else "running",
         "parent": server._parent,
         "state": _state(server),
-        "message_queue_len": _core.process_info(me, "message_queue_len"),
-        "dictionary": _core.pdict_get(),
+        "message_queue_len": lowlevel.process_info(me, "message_queue_len"),
+        "dictionary": lowlevel.pdict_get(),
         "trace": bool(debug and debug.trace),
         "statistics": bool(debug and debug.stats is not None),
     }
@@ -507,10 +510,10 @@ def _statistics(server: GenServer, flag: Any) -> dict | None:
         s = debug.stats
         return {"start_time": s["start_time"], "current_time": _now(),
                 "messages_in": s["messages_in"], "messages_out": s["messages_out"],
-                "reductions": _core.process_info(server._pid, "reductions") - s["reductions0"]}
+                "reductions": lowlevel.process_info(server._pid, "reductions") - s["reductions0"]}
     if flag is True:
         _set_debug(server, stats={"start_time": _now(), "messages_in": 0, "messages_out": 0,
-                                  "reductions0": _core.process_info(server._pid, "reductions")})
+                                  "reductions0": lowlevel.process_info(server._pid, "reductions")})
     elif flag is False:
         _set_debug(server, stats=None)
     else:
@@ -632,7 +635,5 @@ async def _change_code(server: GenServer, new_cls: type, extra: Any) -> None:
         attrs.clear()
         attrs.update(saved)
         raise
-    _core.pdict_put(_gs.GEN_SERVER_KEY, new_cls)
+    lowlevel.pdict_put(_gs.GEN_SERVER_KEY, new_cls)
 
-
-_gs._system_handler = _handle_system

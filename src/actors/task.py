@@ -117,24 +117,20 @@ state or serves requests, use a ``GenServer`` or an ``Agent``.
 from __future__ import annotations
 
 import collections
-import inspect
-import math
 import os
-from inspect import CO_COROUTINE
-from types import FunctionType
 from typing import Any, Awaitable, Callable, Iterable
 
-from . import _core
-from ._core import (
+from . import lowlevel
+from .lowlevel import (
     ANY, CallExit, Down, Exit, Pid, ProcessExit, Timeout, demonitor, exit, link,
     make_ref, monitor, receive, send, spawn, spawn_link, unlink, where,
 )
 from .child_spec import ChildSpec
-from .lowlevel import current_scheduler, is_alive, process_info
+from .lowlevel import check_async_fn, check_seconds, current_scheduler, is_alive, process_info
 
 __all__ = ["NotOwnerError", "Task", "TaskStream"]
 
-_CPU_COUNT = os.cpu_count() or 1
+CPU_COUNT = os.cpu_count() or 1
 
 
 class NotOwnerError(ValueError, RuntimeError):
@@ -150,33 +146,9 @@ class NotOwnerError(ValueError, RuntimeError):
 
 # -- argument checks ----------------------------------------------------------
 
-def _check_fn(fn: Any, what: str) -> None:
-    """TypeError unless ``fn`` is an async function (checked before anything starts)."""
-    if type(fn) is FunctionType and fn.__code__.co_flags & CO_COROUTINE:
-        return                                   # the common case, without inspect
-    if not callable(fn):
-        raise TypeError(f"{what}: fn must be an async function, got {fn!r} (not callable)")
-    if inspect.iscoroutinefunction(fn):
-        return
-    call = getattr(type(fn), "__call__", None)
-    if call is not None and inspect.iscoroutinefunction(call):
-        return
-    raise TypeError(f"{what}: fn must be an async function (defined with `async def`), got {fn!r}")
-
-
-def _check_timeout(value: Any, what: str) -> None:
-    """TypeError/ValueError unless ``value`` is None or a number of seconds >= 0."""
-    if value is None or (type(value) is float and value >= 0):   # (NaN fails >=)
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{what} must be a number of seconds or None, got {value!r}")
-    if math.isnan(value) or value < 0:
-        raise ValueError(f"{what} must be >= 0, got {value!r}")
-
-
-def _current(what: str) -> Pid:
+def current_process(what: str) -> Pid:
     try:
-        return _core.self()
+        return lowlevel.self()
     except RuntimeError:
         raise RuntimeError(f"{what} must be called inside a process") from None
 
@@ -201,7 +173,7 @@ async def _run_task(task: "Task", fn: Callable[..., Awaitable[Any]], args: tuple
 _OK = True
 _EXITED = False
 
-_self = _core.self
+_self = lowlevel.self
 
 
 def _new_task(cls: type) -> "Task":
@@ -289,9 +261,9 @@ class Task:
             TypeError: ``fn`` is not an async function (nothing is started).
             RuntimeError: called outside a process.
         """
-        _check_fn(fn, "Task.create")
+        check_async_fn(fn, "Task.create")
         task = _new_task(Task)
-        task.owner = _current("Task.create()")
+        task.owner = current_process("Task.create()")
         pid = task.pid = spawn_link(_run_task, task, fn, args, kwargs)
         task.ref = monitor(pid)
         return task
@@ -314,7 +286,7 @@ class Task:
         Raises:
             TypeError: ``fn`` is not an async function.
         """
-        _check_fn(fn, "Task.start")
+        check_async_fn(fn, "Task.start")
         return spawn(fn, *args, **kwargs)
 
     @staticmethod
@@ -331,8 +303,8 @@ class Task:
             TypeError: ``fn`` is not an async function.
             RuntimeError: called outside a process.
         """
-        _check_fn(fn, "Task.start_link")
-        _current("Task.start_link()")
+        check_async_fn(fn, "Task.start_link")
+        current_process("Task.start_link()")
         return spawn_link(fn, *args, **kwargs)
 
     @staticmethod
@@ -356,7 +328,7 @@ class Task:
             TypeError: ``fn`` is not an async function; ValueError: a bad
                 ``restart`` or ``shutdown``.
         """
-        _check_fn(fn, "Task.child_spec")
+        check_async_fn(fn, "Task.child_spec")
         return ChildSpec(id=Task if id is None else id, start=(Task.start_link, (fn, *args), kwargs),
                          restart=restart, shutdown=shutdown)
 
@@ -400,7 +372,7 @@ class Task:
                 other owner gets the crash as an exit signal.
             NotOwnerError: the caller is not the task's owner.
         """
-        _check_timeout(timeout, "Task.wait(timeout)")
+        check_seconds(timeout, "Task.wait(timeout)")
         return await _Steps(self._wait(timeout))
 
     def _wait(self, timeout: float | None) -> Any:
@@ -435,7 +407,7 @@ class Task:
             CallExit: the task exited without a result.
             NotOwnerError: the caller is not the task's owner.
         """
-        _check_timeout(timeout, "Task.poll(timeout)")
+        check_seconds(timeout, "Task.poll(timeout)")
         self._check_owner("Task.poll")
         if self._outcome is not None:
             return self._known("Task.poll")
@@ -464,7 +436,7 @@ class Task:
             NotOwnerError: the caller is not the task's owner.
         """
         if timeout != "brutal_kill":
-            _check_timeout(timeout, "Task.shutdown(timeout)")
+            check_seconds(timeout, "Task.shutdown(timeout)")
         self._check_owner("Task.shutdown")
         if self._outcome is not None:
             ok, value = self._outcome
@@ -542,7 +514,7 @@ class Task:
         for t in tasks:
             if not isinstance(t, Task):
                 raise TypeError(f"Task.wait_all(tasks): expected Task objects, got {t!r}")
-        _check_timeout(timeout, "Task.wait_all(timeout)")
+        check_seconds(timeout, "Task.wait_all(timeout)")
         for t in tasks:
             t._check_owner("Task.wait_all")
         # Tasks still running, by monitor ref; a task stays here after its
@@ -557,7 +529,7 @@ class Task:
         def ours(msg: Any) -> bool:
             tp = type(msg)
             if tp is tuple:
-                return len(msg) == 2 and type(msg[0]) is _core.Ref and msg[0] in watch
+                return len(msg) == 2 and type(msg[0]) is lowlevel.Ref and msg[0] in watch
             return tp is Down and msg.ref in watch
 
         pattern = where(ours)
@@ -590,7 +562,7 @@ class Task:
 
     @staticmethod
     def stream(fn: Callable[[Any], Awaitable[Any]], items: Any, *,
-               max_concurrency: int = _CPU_COUNT, ordered: bool = True,
+               max_concurrency: int = CPU_COUNT, ordered: bool = True,
                timeout: float | None = 5.0, return_exceptions: bool = False) -> "TaskStream":
         """Run ``fn(item)`` for every item in tasks, at most ``max_concurrency`` at once.
 
@@ -710,7 +682,7 @@ class _StreamState:
         self.running.clear()
         self.done = {} if self.ordered else collections.deque()
         try:
-            in_owner = _core.self() is self.owner
+            in_owner = lowlevel.self() is self.owner
         except RuntimeError:
             in_owner = False
         for pid, _ in running:
@@ -721,11 +693,11 @@ class _StreamState:
                 exit(pid, "kill")
             else:
                 # We cannot unlink from here: "shutdown" makes the task
-                # unlink itself before it exits (see _stream_task).
+                # unlink itself before it exits (see stream_task).
                 exit(pid, "shutdown")
 
 
-async def _stream_task(state: _StreamState, index: int, item: Any, link_owner: bool) -> None:
+async def stream_task(state: _StreamState, index: int, item: Any, link_owner: bool) -> None:
     """The body of a stream's task."""
     owner = state.owner
     if link_owner:                       # started by a supervisor: link to the consumer
@@ -757,14 +729,14 @@ class TaskStream:
 
     ``start_task(state, index, item)``, if given, starts each task elsewhere
     (``TaskSupervisor.stream``: under a supervisor) and returns its pid; the
-    task runs ``_stream_task(state, index, item, True)``, which links itself
+    task runs ``stream_task(state, index, item, True)``, which links itself
     to the consumer.  By default the consumer spawns the tasks linked.
     """
 
     def __init__(self, fn: Any, items: Any, *, max_concurrency: int, ordered: bool,
                  timeout: float | None, return_exceptions: bool, what: str,
                  start_task: Callable[..., Awaitable[Pid]] | None = None) -> None:
-        _check_fn(fn, what)
+        check_async_fn(fn, what)
         if hasattr(items, "__aiter__"):
             self._source: Any = items.__aiter__()
             self._async_source = True
@@ -783,7 +755,7 @@ class TaskStream:
             raise TypeError(f"{what}: ordered must be a bool, got {ordered!r}")
         if not isinstance(return_exceptions, bool):
             raise TypeError(f"{what}: return_exceptions must be a bool, got {return_exceptions!r}")
-        _check_timeout(timeout, f"{what}: timeout")
+        check_seconds(timeout, f"{what}: timeout")
         self._state = _StreamState(fn, ordered, timeout, return_exceptions, max_concurrency, what)
         self._start_task = start_task
         self._exhausted = False
@@ -827,7 +799,7 @@ class TaskStream:
             sched = current_scheduler()
             state.now = sched.now
             self._trapping = bool(process_info(state.owner, "trap_exit"))
-        elif _core.self() is not state.owner:
+        elif lowlevel.self() is not state.owner:
             raise NotOwnerError(f"{state.what}: a stream must be iterated by one process, "
                                 f"{state.owner!r}")
         if state.closed:
@@ -874,7 +846,7 @@ class TaskStream:
             entry = [None, None if state.timeout is None else state.now() + state.timeout]
             running[index] = entry
             if self._start_task is None:
-                entry[0] = spawn_link(_stream_task, state, index, item, False)
+                entry[0] = spawn_link(stream_task, state, index, item, False)
             else:
                 try:
                     pid = await self._start_task(state, index, item)

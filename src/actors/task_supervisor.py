@@ -67,12 +67,13 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, Callable, Iterable
 
-from ._core import ANY, Down, Pid, ProcessExit, demonitor, monitor, receive, send, spawn_link
+from .lowlevel import ANY, Down, Pid, ProcessExit, demonitor, monitor, receive, send, spawn_link
 from ._supervision import WHICH, call_supervisor, stop_supervisor
 from .child_spec import ChildSpec
 from .dynamic_supervisor import DynamicSupervisor
 from .gen_server import check_server
-from .task import _CPU_COUNT, Task, TaskStream, _check_fn, _current, _stream_task
+from .lowlevel import check_async_fn
+from .task import CPU_COUNT, Task, TaskStream, current_process, stream_task
 
 __all__ = ["TaskSupervisor"]
 
@@ -101,7 +102,7 @@ async def _start_nolink_task(owner: Pid, fn: Callable[..., Awaitable[Any]], args
 
 
 async def _start_stream_task(state: Any, index: int, item: Any) -> Pid:
-    return spawn_link(_stream_task, state, index, item, True)
+    return spawn_link(stream_task, state, index, item, True)
 
 
 class TaskSupervisor:
@@ -177,8 +178,8 @@ class TaskSupervisor:
             RuntimeError: called outside a process.
         """
         check_server(supervisor, "supervisor", "TaskSupervisor.create")
-        _check_fn(fn, "TaskSupervisor.create")
-        owner = _current("TaskSupervisor.create()")
+        check_async_fn(fn, "TaskSupervisor.create")
+        owner = current_process("TaskSupervisor.create()")
         spec = ChildSpec(id=Task, start=(_start_nolink_task, (owner, fn, args, kwargs)),
                          restart="temporary", shutdown=shutdown)
         pid = await DynamicSupervisor.start_child(supervisor, spec, timeout)
@@ -219,7 +220,7 @@ class TaskSupervisor:
 
     @staticmethod
     def stream(supervisor: Any, fn: Callable[[Any], Awaitable[Any]], items: Iterable[Any] | Any, *,
-               max_concurrency: int = _CPU_COUNT, ordered: bool = True,
+               max_concurrency: int = CPU_COUNT, ordered: bool = True,
                timeout: float | None = 5.0, return_exceptions: bool = False,
                shutdown: Any = 5.0) -> TaskStream:
         """``Task.stream`` with its tasks started under ``supervisor``.

@@ -26,8 +26,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import actors
-from actors.lowlevel import current_scheduler
-from actors.runtime import call_in_process
+from actors.lowlevel import call_in_process, current_scheduler
 
 from . import snapshot
 

@@ -11,7 +11,7 @@ printed form ``"<0.42.0>"``.  Nothing here changes the system.
 * ``names()`` - locally registered names and the running registries.
 * ``await tree()`` - the supervision trees (it asks each supervisor for its
   children, so it must run inside a process: from plain asyncio code use
-  ``actors.runtime.call_in_process(tree)``).
+  ``actors.lowlevel.call_in_process(tree)``).
 
 Cost: every call does work bounded by the number of processes, never by
 the size of a mailbox: the process table is one pass of
