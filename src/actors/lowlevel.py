@@ -15,8 +15,11 @@ enforces it):
 
 Everything below the ``actors`` package imports the core from here, never
 from ``actors._core`` and never from the half-built ``actors`` package.
-Besides the core's public functions (the same objects as ``actors.send``,
-``actors.receive``...), this module offers a small toolkit:
+The core's public names (the same objects as ``actors.send``,
+``actors.receive``...) can be imported from here by those layers; they are
+exported by ``actors`` (``__all__`` here lists what only this module
+exports).  Besides the core's low-level functions, this module offers a
+small toolkit:
 
 - ``call_in_process(fn, *args, **kwargs)``: from plain asyncio code, await
   ``fn`` inside a short-lived process and return its result;
@@ -151,10 +154,7 @@ __all__ = [
     "pdict_delete", "pdict_get", "pdict_put", "process_flag", "process_info",
     "process_list", "process_table", "reply", "report_allowed", "set_crash_report_limit",
     "via_register", "via_unregister", "Where",
-    # the core's public names, also exported by ``actors``
-    "ANY", "ActorsError", "AlreadyRegistered", "CallExit", "Down", "Exit", "MockClock",
-    "NoProcess", "Pid", "ProcessExit", "Ref", "StartError", "Timeout", "TimerRef",
-    "cancel_timer", "demonitor", "exit", "flush", "link", "make_ref", "monitor", "receive",
-    "register", "registered", "self", "send", "send_after", "sleep", "spawn", "spawn_link",
-    "spawn_monitor", "to_thread", "unlink", "unregister", "via", "where", "whereis",
 ]
+# The core's public names (send, receive, Pid...) are imported above for the
+# layers below the ``actors`` package, which take them from here; they are
+# exported, once, by ``actors``.
