@@ -142,6 +142,15 @@ cdef enum:
     T_YIELD = 7
     T_YIELD_PARKED = 8
     T_THROW = 9             # queued to have the exception in `wake` thrown in
+# Only a receive or a call parks and is later configured again (a rescan):
+# _parked() and _configured() move between the two forms of those traps.
+
+# How a resume of a coroutine ended (_after_resume, _finish).
+cdef enum:
+    RESUME_RETURNED = 0     # it returned a value: a normal exit
+    RESUME_YIELDED = 1      # it yielded (our trap, a future, a bare checkpoint)
+    RESUME_RAISED = 2       # it raised an exception
+    RESUME_CLOSED = 3       # it was closed (a "kill", or a process that would not die)
 
 # Special deadlines (ticks are >= 0).
 cdef enum:

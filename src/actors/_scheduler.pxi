@@ -483,21 +483,21 @@ cdef void _step_outcome(Pid p, PySendResult st, PyObject* res) noexcept:
         if st == PYGEN_NEXT:
             value = <object>res
             _decref(res)
-            _after_resume(p, 1, value)
+            _after_resume(p, RESUME_YIELDED, value)
         elif st == PYGEN_RETURN:
             value = <object>res
             _decref(res)
-            _after_resume(p, 0, value)
+            _after_resume(p, RESUME_RETURNED, value)
         else:
-            _after_resume(p, 2, actors_fetch_exception())
+            _after_resume(p, RESUME_RAISED, actors_fetch_exception())
     except BaseException:
         _internal_error(p)
 
 
 cdef int _after_resume(Pid p, int how, object value) except -1:
-    """``p`` yielded ``value`` (how 1), returned it (0), raised it (2), or was
-    closed after a kill (3): wait for what it yielded, or end it."""
-    if how == 1:
+    """``p`` yielded ``value``, returned it, raised it, or was closed after a
+    kill (``how``, a RESUME_*): wait for what it yielded, or end it."""
+    if how == RESUME_YIELDED:
         if value is not _TRAP:
             _on_foreign_yield(p, value)
         if p.killed and p.state != S_DEAD:
@@ -536,13 +536,14 @@ cdef void _step_slow(Pid p) noexcept:
 
 
 cdef tuple _throw(Pid p, object exc):
-    """Raise ``exc`` in ``p``'s coroutine: (1, yielded) / (0, returned) / (2, raised)."""
+    """Raise ``exc`` in ``p``'s coroutine: (RESUME_YIELDED, yielded),
+    (RESUME_RETURNED, returned) or (RESUME_RAISED, raised)."""
     try:
-        return 1, p.coro.throw(exc)
+        return RESUME_YIELDED, p.coro.throw(exc)
     except StopIteration as e:
-        return 0, e.value
+        return RESUME_RETURNED, e.value
     except BaseException as e:
-        return 2, e
+        return RESUME_RAISED, e
 
 
 cdef void _internal_error(Pid p) noexcept:
@@ -570,7 +571,7 @@ cdef tuple _deliver_exit(Pid p):
     p.exit_raised += 1
     if p.killed:
         _close_coro(p)                  # (we are inside p's context already)
-        return 3, None
+        return RESUME_CLOSED, None
     return _throw(p, ProcessExit(p.extra.exit_reason))
 
 
@@ -606,7 +607,7 @@ cdef void _close_killed(Pid p) noexcept:
         _close_coro(p)
         _context_exit(p.ctx)
         _current = None
-        _finish(p, 3, None)
+        _finish(p, RESUME_CLOSED, None)
     except BaseException:
         _logger.exception("actors: closing killed process %r failed", p)
 

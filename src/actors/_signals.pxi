@@ -113,7 +113,8 @@ cdef bint _remove_monitor(Pid owner, Ref ref):
 cdef int _finish(Pid p, int how, object value) except -1:
     """The coroutine of ``p`` ended: work out its exit reason and terminate it.
 
-    how: 0 returned ``value``; 2 raised ``value``; 3 was closed after "kill".
+    how: RESUME_RETURNED (``value`` is its result), RESUME_RAISED (``value``
+    is the exception) or RESUME_CLOSED (closed after a kill).
     """
     cdef object reason
     cdef object exc = None
@@ -121,7 +122,7 @@ cdef int _finish(Pid p, int how, object value) except -1:
     cdef bint by_signal = p.exiting
     if by_signal:
         reason = p.extra.exit_reason
-    elif how == 0:
+    elif how == RESUME_RETURNED:
         reason = "normal"
         result = value
     elif isinstance(value, ProcessExit):
