@@ -434,11 +434,6 @@ cdef void _schedule_tick() noexcept:
         _sched.tick_scheduled = False
 
 
-cdef extern from "Python.h":
-    int _context_enter "PyContext_Enter"(object ctx) noexcept
-    int _context_exit "PyContext_Exit"(object ctx) noexcept
-
-
 cdef void _step(Pid p) noexcept:
     """Resume ``p`` once.  The fast path: it parks in a trap again."""
     global _current, _budget
@@ -462,11 +457,6 @@ cdef void _step(Pid p) noexcept:
         _decref(res)
         return
     _step_outcome(p, st, res)
-
-
-cdef extern from "Python.h":
-    int _dict_setitem_hashed "_PyDict_SetItem_KnownHash"(object d, object k, object v,
-                                                        Py_hash_t h) noexcept
 
 
 cdef inline void _as_current_task(Pid p) noexcept:
