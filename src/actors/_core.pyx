@@ -99,6 +99,19 @@ LONG_STEP = 0.1
 cdef enum:
     SAMPLE_STEPS = 32           # read the clock every 32 steps while they are short
     SLOW_STEP_NS = 20000        # ... and every step once one takes longer than 20 us
+# The run queue's initial capacity (a power of two; it doubles when full).
+cdef enum:
+    RUN_QUEUE_CAPACITY = 1024
+# The timer wheel counts 1 ms ticks from the scheduler's start (t0).
+cdef double TICKS_PER_SECOND = 1000.0
+# Float noise, in ticks: a deadline that is a whole tick up to rounding error
+# is that tick, not the next (tick_after), and a clock reading that short of a
+# tick boundary has reached it (now_tick).
+cdef double TICK_EPSILON = 1e-6
+# A deadline further than FAR_TICKS away never fires: it becomes NEVER_TICK,
+# far enough below INT64_MAX that tick arithmetic cannot overflow.
+cdef double FAR_TICKS = 4.0e18
+cdef int64_t NEVER_TICK = INT64_MAX // 4
 # How many times ProcessExit is raised inside a process that keeps catching it
 # before the process is closed as if killed (its exit reason is kept).
 cdef int EXIT_RAISES = 3

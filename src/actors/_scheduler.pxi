@@ -94,7 +94,7 @@ cdef class Scheduler:
         self.exit_callbacks = {}
         self.empty_waiters = []
         self.wheel = _Wheel.__new__(_Wheel)
-        self.rq_cap = 1024
+        self.rq_cap = RUN_QUEUE_CAPACITY
         self.rq = <PyObject**>malloc(self.rq_cap * sizeof(PyObject*))
         if self.rq == NULL:
             raise MemoryError()
@@ -183,16 +183,16 @@ cdef class Scheduler:
 
     cdef int64_t tick_after(self, double seconds) except? -1:
         """The first tick at or after ``seconds`` from now (never early)."""
-        cdef double ms = (self.now() + seconds - self.t0) * 1000.0
-        if ms > 4.0e18:
-            return INT64_MAX // 4
-        return <int64_t>ceil(ms - 1e-6)
+        cdef double ticks = (self.now() + seconds - self.t0) * TICKS_PER_SECOND
+        if ticks > FAR_TICKS:
+            return NEVER_TICK
+        return <int64_t>ceil(ticks - TICK_EPSILON)
 
     cdef int64_t now_tick(self) except? -1:
-        return <int64_t>floor((self.now() - self.t0) * 1000.0 + 1e-6)
+        return <int64_t>floor((self.now() - self.t0) * TICKS_PER_SECOND + TICK_EPSILON)
 
     cdef double seconds_until(self, int64_t tick) except? -1.0:
-        cdef double left = self.t0 + tick / 1000.0 - self.now()
+        cdef double left = self.t0 + tick / TICKS_PER_SECOND - self.now()
         return left if left > 0.0 else 0.0
 
     cdef int add_timer(self, TimerNode* t) except -1:
@@ -242,7 +242,7 @@ cdef class Scheduler:
         while (self.active and self.mock is not None and self.mock.autojump
                and self.rq_len == 0 and self.wheel.count > 0):
             ev = self.wheel.next_event()
-            target = self.t0 + ev / 1000.0
+            target = self.t0 + ev / TICKS_PER_SECOND
             if target > self.mock.t:
                 self.mock.t = target
             self.wheel.advance(ev)
