@@ -24,7 +24,7 @@ cdef int _restore_handoff(Pid p) except -1:
     """A message handed to ``p`` but not yet received goes back to its mailbox,
     where it arrived (right after the save pointer), so an exit that ``p``
     catches loses nothing."""
-    if (p.trap == T_RECEIVE_PARKED or p.trap == T_CALL_PARKED) and \
+    if _awaits_message(p.trap) and \
             p.wake is not _TIMEOUT and p.wake is not _RESCAN:
         _mb_insert_after(p, p.mb_save, p.wake)
         p.wake = None

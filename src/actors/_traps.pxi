@@ -79,6 +79,11 @@ cdef inline unsigned char _configured(unsigned char trap) noexcept:
     return T_CALL if trap == T_CALL_PARKED else T_RECEIVE
 
 
+cdef inline bint _awaits_message(unsigned char trap) noexcept:
+    """Parked in a receive or a call: send() may hand it a message."""
+    return trap == T_RECEIVE_PARKED or trap == T_CALL_PARKED
+
+
 cdef inline bint _in_call(unsigned char trap) noexcept:
     """The process is in a call (configured or parked), not a plain receive."""
     return trap == T_CALL or trap == T_CALL_PARKED
@@ -117,7 +122,7 @@ cdef int _trap_send(PyObject* self, PyObject* arg, PyObject** presult) except -1
             _incref(arg)
             presult[0] = arg
             return 0
-    if t == T_RECEIVE_PARKED or t == T_CALL_PARKED:
+    if _awaits_message(t):
         value = <object>arg
         if value is _TIMEOUT:
             return _receive_timed_out(p, presult)
