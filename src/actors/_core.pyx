@@ -67,8 +67,13 @@ and makes it runnable; its next resume throws ``ProcessExit(reason)`` at its
 ``await`` (``"kill"`` closes the coroutine instead).  An exiting process
 never waits again: each later await raises the signal anew, and after
 ``EXIT_RAISES`` raises it is closed as if killed, keeping the signal's
-reason.  When a process ends, in order: its name is released, its mailbox and timers are dropped, its links
+reason (every combination of the exit flags is tabled beside the ``Pid``
+fields, in ``_process.pxi``).  When a process ends (``_terminate``), in
+order: its name is released, its mailbox and timers are dropped, its links
 get exit signals, its monitors get ``Down`` messages.
+
+Layout: C declarations and the enums of the process state machine are in
+``_core.pxd``; the code is split into the ``.pxi`` files included at the end.
 """
 
 cimport cython
