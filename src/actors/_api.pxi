@@ -109,7 +109,7 @@ cdef inline int _send_to_pid(Pid p, object msg) except -1:
     if p.state == S_DEAD or p.exiting:
         return 0
     _sched.messages += 1
-    if p.state == S_WAITING and (t == T_RECEIVE_PARKED or t == T_CALL_PARKED):
+    if p.state == S_WAITING and _awaits_message(t):
         if t == T_CALL_PARKED:
             r = _match_call(<Ref>p.patterns, msg)
         elif len(<tuple>p.patterns) == 0:

@@ -67,13 +67,17 @@ and makes it runnable; its next resume throws ``ProcessExit(reason)`` at its
 ``await`` (``"kill"`` closes the coroutine instead).  An exiting process
 never waits again: each later await raises the signal anew, and after
 ``EXIT_RAISES`` raises it is closed as if killed, keeping the signal's
-reason.  When a process ends, in order: its name is released, its mailbox and timers are dropped, its links
+reason (every combination of the exit flags is tabled beside the ``Pid``
+fields, in ``_process.pxi``).  When a process ends (``_terminate``), in
+order: its name is released, its mailbox and timers are dropped, its links
 get exit signals, its monitors get ``Down`` messages.
+
+Layout: C declarations and the enums of the process state machine are in
+``_core.pxd``; the code is split into the ``.pxi`` files included at the end.
 """
 
 cimport cython
 from cpython.object cimport PyObject, PyTypeObject
-from cpython.ref cimport Py_INCREF, Py_DECREF, Py_XDECREF
 from libc.stdint cimport int64_t, uint64_t, INT64_MAX
 from libc.stdlib cimport malloc, free
 from libc.math cimport isnan, ceil, floor, INFINITY
@@ -81,72 +85,14 @@ from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
 
 import asyncio
 import logging
-import math
 import os
 import sys
-import time
 from collections import namedtuple
-
-cdef extern from "Python.h":
-    ctypedef enum PySendResult:
-        PYGEN_RETURN
-        PYGEN_ERROR
-        PYGEN_NEXT
-    PySendResult PyIter_Send(PyObject* iter, PyObject* arg, PyObject** presult)
-    int PyContext_Enter(object ctx) except -1
-    int PyContext_Exit(object ctx) except -1
-    object PyContext_CopyCurrent()
-    bint PyTuple_Check(object)
-    bint PyDict_Check(object)
-    bint PyType_Check(object)
-    bint PyCoro_CheckExact(object)
-    PyObject* PyDict_GetItemWithError(object, object) except? NULL
-    int PyObject_IsInstance(object, object) except -1
-    int PyObject_RichCompareBool(object, object, int) except -1
-    int Py_EQ
-    void* PyThreadState_Get()
-    void Py_LeaveRecursiveCall()
-
-cdef extern from "_core_helpers.h":
-    ctypedef int (*actors_trap_impl_t)(PyObject*, PyObject*, PyObject**) except -1
-    ctypedef void (*actors_trap_failed_t)() noexcept
-    int actors_install_trap(PyTypeObject* tp, actors_trap_impl_t impl,
-                            actors_trap_failed_t failed) except -1
-    object actors_make_receive(void* impl, object no_default, object module_name)
-    object actors_make_send(void* impl, object module_name)
-    object actors_fetch_exception()
-    int actors_coroutine_function_kind(object fn)
-    bint actors_is_interned(object s)
-    int actors_ctz64(uint64_t x) nogil
-    uint64_t actors_rotr64(uint64_t x, int r) nogil
-    int actors_enter_recursion(const char* where) except -1
 
 _logger = logging.getLogger("actors")
 
-# Process states.  A process is in the run queue iff it is S_RUNNABLE.
-cdef enum:
-    S_RUNNABLE = 1      # queued to run
-    S_RUNNING = 2       # being resumed right now (it is _current)
-    S_WAITING = 3       # parked in a trap or awaiting a future
-    S_DEAD = 4          # finished; its fields are cleared
-
-# Which trap a process is in.  X and X_PARKED: configured / suspended in it.
-cdef enum:
-    T_NONE = 0
-    T_RECEIVE = 1
-    T_RECEIVE_PARKED = 2
-    T_CALL = 3
-    T_CALL_PARKED = 4
-    T_SLEEP = 5
-    T_SLEEP_PARKED = 6
-    T_YIELD = 7
-    T_YIELD_PARKED = 8
-    T_THROW = 9             # queued to have the exception in `wake` thrown in
-
-# Special deadlines (ticks are >= 0).
-cdef enum:
-    NO_DEADLINE = -1    # wait forever
-    POLL = -2           # timeout=0: look once, arm nothing
+# The enums of the process state machine (S_*, T_*, RESUME_*, deadlines)
+# and every C declaration are in _core.pxd.
 
 cdef int REDUCTIONS = 2000      # reductions a process may use per resume
 # A scheduler tick gives the loop back after TICK_STEPS process steps or
@@ -158,6 +104,19 @@ LONG_STEP = 0.1
 cdef enum:
     SAMPLE_STEPS = 32           # read the clock every 32 steps while they are short
     SLOW_STEP_NS = 20000        # ... and every step once one takes longer than 20 us
+# The run queue's initial capacity (a power of two; it doubles when full).
+cdef enum:
+    RUN_QUEUE_CAPACITY = 1024
+# The timer wheel counts 1 ms ticks from the scheduler's start (t0).
+cdef double TICKS_PER_SECOND = 1000.0
+# Float noise, in ticks: a deadline that is a whole tick up to rounding error
+# is that tick, not the next (tick_after), and a clock reading that short of a
+# tick boundary has reached it (now_tick).
+cdef double TICK_EPSILON = 1e-6
+# A deadline further than FAR_TICKS away never fires: it becomes NEVER_TICK,
+# far enough below INT64_MAX that tick arithmetic cannot overflow.
+cdef double FAR_TICKS = 4.0e18
+cdef int64_t NEVER_TICK = INT64_MAX // 4
 # How many times ProcessExit is raised inside a process that keeps catching it
 # before the process is closed as if killed (its exit reason is kept).
 cdef int EXIT_RAISES = 3

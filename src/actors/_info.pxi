@@ -50,7 +50,7 @@ _ASYNCIO_DIR = os.path.dirname(asyncio.__file__)
 
 cdef bint _has_handoff(Pid p):
     """A message handed to ``p`` by send that ``p`` has not run to take yet."""
-    return (p.state == S_RUNNABLE and (p.trap == T_RECEIVE_PARKED or p.trap == T_CALL_PARKED)
+    return (p.state == S_RUNNABLE and _awaits_message(p.trap)
             and p.wake is not _TIMEOUT and p.wake is not _RESCAN)
 
 

@@ -1,15 +1,5 @@
 # Mailboxes: singly linked lists of C nodes, recycled through a freelist.
 
-cdef extern from "Python.h":
-    void _incref "Py_INCREF"(PyObject*)
-    void _decref "Py_DECREF"(PyObject*)
-
-cdef extern from "_core_helpers.h":
-    void actors_trim_heap() nogil
-
-cdef extern from "<stdlib.h>":
-    int posix_memalign(void** memptr, size_t alignment, size_t size) nogil
-
 # Nodes come from slabs of SLAB_BYTES, aligned to their size (a node's slab
 # is its address with the low bits cleared), and are recycled through one
 # freelist: in steady state no message costs a malloc or a free.  A drained

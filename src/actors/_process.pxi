@@ -57,16 +57,35 @@ cdef class Pid:
     cdef unsigned char state
     cdef unsigned char trap             # T_*: the trap the process is in
     cdef unsigned char trap_exit
-    # Exit state.  exiting: a killing signal was accepted (its reason is
-    # extra.exit_reason); killed: close the coroutine, never resume it (a
-    # "kill", or a process that would not die); exit_raised: how many times
-    # ProcessExit was raised inside it.  An exiting process never suspends
-    # again: each await re-raises the signal, and after EXIT_RAISES raises it
-    # is closed as if killed, keeping the signal's reason.
+    # Exit state: how far the process is in dying of an exit signal.
+    #   exiting  a killing exit signal was accepted (_accept_exit); its reason
+    #            is extra.exit_reason.  An exiting process never waits again.
+    #   killed   close the coroutine, never resume it.
+    #   exit_raised  how many times ProcessExit was raised inside it.
+    #   ignored_exit it caught GeneratorExit when closed (logged; _terminate
+    #            drops the coroutine with CPython's second report muted).
+    #
+    #   exiting killed exit_raised  meaning -> what the scheduler does
+    #   0       0      0            alive -> _step's fast path
+    #   1       0      0            signal accepted, not yet delivered
+    #                               -> _step_slow throws ProcessExit(reason)
+    #                               (exit(self, reason) raises it at once)
+    #   1       0      1..EXIT_RAISES-1  it caught ProcessExit and went on
+    #                               -> each await raises it again (_exiting_await;
+    #                               a foreign await: _exiting_yield requeues it)
+    #   1       0      EXIT_RAISES  it would not die -> the next await or resume
+    #                               sets killed (below), keeping the reason
+    #   1       1      any          "kill", or would not die -> the coroutine is
+    #                               closed (_deliver_exit, _close_killed), then
+    #                               _finish(RESUME_CLOSED) ends it
+    #   0       1      -            never: killed is set only with exiting
+    #                               (_terminate sets killed on every exiting pid)
+    # ignored_exit is set only with killed.  "kill" overrides an exit under
+    # way (1 0 n -> 1 1 n); nothing else changes an accepted exit.
     cdef unsigned char exiting
     cdef unsigned char killed
     cdef unsigned char exit_raised
-    cdef unsigned char ignored_exit     # it caught GeneratorExit when closed (logged)
+    cdef unsigned char ignored_exit
     cdef unsigned char marker_in_use    # the current receive started at mb_marker
     cdef unsigned char scanning         # its patterns are running: no mailbox changes
     cdef Pid pl_prev

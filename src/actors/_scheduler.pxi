@@ -94,7 +94,7 @@ cdef class Scheduler:
         self.exit_callbacks = {}
         self.empty_waiters = []
         self.wheel = _Wheel.__new__(_Wheel)
-        self.rq_cap = 1024
+        self.rq_cap = RUN_QUEUE_CAPACITY
         self.rq = <PyObject**>malloc(self.rq_cap * sizeof(PyObject*))
         if self.rq == NULL:
             raise MemoryError()
@@ -183,16 +183,16 @@ cdef class Scheduler:
 
     cdef int64_t tick_after(self, double seconds) except? -1:
         """The first tick at or after ``seconds`` from now (never early)."""
-        cdef double ms = (self.now() + seconds - self.t0) * 1000.0
-        if ms > 4.0e18:
-            return INT64_MAX // 4
-        return <int64_t>ceil(ms - 1e-6)
+        cdef double ticks = (self.now() + seconds - self.t0) * TICKS_PER_SECOND
+        if ticks > FAR_TICKS:
+            return NEVER_TICK
+        return <int64_t>ceil(ticks - TICK_EPSILON)
 
     cdef int64_t now_tick(self) except? -1:
-        return <int64_t>floor((self.now() - self.t0) * 1000.0 + 1e-6)
+        return <int64_t>floor((self.now() - self.t0) * TICKS_PER_SECOND + TICK_EPSILON)
 
     cdef double seconds_until(self, int64_t tick) except? -1.0:
-        cdef double left = self.t0 + tick / 1000.0 - self.now()
+        cdef double left = self.t0 + tick / TICKS_PER_SECOND - self.now()
         return left if left > 0.0 else 0.0
 
     cdef int add_timer(self, TimerNode* t) except -1:
@@ -245,7 +245,7 @@ cdef class Scheduler:
         while (self.active and self.mock is not None and self.mock.autojump
                and self.rq_len == 0 and self.wheel.count > 0):
             ev = self.wheel.next_event()
-            target = self.t0 + ev / 1000.0
+            target = self.t0 + ev / TICKS_PER_SECOND
             if target > self.mock.t:
                 self.mock.t = target
             self.wheel.advance(ev)
@@ -437,11 +437,6 @@ cdef void _schedule_tick() noexcept:
         _sched.tick_scheduled = False
 
 
-cdef extern from "Python.h":
-    int _context_enter "PyContext_Enter"(object ctx) noexcept
-    int _context_exit "PyContext_Exit"(object ctx) noexcept
-
-
 cdef void _step(Pid p) noexcept:
     """Resume ``p`` once.  The fast path: it parks in a trap again."""
     global _current, _budget
@@ -467,11 +462,6 @@ cdef void _step(Pid p) noexcept:
     _step_outcome(p, st, res)
 
 
-cdef extern from "Python.h":
-    int _dict_setitem_hashed "_PyDict_SetItem_KnownHash"(object d, object k, object v,
-                                                        Py_hash_t h) noexcept
-
-
 cdef inline void _as_current_task(Pid p) noexcept:
     """Make ``p`` what asyncio.current_task() returns while it runs."""
     if _sched.current_tasks is not None:
@@ -486,21 +476,21 @@ cdef void _step_outcome(Pid p, PySendResult st, PyObject* res) noexcept:
         if st == PYGEN_NEXT:
             value = <object>res
             _decref(res)
-            _after_resume(p, 1, value)
+            _after_resume(p, RESUME_YIELDED, value)
         elif st == PYGEN_RETURN:
             value = <object>res
             _decref(res)
-            _after_resume(p, 0, value)
+            _after_resume(p, RESUME_RETURNED, value)
         else:
-            _after_resume(p, 2, actors_fetch_exception())
+            _after_resume(p, RESUME_RAISED, actors_fetch_exception())
     except BaseException:
         _internal_error(p)
 
 
 cdef int _after_resume(Pid p, int how, object value) except -1:
-    """``p`` yielded ``value`` (how 1), returned it (0), raised it (2), or was
-    closed after a kill (3): wait for what it yielded, or end it."""
-    if how == 1:
+    """``p`` yielded ``value``, returned it, raised it, or was closed after a
+    kill (``how``, a RESUME_*): wait for what it yielded, or end it."""
+    if how == RESUME_YIELDED:
         if value is not _TRAP:
             _on_foreign_yield(p, value)
         if p.killed and p.state != S_DEAD:
@@ -539,13 +529,14 @@ cdef void _step_slow(Pid p) noexcept:
 
 
 cdef tuple _throw(Pid p, object exc):
-    """Raise ``exc`` in ``p``'s coroutine: (1, yielded) / (0, returned) / (2, raised)."""
+    """Raise ``exc`` in ``p``'s coroutine: (RESUME_YIELDED, yielded),
+    (RESUME_RETURNED, returned) or (RESUME_RAISED, raised)."""
     try:
-        return 1, p.coro.throw(exc)
+        return RESUME_YIELDED, p.coro.throw(exc)
     except StopIteration as e:
-        return 0, e.value
+        return RESUME_RETURNED, e.value
     except BaseException as e:
-        return 2, e
+        return RESUME_RAISED, e
 
 
 cdef void _internal_error(Pid p) noexcept:
@@ -573,7 +564,7 @@ cdef tuple _deliver_exit(Pid p):
     p.exit_raised += 1
     if p.killed:
         _close_coro(p)                  # (we are inside p's context already)
-        return 3, None
+        return RESUME_CLOSED, None
     return _throw(p, ProcessExit(p.extra.exit_reason))
 
 
@@ -609,7 +600,7 @@ cdef void _close_killed(Pid p) noexcept:
         _close_coro(p)
         _context_exit(p.ctx)
         _current = None
-        _finish(p, 3, None)
+        _finish(p, RESUME_CLOSED, None)
     except BaseException:
         _logger.exception("actors: closing killed process %r failed", p)
 

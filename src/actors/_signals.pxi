@@ -24,7 +24,7 @@ cdef int _restore_handoff(Pid p) except -1:
     """A message handed to ``p`` but not yet received goes back to its mailbox,
     where it arrived (right after the save pointer), so an exit that ``p``
     catches loses nothing."""
-    if (p.trap == T_RECEIVE_PARKED or p.trap == T_CALL_PARKED) and \
+    if _awaits_message(p.trap) and \
             p.wake is not _TIMEOUT and p.wake is not _RESCAN:
         _mb_insert_after(p, p.mb_save, p.wake)
         p.wake = None
@@ -113,7 +113,8 @@ cdef bint _remove_monitor(Pid owner, Ref ref):
 cdef int _finish(Pid p, int how, object value) except -1:
     """The coroutine of ``p`` ended: work out its exit reason and terminate it.
 
-    how: 0 returned ``value``; 2 raised ``value``; 3 was closed after "kill".
+    how: RESUME_RETURNED (``value`` is its result), RESUME_RAISED (``value``
+    is the exception) or RESUME_CLOSED (closed after a kill).
     """
     cdef object reason
     cdef object exc = None
@@ -121,7 +122,7 @@ cdef int _finish(Pid p, int how, object value) except -1:
     cdef bint by_signal = p.exiting
     if by_signal:
         reason = p.extra.exit_reason
-    elif how == 0:
+    elif how == RESUME_RETURNED:
         reason = "normal"
         result = value
     elif isinstance(value, ProcessExit):
@@ -167,15 +168,31 @@ def _ignore_unraisable(unraisable):
 
 
 cdef int _terminate(Pid p, object reason, object result, object exc, bint by_signal) except -1:
-    """Release everything ``p`` holds and tell its links and monitors, in that order."""
-    global _current
+    """Release everything ``p`` holds and tell its links and monitors, in that order.
+
+    The name is released before links and monitors hear of the exit, so a
+    supervisor can restart ``p`` under the same name at once.
+    """
     cdef Scheduler s = _sched
-    cdef Pid running
     cdef _Extra x = p.extra
-    cdef Pid q
     p.state = S_DEAD
     p.trap = T_NONE
-    # Out of the process list.
+    _unlist(s, p)
+    _release_name_mailbox_timer(s, p)
+    _signal_links(p, reason)
+    if x is not None:
+        _notify_monitors(p, x, reason)
+        x.dictionary = None
+        _cancel_send_after_timers(x)
+    _drop_coroutine(p)
+    p.ctx = None
+    _run_exit_callbacks(s, p, reason, result, exc, by_signal)
+    _wake_empty_waiters(s)
+    return 0
+
+
+cdef inline void _unlist(Scheduler s, Pid p) noexcept:
+    """Take ``p`` out of the scheduler's list of live processes."""
     if p.pl_prev is None:
         s.procs_head = p.pl_next
     else:
@@ -186,14 +203,23 @@ cdef int _terminate(Pid p, object reason, object result, object exc, bint by_sig
         p.pl_next.pl_prev = p.pl_prev
     p.pl_prev = p.pl_next = None
     s.nprocs -= 1
-    # The name is released before links and monitors are signalled.
-    if x is not None and x.name is not None:
-        s.names.pop(x.name, None)
+
+
+cdef int _release_name_mailbox_timer(Scheduler s, Pid p) except -1:
+    """Free ``p``'s registered name, disarm its timer, drop its mailbox and receive state."""
+    if p.extra is not None and p.extra.name is not None:
+        s.names.pop(p.extra.name, None)
     if p.tnode != NULL and p.tnode.level >= 0:
         s.wheel.remove(p.tnode)
     _mb_clear(p)
     p.marker_ref = None
     p.patterns = p.default = p.wake = None
+    return 0
+
+
+cdef int _signal_links(Pid p, object reason) except -1:
+    """Unlink ``p`` from every linked process and send each an exit signal."""
+    cdef Pid q
     links = p.links
     p.links = None
     if links is not None:
@@ -202,28 +228,43 @@ cdef int _terminate(Pid p, object reason, object result, object exc, bint by_sig
             if q.links is not None:
                 q.links.discard(p)
             _signal(q, p, reason, True)
-    if x is not None:
-        if x.monitors is not None:
-            for ref, target in x.monitors.items():
-                q = <Pid>target
-                if q.extra is not None and q.extra.monitored_by is not None:
-                    q.extra.monitored_by.pop(ref, None)
-        if x.monitored_by is not None:
-            for ref, owner in x.monitored_by.items():
-                q = <Pid>owner
-                if q.extra is not None and q.extra.monitors is not None:
-                    q.extra.monitors.pop(ref, None)
-                _send_to_pid(q, _make_down(ref, p, reason))
-        x.monitors = x.monitored_by = x.dictionary = None
-        if x.timers is not None:         # send_after to a dead pid is cancelled
-            timers = list(x.timers)
-            x.timers = None
-            for tref in timers:
-                _disarm_timer_ref(<TimerRef>tref)
-    # Drop the coroutine as p: a killed coroutine that swallows GeneratorExit
-    # is closed once more by CPython here, and its receive() must suspend (so
-    # CPython stops it) rather than raise "not in a process" in a loop.
-    running = _current
+    return 0
+
+
+cdef int _notify_monitors(Pid p, _Extra x, object reason) except -1:
+    """Drop the monitors ``p`` holds; send ``Down`` to every process monitoring it."""
+    cdef Pid q
+    if x.monitors is not None:
+        for ref, target in x.monitors.items():
+            q = <Pid>target
+            if q.extra is not None and q.extra.monitored_by is not None:
+                q.extra.monitored_by.pop(ref, None)
+    if x.monitored_by is not None:
+        for ref, owner in x.monitored_by.items():
+            q = <Pid>owner
+            if q.extra is not None and q.extra.monitors is not None:
+                q.extra.monitors.pop(ref, None)
+            _send_to_pid(q, _make_down(ref, p, reason))
+    x.monitors = x.monitored_by = None
+    return 0
+
+
+cdef int _cancel_send_after_timers(_Extra x) except -1:
+    """Cancel the send_after timers addressed to the dead process."""
+    if x.timers is not None:
+        timers = list(x.timers)
+        x.timers = None
+        for tref in timers:
+            _disarm_timer_ref(<TimerRef>tref)
+    return 0
+
+
+cdef void _drop_coroutine(Pid p) noexcept:
+    """Drop the coroutine as ``p``: a killed coroutine that swallows
+    GeneratorExit is closed once more by CPython here, and its receive() must
+    suspend (so CPython stops it) rather than raise "not in a process" in a loop."""
+    global _current
+    cdef Pid running = _current
     _current = p
     if p.exiting:
         p.killed = 1
@@ -232,7 +273,11 @@ cdef int _terminate(Pid p, object reason, object result, object exc, bint by_sig
     else:
         p.coro = None
     _current = running
-    p.ctx = None
+
+
+cdef int _run_exit_callbacks(Scheduler s, Pid p, object reason, object result,
+                             object exc, bint by_signal) except -1:
+    """Call the ``Scheduler.on_exit`` callbacks registered for ``p`` (errors are logged)."""
     if s.exit_callbacks is not None:
         callbacks = s.exit_callbacks.pop(p, None)
         if callbacks is not None:
@@ -241,6 +286,11 @@ cdef int _terminate(Pid p, object reason, object result, object exc, bint by_sig
                     cb(p, reason, result, exc, by_signal)
                 except BaseException:
                     _logger.exception("actors: exit callback for %r failed", p)
+    return 0
+
+
+cdef int _wake_empty_waiters(Scheduler s) except -1:
+    """The last process exited: resolve the ``Scheduler.wait_empty`` futures."""
     if s.nprocs == 0 and s.empty_waiters:
         waiters = s.empty_waiters
         s.empty_waiters = []

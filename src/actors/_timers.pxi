@@ -224,7 +224,7 @@ cdef int _fire_timer(TimerNode* n) except -1:
     if n.is_process:
         p = <Pid>n.owner
         if p.state == S_WAITING:
-            if p.trap == T_RECEIVE_PARKED or p.trap == T_CALL_PARKED:
+            if _awaits_message(p.trap):
                 p.wake = _TIMEOUT
                 _make_runnable(p)
             elif p.trap == T_SLEEP_PARKED:

@@ -69,6 +69,26 @@ cdef _Trap _TRAP = _Trap.__new__(_Trap)
 actors_install_trap(<PyTypeObject*>_Trap, _trap_send, _trap_failed)
 
 
+cdef inline unsigned char _parked(unsigned char trap) noexcept:
+    """The suspended form of a configured receive or call trap."""
+    return T_CALL_PARKED if trap == T_CALL else T_RECEIVE_PARKED
+
+
+cdef inline unsigned char _configured(unsigned char trap) noexcept:
+    """The configured form of a parked receive or call trap (to scan again)."""
+    return T_CALL if trap == T_CALL_PARKED else T_RECEIVE
+
+
+cdef inline bint _awaits_message(unsigned char trap) noexcept:
+    """Parked in a receive or a call: send() may hand it a message."""
+    return trap == T_RECEIVE_PARKED or trap == T_CALL_PARKED
+
+
+cdef inline bint _in_call(unsigned char trap) noexcept:
+    """The process is in a call (configured or parked), not a plain receive."""
+    return trap == T_CALL or trap == T_CALL_PARKED
+
+
 cdef inline int _return(PyObject** presult, object value) noexcept:
     _incref(<PyObject*>value)
     presult[0] = <PyObject*>value
@@ -102,12 +122,12 @@ cdef int _trap_send(PyObject* self, PyObject* arg, PyObject** presult) except -1
             _incref(arg)
             presult[0] = arg
             return 0
-    if t == T_RECEIVE_PARKED or t == T_CALL_PARKED:
+    if _awaits_message(t):
         value = <object>arg
         if value is _TIMEOUT:
             return _receive_timed_out(p, presult)
         if value is _RESCAN:
-            p.trap = t - 1
+            p.trap = _configured(t)
             if p.deadline >= 0 and _sched.now_tick() >= p.deadline:
                 return _receive_timed_out(p, presult)
             return _scan(p, presult)
@@ -205,7 +225,7 @@ cdef int _scan(Pid p, PyObject** presult) except -1:
             return _suspend(presult)
         _budget -= 1
         return _receive_timed_out(p, presult)
-    p.trap += 1                         # T_RECEIVE -> T_RECEIVE_PARKED, T_CALL -> T_CALL_PARKED
+    p.trap = _parked(p.trap)
     if p.mb_tail != prev:               # the patterns sent to p: scan those in another pass
         p.wake = _RESCAN
         _make_runnable(p)
@@ -219,7 +239,7 @@ cdef int _scan(Pid p, PyObject** presult) except -1:
 cdef int _received(Pid p, object msg, PyObject** presult) except -1:
     """The receive got ``msg``: return it (for a call, its reply or its error)."""
     cdef Ref ref
-    if p.trap != T_CALL and p.trap != T_CALL_PARKED:
+    if not _in_call(p.trap):
         _trap_reset(p)
         return _return(presult, msg)
     ref = <Ref>p.patterns
@@ -234,7 +254,7 @@ cdef int _received(Pid p, object msg, PyObject** presult) except -1:
 
 cdef int _receive_timed_out(Pid p, PyObject** presult) except -1:
     cdef Ref ref
-    if p.trap == T_CALL or p.trap == T_CALL_PARKED:
+    if _in_call(p.trap):
         ref = <Ref>p.patterns
         timeout = p.default
         _end_call(p, ref)
@@ -276,7 +296,7 @@ cdef bint _drop_call_monitor(Ref ref) noexcept:
 cdef void _trap_reset(Pid p) noexcept:
     """Leave the current trap: forget patterns and scan state, disarm the timer
     (and a call's monitor, if the call ends any other way: a kill, a crash)."""
-    if (p.trap == T_CALL or p.trap == T_CALL_PARKED) and type(p.patterns) is Ref:
+    if _in_call(p.trap) and type(p.patterns) is Ref:
         _drop_call_monitor(<Ref>p.patterns)
     p.marker_in_use = 0                 # (the marker stays until the next ref: a later
     p.trap = T_NONE                     # demonitor flush or receive on it can use it)

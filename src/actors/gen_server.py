@@ -530,33 +530,33 @@ def _is_action(value: Any) -> bool:
     return value is None or value is HIBERNATE or type(value) in (Continue, IdleTimeout)
 
 
+def _class_facts(server: GenServer, cls: type) -> tuple:
+    """What ``_loop`` binds once rather than per message: the server's class,
+    which callbacks are async, and the bound callbacks.
+
+    Taken again after each system message, which may move the server to a new
+    class (``actors.reload``) or wrap its callbacks (``actors.sys`` tracing).
+    """
+    if type(server) is not cls:                  # hot code reload moved it to a new class
+        cls = type(server)
+    is_async = cls._async
+    return (cls, is_async, "handle_call" in is_async, "handle_cast" in is_async,
+            "handle_info" in is_async, server.handle_call, server.handle_cast, server.handle_info)
+
+
 async def _loop(server: GenServer, cls: type, parent: Pid | None, action: Any) -> None:
+    """The server's receive loop: take the next message, run its callback,
+    carry out the action the callback returned; end through ``terminate``."""
     receive = lowlevel.receive
     reply = lowlevel.reply
     call_tag = CALL
-    is_async = cls._async
-    call_async = "handle_call" in is_async
-    cast_async = "handle_cast" in is_async
-    info_async = "handle_info" in is_async
-    # Bound once, not per message; rebound after a system message (which may
-    # change the server's class or wrap its callbacks for tracing).
-    handle_call, handle_cast, handle_info = server.handle_call, server.handle_cast, server.handle_info
+    (cls, is_async, call_async, cast_async, info_async,
+     handle_call, handle_cast, handle_info) = _class_facts(server, cls)
     idle = None
     try:
         while True:
-            # The action the last callback asked for.
-            if action is not None:
-                if type(action) is Continue:
-                    action = server.handle_continue(action.arg)
-                    if "handle_continue" in is_async:
-                        action = await action
-                    if not _is_action(action):
-                        raise _BadReturn(action)
-                    continue
-                if type(action) is IdleTimeout:
-                    idle = action.seconds
-                elif action is HIBERNATE:
-                    gc.collect(0)
+            if action is not None:               # the action the last callback asked for
+                idle = await _run_action(server, action, is_async)
                 action = None
             if idle is None:
                 msg = await receive()
@@ -566,9 +566,7 @@ async def _loop(server: GenServer, cls: type, parent: Pid | None, action: Any) -
             if type(msg) is tuple and len(msg) == 3 and msg[0] == call_tag:
                 from_ = msg[1]
                 if type(from_) is not tuple or len(from_) != 2 or type(from_[0]) is not Pid:
-                    # Nobody to answer: a forged call must not crash the server.
-                    _logger.error("%s %r dropped a malformed call message %r (from_ must be the "
-                                  "caller's (pid, ref))", cls.__qualname__, server._pid, msg)
+                    _drop_malformed_call(server, cls, msg)
                     continue
                 try:
                     result = handle_call(msg[2], from_)
@@ -598,14 +596,8 @@ async def _loop(server: GenServer, cls: type, parent: Pid | None, action: Any) -
                 raise Stop(msg[2])
             elif type(msg) is tuple and len(msg) == 3 and msg[0] == SYSTEM:
                 action = await _system_message(server, msg)
-                if type(server) is not cls:          # hot code reload moved it to a new class
-                    cls = type(server)
-                    is_async = cls._async
-                    call_async = "handle_call" in is_async
-                    cast_async = "handle_cast" in is_async
-                    info_async = "handle_info" in is_async
-                handle_call, handle_cast = server.handle_call, server.handle_cast
-                handle_info = server.handle_info
+                (cls, is_async, call_async, cast_async, info_async,
+                 handle_call, handle_cast, handle_info) = _class_facts(server, cls)
             elif type(msg) is Exit and msg.pid is parent:
                 # The parent's exit signal, trapped.  A server without a parent
                 # (started with start()) takes the signal the runtime sends at
@@ -619,13 +611,7 @@ async def _loop(server: GenServer, cls: type, parent: Pid | None, action: Any) -
                 if not _is_action(action):
                     raise _BadReturn(action)
     except Stop as stop:
-        try:
-            await _terminate(server, cls, stop.reason)
-        finally:
-            from_ = getattr(stop, "_from", None)
-            if from_ is not None and stop.reply is not Stop._NO_REPLY:
-                lowlevel.reply(from_, stop.reply)
-        raise ProcessExit(stop.reason) from None
+        await _stop(server, cls, stop)
     except _BadReturn as bad:
         reason = ("bad_return_value", bad.value)
         await _terminate(server, cls, reason)
@@ -635,6 +621,41 @@ async def _loop(server: GenServer, cls: type, parent: Pid | None, action: Any) -
     except BaseException as exc:
         await _terminate(server, cls, exc)
         raise
+
+
+async def _run_action(server: GenServer, action: Any, is_async: frozenset) -> float | None:
+    """Carry out a callback's action (not None): run ``handle_continue`` until
+    it asks for something else, garbage-collect for ``HIBERNATE``.  Returns the
+    timeout of the next receive (``IdleTimeout``), or None."""
+    while type(action) is Continue:
+        action = server.handle_continue(action.arg)
+        if "handle_continue" in is_async:
+            action = await action
+        if not _is_action(action):
+            raise _BadReturn(action)
+    if type(action) is IdleTimeout:
+        return action.seconds
+    if action is HIBERNATE:
+        gc.collect(0)
+    return None
+
+
+def _drop_malformed_call(server: GenServer, cls: type, msg: tuple) -> None:
+    """Nobody to answer: a forged call must not crash the server."""
+    _logger.error("%s %r dropped a malformed call message %r (from_ must be the "
+                  "caller's (pid, ref))", cls.__qualname__, server._pid, msg)
+
+
+async def _stop(server: GenServer, cls: type, stop: Stop) -> None:
+    """The server stops with ``Stop``: run ``terminate``, reply to the call that
+    asked to stop (after terminate, as in OTP), exit with the reason."""
+    try:
+        await _terminate(server, cls, stop.reason)
+    finally:
+        from_ = getattr(stop, "_from", None)
+        if from_ is not None and stop.reply is not Stop._NO_REPLY:
+            lowlevel.reply(from_, stop.reply)
+    raise ProcessExit(stop.reason) from None
 
 
 async def _terminate(server: GenServer, cls: type, reason: Any) -> None:
