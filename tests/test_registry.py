@@ -6,6 +6,7 @@ Elixir's registry.ex is the reference where the contract is silent).
 from __future__ import annotations
 
 import copy
+import inspect
 import pickle
 
 import pytest
@@ -160,6 +161,27 @@ def test_registry_is_not_instantiated():
     """Registry is a namespace of functions, like Elixir's module."""
     with pytest.raises(TypeError, match="start_link"):
         Registry()
+
+
+@pytest.mark.parametrize("namespace", [Registry, actors.Process], ids=["Registry", "Process"])
+def test_registry_and_process_are_namespaces_of_staticmethods(namespace):
+    """Both namespaces are written the same way (docs/api.md "Namespaces"): every
+    public function is a staticmethod, which type checkers accept as
+    ``Registry.lookup(reg, key)`` (a plain function in a class reads to them as
+    a method missing ``self``); and there are no instances."""
+    public = {name: attr for name, attr in vars(namespace).items() if not name.startswith("_")}
+    assert public
+    assert {name for name, attr in public.items() if not isinstance(attr, staticmethod)} == set()
+    with pytest.raises(TypeError, match="namespace"):
+        namespace()
+
+
+def test_registry_functions_follow_the_sync_async_rule():
+    """Only start_link waits for another process (docs/api.md "Sync or async");
+    every other Registry function completes in the caller."""
+    awaited = {name for name, attr in vars(Registry).items()
+               if isinstance(attr, staticmethod) and inspect.iscoroutinefunction(attr.__func__)}
+    assert awaited == {"start_link"}
 
 
 def test_a_registry_can_be_used_by_pid_alone(run):

@@ -15,6 +15,8 @@ Example:
     >>> actors.run(main)
     42
 """
+from typing import Any as _Any
+
 try:
     from . import _core
 except ImportError as exc:  # no pure-Python fallback, ever
@@ -94,7 +96,7 @@ from . import runtime as _runtime
 # A lower layer never imports a higher one (tests/test_layers.py); where it must
 # call up, the higher layer registers a function here, once, at import.
 
-async def _start_observer(**options):
+async def _start_observer(**options: _Any) -> _Any:
     import importlib                    # imported on first use: it imports `actors`
     return await importlib.import_module("actors.observer").start(**options)
 
@@ -104,7 +106,7 @@ _gen_server.set_system_handler(sys.handle_system)       # actors.sys requests to
 _runtime.set_observer(_start_observer)                  # actors.run(observe=...)
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> _Any:
     if name == "observer":              # `actors.observer` without importing it first
         import importlib
         return importlib.import_module("actors.observer")

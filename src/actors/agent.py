@@ -86,7 +86,8 @@ from typing import Any, Callable
 
 from .lowlevel import Pid
 from .child_spec import ChildSpec
-from .gen_server import Continue, GenServer, NoReply, Reply, bad_request, check_server
+from .gen_server import Continue, GenServer, NoReply, Reply, bad_request
+from .lowlevel import check_server
 from .lowlevel import call          # GenServer.call's fast path; works outside processes too
 
 __all__ = ["Agent"]
@@ -103,7 +104,7 @@ def _check_fn(fn: Any, what: str) -> None:
         raise TypeError(f"{what}: fn must be a function of the state, got {fn!r}")
 
 
-def _malformed(request: Any, ops: tuple) -> str | None:
+def _malformed(request: Any, ops: tuple[str, ...]) -> str | None:
     """Why ``request`` is not ``(op, fn, args)`` with ``op`` in ``ops``, or None."""
     if type(request) is not tuple or len(request) != 3:
         return "an agent request is (op, fn, args)"
@@ -132,9 +133,11 @@ class Agent(GenServer):
 
     # -- client API ----------------------------------------------------------
 
+    # start_link and start take the state's function where GenServer's take
+    # init's arguments: an Agent is not substitutable for a GenServer there.
     @classmethod
-    async def start_link(cls, fn: Callable[..., Any], /, *args: Any, name: Any = None,
-                         timeout: float | None = None) -> Any:
+    async def start_link(cls, fn: Callable[..., Any], /, *args: Any,  # type: ignore[override]
+                         name: Any = None, timeout: float | None = None) -> Pid:
         """Start an agent linked to the caller, with state ``fn(*args)``.
 
         ``fn`` runs inside the new agent; ``start_link`` returns once it has
@@ -155,14 +158,18 @@ class Agent(GenServer):
             TypeError: ``fn`` is not callable.
         """
         _check_fn(fn, f"{cls.__name__}.start_link")
-        return await super().start_link(fn, args, name=name, timeout=timeout)
+        pid = await super().start_link(fn, args, name=name, timeout=timeout)
+        assert pid is not None                  # an agent's init never ignores
+        return pid
 
     @classmethod
-    async def start(cls, fn: Callable[..., Any], /, *args: Any, name: Any = None,
-                    timeout: float | None = None) -> Any:
+    async def start(cls, fn: Callable[..., Any], /, *args: Any,  # type: ignore[override]
+                    name: Any = None, timeout: float | None = None) -> Pid:
         """Like ``start_link``, without the link."""
         _check_fn(fn, f"{cls.__name__}.start")
-        return await super().start(fn, args, name=name, timeout=timeout)
+        pid = await super().start(fn, args, name=name, timeout=timeout)
+        assert pid is not None                  # an agent's init never ignores
+        return pid
 
     @classmethod
     def child_spec(cls, fn: Callable[..., Any], /, *args: Any, **options: Any) -> ChildSpec:
@@ -244,13 +251,13 @@ class Agent(GenServer):
 
     # -- server callbacks ----------------------------------------------------
 
-    async def init(self, fn: Callable[..., Any], args: tuple) -> None:
+    async def init(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
         state = fn(*args)
         if _is_awaitable(state):
             state = await state
         self.state = state
 
-    def handle_call(self, request: tuple, from_: Any) -> Any:
+    def handle_call(self, request: Any, from_: Any) -> Any:
         why = _malformed(request, _CALLS)
         if why is not None:                 # a client's bad request must not kill the agent
             return bad_request(self, "Agent", request, why)
@@ -260,7 +267,7 @@ class Agent(GenServer):
             return NoReply(Continue((op, from_, value)))
         return self._apply(op, value)
 
-    def handle_cast(self, request: tuple) -> Any:
+    def handle_cast(self, request: Any) -> Any:
         why = _malformed(request, (_CAST,))
         if why is not None:                 # nobody to answer: log and drop it
             bad_request(self, "Agent", request, why)
@@ -272,7 +279,7 @@ class Agent(GenServer):
         self.state = value
         return None
 
-    async def handle_continue(self, arg: tuple) -> None:
+    async def handle_continue(self, arg: tuple[str, Any, Any]) -> None:
         op, from_, awaitable = arg
         value = await awaitable
         if op == _CAST:

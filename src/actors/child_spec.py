@@ -49,7 +49,7 @@ class ChildSpec:
     """
 
     id: Any
-    start: tuple
+    start: tuple[Any, ...]
     restart: str = "permanent"
     shutdown: Any = _DEFAULT
     type: str = "worker"
@@ -136,10 +136,10 @@ def child_spec(spec: Any, **overrides: Any) -> ChildSpec:
             raise ValueError(f"child spec {spec!r} has unknown key(s): {', '.join(sorted(unknown))}")
         result = ChildSpec(**spec)
     elif inspect.isclass(spec) and callable(getattr(spec, "child_spec", None)):
-        result = spec.child_spec()
+        result = getattr(spec, "child_spec")()
     elif (isinstance(spec, tuple) and len(spec) == 2 and inspect.isclass(spec[0])
           and callable(getattr(spec[0], "child_spec", None))):
-        result = spec[0].child_spec(spec[1])
+        result = getattr(spec[0], "child_spec")(spec[1])
     else:
         raise TypeError(
             f"not a child spec: {spec!r} (expected a ChildSpec, a dict with id and start, "

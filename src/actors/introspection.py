@@ -14,6 +14,10 @@ __all__ = ["Process"]
 class Process:
     """Functions about processes, grouped as in Elixir's ``Process`` module.
 
+    A namespace, written like ``Registry``: a class of staticmethods with no
+    instances.  Every function completes at once (it reads or changes the
+    scheduler's tables), so none is awaited.
+
     Example:
         >>> Process.flag("trap_exit", True)
         False
@@ -23,7 +27,7 @@ class Process:
 
     __slots__ = ()
 
-    def __init__(self) -> None:
+    def __new__(cls, *args: Any, **kwargs: Any) -> Process:
         raise TypeError("Process is a namespace of functions; it has no instances")
 
     @staticmethod

@@ -127,7 +127,8 @@ async def reload(module: types.ModuleType | str, extra: Any = None,
         raise TypeError(f"reload(module): module must be a module or its name, got {module!r}")
     check_seconds(timeout, "timeout", allow_none=True)
     if not in_process():
-        return await call_in_process(reload, module, extra, timeout)
+        done: ReloadReport = await call_in_process(reload, module, extra, timeout)
+        return done
 
     name = module.__name__
     report = ReloadReport(name)

@@ -95,7 +95,7 @@ import datetime
 import inspect
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import lowlevel
 from . import gen_server as _gs
@@ -104,6 +104,15 @@ from .lowlevel import (
     check_server, in_process,
 )
 from .gen_server import GenServer, NoReply, Reply, Stop
+
+if TYPE_CHECKING:
+    class _Running(GenServer):
+        """A server as its process runs it: gen_server sets these attributes
+        before ``init``, and ``_sys_debug`` exists while tracing or statistics are on."""
+        _pid: Pid
+        _name: Any
+        _parent: Pid | None
+        _sys_debug: _Debug
 
 __all__ = [
     "change_code",
@@ -128,7 +137,7 @@ _HOOKED = ("handle_call", "handle_cast", "handle_info")
 
 # -- client side ------------------------------------------------------------------
 
-async def get_state(server: Any, timeout: float | None = 5.0) -> dict:
+async def get_state(server: Any, timeout: float | None = 5.0) -> dict[str, Any]:
     """The server's state: a shallow copy of its instance attributes.
 
     Args:
@@ -143,10 +152,12 @@ async def get_state(server: Any, timeout: float | None = 5.0) -> dict:
         NoProcess: no such server.  CallExit: it exited before answering.
         Timeout: no answer within ``timeout``.
     """
-    return await _request(server, ("get_state",), timeout, "get_state")
+    state: dict[str, Any] = await _request(server, ("get_state",), timeout, "get_state")
+    return state
 
 
-async def replace_state(server: Any, fn: Callable[[dict], dict], timeout: float | None = 5.0) -> dict:
+async def replace_state(server: Any, fn: Callable[[dict[str, Any]], Any],
+                        timeout: float | None = 5.0) -> dict[str, Any]:
     """Replace the server's state with ``fn(state)``, run inside the server.
 
     Args:
@@ -167,10 +178,11 @@ async def replace_state(server: Any, fn: Callable[[dict], dict], timeout: float 
     """
     if not callable(fn):
         raise TypeError(f"replace_state(server, fn): fn must be callable, got {fn!r}")
-    return await _request(server, ("replace_state", fn), timeout, "replace_state")
+    state: dict[str, Any] = await _request(server, ("replace_state", fn), timeout, "replace_state")
+    return state
 
 
-async def get_status(server: Any, timeout: float | None = 5.0) -> dict:
+async def get_status(server: Any, timeout: float | None = 5.0) -> dict[str, Any]:
     """Everything about a server, as a dict (Erlang's ``sys:get_status``).
 
     Keys: ``pid``, ``class`` (the server's class), ``module`` (its module's
@@ -188,7 +200,8 @@ async def get_status(server: Any, timeout: float | None = 5.0) -> dict:
     Raises:
         NoProcess, CallExit, Timeout: as ``get_state``.
     """
-    return await _request(server, ("get_status",), timeout, "get_status")
+    status: dict[str, Any] = await _request(server, ("get_status",), timeout, "get_status")
+    return status
 
 
 async def suspend(server: Any, timeout: float | None = 5.0) -> None:
@@ -244,7 +257,8 @@ async def trace(server: Any, flag: bool, timeout: float | None = 5.0) -> None:
     await _request(server, ("trace", flag), timeout, "trace")
 
 
-async def statistics(server: Any, flag: bool | str, timeout: float | None = 5.0) -> dict | None:
+async def statistics(server: Any, flag: bool | str,
+                     timeout: float | None = 5.0) -> dict[str, Any] | None:
     """Count the messages a server handles: start, stop, or read the counts.
 
     Args:
@@ -264,7 +278,8 @@ async def statistics(server: Any, flag: bool | str, timeout: float | None = 5.0)
     """
     if not (flag is True or flag is False or flag == "get"):
         raise ValueError(f"statistics(server, flag): flag must be True, False or 'get', got {flag!r}")
-    return await _request(server, ("statistics", flag), timeout, "statistics")
+    counts: dict[str, Any] | None = await _request(server, ("statistics", flag), timeout, "statistics")
+    return counts
 
 
 async def change_code(server: Any, cls: type, extra: Any = None, timeout: float | None = 5.0) -> None:
@@ -307,7 +322,7 @@ def _resolve(server: Any, what: str) -> Pid:
     return pid
 
 
-async def _request(server: Any, request: tuple, timeout: float | None, what: str) -> Any:
+async def _request(server: Any, request: tuple[Any, ...], timeout: float | None, what: str) -> Any:
     """Send a system request and wait for the answer.
 
     Like ``GenServer.call``, the caller monitors the server and sends the
@@ -366,7 +381,7 @@ async def _relay(caller: Pid, tag: Any) -> None:
         lowlevel.send(caller, msg)
 
 
-def cast_system(pid: Pid, request: tuple) -> None:
+def cast_system(pid: Pid, request: tuple[Any, ...]) -> None:
     """Send a system request that needs no answer (``from_`` None)."""
     try:
         lowlevel.send(pid, (SYSTEM, None, request))
@@ -376,7 +391,7 @@ def cast_system(pid: Pid, request: tuple) -> None:
 
 # -- server side: runs inside the server process --------------------------------------
 
-async def handle_system(server: GenServer, msg: tuple) -> Any:
+async def handle_system(server: _Running, msg: tuple[Any, ...]) -> Any:
     """The hook of ``gen_server._loop`` for ``("$system", from_, request)``
     (registered by ``actors/__init__.py`` with ``gen_server.set_system_handler``)."""
     if await _answer(server, msg[1], msg[2], False):
@@ -384,7 +399,7 @@ async def handle_system(server: GenServer, msg: tuple) -> Any:
     return None
 
 
-async def _suspended(server: GenServer) -> None:
+async def _suspended(server: _Running) -> None:
     """Handle only system messages, a stop request and the parent's exit until resumed."""
     # The parent's exit (from outside any process, Exit(None, ...), for a
     # server without a parent) stops a suspended server too.
@@ -399,7 +414,7 @@ async def _suspended(server: GenServer) -> None:
             return
 
 
-async def _answer(server: GenServer, from_: Any, request: Any, suspended: bool) -> bool:
+async def _answer(server: _Running, from_: Any, request: Any, suspended: bool) -> bool:
     """Carry out one system request and reply; returns whether the server is now suspended."""
     try:
         kind = request[0] if type(request) is tuple and request else None
@@ -433,7 +448,7 @@ async def _answer(server: GenServer, from_: Any, request: Any, suspended: bool) 
     return suspended
 
 
-def _reply(server: GenServer, from_: Any, answer: tuple) -> None:
+def _reply(server: _Running, from_: Any, answer: tuple[Any, ...]) -> None:
     if from_ is None:
         return
     try:
@@ -442,12 +457,12 @@ def _reply(server: GenServer, from_: Any, answer: tuple) -> None:
         _logger.warning("%r: system message with a malformed from_ %r", server._pid, from_)
 
 
-def _state(server: GenServer) -> dict:
+def _state(server: _Running) -> dict[str, Any]:
     return {k: v for k, v in vars(server).items()
             if k not in _FRAMEWORK and not (k in _HOOKED and getattr(v, "_actors_sys_hook", False))}
 
 
-async def _replace_state(server: GenServer, fn: Callable[[dict], Any]) -> dict:
+async def _replace_state(server: _Running, fn: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
     new = fn(_state(server))
     if inspect.isawaitable(new):
         new = await new
@@ -464,7 +479,7 @@ async def _replace_state(server: GenServer, fn: Callable[[dict], Any]) -> dict:
     return _state(server)
 
 
-def _status(server: GenServer, suspended: bool) -> dict:
+def _status(server: _Running, suspended: bool) -> dict[str, Any]:
     cls = type(server)
     me = server._pid
     debug = getattr(server, "_sys_debug", None)
@@ -495,14 +510,14 @@ class _Debug:
 
     def __init__(self) -> None:
         self.trace = False
-        self.stats: dict | None = None
+        self.stats: dict[str, Any] | None = None
 
 
 def _now() -> datetime.datetime:
     return datetime.datetime.now().astimezone()
 
 
-def _statistics(server: GenServer, flag: Any) -> dict | None:
+def _statistics(server: _Running, flag: Any) -> dict[str, Any] | None:
     debug = getattr(server, "_sys_debug", None)
     if flag == "get":
         if debug is None or debug.stats is None:
@@ -524,7 +539,7 @@ def _statistics(server: GenServer, flag: Any) -> dict | None:
 _UNSET = object()
 
 
-def _set_debug(server: GenServer, trace: Any = _UNSET, stats: Any = _UNSET) -> None:
+def _set_debug(server: _Running, trace: Any = _UNSET, stats: Any = _UNSET) -> None:
     """Change the debug options; install the callback wrappers while any is on."""
     if trace is not _UNSET and type(trace) is not bool:
         raise TypeError(f"trace: flag must be True or False, got {trace!r}")
@@ -552,7 +567,7 @@ def _set_debug(server: GenServer, trace: Any = _UNSET, stats: Any = _UNSET) -> N
 # coroutine for an async callback, which the loop awaits), so the loop's
 # handling of results is unchanged.
 
-def _event_in(server: GenServer, event: tuple, fmt: str, *args: Any) -> None:
+def _event_in(server: _Running, event: tuple[Any, ...], fmt: str, *args: Any) -> None:
     debug = server._sys_debug
     if debug.stats is not None:
         debug.stats["messages_in"] += 1
@@ -560,7 +575,7 @@ def _event_in(server: GenServer, event: tuple, fmt: str, *args: Any) -> None:
         _logger.info("%r " + fmt, server._pid, *args, extra={"pid": server._pid, "event": event})
 
 
-def _event_out(server: GenServer, result: Any, from_: Any) -> None:
+def _event_out(server: _Running, result: Any, from_: Any) -> None:
     tp = type(result)
     if tp is NoReply:
         return
@@ -574,7 +589,7 @@ def _event_out(server: GenServer, result: Any, from_: Any) -> None:
                      extra={"pid": server._pid, "event": ("out", value, to)})
 
 
-def _call_hook(server: GenServer) -> Callable:
+def _call_hook(server: _Running) -> Callable[..., Any]:
     def handle_call(request: Any, from_: Any) -> Any:
         cls = type(server)
         to = from_[0] if type(from_) is tuple and from_ else from_
@@ -585,31 +600,31 @@ def _call_hook(server: GenServer) -> Callable:
         _event_out(server, result, from_)
         return result
 
-    handle_call._actors_sys_hook = True
+    setattr(handle_call, "_actors_sys_hook", True)
     return handle_call
 
 
-async def _after_call(server: GenServer, pending: Any, from_: Any) -> Any:
+async def _after_call(server: _Running, pending: Any, from_: Any) -> Any:
     result = await pending
     _event_out(server, result, from_)
     return result
 
 
-def _cast_hook(server: GenServer) -> Callable:
+def _cast_hook(server: _Running) -> Callable[..., Any]:
     def handle_cast(request: Any) -> Any:
         _event_in(server, ("in", "cast", request), "got cast %r", request)
         return type(server).handle_cast(server, request)
 
-    handle_cast._actors_sys_hook = True
+    setattr(handle_cast, "_actors_sys_hook", True)
     return handle_cast
 
 
-def _info_hook(server: GenServer) -> Callable:
+def _info_hook(server: _Running) -> Callable[..., Any]:
     def handle_info(msg: Any) -> Any:
         _event_in(server, ("in", "info", msg), "got %r", msg)
         return type(server).handle_info(server, msg)
 
-    handle_info._actors_sys_hook = True
+    setattr(handle_info, "_actors_sys_hook", True)
     return handle_info
 
 
@@ -624,7 +639,8 @@ async def _change_code(server: GenServer, new_cls: type, extra: Any) -> None:
     saved = dict(attrs)
     server.__class__ = new_cls          # TypeError if the instance layouts differ
     try:
-        result = server.code_change(old_vsn, extra)
+        code_change: Callable[..., Any] = server.code_change   # may return a coroutine or a value
+        result = code_change(old_vsn, extra)
         if "code_change" in new_cls._async:
             result = await result
         if result is not None:

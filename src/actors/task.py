@@ -118,7 +118,8 @@ from __future__ import annotations
 
 import collections
 import os
-from typing import Any, Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable
+from typing import Any
 
 from . import lowlevel
 from .lowlevel import (
@@ -162,7 +163,8 @@ def _exit_error(task: "Task", reason: Any, what: str) -> CallExit:
 
 # -- the task processes --------------------------------------------------------
 
-async def _run_task(task: "Task", fn: Callable[..., Awaitable[Any]], args: tuple, kwargs: dict) -> None:
+async def _run_task(task: "Task", fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...],
+                    kwargs: dict[str, Any]) -> None:
     """The body of a ``Task.create`` task: run ``fn``, send the result to the owner."""
     result = await fn(*args, **kwargs)
     # task.ref is set by the owner right after spawning, before this runs.
@@ -176,8 +178,8 @@ _EXITED = False
 _self = lowlevel.self
 
 
-def _new_task(cls: type) -> "Task":
-    task = object.__new__(cls)
+def _new_task(cls: type[Task]) -> Task:
+    task: Task = object.__new__(cls)
     task._outcome = None
     return task
 
@@ -215,7 +217,7 @@ class Task:
     __slots__ = ("pid", "ref", "owner", "_outcome")
 
     #: Not known yet; then (True, result) or (False, exit reason).
-    _outcome: tuple | None
+    _outcome: tuple[bool, Any] | None
 
     pid: Pid
     ref: Any
@@ -244,7 +246,7 @@ class Task:
     # -- starting ----------------------------------------------------------------
 
     @staticmethod
-    def create(fn: Callable[..., Awaitable[Any]], /, *args: Any, **kwargs: Any) -> "Task":
+    def create(fn: Callable[..., Coroutine[Any, Any, Any]], /, *args: Any, **kwargs: Any) -> "Task":
         """Start ``fn(*args, **kwargs)`` in a task linked to and monitored by the caller.
 
         Elixir's ``Task.async``.  The task starts at once; get its result
@@ -269,7 +271,7 @@ class Task:
         return task
 
     @staticmethod
-    async def start(fn: Callable[..., Awaitable[Any]], /, *args: Any, **kwargs: Any) -> Pid:
+    async def start(fn: Callable[..., Coroutine[Any, Any, Any]], /, *args: Any, **kwargs: Any) -> Pid:
         """Start ``fn(*args, **kwargs)`` in a process nobody waits for (fire and
         forget): ``pid = await Task.start(fn, arg)``.
 
@@ -290,7 +292,7 @@ class Task:
         return spawn(fn, *args, **kwargs)
 
     @staticmethod
-    async def start_link(fn: Callable[..., Awaitable[Any]], /, *args: Any, **kwargs: Any) -> Pid:
+    async def start_link(fn: Callable[..., Coroutine[Any, Any, Any]], /, *args: Any, **kwargs: Any) -> Pid:
         """Start ``fn(*args, **kwargs)`` in a process linked to the caller; for supervisors.
 
         This is what ``Task.child_spec`` runs.  Nobody waits for its result;
@@ -308,7 +310,7 @@ class Task:
         return spawn_link(fn, *args, **kwargs)
 
     @staticmethod
-    def child_spec(fn: Callable[..., Awaitable[Any]], /, *args: Any, id: Any = None,
+    def child_spec(fn: Callable[..., Coroutine[Any, Any, Any]], /, *args: Any, id: Any = None,
                    restart: str = "temporary", shutdown: Any = 5.0, **kwargs: Any) -> ChildSpec:
         """The spec that runs ``fn(*args, **kwargs)`` as a supervised task.
 
@@ -334,7 +336,7 @@ class Task:
 
     # -- awaiting --------------------------------------------------------------
 
-    def __await__(self):
+    def __await__(self) -> Generator[Any, Any, Any]:
         """``await task`` is ``await task.wait()`` (timeout 5 s)."""
         return self._wait(5.0)
 
@@ -349,6 +351,7 @@ class Task:
                 f"not by {'code outside any process' if me is None else me!r}")
 
     def _known(self, what: str) -> Any:
+        assert self._outcome is not None
         ok, value = self._outcome
         if ok:
             return value
@@ -375,7 +378,7 @@ class Task:
         check_seconds(timeout, "Task.wait(timeout)")
         return await _Steps(self._wait(timeout))
 
-    def _wait(self, timeout: float | None) -> Any:
+    def _wait(self, timeout: float | None) -> Generator[Any, Any, Any]:
         # A generator that ``await task`` runs directly as the iterator of
         # ``__await__``: no coroutine and coroutine wrapper on this hot path.
         self._check_owner("Task.wait")
@@ -449,6 +452,7 @@ class Task:
             msg = await receive(*patterns)
         else:
             exit(pid, "shutdown")
+            assert not isinstance(timeout, str)
             msg = await receive(*patterns, timeout=timeout, default=None)
             if msg is None:
                 exit(pid, "kill")
@@ -489,7 +493,7 @@ class Task:
     # -- several tasks -----------------------------------------------------------
 
     @staticmethod
-    async def wait_all(tasks: Iterable["Task"], timeout: float | None = 5.0) -> list:
+    async def wait_all(tasks: Iterable[Task], timeout: float | None = 5.0) -> list[Any]:
         """Wait for every task in ``tasks``, with one overall timeout.
 
         Elixir's ``Task.await_many``.
@@ -523,6 +527,7 @@ class Task:
         failed = next((t for t in tasks if t._outcome is not None and t._outcome[0] is _EXITED), None)
         if failed is not None:
             await _abandon_all(watch)
+            assert failed._outcome is not None
             raise _exit_error(failed, failed._outcome[1], "Task.wait_all")
         waiting = len(watch)
 
@@ -534,6 +539,7 @@ class Task:
 
         pattern = where(ours)
         sched = current_scheduler()
+        assert sched is not None                # the caller is a process
         deadline = None if timeout is None else sched.now() + timeout
         while watch:
             if waiting == 0:        # only Downs of finished tasks are left: they are queued
@@ -558,10 +564,15 @@ class Task:
             waiting -= 1
             if demonitor(task.ref):     # still running (about to exit): no Down will come
                 del watch[task.ref]
-        return [t._outcome[1] for t in tasks]
+        results = []
+        for t in tasks:
+            outcome = t._outcome
+            assert outcome is not None               # every task has finished by now
+            results.append(outcome[1])
+        return results
 
     @staticmethod
-    def stream(fn: Callable[[Any], Awaitable[Any]], items: Any, *,
+    def stream(fn: Callable[[Any], Coroutine[Any, Any, Any]], items: Any, *,
                max_concurrency: int = CPU_COUNT, ordered: bool = True,
                timeout: float | None = 5.0, return_exceptions: bool = False) -> "TaskStream":
         """Run ``fn(item)`` for every item in tasks, at most ``max_concurrency`` at once.
@@ -596,7 +607,7 @@ class Task:
                           what="Task.stream")
 
 
-async def _abandon_all(watch: dict) -> None:
+async def _abandon_all(watch: dict[Any, Task]) -> None:
     for task in list(watch.values()):
         if task._outcome is None:
             await task._abandon()
@@ -638,7 +649,7 @@ class _StreamState:
         self.timeout = timeout
         self.return_exceptions = return_exceptions
         self.max = max_concurrency
-        self.running: dict = {}
+        self.running: dict[int, list[Any]] = {}   # index -> [pid or None, deadline]
         self.done: Any = {} if ordered else collections.deque()
         self.failure: BaseException | None = None
         self.waiting: Any = None
@@ -671,7 +682,9 @@ class _StreamState:
         ref = self.waiting
         if ref is not None:
             self.waiting = None         # tells the consumer a wake-up was sent
-            send(self.owner, (ref,))
+            owner = self.owner
+            assert owner is not None    # set before the consumer first waits
+            send(owner, (ref,))
 
     def close(self) -> None:
         """Stop every running task; nothing more will be yielded."""
@@ -700,6 +713,7 @@ class _StreamState:
 async def stream_task(state: _StreamState, index: int, item: Any, link_owner: bool) -> None:
     """The body of a stream's task."""
     owner = state.owner
+    assert owner is not None             # set by the consumer before it starts tasks
     if link_owner:                       # started by a supervisor: link to the consumer
         if not is_alive(owner):
             return
@@ -797,6 +811,7 @@ class TaskStream:
             except RuntimeError:
                 raise RuntimeError(f"{state.what}: iterate the stream inside a process") from None
             sched = current_scheduler()
+            assert sched is not None             # the caller is a process
             state.now = sched.now
             self._trapping = bool(process_info(state.owner, "trap_exit"))
         elif lowlevel.self() is not state.owner:

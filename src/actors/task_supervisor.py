@@ -65,14 +65,14 @@ give ``stream`` a ``max_concurrency`` below it); ``max_restarts`` and
 """
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from typing import Any
 
 from .lowlevel import ANY, Down, Pid, ProcessExit, demonitor, monitor, receive, send, spawn_link
 from ._supervision import WHICH, call_supervisor, stop_supervisor
 from .child_spec import ChildSpec
 from .dynamic_supervisor import DynamicSupervisor
-from .gen_server import check_server
-from .lowlevel import check_async_fn
+from .lowlevel import check_async_fn, check_server
 from .task import CPU_COUNT, Task, TaskStream, current_process, stream_task
 
 __all__ = ["TaskSupervisor"]
@@ -80,7 +80,8 @@ __all__ = ["TaskSupervisor"]
 _GO = "$task_go"
 
 
-async def _run_nolink_task(owner: Pid, fn: Callable[..., Awaitable[Any]], args: tuple, kwargs: dict) -> None:
+async def _run_nolink_task(owner: Pid, fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...],
+                           kwargs: dict[str, Any]) -> None:
     """The body of a ``TaskSupervisor.create`` task.
 
     The owner monitors the task only once ``start_child`` has returned, and
@@ -97,7 +98,8 @@ async def _run_nolink_task(owner: Pid, fn: Callable[..., Awaitable[Any]], args: 
     send(owner, (msg[2], result))
 
 
-async def _start_nolink_task(owner: Pid, fn: Callable[..., Awaitable[Any]], args: tuple, kwargs: dict) -> Pid:
+async def _start_nolink_task(owner: Pid, fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...],
+                             kwargs: dict[str, Any]) -> Pid:
     return spawn_link(_run_nolink_task, owner, fn, args, kwargs)
 
 
@@ -134,9 +136,11 @@ class TaskSupervisor:
             TypeError, ValueError: an invalid option.
             AlreadyRegistered: ``name`` is taken.
         """
-        return await DynamicSupervisor.start_link(
+        pid = await DynamicSupervisor.start_link(
             name=name, max_children=max_children, max_restarts=max_restarts,
             max_seconds=max_seconds, timeout=timeout)
+        assert pid is not None                  # a DynamicSupervisor's init never ignores
+        return pid
 
     @staticmethod
     def child_spec(**options: Any) -> ChildSpec:
@@ -149,7 +153,7 @@ class TaskSupervisor:
                          type="supervisor")
 
     @staticmethod
-    async def create(supervisor: Any, fn: Callable[..., Awaitable[Any]], /, *args: Any,
+    async def create(supervisor: Any, fn: Callable[..., Coroutine[Any, Any, Any]], /, *args: Any,
                      shutdown: Any = 5.0, timeout: float | None = None, **kwargs: Any) -> Task:
         """Start ``fn(*args, **kwargs)`` under ``supervisor``: monitored by you, not linked.
 
@@ -183,12 +187,13 @@ class TaskSupervisor:
         spec = ChildSpec(id=Task, start=(_start_nolink_task, (owner, fn, args, kwargs)),
                          restart="temporary", shutdown=shutdown)
         pid = await DynamicSupervisor.start_child(supervisor, spec, timeout)
+        assert pid is not None                  # a task's start never ignores
         ref = monitor(pid)
         send(pid, (_GO, owner, ref))
         return Task._new(pid, ref, owner)
 
     @staticmethod
-    async def start_child(supervisor: Any, fn: Callable[..., Awaitable[Any]], /, *args: Any,
+    async def start_child(supervisor: Any, fn: Callable[..., Coroutine[Any, Any, Any]], /, *args: Any,
                           restart: str = "temporary", shutdown: Any = 5.0,
                           timeout: float | None = None, **kwargs: Any) -> Pid:
         """Start ``fn(*args, **kwargs)`` under ``supervisor``; nobody waits for its result.
@@ -216,10 +221,12 @@ class TaskSupervisor:
         """
         check_server(supervisor, "supervisor", "TaskSupervisor.start_child")
         spec = Task.child_spec(fn, *args, restart=restart, shutdown=shutdown, **kwargs)
-        return await DynamicSupervisor.start_child(supervisor, spec, timeout)
+        pid = await DynamicSupervisor.start_child(supervisor, spec, timeout)
+        assert pid is not None                  # a task's start never ignores
+        return pid
 
     @staticmethod
-    def stream(supervisor: Any, fn: Callable[[Any], Awaitable[Any]], items: Iterable[Any] | Any, *,
+    def stream(supervisor: Any, fn: Callable[[Any], Coroutine[Any, Any, Any]], items: Iterable[Any] | Any, *,
                max_concurrency: int = CPU_COUNT, ordered: bool = True,
                timeout: float | None = 5.0, return_exceptions: bool = False,
                shutdown: Any = 5.0) -> TaskStream:
@@ -244,7 +251,9 @@ class TaskSupervisor:
         async def start_task(state: Any, index: int, item: Any) -> Pid:
             spec = ChildSpec(id=Task, start=(_start_stream_task, (state, index, item)),
                              restart="temporary", shutdown=shutdown)
-            return await DynamicSupervisor.start_child(supervisor, spec)
+            pid = await DynamicSupervisor.start_child(supervisor, spec)
+            assert pid is not None              # a task's start never ignores
+            return pid
 
         return TaskStream(fn, items, max_concurrency=max_concurrency, ordered=ordered,
                           timeout=timeout, return_exceptions=return_exceptions,
