@@ -326,6 +326,8 @@ cdef class Scheduler:
         self.long_steps += 1
         if secs > self.longest_step:
             self.longest_step = secs
+        if not _report_allowed():           # a storm of long steps: counted, not all logged
+            return
         try:
             for i in range(k):
                 if <object>batch[i] not in who:
