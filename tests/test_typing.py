@@ -39,6 +39,10 @@ STRICT_CLEAN = [
     "actors.introspection",
     "actors.lowlevel",
     "actors.observer",
+    "actors.observer.server",
+    "actors.observer.snapshot",
+    "actors.runtime",
+    "actors.top",
 ]
 
 
