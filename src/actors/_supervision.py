@@ -264,7 +264,8 @@ def reraise_bad_input(err: StartError) -> None:
         raise reason.with_traceback(None) from None
 
 
-async def start_supervisor(server: type[GenServer], cls: type, args: tuple[Any, ...], kwargs: dict[str, Any], name: Any,
+async def start_supervisor(server: type[GenServer], cls: type, args: tuple[Any, ...],
+                           kwargs: dict[str, Any], name: Any,
                            timeout: Any) -> Pid | None:
     """Start ``server`` (the GenServer running a supervisor module ``cls``) linked to the caller."""
     if not in_process():
@@ -468,6 +469,7 @@ class SupervisorServer(GenServer):
             _logger.error("%s %s: child %s shut down with reason %r",
                           self.kind, describe(self), describe_child(child, pid), reason)
 
-    async def terminate(self, reason: Any) -> None:  # type: ignore[override]  # the loop awaits an async terminate
+    # GenServer.terminate is declared sync; the loop also awaits an async one.
+    async def terminate(self, reason: Any) -> None:  # type: ignore[override]
         if getattr(self, "children", None):
             await self._stop_all()

@@ -377,7 +377,8 @@ async def _run_main(main: Callable[..., Coroutine[Any, Any, Any]], args: tuple[A
                     kwargs: dict[str, Any], clock: Callable[[], float] | None,
                     asyncio_tasks: bool = True, observe: bool | dict[str, Any] | None = None,
                     long_step: float | None = lowlevel.LONG_STEP) -> Any:
-    outcome: asyncio.Future[tuple[Any, Any, BaseException | None, bool]] = asyncio.get_running_loop().create_future()
+    outcome: asyncio.Future[tuple[Any, Any, BaseException | None, bool]] = \
+        asyncio.get_running_loop().create_future()
 
     def on_exit(pid: lowlevel.Pid, reason: Any, result: Any, exc: BaseException | None,
                 by_signal: bool) -> None:

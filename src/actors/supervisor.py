@@ -397,14 +397,16 @@ class Supervisor:
         ``pid`` is ``None`` for a child that is not running and
         ``"restarting"`` while a failed restart waits to be retried.
         """
-        children: list[Child] = await call_supervisor(supervisor, (WHICH,), timeout, "Supervisor.which_children")
+        children: list[Child] = await call_supervisor(
+            supervisor, (WHICH,), timeout, "Supervisor.which_children")
         return children
 
     @staticmethod
     async def count_children(supervisor: ServerRef, timeout: float | None = None) -> dict[str, int]:
         """Counts: ``specs`` (all children), ``active`` (running),
         ``supervisors`` and ``workers`` (by type, running or not)."""
-        counts: dict[str, int] = await call_supervisor(supervisor, (COUNT,), timeout, "Supervisor.count_children")
+        counts: dict[str, int] = await call_supervisor(
+            supervisor, (COUNT,), timeout, "Supervisor.count_children")
         return counts
 
     @staticmethod

@@ -48,7 +48,8 @@ def _split(url: str) -> tuple[str, str | None]:
     return f"{parts.scheme}://{parts.netloc}", token
 
 
-def fetch(url: str, limit: int = 20, sort: str = "reductions", timeout: float = 5.0) -> tuple[dict[str, Any], dict[str, Any]]:
+def fetch(url: str, limit: int = 20, sort: str = "reductions",
+          timeout: float = 5.0) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(system, processes)`` as the observer at ``url`` reports them."""
     base, token = _split(url)
     headers = {"Authorization": f"Bearer {token}"} if token else {}

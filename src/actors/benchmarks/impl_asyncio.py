@@ -158,7 +158,8 @@ def spawn(p: Dict[str, int], env: Env) -> Sample:
 # ---------------------------------------------------------------------------
 # fan-in
 
-async def _sender(dest: asyncio.Queue[Any], idx: int, each: int) -> None:       # never receives: no Queue of its own
+# never receives: no Queue of its own
+async def _sender(dest: asyncio.Queue[Any], idx: int, each: int) -> None:
     for seq in range(each):
         dest.put_nowait((idx, seq))
 
