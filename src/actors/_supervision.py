@@ -19,9 +19,9 @@ import math
 from typing import Any, NamedTuple
 
 from . import lowlevel
-from .lowlevel import ANY, Down, Exit, Pid, StartError, in_process, is_clean_exit
+from .lowlevel import ANY, Down, Exit, Pid, StartError, check_server, in_process, is_clean_exit
 from .child_spec import ChildSpec
-from .gen_server import GenServer, Stop, bad_request, check_server, start_server
+from .gen_server import GenServer, ServerRef, Stop, bad_request, start_server
 
 _logger = logging.getLogger("actors")
 
@@ -77,7 +77,7 @@ class StartFailed(Exception):
         self.reason = reason
 
 
-async def start_child_process(fn: Any, args: tuple, kwargs: dict) -> Pid | None:
+async def start_child_process(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Pid | None:
     """Run a start function in the calling (supervisor) process.
 
     Returns:
@@ -132,7 +132,7 @@ def shutdown_was_clean(reason: Any, shutdown: Any, restart: str) -> bool:
     if reason == "noproc":                      # it had already exited
         return True
     if shutdown == "brutal_kill":
-        return reason == "killed"
+        return bool(reason == "killed")
     if reason == "normal":
         return restart != "permanent"
     return is_clean_exit(reason)
@@ -147,8 +147,10 @@ class Intensity:
         self.max_restarts = max_restarts
         self.max_seconds = max_seconds
         # No more than max_restarts + 1 timestamps ever matter.
-        self.times: collections.deque = collections.deque(maxlen=max_restarts + 1)
-        self.now = lowlevel.current_scheduler().now
+        self.times: collections.deque[float] = collections.deque(maxlen=max_restarts + 1)
+        scheduler = lowlevel.current_scheduler()
+        assert scheduler is not None, "a supervisor runs in a process"
+        self.now = scheduler.now
 
     def add(self) -> bool:
         """Record a restart now; False if that is one too many (give up)."""
@@ -217,7 +219,7 @@ def not_a_pid(value: Any) -> str | None:
     return None if type(value) is Pid else f"{value!r} is not a Pid"
 
 
-def malformed(request: Any, forms: dict) -> str | None:
+def malformed(request: Any, forms: dict[Any, Any]) -> str | None:
     """Why ``request`` is not one of ``forms``, or None if it is.
 
     ``forms`` maps each request tag to the checks of its arguments: a request
@@ -235,7 +237,7 @@ def malformed(request: Any, forms: dict) -> str | None:
     if len(request) != 1 + len(checks):
         return f"{request[0]!r} takes {len(checks)} argument(s), got {len(request) - 1}"
     for check, arg in zip(checks, request[1:]):
-        why = check(arg)
+        why: str | None = check(arg)
         if why is not None:
             return why
     return None
@@ -262,7 +264,8 @@ def reraise_bad_input(err: StartError) -> None:
         raise reason.with_traceback(None) from None
 
 
-async def start_supervisor(server: type, cls: type, args: tuple, kwargs: dict, name: Any,
+async def start_supervisor(server: type[GenServer], cls: type, args: tuple[Any, ...],
+                           kwargs: dict[str, Any], name: Any,
                            timeout: Any) -> Pid | None:
     """Start ``server`` (the GenServer running a supervisor module ``cls``) linked to the caller."""
     if not in_process():
@@ -288,7 +291,7 @@ def describe(server: Any) -> str:
 # -- the client side -------------------------------------------------------------------
 
 
-async def call_supervisor(supervisor: Any, request: tuple, timeout: Any, what: str) -> Any:
+async def call_supervisor(supervisor: ServerRef, request: tuple[Any, ...], timeout: Any, what: str) -> Any:
     """Check the ``supervisor`` and ``timeout`` arguments of the client function
     ``what``, then send ``request`` and return the reply."""
     check_server(supervisor, "supervisor", what)
@@ -296,7 +299,7 @@ async def call_supervisor(supervisor: Any, request: tuple, timeout: Any, what: s
     return await GenServer.call(supervisor, request, timeout)
 
 
-async def stop_supervisor(supervisor: Any, reason: Any, timeout: Any, what: str) -> None:
+async def stop_supervisor(supervisor: ServerRef, reason: Any, timeout: Any, what: str) -> None:
     """``GenServer.stop`` for the client function ``what``, once ``supervisor`` is checked."""
     check_server(supervisor, "supervisor", what)
     await GenServer.stop(supervisor, reason, timeout)
@@ -330,7 +333,7 @@ class ChildState:
 
     __slots__ = ("id", "spec", "start", "restart", "shutdown", "pid")
 
-    def __init__(self, child_id: Any, spec: ChildSpec, start: tuple) -> None:
+    def __init__(self, child_id: Any, spec: ChildSpec, start: tuple[Any, ...]) -> None:
         self.id = child_id
         self.spec = spec
         self.start = start
@@ -362,12 +365,13 @@ class SupervisorServer(GenServer):
     """
 
     kind = "Supervisor"
-    requests: dict = {}
-    children: dict
+    requests: dict[str, tuple[Any, ...]] = {}
+    children: dict[Any, Any]
+    _pid: Pid  # set by the GenServer loop before init
 
-    async def init(self, mod: type, args: tuple, kwargs: dict) -> None:
+    async def init(self, mod: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         lowlevel.process_flag("trap_exit", True)
-        module = mod.__new__(mod)
+        module: Any = mod.__new__(mod)
         result = module.init(*args, **kwargs)
         if inspect.isawaitable(result):
             result = await result
@@ -379,7 +383,7 @@ class SupervisorServer(GenServer):
         self.intensity = Intensity(options["max_restarts"], options["max_seconds"])
         return None
 
-    def _configure(self, mod: type, result: Any) -> dict:
+    def _configure(self, mod: type, result: Any) -> dict[str, Any]:
         raise NotImplementedError
 
     def _exited(self, pid: Any) -> ChildState | None:
@@ -465,6 +469,7 @@ class SupervisorServer(GenServer):
             _logger.error("%s %s: child %s shut down with reason %r",
                           self.kind, describe(self), describe_child(child, pid), reason)
 
-    async def terminate(self, reason: Any) -> None:
+    # GenServer.terminate is declared sync; the loop also awaits an async one.
+    async def terminate(self, reason: Any) -> None:  # type: ignore[override]
         if getattr(self, "children", None):
             await self._stop_all()

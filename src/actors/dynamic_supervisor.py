@@ -85,7 +85,8 @@ from ._supervision import (
     start_child_process, start_supervisor, stop_supervisor,
 )
 from .child_spec import ChildSpec, child_spec as _normalize_spec
-from .gen_server import GenServer, check_server
+from .gen_server import GenServer, ServerRef
+from .lowlevel import check_server
 
 __all__ = ["DynamicSupervisor"]
 
@@ -96,7 +97,7 @@ _OPTIONS = ("max_children", "max_restarts", "max_seconds", "extra_arguments", "s
 
 
 def _check_options(max_children: Any = None, max_restarts: Any = 3, max_seconds: Any = 5.0,
-                   extra_arguments: Any = (), strategy: Any = "one_for_one") -> dict:
+                   extra_arguments: Any = (), strategy: Any = "one_for_one") -> dict[str, Any]:
     if strategy != "one_for_one":
         raise ValueError(f"strategy: a DynamicSupervisor supports only 'one_for_one', got {strategy!r}")
     if max_children is not None and max_children != math.inf:
@@ -115,7 +116,7 @@ def _check_options(max_children: Any = None, max_restarts: Any = 3, max_seconds:
 class DynamicSupervisor:
     """A supervisor whose children are started on demand; see the module documentation."""
 
-    def init(*args: Any, **options: Any) -> dict:
+    def init(*args: Any, **options: Any) -> dict[str, Any]:
         """Return a dynamic supervisor's options, checked.
 
         Called as ``DynamicSupervisor.init(max_children=..., max_restarts=...,
@@ -204,7 +205,7 @@ class DynamicSupervisor:
         return ChildSpec(id=child_id, start=(DynamicSupervisor.start_link, (), kwargs), type="supervisor")
 
     @staticmethod
-    async def start_child(supervisor: Any, spec: Any, timeout: float | None = None) -> Pid | None:
+    async def start_child(supervisor: ServerRef, spec: Any, timeout: float | None = None) -> Pid | None:
         """Start a child under ``supervisor``.
 
         ``spec`` is anything a ``Supervisor`` accepts (``ChildSpec``, dict,
@@ -226,13 +227,14 @@ class DynamicSupervisor:
         check_timeout(timeout)
         status, value = await GenServer.call(supervisor, (START, spec), timeout)
         if status == "ok":
-            return value
+            pid: Pid | None = value
+            return pid
         if value == "max_children":
             raise StartError("max_children", "start_child: the supervisor already has max_children children")
         raise StartError(value, f"start_child: the child failed to start: {value!r}")
 
     @staticmethod
-    async def terminate_child(supervisor: Any, pid: Pid, timeout: float | None = None) -> None:
+    async def terminate_child(supervisor: ServerRef, pid: Pid, timeout: float | None = None) -> None:
         """Stop the child ``pid`` (as its ``shutdown`` says); it is not restarted.
 
         Raises:
@@ -248,19 +250,23 @@ class DynamicSupervisor:
             raise LookupError(f"terminate_child: {pid!r} is not a child of this supervisor")
 
     @staticmethod
-    async def which_children(supervisor: Any, timeout: float | None = None) -> list[Child]:
+    async def which_children(supervisor: ServerRef, timeout: float | None = None) -> list[Child]:
         """The children as ``Child(None, pid, type, modules)`` (``pid`` is
         ``"restarting"`` while a failed restart waits to be retried)."""
-        return await call_supervisor(supervisor, (WHICH,), timeout, "DynamicSupervisor.which_children")
+        children: list[Child] = await call_supervisor(
+            supervisor, (WHICH,), timeout, "DynamicSupervisor.which_children")
+        return children
 
     @staticmethod
-    async def count_children(supervisor: Any, timeout: float | None = None) -> dict[str, int]:
+    async def count_children(supervisor: ServerRef, timeout: float | None = None) -> dict[str, int]:
         """Counts: ``specs`` (children), ``active`` (running), ``supervisors``
         and ``workers`` (by type)."""
-        return await call_supervisor(supervisor, (COUNT,), timeout, "DynamicSupervisor.count_children")
+        counts: dict[str, int] = await call_supervisor(
+            supervisor, (COUNT,), timeout, "DynamicSupervisor.count_children")
+        return counts
 
     @staticmethod
-    async def stop(supervisor: Any, reason: Any = "normal", timeout: float | None = None) -> None:
+    async def stop(supervisor: ServerRef, reason: Any = "normal", timeout: float | None = None) -> None:
         """Stop the supervisor: its children stop concurrently, then it exits.
 
         Raises:
@@ -287,7 +293,7 @@ class _DynamicSupervisorServer(SupervisorServer):
         TERMINATE: (not_a_pid,),
     }
 
-    def _configure(self, mod: type, result: Any) -> dict:
+    def _configure(self, mod: type, result: Any) -> dict[str, Any]:
         if result is None:
             result = {}
         if not isinstance(result, dict):
@@ -307,7 +313,7 @@ class _DynamicSupervisorServer(SupervisorServer):
 
     # -- requests ----------------------------------------------------------------------
 
-    async def _start_child(self, spec: ChildSpec) -> tuple:
+    async def _start_child(self, spec: ChildSpec) -> tuple[Any, ...]:
         if len(self.children) >= self.max_children:
             return ("error", "max_children")
         fn, args, kwargs = spec.start
@@ -319,7 +325,7 @@ class _DynamicSupervisorServer(SupervisorServer):
         self._add(child, pid)
         return ("ok", pid)
 
-    async def _terminate_child(self, pid: Pid) -> tuple:
+    async def _terminate_child(self, pid: Pid) -> tuple[Any, ...]:
         child = self.children.pop(pid, None)
         if child is None:
             return ("not_found", None)

@@ -123,6 +123,10 @@ from .lowlevel import (
     call_in_process, check_seconds, check_server, in_process,
 )
 from .child_spec import ChildSpec
+from typing import TypeAlias
+
+# What a server argument may be: a Pid, a locally registered name, or a via(registry, key).
+ServerRef: TypeAlias = Pid | str | via
 
 __all__ = [
     "GenServer", "NOREPLY", "NoReply", "Reply", "Stop", "Ignore", "Continue",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from collections.abc import Coroutine
 from typing import Any, Callable
 
 from . import lowlevel
@@ -113,17 +114,18 @@ class Runtime:
             raise RuntimeError("this Runtime is not running")
         return self._sched
 
-    def spawn(self, fn, *args, **kwargs) -> lowlevel.Pid:
+    def spawn(self, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any, **kwargs: Any) -> lowlevel.Pid:
         """Start ``fn(*args, **kwargs)`` as a process; see ``actors.spawn``."""
         self.scheduler
         return lowlevel.spawn(fn, *args, **kwargs)
 
-    def send(self, dest, msg):
+    def send(self, dest: lowlevel.Pid | str | lowlevel.via, msg: Any) -> Any:
         """Send ``msg`` to ``dest`` from outside any process; see ``actors.send``."""
         self.scheduler
         return lowlevel.send(dest, msg)
 
-    async def call(self, server, request, timeout: float | None = 5.0):
+    async def call(self, server: lowlevel.Pid | str | lowlevel.via, request: Any,
+                   timeout: float | None = 5.0) -> Any:
         """``GenServer.call`` from plain asyncio code: send ``request``, await the reply.
 
         Runs the call in a short-lived process, so the event loop is never
@@ -133,7 +135,7 @@ class Runtime:
             lowlevel.check_server(server, "server", "Runtime.call")
         return await call_in_process(lowlevel.call, server, request, timeout)
 
-    async def run_in_process(self, fn, *args, **kwargs):
+    async def run_in_process(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Await ``fn(*args, **kwargs)`` inside a fresh process and return its result.
 
         For code that must run inside a process (a call, a receive).
@@ -247,7 +249,7 @@ async def _nothing() -> None:
     """A process that ends at once (see ``_stop_and_wait``)."""
 
 
-async def _stop_and_wait(sched: Scheduler, pids: list, timeout: float | None) -> None:
+async def _stop_and_wait(sched: Scheduler, pids: list[lowlevel.Pid], timeout: float | None) -> None:
     """Signal ``"shutdown"`` to ``pids`` (in this order) and wait until they have
     exited; kill those left after ``timeout`` seconds on the runtime's clock."""
     if not pids:
@@ -255,7 +257,7 @@ async def _stop_and_wait(sched: Scheduler, pids: list, timeout: float | None) ->
     loop = sched.loop
     done = loop.create_future()
     expired = loop.create_future()
-    waiting: set = set()
+    waiting: set[lowlevel.Pid] = set()
     timer: Any = None
     clock = sched.clock
     on_loop = isinstance(clock, lowlevel.MockClock) and not clock.autojump
@@ -268,7 +270,7 @@ async def _stop_and_wait(sched: Scheduler, pids: list, timeout: float | None) ->
         else:
             lowlevel.cancel_timer(timer)
 
-    def exited(pid, *exit_info) -> None:
+    def exited(pid: lowlevel.Pid, *exit_info: Any) -> None:
         # Runs inside the scheduler as the process terminates: the timer is
         # cancelled at once, so that an autojumping clock never jumps to it.
         waiting.discard(pid)
@@ -312,7 +314,7 @@ async def _stop_and_wait(sched: Scheduler, pids: list, timeout: float | None) ->
             cancel_timer()
 
 
-def _loop_factory(loop: str | None):
+def _loop_factory(loop: str | None) -> Callable[[], asyncio.AbstractEventLoop]:
     if loop is None or loop == "asyncio":
         return asyncio.new_event_loop
     if loop == "uvloop":
@@ -324,9 +326,10 @@ def _loop_factory(loop: str | None):
     raise ValueError(f'run(loop=...): loop must be None, "asyncio" or "uvloop", got {loop!r}')
 
 
-def run(main, *args, loop: str | None = None, clock=None, asyncio_tasks: bool = True,
-        observe: bool | dict | None = None, long_step: float | None = lowlevel.LONG_STEP,
-        **kwargs):
+def run(main: Callable[..., Coroutine[Any, Any, Any]], *args: Any, loop: str | None = None,
+        clock: Callable[[], float] | None = None, asyncio_tasks: bool = True,
+        observe: bool | dict[str, Any] | None = None, long_step: float | None = lowlevel.LONG_STEP,
+        **kwargs: Any) -> Any:
     """Run ``main(*args, **kwargs)`` as the first process of a new runtime.
 
     Like ``asyncio.run``: makes a new event loop (uvloop with
@@ -370,11 +373,15 @@ def run(main, *args, loop: str | None = None, clock=None, asyncio_tasks: bool = 
         return runner.run(_run_main(main, args, kwargs, clock, asyncio_tasks, observe, long_step))
 
 
-async def _run_main(main, args, kwargs, clock, asyncio_tasks=True, observe=None,
-                    long_step=lowlevel.LONG_STEP):
-    outcome: asyncio.Future = asyncio.get_running_loop().create_future()
+async def _run_main(main: Callable[..., Coroutine[Any, Any, Any]], args: tuple[Any, ...],
+                    kwargs: dict[str, Any], clock: Callable[[], float] | None,
+                    asyncio_tasks: bool = True, observe: bool | dict[str, Any] | None = None,
+                    long_step: float | None = lowlevel.LONG_STEP) -> Any:
+    outcome: asyncio.Future[tuple[Any, Any, BaseException | None, bool]] = \
+        asyncio.get_running_loop().create_future()
 
-    def on_exit(pid, reason, result, exc, by_signal):
+    def on_exit(pid: lowlevel.Pid, reason: Any, result: Any, exc: BaseException | None,
+                by_signal: bool) -> None:
         if not outcome.done():
             outcome.set_result((reason, result, exc, by_signal))
 

@@ -22,7 +22,7 @@ import logging
 import math
 import os
 import time
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable, Coroutine, TypeVar
 
 import actors
 from actors import ANY, Down, Exit, receive, send
@@ -48,8 +48,9 @@ def rss_bytes() -> int:
     except OSError:
         pass
     try:
-        import psutil
-        return psutil.Process().memory_info().rss
+        import psutil  # type: ignore[import-untyped,import-not-found,unused-ignore]
+        rss: int = psutil.Process().memory_info().rss
+        return rss
     except ImportError:
         return 0
 
@@ -81,12 +82,12 @@ class Result:
     name: str
     ops: int = 0
     seconds: float = 0.0
-    expected: dict = dataclasses.field(default_factory=dict)
-    got: dict = dataclasses.field(default_factory=dict)
+    expected: dict[str, int] = dataclasses.field(default_factory=dict)
+    got: dict[str, int] = dataclasses.field(default_factory=dict)
     baseline: int = 0
-    procs: list = dataclasses.field(default_factory=list)
-    rss: list = dataclasses.field(default_factory=list)
-    extra: dict = dataclasses.field(default_factory=dict)
+    procs: list[int] = dataclasses.field(default_factory=list)
+    rss: list[int] = dataclasses.field(default_factory=list)
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def counts_exact(self) -> bool:
@@ -135,12 +136,15 @@ class _CountingHandler(logging.Handler):
         self.records += 1
 
 
-SCENARIOS: dict[str, tuple[str, Callable[..., Awaitable[Result]]]] = {}
+_Scenario = Callable[..., Coroutine[Any, Any, Result]]
+_S = TypeVar("_S", bound=_Scenario)
+
+SCENARIOS: dict[str, tuple[str, _Scenario]] = {}
 
 
-def scenario(kind: str):
+def scenario(kind: str) -> Callable[[_S], _S]:
     """Register an async scenario under its function name (``storm_links`` ...)."""
-    def deco(fn):
+    def deco(fn: _S) -> _S:
         SCENARIOS[fn.__name__] = (kind, fn)
         return fn
     return deco
@@ -159,7 +163,7 @@ def run_scenario(name: str, *args: Any, loop: str | None = None, **kwargs: Any) 
     logger.handlers[:] = [handler]
     logger.propagate = False
     try:
-        result = actors.run(fn, *args, loop=loop, **kwargs)
+        result: Result = actors.run(fn, *args, loop=loop, **kwargs)
     finally:
         logger.handlers[:], logger.propagate = old
     result.extra["log_records"] = handler.records
@@ -236,6 +240,7 @@ async def storm_supervisor(rounds: int = 5, children: int = 10, waves: int = 20)
     for _ in range(rounds):
         sup = await actors.Supervisor.start_link(specs, strategy="one_for_one",
                                                  max_restarts=10**9, max_seconds=1.0)
+        assert sup is not None
         r.expect("up", children)
         pids = await _expect_ups(r, children)
         for _ in range(waves):
@@ -260,6 +265,7 @@ async def storm_dynamic(rounds: int = 5, children: int = 10, waves: int = 20) ->
     t0 = time.perf_counter()
     for _ in range(rounds):
         sup = await actors.DynamicSupervisor.start_link(max_restarts=10**9, max_seconds=1.0)
+        assert sup is not None
         for _ in range(children):
             await actors.DynamicSupervisor.start_child(sup, spec)
         r.expect("up", children)
@@ -442,7 +448,7 @@ def _busy(seconds: float) -> None:
         pass
 
 
-async def _busy_worker(work: float, stop: list) -> None:
+async def _busy_worker(work: float, stop: list[bool]) -> None:
     while not stop:
         _busy(work)
         await actors.sleep(0)
@@ -454,16 +460,16 @@ async def _ponger() -> None:
         send(sender, n)
 
 
-def _percentiles(samples: list[float]) -> dict:
+def _percentiles(samples: list[float]) -> dict[str, float]:
     """p50/p99/max of ``samples`` (seconds), in milliseconds; ``n`` samples."""
     if not samples:
         return {"n": 0, "p50": math.nan, "p99": math.nan, "max": math.nan}
     s = sorted(samples)
-    pick = lambda q: s[min(len(s) - 1, int(q * len(s)))] * 1e3  # noqa: E731
+    pick: Callable[[float], float] = lambda q: s[min(len(s) - 1, int(q * len(s)))] * 1e3  # noqa: E731
     return {"n": len(s), "p50": pick(0.50), "p99": pick(0.99), "max": s[-1] * 1e3}
 
 
-async def _actors_ticker(period: float, until: float, out: list) -> None:
+async def _actors_ticker(period: float, until: float, out: list[float]) -> None:
     while True:                         # at least one sample, however late
         t = time.perf_counter()
         await actors.sleep(period)
@@ -472,7 +478,7 @@ async def _actors_ticker(period: float, until: float, out: list) -> None:
             return
 
 
-async def _asyncio_ticker(period: float, until: float, out: list) -> None:
+async def _asyncio_ticker(period: float, until: float, out: list[float]) -> None:
     while True:
         t = time.perf_counter()
         await asyncio.sleep(period)
@@ -481,7 +487,7 @@ async def _asyncio_ticker(period: float, until: float, out: list) -> None:
             return
 
 
-async def _pinger(ponger: actors.Pid, until: float, out: list, parent: actors.Pid) -> None:
+async def _pinger(ponger: actors.Pid, until: float, out: list[float], parent: actors.Pid) -> None:
     """Round trips to ``ponger``, one per millisecond, until ``until``."""
     me = actors.self()
     i = 0
@@ -523,14 +529,14 @@ async def flood(messages: int = 1_000_000, busy: int = 0, work: float = 0.002,
     r.expect("queued", messages)
     r.count("queued", actors.Process.info(sink, "message_queue_len"))
     rss_peak = rss_bytes()
-    stop: list = []
+    stop: list[bool] = []
     workers = [actors.spawn(_busy_worker, work, stop) for _ in range(busy)]
     ponger = actors.spawn(_ponger)
     if seconds > 0:
         until = time.perf_counter() + seconds
-        a_lat: list = []
-        aio_lat: list = []
-        rtt: list = []
+        a_lat: list[float] = []
+        aio_lat: list[float] = []
+        rtt: list[float] = []
         ticker = actors.spawn_monitor(_actors_ticker, 0.01, until, a_lat)[0]
         task = asyncio.get_running_loop().create_task(_asyncio_ticker(0.01, until, aio_lat))
         actors.spawn_link(_pinger, ponger, until, rtt, me)
@@ -576,7 +582,7 @@ async def flood(messages: int = 1_000_000, busy: int = 0, work: float = 0.002,
 # -- python -m actors stress ---------------------------------------------------------
 
 # row -> (scenario, kwargs for --quick, kwargs for the default run)
-PLAN: dict[str, tuple[str, dict, dict]] = {
+PLAN: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "storm_supervisor": ("storm_supervisor", {"rounds": 3, "children": 10, "waves": 10},
                          {"rounds": 6, "children": 20, "waves": 100}),
     "storm_dynamic": ("storm_dynamic", {"rounds": 3, "children": 10, "waves": 10},
@@ -641,7 +647,7 @@ def _describe(res: Result, kind: str) -> list[str]:
     return lines
 
 
-def main(args: argparse.Namespace, argv: list | None = None) -> int:
+def main(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     """Run the scenarios and print their figures; exit status 1 if a count was wrong."""
     names = list(PLAN)
     if args.only:

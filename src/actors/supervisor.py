@@ -195,7 +195,8 @@ from ._supervision import (
     not_a_spec, not_hashable, start_child_process, start_supervisor, stop_supervisor,
 )
 from .child_spec import ChildSpec, child_spec as _normalize_spec
-from .gen_server import GenServer, Stop, check_server
+from .gen_server import GenServer, ServerRef, Stop
+from .lowlevel import check_server
 
 __all__ = ["Supervisor", "Child"]
 
@@ -204,7 +205,7 @@ _logger = logging.getLogger("actors")
 STRATEGIES = ("one_for_one", "one_for_all", "rest_for_one")
 
 
-async def _call_about_child(supervisor: Any, tag: str, child_id: Any, timeout: Any, fn: str) -> Any:
+async def _call_about_child(supervisor: ServerRef, tag: str, child_id: Any, timeout: Any, fn: str) -> Any:
     """Send the request ``(tag, child_id)`` for ``Supervisor.<fn>``, once its
     arguments are checked."""
     what = f"Supervisor.{fn}"
@@ -217,7 +218,7 @@ async def _call_about_child(supervisor: Any, tag: str, child_id: Any, timeout: A
 
 
 def _init_options(children: Any, strategy: Any = "one_for_one", max_restarts: Any = 3,
-                  max_seconds: Any = 5.0) -> tuple[list, dict]:
+                  max_seconds: Any = 5.0) -> tuple[list[Any], dict[str, Any]]:
     if isinstance(children, (str, bytes, dict, ChildSpec)) or not isinstance(children, (list, tuple)):
         raise TypeError(f"children must be a list of child specs, got {children!r}")
     if strategy not in STRATEGIES:
@@ -226,7 +227,7 @@ def _init_options(children: Any, strategy: Any = "one_for_one", max_restarts: An
     return list(children), {"strategy": strategy, "max_restarts": max_restarts, "max_seconds": max_seconds}
 
 
-def _normalize_children(children: list) -> list[ChildSpec]:
+def _normalize_children(children: list[Any]) -> list[ChildSpec]:
     """Each child as a ChildSpec; duplicate ids are refused (ValueError)."""
     specs = []
     seen = set()
@@ -244,7 +245,7 @@ def _normalize_children(children: list) -> list[ChildSpec]:
     return specs
 
 
-def _parse_init_result(mod: type, result: Any) -> tuple[list[ChildSpec], dict]:
+def _parse_init_result(mod: type, result: Any) -> tuple[list[ChildSpec], dict[str, Any]]:
     """Check what a module-based supervisor's ``init`` returned."""
     if isinstance(result, list):
         result = Supervisor.init(result)
@@ -268,7 +269,7 @@ class Supervisor:
     or subclass it and define ``init`` (a module-based supervisor).
     """
 
-    def init(*args: Any, **options: Any) -> tuple[list, dict]:
+    def init(*args: Any, **options: Any) -> tuple[list[Any], dict[str, Any]]:
         """Return the children and options of a supervisor, checked.
 
         Called as ``Supervisor.init(children, strategy=..., max_restarts=...,
@@ -390,22 +391,26 @@ class Supervisor:
     # -- managing a running supervisor --------------------------------------------
 
     @staticmethod
-    async def which_children(supervisor: Any, timeout: float | None = None) -> list[Child]:
+    async def which_children(supervisor: ServerRef, timeout: float | None = None) -> list[Child]:
         """The children, in start order, as ``Child(id, pid, type, modules)``.
 
         ``pid`` is ``None`` for a child that is not running and
         ``"restarting"`` while a failed restart waits to be retried.
         """
-        return await call_supervisor(supervisor, (WHICH,), timeout, "Supervisor.which_children")
+        children: list[Child] = await call_supervisor(
+            supervisor, (WHICH,), timeout, "Supervisor.which_children")
+        return children
 
     @staticmethod
-    async def count_children(supervisor: Any, timeout: float | None = None) -> dict[str, int]:
+    async def count_children(supervisor: ServerRef, timeout: float | None = None) -> dict[str, int]:
         """Counts: ``specs`` (all children), ``active`` (running),
         ``supervisors`` and ``workers`` (by type, running or not)."""
-        return await call_supervisor(supervisor, (COUNT,), timeout, "Supervisor.count_children")
+        counts: dict[str, int] = await call_supervisor(
+            supervisor, (COUNT,), timeout, "Supervisor.count_children")
+        return counts
 
     @staticmethod
-    async def start_child(supervisor: Any, spec: Any, timeout: float | None = None) -> Pid | None:
+    async def start_child(supervisor: ServerRef, spec: Any, timeout: float | None = None) -> Pid | None:
         """Add a child spec to a running supervisor and start the child.
 
         The child goes last in start order (so it is stopped first).
@@ -426,11 +431,12 @@ class Supervisor:
         check_timeout(timeout)
         status, value = await GenServer.call(supervisor, (START, spec), timeout)
         if status == "ok":
-            return value
+            pid: Pid | None = value
+            return pid
         raise StartError(value, f"start_child {spec.id!r}: {value!r}")
 
     @staticmethod
-    async def terminate_child(supervisor: Any, child_id: Any, timeout: float | None = None) -> None:
+    async def terminate_child(supervisor: ServerRef, child_id: Any, timeout: float | None = None) -> None:
         """Stop the child ``child_id`` (as its ``shutdown`` says); keep its spec.
 
         The spec stays so that ``restart_child`` can start it again (unless
@@ -446,7 +452,7 @@ class Supervisor:
             raise LookupError(f"terminate_child: the supervisor has no child with id {child_id!r}")
 
     @staticmethod
-    async def restart_child(supervisor: Any, child_id: Any, timeout: float | None = None) -> Pid | None:
+    async def restart_child(supervisor: ServerRef, child_id: Any, timeout: float | None = None) -> Pid | None:
         """Start again a child that is not running (after ``terminate_child``).
 
         Returns:
@@ -460,13 +466,14 @@ class Supervisor:
         """
         status, value = await _call_about_child(supervisor, RESTART, child_id, timeout, "restart_child")
         if status == "ok":
-            return value
+            pid: Pid | None = value
+            return pid
         if status == "not_found":
             raise LookupError(f"restart_child: the supervisor has no child with id {child_id!r}")
         raise StartError(value, f"restart_child {child_id!r}: {value!r}")
 
     @staticmethod
-    async def delete_child(supervisor: Any, child_id: Any, timeout: float | None = None) -> None:
+    async def delete_child(supervisor: ServerRef, child_id: Any, timeout: float | None = None) -> None:
         """Delete the spec of a child that is not running.
 
         Raises:
@@ -482,7 +489,7 @@ class Supervisor:
             raise RuntimeError(f"delete_child: child {child_id!r} is {value}; terminate_child it first")
 
     @staticmethod
-    async def stop(supervisor: Any, reason: Any = "normal", timeout: float | None = None) -> None:
+    async def stop(supervisor: ServerRef, reason: Any = "normal", timeout: float | None = None) -> None:
         """Stop the supervisor: its children stop in reverse start order, then it exits.
 
         Raises:
@@ -510,7 +517,7 @@ class _SupervisorServer(SupervisorServer):
         DELETE: (not_hashable,),
     }
 
-    def _configure(self, mod: type, result: Any) -> dict:
+    def _configure(self, mod: type, result: Any) -> dict[str, Any]:
         specs, options = _parse_init_result(mod, result)
         self.strategy = options["strategy"]
         self.children: dict[Any, ChildState] = {}
@@ -519,7 +526,7 @@ class _SupervisorServer(SupervisorServer):
         self.by_pid: dict[Pid, ChildState] = {}
         return options
 
-    async def init(self, mod: type, args: tuple, kwargs: dict) -> None:
+    async def init(self, mod: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         await super().init(mod, args, kwargs)
         for child in list(self.children.values()):
             try:
@@ -615,7 +622,7 @@ class _SupervisorServer(SupervisorServer):
         specs = len(self.children)
         return {"specs": specs, "active": active, "supervisors": supervisors, "workers": specs - supervisors}
 
-    async def _start_child(self, spec: ChildSpec) -> tuple:
+    async def _start_child(self, spec: ChildSpec) -> tuple[Any, ...]:
         old = self.children.get(spec.id)
         if old is not None:
             if type(old.pid) is Pid:
@@ -630,14 +637,14 @@ class _SupervisorServer(SupervisorServer):
             return ("error", failed.reason)
         return ("ok", pid)
 
-    async def _terminate_child(self, child_id: Any) -> tuple:
+    async def _terminate_child(self, child_id: Any) -> tuple[Any, ...]:
         child = self.children.get(child_id)
         if child is None:
             return ("not_found", None)
         await self._stop(child)
         return ("ok", None)
 
-    def _stopped(self, child_id: Any) -> tuple[ChildState | None, tuple | None]:
+    def _stopped(self, child_id: Any) -> tuple[ChildState | None, tuple[Any, ...] | None]:
         """The child ``child_id`` if it is not running, else the reply that says why not."""
         child = self.children.get(child_id)
         if child is None:
@@ -646,9 +653,10 @@ class _SupervisorServer(SupervisorServer):
             return None, ("error", "running" if type(child.pid) is Pid else RESTARTING)
         return child, None
 
-    async def _restart_child(self, child_id: Any) -> tuple:
+    async def _restart_child(self, child_id: Any) -> tuple[Any, ...]:
         child, refusal = self._stopped(child_id)
         if child is None:
+            assert refusal is not None
             return refusal
         try:
             pid = await self._start(child)
@@ -656,9 +664,10 @@ class _SupervisorServer(SupervisorServer):
             return ("error", failed.reason)
         return ("ok", pid)
 
-    async def _delete_child(self, child_id: Any) -> tuple:
+    async def _delete_child(self, child_id: Any) -> tuple[Any, ...]:
         child, refusal = self._stopped(child_id)
         if child is None:
+            assert refusal is not None
             return refusal
         del self.children[child.id]
         return ("ok", None)

@@ -20,6 +20,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from typing import Any
 
 __all__ = ["add_arguments", "fetch", "main", "render"]
 
@@ -47,21 +48,23 @@ def _split(url: str) -> tuple[str, str | None]:
     return f"{parts.scheme}://{parts.netloc}", token
 
 
-def fetch(url: str, limit: int = 20, sort: str = "reductions", timeout: float = 5.0) -> tuple[dict, dict]:
+def fetch(url: str, limit: int = 20, sort: str = "reductions",
+          timeout: float = 5.0) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(system, processes)`` as the observer at ``url`` reports them."""
     base, token = _split(url)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
 
-    def get(path: str) -> dict:
+    def get(path: str) -> dict[str, Any]:
         req = urllib.request.Request(base + path, headers=headers)
         with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return json.load(resp)
+            data: dict[str, Any] = json.load(resp)
+            return data
 
     query = urllib.parse.urlencode({"sort": sort, "limit": limit})
     return get("/api/system"), get(f"/api/processes?{query}")
 
 
-def _bytes(n) -> str:
+def _bytes(n: float | None) -> str:
     if n is None:
         return "-"
     for unit in ("B", "K", "M", "G"):
@@ -71,12 +74,12 @@ def _bytes(n) -> str:
     return str(n)
 
 
-def _cut(text, width: int) -> str:
-    text = "" if text is None else str(text)
-    return text if len(text) <= width else text[:width - 1] + "~"
+def _cut(text: object, width: int) -> str:
+    s = "" if text is None else str(text)
+    return s if len(s) <= width else s[:width - 1] + "~"
 
 
-def render(system: dict, table: dict, width: int = 100) -> str:
+def render(system: dict[str, Any], table: dict[str, Any], width: int = 100) -> str:
     """One frame of text: the counters, then one line per process."""
     up = system.get("uptime")
     lines = [
@@ -93,7 +96,7 @@ def render(system: dict, table: dict, width: int = 100) -> str:
     return "\n".join(_cut(line, width) if i > 1 else line for i, line in enumerate(lines)) + "\n"
 
 
-def main(args: argparse.Namespace, argv=None) -> int:
+def main(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     """Run ``top`` until Ctrl-C (or one frame with ``--once``); 1 on errors."""
     if args.interval <= 0:
         print("top: --interval must be > 0", file=sys.stderr)

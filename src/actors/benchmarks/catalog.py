@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import dataclasses
 import statistics
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 # Kinds of workload: what the one number of a sample means.
 RATE = "rate"          # units per second, higher is better
@@ -129,7 +129,7 @@ class Speedup(Target):
         self.system, self.at_least = system, at_least
         self.text = text or f">= {at_least:g}x {system}"
 
-    def judge(self, row, rows):
+    def judge(self, row: Row, rows: Dict[str, Row]) -> Tuple[Optional[bool], str]:
         r = row.ratio(self.system)
         if r is None:
             return None, self.text
@@ -143,7 +143,7 @@ class AtLeast(Target):
         self.limit = limit
         self.text = f">= {limit:,g}{unit}"
 
-    def judge(self, row, rows):
+    def judge(self, row: Row, rows: Dict[str, Row]) -> Tuple[Optional[bool], str]:
         v = row.median("actors")
         if v is None:
             return None, self.text
@@ -157,7 +157,7 @@ class RelativeTo(Target):
         self.other, self.at_least = other, at_least
         self.text = f">= {at_least:g}x {other}"
 
-    def judge(self, row, rows):
+    def judge(self, row: Row, rows: Dict[str, Row]) -> Tuple[Optional[bool], str]:
         other = rows.get(self.other)
         mine = row.median("actors")
         theirs = other.median("actors") if other else None
@@ -174,7 +174,7 @@ class AtMost(Target):
         self.limit = limit
         self.text = f"<= {limit:g}{unit}"
 
-    def judge(self, row, rows):
+    def judge(self, row: Row, rows: Dict[str, Row]) -> Tuple[Optional[bool], str]:
         v = row.median("actors")
         if v is None:
             return None, self.text
@@ -188,12 +188,14 @@ class Lateness(Target):
         self.p99_ms = p99_ms
         self.text = f"p99 < {p99_ms:g}ms, 0 early"
 
-    def judge(self, row, rows):
+    def judge(self, row: Row, rows: Dict[str, Row]) -> Tuple[Optional[bool], str]:
         res = row.results.get("actors")
         if not res or not res.samples:
             return None, self.text
         early = max(s.extra.get("early", 0) for s in res.samples)
         p99 = row.median("actors")
+        if p99 is None:
+            return None, self.text
         return (early == 0 and p99 < self.p99_ms), self.text
 
 
@@ -202,7 +204,7 @@ class AllOf(Target):
         self.targets = targets
         self.text = "; ".join(t.text for t in targets)
 
-    def judge(self, row, rows):
+    def judge(self, row: Row, rows: Dict[str, Row]) -> Tuple[Optional[bool], str]:
         verdicts = [t.judge(row, rows) for t in self.targets]
         oks = [v for v, _ in verdicts]
         text = "; ".join(t for _, t in verdicts)
@@ -259,13 +261,16 @@ def workload(name: str, kind: str, unit: str, description: str, *, full: Dict[st
     return w
 
 
-def impl(name: str, system: str):
+_F = TypeVar("_F", bound=Callable[..., "Sample"])
+
+
+def impl(name: str, system: str) -> Callable[[_F], _F]:
     """Register ``fn(params, env) -> Sample`` as ``system``'s version of workload ``name``."""
     if system not in SYSTEMS + COMPARE_SYSTEMS or system == "erlang":
         raise ValueError(f"impl: system must be one of 'actors', 'asyncio', 'pykka', 'gevent', "
                          f"'thespian', not {system!r}")
 
-    def deco(fn):
+    def deco(fn: _F) -> _F:
         w = WORKLOADS.get(name)
         if w is None:
             raise KeyError(f"impl: no workload {name!r} (declare it in workloads.py first)")

@@ -52,7 +52,8 @@ def main(args: argparse.Namespace, argv: Optional[List[str]] = None) -> int:
         if compare is None:
             print(f"actors bench: --compare {checkout.NEEDS_CHECKOUT}", file=sys.stderr)
             return 2
-        return compare.main(args, argv)
+        status: int = compare.main(args, argv)
+        return status
     if args.plot:
         print("actors bench: --plot needs --compare", file=sys.stderr)
         return 2

@@ -12,8 +12,11 @@ import gc
 import logging
 import random
 import time
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any, Dict, List
 
 import actors
+from actors import Pid
 from actors import Continue, GenServer, Registry, cancel_timer, receive, send, send_after, spawn
 from actors.lowlevel import call, reply
 
@@ -26,14 +29,14 @@ perf_counter = time.perf_counter
 monotonic = time.monotonic
 
 
-def run(main, env: Env, *args):
+def run(main: Callable[..., Coroutine[Any, Any, Any]], env: Env, *args: Any) -> Any:
     return actors.run(main, *args, loop=env.loop)
 
 
 # ---------------------------------------------------------------------------
 # ping-pong
 
-async def _pong(peer, rounds):
+async def _pong(peer: Pid, rounds: int) -> None:
     expected = rounds - 1
     got = 0
     while True:
@@ -48,7 +51,7 @@ async def _pong(peer, rounds):
         expected -= 1
 
 
-async def _ping_pong(messages):
+async def _ping_pong(messages: int) -> tuple[int, float]:
     rounds = messages // 2
     pong = spawn(_pong, actors.self(), rounds)
     got = 0
@@ -67,7 +70,7 @@ async def _ping_pong(messages):
 
 
 @impl("ping-pong", "actors")
-def ping_pong(p, env):
+def ping_pong(p: Dict[str, int], env: Env) -> Sample:
     got, elapsed = run(_ping_pong, env, p["messages"])
     return rate(got, p["messages"] // 2 * 2, elapsed)
 
@@ -75,7 +78,7 @@ def ping_pong(p, env):
 # ---------------------------------------------------------------------------
 # ring
 
-async def _ring_node(parent, total):
+async def _ring_node(parent: Pid, total: int) -> None:
     nxt = await receive()
     send(parent, "ready")
     got = 0
@@ -91,7 +94,7 @@ async def _ring_node(parent, total):
             send(nxt, n + 1)
 
 
-async def _ring(procs, laps):
+async def _ring(procs: int, laps: int) -> tuple[int, float]:
     total = procs * laps
     me = actors.self()
     nodes = [spawn(_ring_node, me, total) for _ in range(procs)]
@@ -115,7 +118,7 @@ async def _ring(procs, laps):
 
 
 @impl("ring", "actors")
-def ring(p, env):
+def ring(p: Dict[str, int], env: Env) -> Sample:
     got, elapsed = run(_ring, env, p["procs"], p["laps"])
     return rate(got, p["procs"] * p["laps"], elapsed)
 
@@ -123,11 +126,11 @@ def ring(p, env):
 # ---------------------------------------------------------------------------
 # spawn
 
-async def _child(parent, i):
+async def _child(parent: Pid, i: int) -> None:
     send(parent, i)
 
 
-async def _spawn(procs):
+async def _spawn(procs: int) -> tuple[int, float]:
     me = actors.self()
     t0 = perf_counter()
     for i in range(procs):
@@ -141,7 +144,7 @@ async def _spawn(procs):
 
 
 @impl("spawn", "actors")
-def spawn_(p, env):
+def spawn_(p: Dict[str, int], env: Env) -> Sample:
     got, elapsed = run(_spawn, env, p["procs"])
     return rate(got, p["procs"], elapsed, "processes")
 
@@ -149,12 +152,12 @@ def spawn_(p, env):
 # ---------------------------------------------------------------------------
 # fan-in
 
-async def _sender(dest, idx, each):
+async def _sender(dest: Pid, idx: int, each: int) -> None:
     for seq in range(each):
         send(dest, (idx, seq))
 
 
-async def _fan_in(senders, each):
+async def _fan_in(senders: int, each: int) -> tuple[int, float]:
     me = actors.self()
     counts = [0] * senders
     t0 = perf_counter()
@@ -173,7 +176,7 @@ async def _fan_in(senders, each):
 
 
 @impl("fan-in", "actors")
-def fan_in(p, env):
+def fan_in(p: Dict[str, int], env: Env) -> Sample:
     got, elapsed = run(_fan_in, env, p["senders"], p["each"])
     return rate(got, p["senders"] * p["each"], elapsed)
 
@@ -182,13 +185,13 @@ def fan_in(p, env):
 # request/reply: lowlevel.call (monitor + fresh ref + 5 s timeout) against
 # a server written with receive + reply
 
-async def _server():
+async def _server() -> None:
     while True:
         _tag, from_, request = await receive()
         reply(from_, request)
 
 
-async def _request_reply(calls, queued):
+async def _request_reply(calls: int, queued: int) -> tuple[int, float]:
     me = actors.self()
     for i in range(queued):
         send(me, ("junk", i))
@@ -208,13 +211,13 @@ async def _request_reply(calls, queued):
 
 
 @impl("request-reply", "actors")
-def request_reply(p, env):
+def request_reply(p: Dict[str, int], env: Env) -> Sample:
     got, elapsed = run(_request_reply, env, p["calls"], 0)
     return rate(got, p["calls"], elapsed, "replies")
 
 
 @impl("request-reply-queued", "actors")
-def request_reply_queued(p, env):
+def request_reply_queued(p: Dict[str, int], env: Env) -> Sample:
     got, elapsed = run(_request_reply, env, p["calls"], p["queued"])
     return rate(got, p["calls"], elapsed, "replies")
 
@@ -222,7 +225,7 @@ def request_reply_queued(p, env):
 # ---------------------------------------------------------------------------
 # timers
 
-async def _timers(delays, max_s):
+async def _timers(delays: List[float], max_s: float) -> tuple[int, float]:
     me = actors.self()
     n = len(delays)
     t0 = perf_counter()
@@ -246,12 +249,12 @@ async def _timers(delays, max_s):
 
 
 @impl("timers", "actors")
-def timers(p, env):
+def timers(p: Dict[str, int], env: Env) -> Sample:
     got, elapsed = run(_timers, env, timer_delays(p), p["max_ms"] / 1e3)
     return rate(got, p["timers"], elapsed, "timers")
 
 
-async def _lateness(n, window, offset):
+async def _lateness(n: int, window: float, offset: float) -> tuple[List[float], float]:
     me = actors.self()
     rnd = random.Random(2)
     offsets = [offset + rnd.uniform(0.0, window) for _ in range(n)]
@@ -260,7 +263,7 @@ async def _lateness(n, window, offset):
         deadline = start + o
         send_after(me, deadline, deadline - monotonic())
     armed = monotonic()
-    late = []
+    late: List[float] = []
     for _ in range(n):
         deadline = await receive(timeout=window + offset + 10)
         late.append(monotonic() - deadline)
@@ -268,7 +271,7 @@ async def _lateness(n, window, offset):
 
 
 @impl("timer-lateness", "actors")
-def timer_lateness(p, env):
+def timer_lateness(p: Dict[str, int], env: Env) -> Sample:
     late, overran = run(_lateness, env, *lateness_params(p))
     expect(len(late) == p["timers"], "timer-lateness: missing timers")
     return lateness_sample(late, {"arm_overran_ms": overran * 1e3})
@@ -277,12 +280,12 @@ def timer_lateness(p, env):
 # ---------------------------------------------------------------------------
 # memory (run in a fresh interpreter by the runner)
 
-async def _idle(parent):
+async def _idle(parent: Pid) -> None:
     send(parent, 1)
     await receive()
 
 
-async def _memory(procs):
+async def _memory(procs: int) -> float:
     me = actors.self()
     # Warm the code paths (one process) so lazy first-use allocations are not counted.
     spawn(_child, me, 0)
@@ -304,7 +307,7 @@ async def _memory(procs):
 
 
 @impl("memory", "actors")
-def memory(p, env):
+def memory(p: Dict[str, int], env: Env) -> Sample:
     per = run(_memory, env, p["procs"])
     return Sample(per, {"count": p["procs"]})
 
@@ -316,19 +319,19 @@ class _Counter(GenServer):
     """A counter: ``"incr"`` (call) answers the new count, ``"get"`` the count;
     a cast adds one."""
 
-    def init(self):
+    def init(self) -> None:
         self.n = 0
 
-    def handle_call(self, request, from_):
+    def handle_call(self, request: Any, from_: Any) -> int:
         if request == "incr":
             self.n += 1
         return self.n
 
-    def handle_cast(self, request):
+    def handle_cast(self, request: Any) -> None:
         self.n += 1
 
 
-async def _genserver_call(calls):
+async def _genserver_call(calls: int) -> tuple[int, float]:
     server = await _Counter.start_link()
     got = 0
     t0 = perf_counter()
@@ -343,12 +346,12 @@ async def _genserver_call(calls):
 
 
 @impl("genserver-call", "actors")
-def genserver_call(p, env):
+def genserver_call(p: Dict[str, int], env: Env) -> Sample:
     got, elapsed = run(_genserver_call, env, p["calls"])
     return rate(got, p["calls"], elapsed, "replies")
 
 
-async def _genserver_cast(casts):
+async def _genserver_cast(casts: int) -> tuple[Any, float]:
     server = await _Counter.start_link()
     t0 = perf_counter()
     for _ in range(casts):
@@ -360,7 +363,7 @@ async def _genserver_cast(casts):
 
 
 @impl("genserver-cast", "actors")
-def genserver_cast(p, env):
+def genserver_cast(p: Dict[str, int], env: Env) -> Sample:
     count, elapsed = run(_genserver_cast, env, p["casts"])
     return rate(count, p["casts"], elapsed, "casts (the server's count)")
 
@@ -371,16 +374,16 @@ def genserver_cast(p, env):
 class _Crasher(GenServer):
     """Tells ``parent`` it started, then crashes (raises) before any message."""
 
-    def init(self, parent):
+    def init(self, parent: Pid) -> Continue:
         send(parent, "started")
         return Continue("crash")
 
-    def handle_continue(self, arg):
+    def handle_continue(self, arg: Any) -> None:
         raise RuntimeError(arg)
 
 
 @contextlib.contextmanager
-def _crash_reports_silenced():
+def _crash_reports_silenced() -> Iterator[None]:
     """20,000 crash reports with tracebacks would be the benchmark (and flood
     stderr): silence the "actors" logger, as bench.erl sets logger level none."""
     logger = logging.getLogger("actors")
@@ -392,11 +395,12 @@ def _crash_reports_silenced():
         logger.setLevel(old)
 
 
-async def _supervisor_restarts(restarts):
+async def _supervisor_restarts(restarts: int) -> tuple[int, float]:
     from actors.supervisor import Supervisor   # imported here: only this row needs it
     me = actors.self()
     sup = await Supervisor.start_link([_Crasher.child_spec(me)], strategy="one_for_one",
                                       max_restarts=10**9, max_seconds=1)
+    assert sup is not None
     first = await receive(timeout=10)
     if not (first == "started"):
         raise MissingWork(f"supervisor-restarts: got {first!r} before the first start")
@@ -417,7 +421,7 @@ async def _supervisor_restarts(restarts):
 
 
 @impl("supervisor-restarts", "actors")
-def supervisor_restarts(p, env):
+def supervisor_restarts(p: Dict[str, int], env: Env) -> Sample:
     with _crash_reports_silenced():
         got, elapsed = run(_supervisor_restarts, env, p["restarts"])
     return rate(got, p["restarts"], elapsed, "restarts")
@@ -426,7 +430,7 @@ def supervisor_restarts(p, env):
 # ---------------------------------------------------------------------------
 # Registry.lookup (the baseline, in impl_asyncio, is a plain dict)
 
-async def _registry_lookup(lookups, keys):
+async def _registry_lookup(lookups: int, keys: int) -> tuple[int, float]:
     await Registry.start_link(keys="unique", name="bench_registry")
     names = registry_keys(keys)
     me = actors.self()
@@ -448,6 +452,6 @@ async def _registry_lookup(lookups, keys):
 
 
 @impl("registry-lookup", "actors")
-def registry_lookup(p, env):
+def registry_lookup(p: Dict[str, int], env: Env) -> Sample:
     got, elapsed = run(_registry_lookup, env, p["lookups"], p["keys"])
     return rate(got, p["lookups"], elapsed, "lookups")

@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import Callable, Coroutine
+from typing import Any, Dict, List
 
 from . import workloads  # noqa: F401  (declares the workloads before @impl)
 from .catalog import Env, MissingWork, Sample, expect, impl, lateness_sample, rate
@@ -25,7 +27,7 @@ perf_counter = time.perf_counter
 monotonic = time.monotonic
 
 
-def run(main, env: Env, *args):
+def run(main: Callable[..., Coroutine[Any, Any, Any]], env: Env, *args: Any) -> Any:
     """``asyncio.run(main(*args))`` on the chosen loop."""
     if env.loop == "uvloop":
         import uvloop
@@ -37,7 +39,7 @@ def run(main, env: Env, *args):
 # ---------------------------------------------------------------------------
 # ping-pong
 
-async def _pong(inbox, peer, rounds):
+async def _pong(inbox: asyncio.Queue[Any], peer: asyncio.Queue[Any], rounds: int) -> int:
     expected = rounds - 1
     got = 0
     while True:
@@ -51,9 +53,10 @@ async def _pong(inbox, peer, rounds):
         expected -= 1
 
 
-async def _ping_pong(messages):
+async def _ping_pong(messages: int) -> tuple[int, float]:
     rounds = messages // 2
-    inbox, pong_inbox = asyncio.Queue(), asyncio.Queue()
+    inbox: asyncio.Queue[Any] = asyncio.Queue()
+    pong_inbox: asyncio.Queue[Any] = asyncio.Queue()
     pong = asyncio.create_task(_pong(pong_inbox, inbox, rounds))
     got = 0
     t0 = perf_counter()
@@ -68,7 +71,7 @@ async def _ping_pong(messages):
 
 
 @impl("ping-pong", "asyncio")
-def ping_pong(p, env):
+def ping_pong(p: Dict[str, int], env: Env) -> Sample:
     got, elapsed = run(_ping_pong, env, p["messages"])
     return rate(got, p["messages"] // 2 * 2, elapsed)
 
@@ -76,7 +79,7 @@ def ping_pong(p, env):
 # ---------------------------------------------------------------------------
 # ring
 
-async def _ring_node(inbox, parent, total):
+async def _ring_node(inbox: asyncio.Queue[Any], parent: asyncio.Queue[Any], total: int) -> None:
     nxt = await inbox.get()
     parent.put_nowait("ready")
     got = 0
@@ -92,10 +95,10 @@ async def _ring_node(inbox, parent, total):
             nxt.put_nowait(n + 1)
 
 
-async def _ring(procs, laps):
+async def _ring(procs: int, laps: int) -> tuple[int, float]:
     total = procs * laps
-    inbox = asyncio.Queue()
-    boxes = [asyncio.Queue() for _ in range(procs)]
+    inbox: asyncio.Queue[Any] = asyncio.Queue()
+    boxes: List[asyncio.Queue[Any]] = [asyncio.Queue() for _ in range(procs)]
     tasks = [asyncio.create_task(_ring_node(b, inbox, total)) for b in boxes]
     for i, b in enumerate(boxes):
         b.put_nowait(boxes[(i + 1) % procs])
@@ -118,7 +121,7 @@ async def _ring(procs, laps):
 
 
 @impl("ring", "asyncio")
-def ring(p, env):
+def ring(p: Dict[str, int], env: Env) -> Sample:
     got, elapsed = run(_ring, env, p["procs"], p["laps"])
     return rate(got, p["procs"] * p["laps"], elapsed)
 
@@ -128,12 +131,12 @@ def ring(p, env):
 # get no Queue: a bare task each (with a Queue each: 2.5-3x slower).
 # No reference is kept: a child never waits, so it cannot be collected early.
 
-async def _child(parent, i):
+async def _child(parent: asyncio.Queue[Any], i: int) -> None:
     parent.put_nowait(i)
 
 
-async def _spawn(procs):
-    inbox = asyncio.Queue()
+async def _spawn(procs: int) -> tuple[int, float]:
+    inbox: asyncio.Queue[Any] = asyncio.Queue()
     create_task = asyncio.create_task
     t0 = perf_counter()
     for i in range(procs):
@@ -147,7 +150,7 @@ async def _spawn(procs):
 
 
 @impl("spawn", "asyncio")
-def spawn(p, env):
+def spawn(p: Dict[str, int], env: Env) -> Sample:
     got, elapsed = run(_spawn, env, p["procs"])
     return rate(got, p["procs"], elapsed, "processes")
 
@@ -155,13 +158,14 @@ def spawn(p, env):
 # ---------------------------------------------------------------------------
 # fan-in
 
-async def _sender(dest, idx, each):       # never receives: no Queue of its own
+# never receives: no Queue of its own
+async def _sender(dest: asyncio.Queue[Any], idx: int, each: int) -> None:
     for seq in range(each):
         dest.put_nowait((idx, seq))
 
 
-async def _fan_in(senders, each):
-    inbox = asyncio.Queue()
+async def _fan_in(senders: int, each: int) -> tuple[int, float]:
+    inbox: asyncio.Queue[Any] = asyncio.Queue()
     counts = [0] * senders
     t0 = perf_counter()
     tasks = [asyncio.create_task(_sender(inbox, i, each)) for i in range(senders)]
@@ -177,7 +181,7 @@ async def _fan_in(senders, each):
 
 
 @impl("fan-in", "asyncio")
-def fan_in(p, env):
+def fan_in(p: Dict[str, int], env: Env) -> Sample:
     got, elapsed = run(_fan_in, env, p["senders"], p["each"])
     return rate(got, p["senders"] * p["each"], elapsed)
 
@@ -185,18 +189,18 @@ def fan_in(p, env):
 # ---------------------------------------------------------------------------
 # request/reply: a future per call
 
-async def _server(inbox):
+async def _server(inbox: asyncio.Queue[Any]) -> None:
     while True:
         fut, request = await inbox.get()
         fut.set_result(request)
 
 
-async def _request_reply(calls, queued):
+async def _request_reply(calls: int, queued: int) -> tuple[int, float]:
     loop = asyncio.get_running_loop()
-    inbox = asyncio.Queue()
+    inbox: asyncio.Queue[Any] = asyncio.Queue()
     for i in range(queued):
         inbox.put_nowait(("junk", i))
-    server_inbox = asyncio.Queue()
+    server_inbox: asyncio.Queue[Any] = asyncio.Queue()
     server = asyncio.create_task(_server(server_inbox))
 
     create_future, put = loop.create_future, server_inbox.put_nowait
@@ -216,13 +220,13 @@ async def _request_reply(calls, queued):
 
 
 @impl("request-reply", "asyncio")
-def request_reply(p, env):
+def request_reply(p: Dict[str, int], env: Env) -> Sample:
     got, elapsed = run(_request_reply, env, p["calls"], 0)
     return rate(got, p["calls"], elapsed, "replies")
 
 
 @impl("request-reply-queued", "asyncio")
-def request_reply_queued(p, env):
+def request_reply_queued(p: Dict[str, int], env: Env) -> Sample:
     got, elapsed = run(_request_reply, env, p["calls"], p["queued"])
     return rate(got, p["calls"], elapsed, "replies")
 
@@ -230,9 +234,9 @@ def request_reply_queued(p, env):
 # ---------------------------------------------------------------------------
 # timers
 
-async def _timers(delays, max_s):
+async def _timers(delays: List[float], max_s: float) -> tuple[int, float]:
     loop = asyncio.get_running_loop()
-    inbox = asyncio.Queue()
+    inbox: asyncio.Queue[Any] = asyncio.Queue()
     put = inbox.put_nowait
     n = len(delays)
     t0 = perf_counter()
@@ -255,21 +259,21 @@ async def _timers(delays, max_s):
     return n, t1 - t0
 
 
-def timer_delays(p, seed=1):
+def timer_delays(p: Dict[str, int], seed: int = 1) -> List[float]:
     rnd = random.Random(seed)
     lo, hi = p["min_ms"] / 1e3, p["max_ms"] / 1e3
     return [rnd.uniform(lo, hi) for _ in range(p["timers"])]
 
 
 @impl("timers", "asyncio")
-def timers(p, env):
+def timers(p: Dict[str, int], env: Env) -> Sample:
     got, elapsed = run(_timers, env, timer_delays(p), p["max_ms"] / 1e3)
     return rate(got, p["timers"], elapsed, "timers")
 
 
-async def _lateness(n, window, offset):
+async def _lateness(n: int, window: float, offset: float) -> tuple[List[float], float]:
     loop = asyncio.get_running_loop()
-    inbox = asyncio.Queue()
+    inbox: asyncio.Queue[Any] = asyncio.Queue()
     put = inbox.put_nowait
     rnd = random.Random(2)
     offsets = [offset + rnd.uniform(0.0, window) for _ in range(n)]
@@ -278,19 +282,19 @@ async def _lateness(n, window, offset):
         deadline = start + o
         loop.call_later(deadline - monotonic(), put, deadline)
     armed = monotonic()
-    late = []
+    late: List[float] = []
     for _ in range(n):
         deadline = await inbox.get()
         late.append(monotonic() - deadline)
     return late, max(0.0, armed - start - offset)
 
 
-def lateness_params(p):
+def lateness_params(p: Dict[str, int]) -> tuple[int, float, float]:
     return p["timers"], p["window_ms"] / 1e3, p["offset_ms"] / 1e3
 
 
 @impl("timer-lateness", "asyncio")
-def timer_lateness(p, env):
+def timer_lateness(p: Dict[str, int], env: Env) -> Sample:
     late, overran = run(_lateness, env, *lateness_params(p))
     expect(len(late) == p["timers"], "timer-lateness: missing timers")
     return lateness_sample(late, {"arm_overran_ms": overran * 1e3})
@@ -299,21 +303,21 @@ def timer_lateness(p, env):
 # ---------------------------------------------------------------------------
 # memory (run in a fresh interpreter by the runner)
 
-async def _idle(inbox, parent):
+async def _idle(inbox: asyncio.Queue[Any], parent: asyncio.Queue[Any]) -> None:
     parent.put_nowait(1)
     await inbox.get()
 
 
-async def _memory(procs):
+async def _memory(procs: int) -> float:
     import gc
-    inbox = asyncio.Queue()
+    inbox: asyncio.Queue[Any] = asyncio.Queue()
     # Warm the code paths (one process) so lazy first-use allocations are not counted.
     asyncio.create_task(_child(inbox, 0))
     await inbox.get()
     gc.collect()
     before = rss_bytes()
     # A user keeps references to their tasks (asyncio holds only weak ones).
-    tasks = []
+    tasks: List[asyncio.Task[None]] = []
     for _ in range(procs):
         tasks.append(asyncio.create_task(_idle(asyncio.Queue(), inbox)))
     ready = 0
@@ -329,7 +333,7 @@ async def _memory(procs):
 
 
 @impl("memory", "asyncio")
-def memory(p, env):
+def memory(p: Dict[str, int], env: Env) -> Sample:
     per = run(_memory, env, p["procs"])
     return Sample(per, {"count": p["procs"]})
 
@@ -341,23 +345,23 @@ class CounterServer:
     """A counter served by a task: ``await server.call("incr")`` answers the
     new count, ``"get"`` the count; ``server.cast(x)`` adds one."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.n = 0
-        self.inbox = asyncio.Queue()
+        self.inbox: asyncio.Queue[Any] = asyncio.Queue()
         self.create_future = asyncio.get_running_loop().create_future
         self.task = asyncio.create_task(self._serve())
 
-    def call(self, request):
+    def call(self, request: Any) -> asyncio.Future[Any]:
         """The reply's future (``await server.call(...)``): a plain method, no
         coroutine per call."""
         fut = self.create_future()
         self.inbox.put_nowait((fut, request))
         return fut
 
-    def cast(self, request):
+    def cast(self, request: Any) -> None:
         self.inbox.put_nowait((None, request))
 
-    async def _serve(self):
+    async def _serve(self) -> None:
         get = self.inbox.get
         while True:
             fut, request = await get()
@@ -366,19 +370,19 @@ class CounterServer:
             else:
                 fut.set_result(self.handle_call(request))
 
-    def handle_call(self, request):
+    def handle_call(self, request: Any) -> int:
         if request == "incr":
             self.n += 1
         return self.n
 
-    def handle_cast(self, request):
+    def handle_cast(self, request: Any) -> None:
         self.n += 1
 
-    def stop(self):
+    def stop(self) -> None:
         self.task.cancel()
 
 
-async def _genserver_call(calls):
+async def _genserver_call(calls: int) -> tuple[int, float]:
     server = CounterServer()
     got = 0
     t0 = perf_counter()
@@ -393,12 +397,12 @@ async def _genserver_call(calls):
 
 
 @impl("genserver-call", "asyncio")
-def genserver_call(p, env):
+def genserver_call(p: Dict[str, int], env: Env) -> Sample:
     got, elapsed = run(_genserver_call, env, p["calls"])
     return rate(got, p["calls"], elapsed, "replies")
 
 
-async def _genserver_cast(casts):
+async def _genserver_cast(casts: int) -> tuple[Any, float]:
     server = CounterServer()
     t0 = perf_counter()
     for _ in range(casts):
@@ -410,7 +414,7 @@ async def _genserver_cast(casts):
 
 
 @impl("genserver-cast", "asyncio")
-def genserver_cast(p, env):
+def genserver_cast(p: Dict[str, int], env: Env) -> Sample:
     count, elapsed = run(_genserver_cast, env, p["casts"])
     return rate(count, p["casts"], elapsed, "casts (the server's count)")
 
@@ -419,18 +423,18 @@ def genserver_cast(p, env):
 # registry-lookup's baseline: a plain dict holding what Registry.lookup
 # returns (key -> [(owner, value)]), read with d[key] in the same loop.
 
-def registry_keys(keys):
+def registry_keys(keys: int) -> List[str]:
     """The keys of the registry-lookup row (key i holds value i)."""
     return [f"key{i}" for i in range(keys)]
 
 
-def lookup_sum(lookups, keys):
+def lookup_sum(lookups: int, keys: int) -> int:
     """What the values of ``lookups`` lookups cycling through ``keys`` keys add up to."""
     laps, rest = divmod(lookups, keys)
     return laps * (keys * (keys - 1) // 2) + rest * (rest - 1) // 2
 
 
-def _dict_lookup(lookups, keys):
+def _dict_lookup(lookups: int, keys: int) -> tuple[int, float]:
     names = registry_keys(keys)
     owner = object()                      # stands for the registered pid
     table = {key: [(owner, i)] for i, key in enumerate(names)}
@@ -447,6 +451,6 @@ def _dict_lookup(lookups, keys):
 
 
 @impl("registry-lookup", "asyncio")
-def registry_lookup(p, env):
+def registry_lookup(p: Dict[str, int], env: Env) -> Sample:
     got, elapsed = _dict_lookup(p["lookups"], p["keys"])
     return rate(got, p["lookups"], elapsed, "lookups")

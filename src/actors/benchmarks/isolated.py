@@ -7,11 +7,13 @@ neither the runner's own heap nor another system's leftovers are counted::
     python -m actors.benchmarks.isolated WORKLOAD SYSTEM PARAMS_JSON ENV_JSON
 """
 
+from __future__ import annotations
+
 import json
 import sys
 
 
-def main(argv):
+def main(argv: list[str]) -> None:
     name, system, params, env = argv
     from .catalog import WORKLOADS, Env
     from . import workloads  # noqa: F401

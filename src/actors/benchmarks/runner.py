@@ -33,7 +33,7 @@ import subprocess
 import sys
 import time
 import traceback
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from . import checkout
 from .catalog import (LATENCY, MEMORY, OPTIONAL_SYSTEMS, RATE, WORKLOADS, Env, MissingWork,
@@ -64,7 +64,7 @@ def load() -> Dict[str, Workload]:
     return WORKLOADS
 
 
-def start_erlang(no_erlang: bool):
+def start_erlang(no_erlang: bool) -> tuple[Any, Optional[str]]:
     """The checkout's Erlang/OTP runner, started, and a note for the header.
 
     Returns:
@@ -151,9 +151,9 @@ def main(args: argparse.Namespace, argv: Optional[List[str]] = None) -> int:
 # ----------------------------------------------------------------------------
 # running
 
-def systems_for(w: Workload, erlang) -> List[str]:
+def systems_for(w: Workload, erlang: Any) -> List[str]:
     """The systems that run ``w``: those with a version of it that can run here."""
-    out = [s for s in ("actors", "asyncio") if s in w.impls]
+    out: List[str] = [s for s in ("actors", "asyncio") if s in w.impls]
     if erlang is not None and erlang.has(w):
         out.append("erlang")
     if "pykka" in w.impls and PYKKA is not None and PYKKA.available():
@@ -161,7 +161,7 @@ def systems_for(w: Workload, erlang) -> List[str]:
     return out
 
 
-def run_workload(w: Workload, env: Env, rounds: int, erlang) -> Row:
+def run_workload(w: Workload, env: Env, rounds: int, erlang: Any) -> Row:
     params = w.params(env.quick)
     row = Row(w, params)
     systems = systems_for(w, erlang)
@@ -192,9 +192,10 @@ def run_workload(w: Workload, env: Env, rounds: int, erlang) -> Row:
     return row
 
 
-def measure(w: Workload, system: str, params: Dict[str, int], env: Env, erlang) -> Sample:
+def measure(w: Workload, system: str, params: Dict[str, int], env: Env, erlang: Any) -> Sample:
     if system == "erlang":
-        return erlang.measure(w, params)
+        sample: Sample = erlang.measure(w, params)
+        return sample
     if w.isolated:
         return measure_in_subprocess(w, system, params, env)
     fn = w.impls[system]
@@ -237,10 +238,11 @@ def measure_in_subprocess(w: Workload, system: str, params: Dict[str, int], env:
 # ----------------------------------------------------------------------------
 # metadata
 
-def metadata(argv: List[str], env: Env, rounds: int, erlang, erlang_note) -> dict:
+def metadata(argv: List[str], env: Env, rounds: int, erlang: Any,
+             erlang_note: Optional[str]) -> Dict[str, Any]:
     try:
         import Cython
-        cython = Cython.__version__
+        cython = str(getattr(Cython, "__version__", "?"))
     except ImportError:
         cython = "not installed"
     try:
@@ -262,9 +264,9 @@ def metadata(argv: List[str], env: Env, rounds: int, erlang, erlang_note) -> dic
     loop = env.loop
     if loop == "uvloop":
         import uvloop
-        loop = f"uvloop {uvloop.__version__}"
+        loop = f"uvloop {getattr(uvloop, '__version__', '?')}"
     try:
-        affinity = len(os.sched_getaffinity(0))
+        affinity: Optional[int] = len(os.sched_getaffinity(0))
     except AttributeError:
         affinity = os.cpu_count()
     return {
@@ -288,7 +290,7 @@ def metadata(argv: List[str], env: Env, rounds: int, erlang, erlang_note) -> dic
     }
 
 
-def loadavg():
+def loadavg() -> Optional[List[float]]:
     try:
         return [round(x, 2) for x in os.getloadavg()]
     except (AttributeError, OSError):
@@ -306,7 +308,7 @@ def cpu_model() -> str:
     return platform.processor() or "?"
 
 
-def format_header(meta: dict) -> str:
+def format_header(meta: Dict[str, Any]) -> str:
     load = f"load {meta['loadavg']}"
     if meta.get("loadavg_end"):
         load = f"load at start {meta['loadavg']}, at end {meta['loadavg_end']}"
@@ -339,7 +341,7 @@ def fmt_rate(v: float) -> str:
     return f"{v:.3g}"
 
 
-def fmt_value(w: Workload, value: Optional[float], extra: Optional[dict] = None) -> str:
+def fmt_value(w: Workload, value: Optional[float], extra: Optional[Dict[str, Any]] = None) -> str:
     if value is None:
         return "-"
     if w.kind == RATE:
@@ -352,7 +354,7 @@ def fmt_value(w: Workload, value: Optional[float], extra: Optional[dict] = None)
     return f"{value:g}"
 
 
-def cell(row: Row, system: str, erlang_note) -> str:
+def cell(row: Row, system: str, erlang_note: Optional[str]) -> str:
     res = row.results.get(system)
     if res is None:
         return "n/a"
@@ -405,7 +407,7 @@ def table_systems(rows: Dict[str, Row]) -> List[str]:
     return out
 
 
-def render_table(rows: Dict[str, Row], meta: dict) -> str:
+def render_table(rows: Dict[str, Row], meta: Dict[str, Any]) -> str:
     systems = table_systems(rows)
     others = systems[1:]
     head = ["workload", "unit", *systems, *(f"vs {s}" for s in others), "target", "met"]
@@ -422,7 +424,7 @@ def render_table(rows: Dict[str, Row], meta: dict) -> str:
     widths = [max(len(str(r[i])) for r in [head] + body) for i in range(len(head))]
     right = set(range(2, 2 + len(systems) + len(others)))
 
-    def line(r):
+    def line(r: Sequence[object]) -> str:
         return "  ".join(str(c).rjust(widths[i]) if i in right else str(c).ljust(widths[i])
                          for i, c in enumerate(r)).rstrip()
 
@@ -442,9 +444,9 @@ def render_table(rows: Dict[str, Row], meta: dict) -> str:
     return "\n".join(out)
 
 
-def footer(rows: dict, meta: dict) -> list:
+def footer(rows: Dict[str, Row], meta: Dict[str, Any]) -> List[str]:
     """The lines under a table: quick-mode warning, what each row does, errors."""
-    out = []
+    out: List[str] = []
     if meta.get("quick"):
         out.append("QUICK MODE: scaled-down counts (smoke test); see a full run for real numbers.")
     out.append(f"wall time {meta.get('wall_s', '?')} s. What each row does:")
@@ -459,8 +461,9 @@ def footer(rows: dict, meta: dict) -> list:
     return out
 
 
-def to_json(rows: Dict[str, Row], meta: dict) -> dict:
-    out = {"meta": meta, "workloads": []}
+def to_json(rows: Dict[str, Row], meta: Dict[str, Any]) -> Dict[str, Any]:
+    workloads: List[Dict[str, Any]] = []
+    out: Dict[str, Any] = {"meta": meta, "workloads": workloads}
     for row in rows.values():
         w = row.workload
         verdict, text = w.target.judge(row, rows)

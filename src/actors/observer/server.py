@@ -21,6 +21,7 @@ import ipaddress
 import secrets
 import socket
 import sys
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -33,11 +34,11 @@ from . import snapshot
 try:
     from aiohttp import web
 except ImportError:                 # pragma: no cover - depends on the install
-    web = None
+    web = None  # type: ignore[assignment]
 
 __all__ = ["Observer", "is_loopback", "running", "start"]
 
-_running: list = []          # observers started and not yet stopped
+_running: list[Observer] = []          # observers started and not yet stopped
 
 _PAGE = Path(__file__).with_name("static") / "index.html"
 _MAX_LIMIT = 100_000
@@ -66,7 +67,7 @@ class Observer:
     """
 
     def __init__(self, host: str, port: int, token: str, runner: Any,
-                 sampler: snapshot.Sampler, task: asyncio.Task) -> None:
+                 sampler: snapshot.Sampler, task: asyncio.Task[None]) -> None:
         self.host = host
         self.port = port
         self.token = token
@@ -110,7 +111,7 @@ def _check_args(host: Any, port: Any, token: Any, interval: Any, allowed_hosts: 
 
 
 async def start(host: str = "127.0.0.1", port: int = 0, token: str | None = None,
-                *, interval: float = 1.0, allowed_hosts: tuple | list = ()) -> Observer:
+                *, interval: float = 1.0, allowed_hosts: tuple[str, ...] | list[str] = ()) -> Observer:
     """Serve the observer page and its JSON API on the running event loop.
 
     Call it inside a process or from asyncio code while a runtime runs.  It
@@ -166,7 +167,7 @@ async def start(host: str = "127.0.0.1", port: int = 0, token: str | None = None
     return observer
 
 
-def running() -> list:
+def running() -> list[Observer]:
     """The observers started and not yet stopped (e.g. by ``actors.run(observe=...)``)."""
     return list(_running)
 
@@ -207,7 +208,7 @@ def _is_ip(name: str) -> bool:
 class _Gate:
     """Who may talk to one observer: the Host names, the token, the cookie."""
 
-    def __init__(self, token: str, host: str, allowed_hosts) -> None:
+    def __init__(self, token: str, host: str, allowed_hosts: Iterable[str]) -> None:
         self.token = token.encode()
         bound = host.strip("[]").lower()
         self.wildcard = bound in _WILDCARDS
@@ -227,7 +228,7 @@ class _Gate:
     def matches(self, given: Any) -> bool:
         return isinstance(given, str) and hmac.compare_digest(given.encode(), self.token)
 
-    def token_from(self, request) -> str | None:
+    def token_from(self, request: web.Request) -> str | None:
         """Where the request's valid token came from: "header", "query",
         "cookie", or None."""
         header = request.headers.get("Authorization", "")
@@ -240,9 +241,10 @@ class _Gate:
         return None
 
 
-def _make_app(gate: _Gate, sampler: snapshot.Sampler):
+def _make_app(gate: _Gate, sampler: snapshot.Sampler) -> web.Application:
     @web.middleware
-    async def guard(request, handler):
+    async def guard(request: web.Request,
+                    handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
         if not gate.host_ok(request.headers.get("Host", "")):
             return _error(request, 403, "this observer answers only to its own address "
                           "(the Host header names another server)")
@@ -264,17 +266,17 @@ def _make_app(gate: _Gate, sampler: snapshot.Sampler):
                                 httponly=True, samesite="Strict")
         return response
 
-    async def page(request):
+    async def page(request: web.Request) -> web.Response:
         return web.Response(text=_PAGE.read_text(encoding="utf-8"), content_type="text/html",
                             headers={"Cache-Control": "no-store",
                                      "Content-Security-Policy": "default-src 'self'; "
                                      "script-src 'unsafe-inline'; style-src 'unsafe-inline'",
                                      "X-Frame-Options": "DENY"})
 
-    async def system(request):
+    async def system(request: web.Request) -> web.Response:
         return web.json_response(snapshot.system(sampler))
 
-    async def processes(request):
+    async def processes(request: web.Request) -> web.Response:
         q = request.query
         sort = q.get("sort", "pid")
         if sort not in snapshot.SORT_KEYS:
@@ -285,31 +287,31 @@ def _make_app(gate: _Gate, sampler: snapshot.Sampler):
             sort=sort, filter=q.get("filter") or None, limit=min(limit, _MAX_LIMIT),
             reverse=reverse))
 
-    def target(request):
+    def target(request: web.Request) -> Any:
         try:
             number = int(request.match_info["number"])
         except ValueError:
             raise _BadRequest("a pid is written as its middle number: /api/processes/42") from None
         return snapshot.find_pid(number)
 
-    async def one_process(request):
+    async def one_process(request: web.Request) -> web.Response:
         pid = target(request)
         data = snapshot.process(pid) if pid is not None else None
         if data is None:
             return _error(request, 404, "no such process")
         return web.json_response(data)
 
-    async def kill(request):
+    async def kill(request: web.Request) -> web.Response:
         pid = target(request)
         if pid is None or not actors.Process.alive(pid):
             return _error(request, 404, "no such process")
         actors.exit(pid, "kill")
         return web.json_response({"killed": str(pid)})
 
-    async def tree(request):
+    async def tree(request: web.Request) -> web.Response:
         return web.json_response(await call_in_process(snapshot.tree))
 
-    async def names(request):
+    async def names(request: web.Request) -> web.Response:
         return web.json_response(snapshot.names())
 
     app = web.Application(middlewares=[guard])
@@ -327,7 +329,7 @@ class _BadRequest(Exception):
     pass
 
 
-def _int_arg(query, name: str, default: int) -> int:
+def _int_arg(query: Any, name: str, default: int) -> int:
     raw = query.get(name)
     if raw is None or raw == "":
         return default
@@ -340,7 +342,7 @@ def _int_arg(query, name: str, default: int) -> int:
     return value
 
 
-def _error(request, status: int, message: str):
+def _error(request: web.Request, status: int, message: str) -> web.Response:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if request.path.startswith("/api/"):
         return web.json_response({"error": message}, status=status, headers=headers)

@@ -29,11 +29,12 @@ import re
 import reprlib
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import actors
 from actors import Process
-from actors.lowlevel import current_scheduler, process_info, process_table
+from actors.lowlevel import Pid, current_scheduler, process_info, process_table
 
 __all__ = [
     "COLUMNS",
@@ -81,7 +82,7 @@ class _ShortRepr(reprlib.Repr):
         self.maxlist = self.maxtuple = self.maxdict = self.maxset = self.maxfrozenset = 20
         self.maxdeque = self.maxarray = 20
 
-    def repr_bytes(self, x, level):
+    def repr_bytes(self, x: bytes | bytearray, level: int) -> str:
         text = repr(x[:_REPR_LIMIT])
         return text if len(x) <= _REPR_LIMIT else text + "..."
 
@@ -149,15 +150,15 @@ def jsonable(value: Any, depth: int = 0) -> Any:
     return _short(value)
 
 
-def _scheduler():
+def _scheduler() -> actors.lowlevel.Scheduler:
     sched = current_scheduler()
     if sched is None:
         raise RuntimeError("no actors runtime is running in this thread")
     return sched
 
 
-def _names_by_pid() -> dict:
-    out = {}
+def _names_by_pid() -> dict[Pid, str]:
+    out: dict[Pid, str] = {}
     for name in actors.registered():
         pid = actors.whereis(name)
         if pid is not None:
@@ -184,8 +185,9 @@ class Sampler:
         if not isinstance(maxlen, int) or isinstance(maxlen, bool) or maxlen < 1:
             raise ValueError(f"Sampler(maxlen=...): must be a positive int, got {maxlen!r}")
         self.started = time.monotonic()
-        self.history: deque = deque(maxlen=maxlen)
-        self._last: tuple[float, int, int] | None = None
+        self.history: deque[tuple[float, float, float]] = deque(maxlen=maxlen)
+        # (monotonic time, steps, messages, busy seconds) at the last sample
+        self._last: tuple[float, int, int, float] | None = None
         self.steps_per_second = 0.0
         self.messages_per_second = 0.0
         self.busy_percent = 0.0
@@ -229,7 +231,7 @@ def uptime() -> float | None:
         return None
 
 
-def system(sampler: Sampler | None = None) -> dict:
+def system(sampler: Sampler | None = None) -> dict[str, Any]:
     """The system summary.
 
     Keys: ``process_count``, ``run_queue_length``, ``steps`` and
@@ -280,7 +282,7 @@ _COLUMN_INDEX = {"pid": 0, "registered_name": 1, "initial_call": 2, "message_que
 
 
 def processes(sort: str = "pid", filter: str | None = None, limit: int | None = None,
-              reverse: bool | None = None) -> dict:
+              reverse: bool | None = None) -> dict[str, Any]:
     """The process table.
 
     Args:
@@ -312,6 +314,7 @@ def processes(sort: str = "pid", filter: str | None = None, limit: int | None = 
             table.reverse()
     else:
         column = _COLUMN_INDEX[sort]
+        key: Callable[[Any], Any]
         if sort == "registered_name":
             key = lambda r: (r[1] is None, r[1] or "")
         else:
@@ -325,7 +328,7 @@ def processes(sort: str = "pid", filter: str | None = None, limit: int | None = 
     return {"total": total, "matched": matched, "rows": rows}
 
 
-def process(pid: Any) -> dict | None:
+def process(pid: Any) -> dict[str, Any] | None:
     """Everything about one process, JSON-ready; None if it is dead.
 
     Adds ``pid`` to the keys of ``Process.info``; ``monitors`` become
@@ -338,7 +341,7 @@ def process(pid: Any) -> dict | None:
     info = process_info(pid, mailbox_limit=MAILBOX_PREVIEW)
     if info is None:
         return None
-    out = {"pid": str(pid)}
+    out: dict[str, Any] = {"pid": str(pid)}
     for key, value in info.items():
         if key == "monitors":
             out[key] = [{"ref": repr(ref), "pid": jsonable(target)} for ref, target in value]
@@ -359,13 +362,13 @@ def process(pid: Any) -> dict | None:
 # -- names -------------------------------------------------------------------------
 
 
-def names() -> dict:
+def names() -> dict[str, Any]:
     """Names: ``{"local": [{"name", "pid"}...], "registries": [{"pid",
     "name", "count"}...]}`` (the running ``Registry`` servers and how many
     entries each holds)."""
     local = sorted(({"name": n, "pid": str(p)} for p, n in _names_by_pid().items()),
                    key=lambda e: e["name"])
-    registries = []
+    registries: list[dict[str, Any]] = []
     info = Process.info
     for pid in Process.list():
         if info(pid, "initial_call") != "actors.registry._RegistryServer.init":
@@ -382,10 +385,10 @@ def names() -> dict:
 # -- supervision trees -------------------------------------------------------------
 
 
-def supervisors() -> dict:
+def supervisors() -> dict[Pid, str]:
     """``{pid: "supervisor" | "dynamic_supervisor"}`` for every live supervisor."""
     info = Process.info
-    found = {}
+    found: dict[Pid, str] = {}
     for pid in Process.list():
         kind = _SUPERVISOR_CALLS.get(info(pid, "initial_call"))
         if kind is not None:
@@ -393,7 +396,7 @@ def supervisors() -> dict:
     return found
 
 
-async def tree(timeout: float = 1.0) -> list:
+async def tree(timeout: float = 1.0) -> list[dict[str, Any]]:
     """The supervision trees, one per root supervisor (one that no other
     supervisor supervises), in spawn order.
 
@@ -408,7 +411,7 @@ async def tree(timeout: float = 1.0) -> list:
     """
     kinds = supervisors()
     named = _names_by_pid()
-    found: dict = {}
+    found: dict[Pid, tuple[list[Any], str | None]] = {}
     for pid, kind in kinds.items():
         call = (actors.Supervisor.which_children if kind == "supervisor"
                 else actors.DynamicSupervisor.which_children)
@@ -418,9 +421,9 @@ async def tree(timeout: float = 1.0) -> list:
             found[pid] = ([], f"{type(exc).__name__}: {exc}")
     supervised = {c.pid for children, _ in found.values() for c in children}
 
-    def node(pid, seen):
+    def node(pid: Pid, seen: frozenset[Pid]) -> dict[str, Any]:
         children, error = found.get(pid, ([], None))
-        out = {"pid": str(pid), "name": named.get(pid), "kind": kinds.get(pid),
+        out: dict[str, Any] = {"pid": str(pid), "name": named.get(pid), "kind": kinds.get(pid),
                "error": error, "children": []}
         seen = seen | {pid}
         for child in children:
