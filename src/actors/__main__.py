@@ -20,7 +20,7 @@ COMMANDS = {
 }
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(prog="python -m actors",
                                      description="Tools that ship with actors.")

@@ -469,7 +469,6 @@ class SupervisorServer(GenServer):
             _logger.error("%s %s: child %s shut down with reason %r",
                           self.kind, describe(self), describe_child(child, pid), reason)
 
-    # GenServer.terminate is declared sync; the loop also awaits an async one.
-    async def terminate(self, reason: Any) -> None:  # type: ignore[override]
+    async def terminate(self, reason: Any) -> None:
         if getattr(self, "children", None):
             await self._stop_all()

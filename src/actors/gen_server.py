@@ -126,7 +126,7 @@ from .child_spec import ChildSpec
 from typing import TypeAlias
 
 # What a server argument may be: a Pid, a locally registered name, or a via(registry, key).
-ServerRef: TypeAlias = Pid | str | via
+ServerRef: TypeAlias = lowlevel.ServerRef
 
 __all__ = [
     "GenServer", "NOREPLY", "NoReply", "Reply", "Stop", "Ignore", "Continue",
@@ -158,6 +158,7 @@ class Stop(Exception):
         super().__init__(reason)
         self.reason = reason
         self.reply = reply
+        self._from: Any = None          # the call that raised it (set by the loop)
 
 
 class Ignore(Exception):
@@ -258,7 +259,13 @@ class GenServer:
     vsn: Any = None
 
     # Which callbacks are `async def`, computed per subclass.
-    _async: frozenset = frozenset()
+    _async: frozenset[str] = frozenset()
+
+    # Set by the server loop before init runs: its pid, its name, its parent
+    # (None when started without a link).
+    _pid: Pid
+    _name: Any
+    _parent: Pid | None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -292,8 +299,9 @@ class GenServer:
         """Run after a callback returned ``Continue(arg)``; the default crashes."""
         raise RuntimeError(f"{type(self).__name__} returned Continue({arg!r}) but defines no handle_continue")
 
-    def terminate(self, reason: Any) -> None:
-        """Clean up before the server exits with ``reason`` (default: nothing)."""
+    def terminate(self, reason: Any) -> Any:
+        """Clean up before the server exits with ``reason`` (default: nothing).
+        May be ``async def``."""
         return None
 
     def code_change(self, old_vsn: Any, extra: Any) -> None:
@@ -335,7 +343,7 @@ class GenServer:
         return ChildSpec(id=cls, start=(cls.start_link, args, kwargs))
 
     @staticmethod
-    async def call(server: Any, request: Any, timeout: float | None = 5.0) -> Any:
+    async def call(server: ServerRef, request: Any, timeout: float | None = 5.0) -> Any:
         """Send ``request`` to ``server`` and wait for the reply.
 
         Works from a process or from plain asyncio code running an
@@ -352,7 +360,7 @@ class GenServer:
         return await lowlevel.call(server, request, timeout)
 
     @staticmethod
-    def cast(server: Any, request: Any) -> None:
+    def cast(server: ServerRef, request: Any) -> None:
         """Send ``request`` to ``server`` without waiting; never fails (but a
         ``server`` that is not a Pid, a name or a via is a ``TypeError``)."""
         if type(server) is not Pid:
@@ -368,7 +376,7 @@ class GenServer:
         lowlevel.reply(from_, value)
 
     @staticmethod
-    async def stop(server: Any, reason: Any = "normal", timeout: float | None = None) -> None:
+    async def stop(server: ServerRef, reason: Any = "normal", timeout: float | None = None) -> None:
         """Stop ``server`` with ``reason`` and wait until it has exited.
 
         The server runs ``terminate(reason)`` first.
@@ -385,7 +393,7 @@ class GenServer:
 
 # -- starting ------------------------------------------------------------------
 
-def bad_request(server: "GenServer", kind: str, request: Any, why: str) -> tuple:
+def bad_request(server: "GenServer", kind: str, request: Any, why: str) -> tuple[str, TypeError]:
     """An OTP server's answer to a malformed request: log it, and return the
     reply ``("error", TypeError(...))`` for the caller (OTP's ``{error, badcall}``).
 
@@ -410,8 +418,8 @@ def register_name(name: Any, pid: Pid) -> None:
         lowlevel.via_register(name, pid)
 
 
-async def start_server(cls: type, args: tuple, kwargs: dict, *, name: Any, timeout: float | None,
-                       link: bool) -> Pid | None:
+async def start_server(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any], *, name: Any,
+                       timeout: float | None, link: bool) -> Pid | None:
     """Spawn ``cls``'s server loop and wait for its ``init`` (``proc_lib:start_link``)."""
     if not (isinstance(cls, type) and issubclass(cls, GenServer)):
         raise TypeError(f"start_link: {cls!r} is not a GenServer subclass")
@@ -422,12 +430,15 @@ async def start_server(cls: type, args: tuple, kwargs: dict, *, name: Any, timeo
             raise RuntimeError(
                 f"{cls.__name__}.start_link() must be called inside a process (it links to the "
                 f"caller); from plain asyncio code use {cls.__name__}.start()")
-        return await call_in_process(start_server, cls, args, kwargs, name=name, timeout=timeout, link=False)
+        started: Pid | None = await call_in_process(start_server, cls, args, kwargs, name=name,
+                                                    timeout=timeout, link=False)
+        return started
     return await start_and_ack(_serve, (cls, args, kwargs, name), link=link, timeout=timeout,
                                what=cls.__name__)
 
 
-async def start_and_ack(fn: Any, args: tuple, *, link: bool, timeout: float | None, what: str) -> Pid | None:
+async def start_and_ack(fn: Any, args: tuple[Any, ...], *, link: bool, timeout: float | None,
+                        what: str) -> Pid | None:
     """Spawn ``fn(ack, parent, *args)`` and wait until it calls ``ack(result)``.
 
     ``parent`` is the caller's pid if linked, else None.
@@ -466,7 +477,8 @@ async def start_and_ack(fn: Any, args: tuple, *, link: bool, timeout: float | No
 
 # -- the server loop --------------------------------------------------------------
 
-async def _serve(ack: Any, parent: Pid | None, cls: type, args: tuple, kwargs: dict, name: Any) -> None:
+async def _serve(ack: Any, parent: Pid | None, cls: type[GenServer], args: tuple[Any, ...],
+                 kwargs: dict[str, Any], name: Any) -> None:
     me = lowlevel.self()
     if name is not None:
         try:
@@ -534,7 +546,7 @@ def _is_action(value: Any) -> bool:
     return value is None or value is HIBERNATE or type(value) in (Continue, IdleTimeout)
 
 
-def _class_facts(server: GenServer, cls: type) -> tuple:
+def _class_facts(server: GenServer, cls: type[GenServer]) -> tuple[Any, ...]:
     """What ``_loop`` binds once rather than per message: the server's class,
     which callbacks are async, and the bound callbacks.
 
@@ -627,7 +639,7 @@ async def _loop(server: GenServer, cls: type, parent: Pid | None, action: Any) -
         raise
 
 
-async def _run_action(server: GenServer, action: Any, is_async: frozenset) -> float | None:
+async def _run_action(server: GenServer, action: Any, is_async: frozenset[str]) -> float | None:
     """Carry out a callback's action (not None): run ``handle_continue`` until
     it asks for something else, garbage-collect for ``HIBERNATE``.  Returns the
     timeout of the next receive (``IdleTimeout``), or None."""
@@ -638,13 +650,14 @@ async def _run_action(server: GenServer, action: Any, is_async: frozenset) -> fl
         if not _is_action(action):
             raise _BadReturn(action)
     if type(action) is IdleTimeout:
-        return action.seconds
+        seconds: float | None = action.seconds
+        return seconds
     if action is HIBERNATE:
         gc.collect(0)
     return None
 
 
-def _drop_malformed_call(server: GenServer, cls: type, msg: tuple) -> None:
+def _drop_malformed_call(server: GenServer, cls: type, msg: tuple[Any, ...]) -> None:
     """Nobody to answer: a forged call must not crash the server."""
     _logger.error("%s %r dropped a malformed call message %r (from_ must be the "
                   "caller's (pid, ref))", cls.__qualname__, server._pid, msg)
@@ -700,7 +713,7 @@ def set_system_handler(handler: Any) -> None:
     _system_handler = handler
 
 
-async def _system_message(server: GenServer, msg: tuple) -> Any:
+async def _system_message(server: GenServer, msg: tuple[Any, ...]) -> Any:
     if _system_handler is None:
         if lowlevel.report_allowed():
             _logger.warning("%r: system message %r with no handler", server._pid, msg[1])
@@ -708,13 +721,14 @@ async def _system_message(server: GenServer, msg: tuple) -> Any:
     return await _system_handler(server, msg)
 
 
-async def stop_process(server: Any, reason: Any, timeout: float | None) -> None:
+async def stop_process(server: ServerRef, reason: Any, timeout: float | None) -> None:
     """Ask a GenServer-based process to stop with ``reason``; wait for its exit."""
     pid = server if isinstance(server, Pid) else lowlevel.whereis(server)
     if pid is None or not lowlevel.is_alive(pid):
         raise NoProcess(f"stop: no process {server!r}")
     if not in_process():
-        return await call_in_process(stop_process, pid, reason, timeout)
+        await call_in_process(stop_process, pid, reason, timeout)
+        return
     if pid is lowlevel.self():
         raise CallExit("calling_self", "stop: a process cannot stop itself this way; raise Stop(reason)")
     ref = lowlevel.monitor(pid)

@@ -37,7 +37,7 @@ small toolkit:
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TypeAlias
 
 from ._core import ANY as ANY
 from ._core import LONG_STEP as LONG_STEP
@@ -100,6 +100,11 @@ from ._core import where as where
 from ._core import whereis as whereis
 
 
+#: What names a server (or any process) in client functions: its pid, a
+#: registered name, or ``via(registry, key)``.
+ServerRef: TypeAlias = "Pid | str | via"
+
+
 def in_process() -> bool:
     """True when called inside a process, False from plain asyncio code."""
     try:
@@ -148,7 +153,7 @@ def is_clean_exit(reason: Any) -> bool:
 __all__ = [
     # the toolkit
     "call_in_process", "check_async_fn", "check_seconds", "check_server", "in_process",
-    "is_clean_exit", "set_via_handler",
+    "is_clean_exit", "set_via_handler", "ServerRef",
     # the core's low-level functions
     "LONG_STEP", "Scheduler", "call", "checkpoint", "current_scheduler", "is_alive",
     "pdict_delete", "pdict_get", "pdict_put", "process_flag", "process_info",

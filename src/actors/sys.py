@@ -103,7 +103,7 @@ from .lowlevel import (
     ANY, CallExit, Down, Exit, NoProcess, Pid, Timeout, call_in_process, check_seconds,
     check_server, in_process,
 )
-from .gen_server import GenServer, NoReply, Reply, Stop
+from .gen_server import GenServer, NoReply, Reply, ServerRef, Stop
 
 if TYPE_CHECKING:
     class _Running(GenServer):
@@ -137,7 +137,7 @@ _HOOKED = ("handle_call", "handle_cast", "handle_info")
 
 # -- client side ------------------------------------------------------------------
 
-async def get_state(server: Any, timeout: float | None = 5.0) -> dict[str, Any]:
+async def get_state(server: ServerRef, timeout: float | None = 5.0) -> dict[str, Any]:
     """The server's state: a shallow copy of its instance attributes.
 
     Args:
@@ -156,7 +156,7 @@ async def get_state(server: Any, timeout: float | None = 5.0) -> dict[str, Any]:
     return state
 
 
-async def replace_state(server: Any, fn: Callable[[dict[str, Any]], Any],
+async def replace_state(server: ServerRef, fn: Callable[[dict[str, Any]], Any],
                         timeout: float | None = 5.0) -> dict[str, Any]:
     """Replace the server's state with ``fn(state)``, run inside the server.
 
@@ -182,7 +182,7 @@ async def replace_state(server: Any, fn: Callable[[dict[str, Any]], Any],
     return state
 
 
-async def get_status(server: Any, timeout: float | None = 5.0) -> dict[str, Any]:
+async def get_status(server: ServerRef, timeout: float | None = 5.0) -> dict[str, Any]:
     """Everything about a server, as a dict (Erlang's ``sys:get_status``).
 
     Keys: ``pid``, ``class`` (the server's class), ``module`` (its module's
@@ -204,7 +204,7 @@ async def get_status(server: Any, timeout: float | None = 5.0) -> dict[str, Any]
     return status
 
 
-async def suspend(server: Any, timeout: float | None = 5.0) -> None:
+async def suspend(server: ServerRef, timeout: float | None = 5.0) -> None:
     """Suspend the server: it handles only system messages until ``resume``.
 
     Ordinary messages (calls, casts, infos) stay queued, in order, and are
@@ -222,7 +222,7 @@ async def suspend(server: Any, timeout: float | None = 5.0) -> None:
     await _request(server, ("suspend",), timeout, "suspend")
 
 
-async def resume(server: Any, timeout: float | None = 5.0) -> None:
+async def resume(server: ServerRef, timeout: float | None = 5.0) -> None:
     """Resume a suspended server: it handles its queued messages in order.
 
     Resuming a running server does nothing.
@@ -237,7 +237,7 @@ async def resume(server: Any, timeout: float | None = 5.0) -> None:
     await _request(server, ("resume",), timeout, "resume")
 
 
-async def trace(server: Any, flag: bool, timeout: float | None = 5.0) -> None:
+async def trace(server: ServerRef, flag: bool, timeout: float | None = 5.0) -> None:
     """Turn on (``True``) or off (``False``) the logging of every message in and out.
 
     Records go to the logger ``"actors.sys"`` at ``INFO``; see the module
@@ -257,7 +257,7 @@ async def trace(server: Any, flag: bool, timeout: float | None = 5.0) -> None:
     await _request(server, ("trace", flag), timeout, "trace")
 
 
-async def statistics(server: Any, flag: bool | str,
+async def statistics(server: ServerRef, flag: bool | str,
                      timeout: float | None = 5.0) -> dict[str, Any] | None:
     """Count the messages a server handles: start, stop, or read the counts.
 
@@ -282,7 +282,7 @@ async def statistics(server: Any, flag: bool | str,
     return counts
 
 
-async def change_code(server: Any, cls: type, extra: Any = None, timeout: float | None = 5.0) -> None:
+async def change_code(server: ServerRef, cls: type, extra: Any = None, timeout: float | None = 5.0) -> None:
     """Move a suspended server to the class ``cls`` and migrate its state.
 
     Inside the server: the instance's class becomes ``cls``, then
@@ -322,7 +322,7 @@ def _resolve(server: Any, what: str) -> Pid:
     return pid
 
 
-async def _request(server: Any, request: tuple[Any, ...], timeout: float | None, what: str) -> Any:
+async def _request(server: ServerRef, request: tuple[Any, ...], timeout: float | None, what: str) -> Any:
     """Send a system request and wait for the answer.
 
     Like ``GenServer.call``, the caller monitors the server and sends the

@@ -333,6 +333,7 @@ class _Counter(GenServer):
 
 async def _genserver_call(calls: int) -> tuple[int, float]:
     server = await _Counter.start_link()
+    assert server is not None
     got = 0
     t0 = perf_counter()
     for i in range(1, calls + 1):
@@ -353,6 +354,7 @@ def genserver_call(p: Dict[str, int], env: Env) -> Sample:
 
 async def _genserver_cast(casts: int) -> tuple[Any, float]:
     server = await _Counter.start_link()
+    assert server is not None
     t0 = perf_counter()
     for _ in range(casts):
         GenServer.cast(server, "incr")
