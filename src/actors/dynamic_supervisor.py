@@ -116,6 +116,7 @@ def _check_options(max_children: Any = None, max_restarts: Any = 3, max_seconds:
 class DynamicSupervisor:
     """A supervisor whose children are started on demand; see the module documentation."""
 
+    @staticmethod
     def init(*args: Any, **options: Any) -> dict[str, Any]:
         """Return a dynamic supervisor's options, checked.
 
@@ -131,8 +132,6 @@ class DynamicSupervisor:
         Raises:
             TypeError, ValueError: an option is invalid (the message names it).
         """
-        if args and isinstance(args[0], DynamicSupervisor):
-            args = args[1:]
         if args:
             if len(args) > 1 or not isinstance(args[0], dict):
                 raise TypeError(

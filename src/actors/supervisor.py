@@ -269,6 +269,7 @@ class Supervisor:
     or subclass it and define ``init`` (a module-based supervisor).
     """
 
+    @staticmethod
     def init(*args: Any, **options: Any) -> tuple[list[Any], dict[str, Any]]:
         """Return the children and options of a supervisor, checked.
 
@@ -290,8 +291,6 @@ class Supervisor:
         Raises:
             TypeError, ValueError: an option is invalid (the message names it).
         """
-        if args and isinstance(args[0], Supervisor):
-            args = args[1:]
         if not args and "children" in options:
             args = (options.pop("children"),)
         if not 1 <= len(args) <= 4:
