@@ -184,3 +184,13 @@ def test_the_docs_point_only_inside_the_repository():
     cited = sorted(str(f.relative_to(root)) for f in files
                    if any(s in f.read_text(encoding="utf-8", errors="replace") for s in outside))
     assert cited == []
+
+
+def test_the_core_functions_have_signatures():
+    """inspect.signature works on the compiled functions (help(), IDEs and
+    stubtest read it): the core embeds them in the argument-clinic format."""
+    import inspect
+
+    assert str(inspect.signature(actors.spawn)) == "(fn, *args, **kwargs)"
+    assert str(inspect.signature(actors.lowlevel.call)) == "(server, request, timeout=5.0)"
+    assert list(inspect.signature(actors.demonitor).parameters) == ["ref", "flush"]
