@@ -22,6 +22,7 @@ only the Erlang driver and pykka's versions from the checkout, through
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import datetime
 import faulthandler
 import gc
@@ -241,9 +242,8 @@ def measure_in_subprocess(w: Workload, system: str, params: Dict[str, int], env:
 def metadata(argv: List[str], env: Env, rounds: int, erlang: Any,
              erlang_note: Optional[str]) -> Dict[str, Any]:
     try:
-        import Cython
-        cython = str(getattr(Cython, "__version__", "?"))
-    except ImportError:
+        cython = importlib.metadata.version("Cython")
+    except importlib.metadata.PackageNotFoundError:
         cython = "not installed"
     try:
         import actors
