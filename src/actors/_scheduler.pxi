@@ -269,9 +269,11 @@ cdef class Scheduler:
         # referenced in `batch` so that a long one can be reported.
         cdef PyObject* p
         cdef PyObject* batch[SAMPLE_STEPS]
-        cdef int n = 0
-        cdef int k = 0
-        cdef int every = 1 if self.slow_steps else SAMPLE_STEPS
+        cdef int n = 0                  # steps run, up to the last reading
+        cdef int k = 0                  # steps since the last reading
+        cdef int budget = self.tick_budget
+        cdef int mode = 1 if self.slow_steps else SAMPLE_STEPS
+        cdef int every = mode if mode < budget else budget     # steps until the next reading
         cdef int64_t started = _mono_ns()
         cdef int64_t last = started
         cdef int64_t now = started
@@ -284,17 +286,19 @@ cdef class Scheduler:
                 _step(<Pid>p)
             batch[k] = p
             k += 1
-            n += 1
-            if k == every or n >= self.tick_budget:
+            if k == every:
+                n += k
                 now = _mono_ns()
                 if self._end_batch(batch, k, now - last):
                     slow = True
-                    every = 1
+                    mode = 1
                 k = 0
                 last = now
-                if n >= self.tick_budget or now - started >= self.tick_ns:
+                if n >= budget or now - started >= self.tick_ns:
                     break
+                every = mode if mode < budget - n else budget - n
         if k > 0:
+            n += k
             now = _mono_ns()
             slow |= self._end_batch(batch, k, now - last)
         self.slow_steps = slow
