@@ -152,7 +152,6 @@ def via_unregister(name):
 cdef int _match(object pat, object msg) except -1:
     cdef Py_ssize_t i, n
     cdef object tp
-    cdef int r
     if pat is _ANY:
         return 1
     if pat is msg:                      # a class matches its instances, not itself

@@ -565,13 +565,10 @@ cdef tuple _deliver_exit(Pid p):
     p.wake = None
     if p.trap != T_NONE:
         _trap_reset(p)
-    if not p.killed and p.exit_raised >= EXIT_RAISES:
-        p.killed = 1
-    p.exit_raised += 1
-    if p.killed:
-        _close_coro(p)                  # (we are inside p's context already)
-        return RESUME_CLOSED, None
-    return _throw(p, ProcessExit(p.extra.exit_reason))
+    if _raise_exit_again(p):
+        return _throw(p, ProcessExit(p.extra.exit_reason))
+    _close_coro(p)                      # (we are inside p's context already)
+    return RESUME_CLOSED, None
 
 
 cdef void _close_coro(Pid p) noexcept:
@@ -585,7 +582,9 @@ cdef void _close_coro(Pid p) noexcept:
     p.killed = 1
     try:
         p.coro.close()
-    except RuntimeError:                # "coroutine ignored GeneratorExit"
+    except RuntimeError:                # "coroutine ignored GeneratorExit"?
+        if getattr(p.coro, "cr_frame", None) is None:
+            return                      # no: a finally block raised; it is closed
         p.ignored_exit = 1
         _logger.warning(
             "Process %r (initial call: %s) caught its exit signal and awaited again; "

@@ -166,12 +166,21 @@ cdef int _exiting_await(Pid p, PyObject** presult) except -1:
     caught it EXIT_RAISES times is closed as if killed (with the signal's
     reason), so links and monitors always fire."""
     _trap_reset(p)
+    if not _raise_exit_again(p):
+        return _suspend(presult)        # the scheduler closes the coroutine
+    raise ProcessExit(p.extra.exit_reason)
+
+
+cdef inline bint _raise_exit_again(Pid p) noexcept:
+    """Whether an exiting ``p`` gets its exit signal raised (once more), or is
+    to be closed: after "kill", or once it has caught the signal EXIT_RAISES
+    times (it is then marked killed, its exit reason unchanged)."""
     if not p.killed and p.exit_raised >= EXIT_RAISES:
         p.killed = 1
     if p.killed:
-        return _suspend(presult)        # the scheduler closes the coroutine
+        return False
     p.exit_raised += 1
-    raise ProcessExit(p.extra.exit_reason)
+    return True
 
 
 cdef int _raise_pending_cancel(Pid p) except -1:
