@@ -622,6 +622,23 @@ def cancel_timer(tref):
     return max(t.due - _sched.now(), 0.0)     # never more than was asked
 
 
+def check_seconds(value, what, allow_none=True):
+    """Check a duration argument before anything starts: a real number of
+    seconds >= 0 (``inf`` included), or None when ``allow_none``.
+
+    Raises:
+        TypeError: not a number (bools are refused); the message names ``what``.
+        ValueError: negative or NaN.
+    """
+    _check_seconds(value, what, allow_none)
+
+
+def in_process():
+    """True when called inside a process, False from plain asyncio code (or
+    from another thread)."""
+    return _current is not None and PyThreadState_Get() == _loop_thread
+
+
 def check_async_fn(fn, what):
     """Raise TypeError (naming ``what``) unless ``fn`` can be spawned: an async
     function, or a callable whose ``__call__`` is one.  Needs no runtime."""

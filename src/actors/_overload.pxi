@@ -148,9 +148,7 @@ def set_crash_report_limit(max_count=500, window=1.0):
         if max_count < 1:
             raise ValueError(f"set_crash_report_limit(max_count=...): must be an int >= 1 or None, "
                              f"got {max_count!r}")
-    if type(window) is bool or not isinstance(window, (int, float)):
-        raise TypeError(f"set_crash_report_limit(window=...): must be a number of seconds > 0, "
-                        f"got {window!r}")
+    window = _check_seconds(window, "set_crash_report_limit(window=...)", False)
     if not window > 0 or window == INFINITY:
         raise ValueError(f"set_crash_report_limit(window=...): must be a number of seconds > 0, "
                          f"got {window!r}")

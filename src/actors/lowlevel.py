@@ -36,7 +36,6 @@ small toolkit:
 """
 from __future__ import annotations
 
-import math
 from typing import Any, TypeAlias
 
 from ._core import ANY as ANY
@@ -60,6 +59,8 @@ from ._core import call as call
 from ._core import call_in_process as call_in_process
 from ._core import cancel_timer as cancel_timer
 from ._core import check_async_fn as check_async_fn
+from ._core import check_seconds as check_seconds
+from ._core import in_process as in_process
 from ._core import checkpoint as checkpoint
 from ._core import current_scheduler as current_scheduler
 from ._core import demonitor as demonitor
@@ -103,34 +104,6 @@ from ._core import whereis as whereis
 #: What names a server (or any process) in client functions: its pid, a
 #: registered name, or ``via(registry, key)``.
 ServerRef: TypeAlias = "Pid | str | via"
-
-
-def in_process() -> bool:
-    """True when called inside a process, False from plain asyncio code."""
-    try:
-        self()
-    except RuntimeError:
-        return False
-    return True
-
-
-def check_seconds(value: Any, what: str, allow_none: bool = True) -> None:
-    """Check a duration argument before anything starts.
-
-    Raises:
-        TypeError: ``value`` is not an int or float (bools are refused), nor
-            None when ``allow_none``; the message names ``what``.
-        ValueError: ``value`` is negative or NaN.
-    """
-    if type(value) is float and value >= 0:       # the common case (NaN fails >=)
-        return
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{what} must be a number of seconds{' or None' if allow_none else ''}, "
-                        f"got {value!r}")
-    if math.isnan(value) or value < 0:
-        raise ValueError(f"{what} must be >= 0, got {value!r}")
 
 
 def check_server(server: Any, arg: str, what: str) -> None:
