@@ -266,15 +266,17 @@ def reraise_bad_input(err: StartError) -> None:
 
 async def start_supervisor(server: type[GenServer], cls: type, args: tuple[Any, ...],
                            kwargs: dict[str, Any], name: Any,
-                           timeout: Any) -> Pid | None:
-    """Start ``server`` (the GenServer running a supervisor module ``cls``) linked to the caller."""
-    if not in_process():
+                           timeout: Any, link: bool = True) -> Pid | None:
+    """Start ``server`` (the GenServer running a supervisor module ``cls``),
+    linked to the caller (``start_link``) or not (``start``)."""
+    if link and not in_process():
         raise RuntimeError(
             f"{cls.__qualname__}.start_link() must be called inside a process (the supervisor "
-            f"links to its caller); from plain asyncio code, run it in a process with "
-            f"Runtime.run_in_process")
+            f"links to its caller, and stops when it exits); from plain asyncio code or a "
+            f"thread, use {cls.__qualname__}.start(...), which starts it unlinked: it runs "
+            f"until it is stopped or the runtime stops")
     try:
-        return await start_server(server, (cls, args, kwargs), {}, name=name, timeout=timeout, link=True)
+        return await start_server(server, (cls, args, kwargs), {}, name=name, timeout=timeout, link=link)
     except StartError as err:
         reraise_bad_input(err)
         if isinstance(err, lowlevel.Timeout):

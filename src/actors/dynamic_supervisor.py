@@ -170,10 +170,25 @@ class DynamicSupervisor:
             StartError: a module-based ``init`` raised.
             AlreadyRegistered: ``name`` is taken.
         """
+        return await cls._start(args, kwargs, name, timeout, link=True)
+
+    @classmethod
+    async def start(cls, *args: Any, name: Any = None, timeout: float | None = None,
+                    **kwargs: Any) -> Pid | None:
+        """Like ``start_link``, without the link: it outlives its caller.
+
+        For plain asyncio code and threads (see ``Supervisor.start``): it runs
+        until ``DynamicSupervisor.stop`` or until the runtime stops.
+        """
+        return await cls._start(args, kwargs, name, timeout, link=False)
+
+    @classmethod
+    async def _start(cls, args: tuple[Any, ...], kwargs: dict[str, Any], name: Any,
+                     timeout: float | None, *, link: bool) -> Pid | None:
         check_start_options(name, timeout)
         if cls.init is DynamicSupervisor.init:
             args, kwargs = (DynamicSupervisor.init(*args, **kwargs),), {}
-        return await start_supervisor(_DynamicSupervisorServer, cls, args, kwargs, name, timeout)
+        return await start_supervisor(_DynamicSupervisorServer, cls, args, kwargs, name, timeout, link)
 
     @classmethod
     def child_spec(cls, *args: Any, **kwargs: Any) -> ChildSpec:

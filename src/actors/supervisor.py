@@ -168,6 +168,20 @@ Use the plain ``Supervisor.start_link(children, ...)`` at the top of a
 program, and module-based supervisors for the subtrees, so that each can
 be started as a child of another.
 
+From outside any process
+------------------------
+``start_link`` links the supervisor to its caller, so it must be called in
+a process, and the supervisor stops when that process exits.  From plain
+asyncio code (``async with actors.Runtime()``) or from another thread
+(``Runtime.start_thread``), start the top of the tree with
+``Supervisor.start(children, ...)`` instead: same arguments, no link.  The
+supervisor then has no parent; it runs until ``Supervisor.stop(sup)`` or
+until the runtime stops, which shuts it down as a parent would::
+
+    async with actors.Runtime():
+        sup = await Supervisor.start(children, strategy="one_for_one")
+        ...
+
 Name registration
 -----------------
 ``name="my_sup"`` (or ``name=via(registry, key)``) registers the
@@ -338,11 +352,28 @@ class Supervisor:
                 module-based ``init`` raised.
             AlreadyRegistered: ``name`` is taken.
         """
+        return await cls._start(args, kwargs, name, timeout, link=True)
+
+    @classmethod
+    async def start(cls, *args: Any, name: Any = None, timeout: float | None = None,
+                    **kwargs: Any) -> Pid | None:
+        """Like ``start_link``, without the link: the supervisor outlives its caller.
+
+        For the top of a tree started from plain asyncio code or from a
+        thread (``Runtime.start_thread``): it runs until ``Supervisor.stop``
+        or until the runtime stops, which shuts it down as its parent would
+        (its children in reverse start order).  Works inside a process too.
+        """
+        return await cls._start(args, kwargs, name, timeout, link=False)
+
+    @classmethod
+    async def _start(cls, args: tuple[Any, ...], kwargs: dict[str, Any], name: Any,
+                     timeout: float | None, *, link: bool) -> Pid | None:
         check_start_options(name, timeout)
         if cls.init is Supervisor.init:
             children, options = Supervisor.init(*args, **kwargs)
             args, kwargs = (_normalize_children(children),), options
-        return await start_supervisor(_SupervisorServer, cls, args, kwargs, name, timeout)
+        return await start_supervisor(_SupervisorServer, cls, args, kwargs, name, timeout, link)
 
     @classmethod
     def child_spec(cls, *args: Any, **kwargs: Any) -> ChildSpec:

@@ -143,6 +143,18 @@ class TaskSupervisor:
         return pid
 
     @staticmethod
+    async def start(*, name: Any = None, max_children: int | None = None, max_restarts: int = 3,
+                    max_seconds: float = 5.0, timeout: float | None = None) -> Pid:
+        """Like ``start_link``, without the link: for plain asyncio code and
+        threads (see ``Supervisor.start``); it runs until stopped or until the
+        runtime stops."""
+        pid = await DynamicSupervisor.start(
+            name=name, max_children=max_children, max_restarts=max_restarts,
+            max_seconds=max_seconds, timeout=timeout)
+        assert pid is not None                  # a DynamicSupervisor's init never ignores
+        return pid
+
+    @staticmethod
     def child_spec(**options: Any) -> ChildSpec:
         """The spec that runs ``TaskSupervisor.start_link(**options)`` under a supervisor.
 
