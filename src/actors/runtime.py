@@ -1,20 +1,37 @@
-"""Running processes: ``actors.run`` and ``actors.Runtime``.
+"""Running processes: ``actors.run``, ``actors.Runtime`` and ``Runtime.start_thread``.
 
 A runtime binds the compiled scheduler (``actors.lowlevel.Scheduler``) to an
 asyncio event loop.  ``run`` owns a whole program, like ``asyncio.run``;
-``Runtime`` embeds processes in an asyncio program that is already running.
+``Runtime`` embeds processes in an asyncio program that is already running;
+``Runtime.start_thread`` runs a runtime on a thread of its own, for
+synchronous programs (a ``ThreadRuntime``).
+
+Threads: the scheduler belongs to the thread of its loop.  Only ``send`` is
+safe from other threads; a ``ThreadRuntime`` hands everything else to its
+loop with ``loop.call_soon_threadsafe`` and waits on a
+``concurrent.futures.Future``.  Every such future is registered until it is
+resolved, and when the runtime's thread ends, however it ends, the ones
+left are failed: a caller never waits on a loop that is gone.
 """
 from __future__ import annotations
 
 import asyncio
+import atexit
+import concurrent.futures
 import gc
+import logging
+import threading
 from collections.abc import Coroutine
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from . import lowlevel
 from .lowlevel import ProcessExit, Scheduler, call_in_process
 
-__all__ = ["run", "Runtime"]
+__all__ = ["run", "Runtime", "ThreadRuntime"]
+
+_T = TypeVar("_T")
+
+_logger = logging.getLogger("actors")
 
 #: The gen-0 GC threshold ``actors.run`` uses while it runs.  Spawning walks
 #: the young generation once per threshold allocations; live coroutine frames
@@ -94,6 +111,38 @@ class Runtime:
     async def __aexit__(self, *exc_info: Any) -> None:
         await self.stop()
 
+    @staticmethod
+    def start_thread(loop: str | None = None, *, clock: Callable[[], float] | None = None,
+                     shutdown_timeout: float | None = 5.0, gc_threshold: int | None = None,
+                     asyncio_tasks: bool = True,
+                     long_step: float | None = lowlevel.LONG_STEP) -> ThreadRuntime:
+        """Run a runtime on a new thread, for synchronous code (Flask, Django, scripts).
+
+        Example:
+            >>> with actors.Runtime.start_thread() as rt:
+            ...     pid = rt.submit(Counter.start).result()
+            ...     rt.call_sync(pid, "increment")
+
+        Returns once the runtime runs.  The thread, ``actors-runtime``, is a
+        daemon thread, so a program that forgets ``stop()`` can still exit;
+        an ``atexit`` hook stops the runtime then (its processes are shut
+        down as by ``stop()``).
+
+        Args:
+            loop: ``None``/``"asyncio"`` for the stdlib loop, ``"uvloop"``
+                (as for ``actors.run``).
+            clock, shutdown_timeout, gc_threshold, asyncio_tasks, long_step:
+                as for ``Runtime``.
+
+        Raises:
+            TypeError, ValueError: a bad option, before any thread starts.
+            RuntimeError: another actors runtime is running in this interpreter.
+        """
+        factory = _loop_factory(loop, "Runtime.start_thread")
+        runtime = Runtime(clock=clock, shutdown_timeout=shutdown_timeout, gc_threshold=gc_threshold,
+                          asyncio_tasks=asyncio_tasks, long_step=long_step)
+        return ThreadRuntime._start(runtime, factory)
+
     def start(self) -> None:
         """Start the runtime on the running loop (``async with`` does this)."""
         if self._sched is not None:
@@ -166,6 +215,405 @@ class Runtime:
             if self._old_gc is not None:
                 gc.set_threshold(*self._old_gc)
                 self._old_gc = None
+
+
+class ThreadRuntime:
+    """An actors runtime running on a thread of its own, for synchronous code.
+
+    Made by ``Runtime.start_thread()``.  Its methods are called from any
+    thread and block until the runtime's loop has done the work:
+
+    * ``spawn(fn, *args)`` starts a process and returns its ``Pid``;
+    * ``send(dest, msg)`` sends a message (it does not block);
+    * ``call_sync(server, request, timeout=5.0)`` is ``GenServer.call``:
+      it returns the reply or raises what ``GenServer.call`` raises;
+    * ``submit(fn, *args)`` runs the async ``fn`` as a process and returns a
+      ``concurrent.futures.Future`` of its result;
+    * ``stop()`` shuts every process down and joins the thread.
+
+    Start long-lived servers and supervision trees with their unlinked
+    ``start`` (``rt.submit(Supervisor.start, children).result()``), not
+    ``start_link``: a process started by ``submit`` ends when ``fn``
+    returns, and whatever is linked to it as its child stops with it.
+    Processes without a parent run until the runtime stops, which shuts
+    them down in reverse start order.
+
+    Use it as a context manager (``with Runtime.start_thread() as rt:``) or
+    call ``stop()``.  On the runtime's own thread (inside its processes)
+    ``call_sync`` and waiting on a ``submit`` future would block the loop
+    that must do the work: they raise ``RuntimeError``; await the async API
+    there instead.
+    """
+
+    _runtime: Runtime
+    _thread: threading.Thread
+    _loop: asyncio.AbstractEventLoop
+    _wake: asyncio.Future[None]
+    # _lock guards _state and _pending.  _state goes "starting", "running",
+    # "stopping" (stop() was called, or the loop failed), "stopped" (the
+    # thread has ended).  _pending holds every future whose work was handed
+    # to the loop and is not resolved yet; once the state is "stopped",
+    # nothing is added and whatever was left has been failed.
+    _lock: threading.Lock
+    _state: str
+    _pending: set[_Future[Any]]
+    _crash: BaseException | None                 # what ended the thread, if it failed
+
+    def __init__(self) -> None:
+        raise TypeError("start a runtime on a thread with actors.Runtime.start_thread()")
+
+    @classmethod
+    def _start(cls, runtime: Runtime, factory: Callable[[], asyncio.AbstractEventLoop]) -> ThreadRuntime:
+        self = cls.__new__(cls)
+        self._runtime = runtime
+        self._lock = threading.Lock()
+        self._state = "starting"
+        self._pending = set()
+        self._crash = None
+        ready: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._thread = threading.Thread(target=self._main, args=(factory, ready),
+                                        name="actors-runtime", daemon=True)
+        atexit.register(self._at_exit)
+        self._thread.start()
+        try:
+            ready.result()
+        except BaseException:
+            self._thread.join()
+            atexit.unregister(self._at_exit)
+            raise
+        return self
+
+    # -- the runtime's thread ------------------------------------------------------------
+
+    def _main(self, factory: Callable[[], asyncio.AbstractEventLoop],
+              ready: concurrent.futures.Future[None]) -> None:
+        try:
+            with asyncio.Runner(loop_factory=factory) as runner:
+                runner.run(self._serve(ready))
+        except BaseException as exc:
+            if not ready.done():                 # it never started: start_thread raises
+                ready.set_exception(exc)
+            else:
+                self._crash = exc
+                _logger.critical("actors: the runtime thread %r failed; its processes are gone "
+                                 "and calls into it raise RuntimeError", self._thread.name,
+                                 exc_info=exc)
+        finally:
+            with self._lock:
+                self._state = "stopped"
+                pending, self._pending = self._pending, set()
+            for fut in pending:
+                fut._fail(self._not_running("the call"))
+
+    async def _serve(self, ready: concurrent.futures.Future[None]) -> None:
+        loop = asyncio.get_running_loop()
+        self._wake = loop.create_future()
+        async with self._runtime:
+            self._loop = loop
+            with self._lock:
+                self._state = "running"
+            ready.set_result(None)
+            try:
+                await self._wake
+            finally:                             # stop(), or the loop failed
+                with self._lock:
+                    self._state = "stopping"
+
+    def _wake_up(self) -> None:
+        if not self._wake.done():
+            self._wake.set_result(None)
+
+    def _at_exit(self) -> None:
+        """The interpreter exits: stop the runtime if the program did not."""
+        self.stop()
+
+    # -- handing work to the loop --------------------------------------------------------
+
+    def _on_loop_thread(self) -> bool:
+        return threading.get_ident() == self._thread.ident
+
+    def _refuse_on_loop_thread(self, what: str) -> None:
+        if self._on_loop_thread():
+            raise RuntimeError(
+                f"{what} was called on the runtime's own thread, where it would block the "
+                f"loop that must do the work (a deadlock): inside a process, await the async "
+                f"API instead (`await GenServer.call(server, request)`, `await fn(...)`)")
+
+    def _not_running(self, what: str) -> RuntimeError:
+        if self._state == "starting":
+            return RuntimeError(f"{what}: this runtime is not running yet")
+        if self._state == "stopping":
+            return RuntimeError(f"{what}: this runtime is stopping")
+        if self._crash is not None:
+            err = RuntimeError(f"{what}: this runtime's thread failed ({self._crash!r}); "
+                               f"start a new one with Runtime.start_thread()")
+            err.__cause__ = self._crash
+            return err
+        return RuntimeError(f"{what}: this runtime has been stopped; "
+                            f"start a new one with Runtime.start_thread()")
+
+    def _post(self, what: str, fn: Callable[..., None], *args: Any) -> _Future[Any]:
+        """Run ``fn(fut, *args)`` on the loop; return ``fut``, which ``fn`` resolves."""
+        fut: _Future[Any] = _Future(self)
+        with self._lock:
+            if self._state != "running":
+                raise self._not_running(what)
+            self._pending.add(fut)
+            try:
+                self._loop.call_soon_threadsafe(fn, fut, *args)
+            except RuntimeError:                 # the loop just closed: _main fails fut
+                pass
+        fut.add_done_callback(self._forget)
+        return fut
+
+    def _forget(self, fut: concurrent.futures.Future[Any]) -> None:
+        with self._lock:
+            self._pending.discard(fut)
+
+    def _wait(self, fut: _Future[_T]) -> _T:
+        """``fut.result()``; if the wait is interrupted (Ctrl-C), kill its process."""
+        try:
+            return fut.result()
+        except BaseException:
+            if not fut.done() and not fut.cancel():
+                with self._lock:
+                    if self._state == "running":
+                        try:
+                            self._loop.call_soon_threadsafe(fut._kill)
+                        except RuntimeError:
+                            pass
+            raise
+
+    @staticmethod
+    def _run_fn(fut: _Future[Any], fn: Callable[..., Any], args: tuple[Any, ...],
+                kwargs: dict[str, Any]) -> None:
+        """On the loop: resolve ``fut`` with ``fn(*args, **kwargs)``."""
+        if not fut.set_running_or_notify_cancel():
+            return
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as exc:
+            fut.set_exception(exc)
+        else:
+            fut.set_result(result)
+
+    def _run_process(self, fut: _Future[Any], fn: Callable[..., Coroutine[Any, Any, Any]],
+                     args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """On the loop: spawn ``fn(*args, **kwargs)``; its exit resolves ``fut``."""
+        if not fut.set_running_or_notify_cancel():
+            return
+        try:
+            pid = lowlevel.spawn(fn, *args, **kwargs)
+        except BaseException as exc:
+            fut.set_exception(exc)
+            return
+        fut._pid = pid
+        self._runtime.scheduler.on_exit(pid, fut._exited)
+
+    # -- the API -------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """True until ``stop()`` is called or the runtime's thread ends."""
+        return self._state == "running"
+
+    @property
+    def thread(self) -> threading.Thread:
+        """The thread that runs the runtime's loop."""
+        return self._thread
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The runtime's event loop (for ``asyncio.run_coroutine_threadsafe``)."""
+        return self._loop
+
+    def spawn(self, fn: Callable[..., Coroutine[Any, Any, Any]], /, *args: Any,
+              **kwargs: Any) -> lowlevel.Pid:
+        """Start ``fn(*args, **kwargs)`` as a process and return its ``Pid``.
+
+        From another thread, waits until the loop has spawned it.  The
+        process has no parent: the runtime stops it when it stops.
+
+        Raises:
+            TypeError: ``fn`` is not an async function.
+            RuntimeError: the runtime is not running.
+        """
+        lowlevel.check_async_fn(fn, "Runtime.spawn")
+        if self._on_loop_thread():
+            if self._state != "running":
+                raise self._not_running("Runtime.spawn")
+            return lowlevel.spawn(fn, *args, **kwargs)
+        pid: lowlevel.Pid = self._wait(self._post("Runtime.spawn", self._run_fn, lowlevel.spawn,
+                                                  (fn, *args), kwargs))
+        return pid
+
+    def send(self, dest: lowlevel.Pid | str | lowlevel.via, msg: _T) -> _T:
+        """Send ``msg`` to ``dest`` (a Pid, name or via) from any thread; returns ``msg``.
+
+        Does not wait for the delivery.  Messages sent from one thread
+        arrive in the order sent.
+
+        Raises:
+            NoProcess: ``dest`` is a name that nobody holds.
+            RuntimeError: the runtime is not running.
+        """
+        if self._state != "running":
+            raise self._not_running("Runtime.send")
+        return lowlevel.send(dest, msg)
+
+    def call_sync(self, server: lowlevel.Pid | str | lowlevel.via, request: Any,
+                  timeout: float | None = 5.0) -> Any:
+        """``GenServer.call`` from synchronous code: send ``request``, block until the reply.
+
+        Safe from any number of threads at once; each call runs in a
+        short-lived process of the runtime.
+
+        Returns:
+            The server's reply.
+
+        Raises:
+            NoProcess: the server does not exist.
+            CallExit: it exited before replying (``.reason``).
+            Timeout: no reply within ``timeout`` seconds (``None``: wait forever).
+            TypeError: ``server`` is not a Pid, a name or a via.
+            RuntimeError: the runtime is not running, or stopped during the
+                call; or this is the runtime's own thread.
+        """
+        if type(server) is not lowlevel.Pid:
+            lowlevel.check_server(server, "server", "Runtime.call_sync")
+        lowlevel.check_seconds(timeout, "timeout", allow_none=True)
+        self._refuse_on_loop_thread("Runtime.call_sync()")
+        fut = self._post("Runtime.call_sync", self._run_process, _call, (server, request, timeout), {})
+        try:
+            ok, value = self._wait(fut)
+        except ProcessExit as signal:            # the runtime stopped the call's process
+            raise RuntimeError(f"Runtime.call_sync({server!r}, ...): the call was stopped by the "
+                               f"exit signal {signal.reason!r}: the runtime is stopping") from None
+        if not ok:
+            raise value
+        return value
+
+    def submit(self, fn: Callable[..., Coroutine[Any, Any, _T]], /, *args: Any,
+               **kwargs: Any) -> concurrent.futures.Future[_T]:
+        """Run ``fn(*args, **kwargs)`` as a process; a future of its result.
+
+        The future resolves with what ``fn`` returns, or fails with the
+        exception it raised (its crash is also logged, as any process's),
+        or with ``ProcessExit(reason)`` if an exit signal killed it (as
+        ``actors.run``).  Cancelling the future before the process starts
+        prevents it; afterwards, stop the process with an exit signal.
+
+        ``fn`` runs as a process without a parent that ends when ``fn``
+        returns: what it starts with ``start_link`` (linked to it) stops
+        then.  Use the unlinked starts for long-lived processes
+        (``rt.submit(Supervisor.start, children).result()``).
+
+        Raises:
+            TypeError: ``fn`` is not an async function.
+            RuntimeError: the runtime is not running.
+        """
+        lowlevel.check_async_fn(fn, "Runtime.submit")
+        fut: concurrent.futures.Future[_T] = self._post("Runtime.submit", self._run_process,
+                                                        fn, args, kwargs)
+        return fut
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Shut every process down, as ``Runtime.stop`` does, and join the thread.
+
+        Newest first, the processes without a parent get the exit signal
+        ``"shutdown"``, each given ``shutdown_timeout`` seconds before it
+        is killed; a trapping GenServer runs ``terminate``, a supervisor
+        stops its children.  Calls still waiting raise ``RuntimeError``.
+        Calling ``stop`` again does nothing; any later call raises
+        ``RuntimeError``.
+
+        Args:
+            timeout: seconds to wait for the thread (``None``: until it ends).
+
+        Raises:
+            Timeout: the thread did not end within ``timeout``; call
+                ``stop`` again to wait more.
+            RuntimeError: called on the runtime's own thread.
+        """
+        lowlevel.check_seconds(timeout, "timeout", allow_none=True)
+        if self._on_loop_thread():
+            raise RuntimeError(
+                "Runtime.stop() was called on the runtime's own thread, which it would wait "
+                "for (a deadlock): call it from another thread")
+        with self._lock:
+            if self._state == "running":
+                self._state = "stopping"
+                try:
+                    self._loop.call_soon_threadsafe(self._wake_up)
+                except RuntimeError:             # the loop just closed: the thread ends anyway
+                    pass
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            raise lowlevel.Timeout(f"Runtime.stop(): the runtime thread did not end within "
+                                   f"{timeout} s (its processes are still shutting down)")
+        atexit.unregister(self._at_exit)
+
+    def __enter__(self) -> ThreadRuntime:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<ThreadRuntime {self._state} on thread {self._thread.name!r}>"
+
+
+class _Future(concurrent.futures.Future[_T]):
+    """The future of work handed to a ``ThreadRuntime``'s loop: it knows the
+    process doing the work, and refuses to be waited for on the loop's own
+    thread (a deadlock)."""
+
+    def __init__(self, runtime: ThreadRuntime) -> None:
+        super().__init__()
+        self._runtime = runtime
+        self._pid: lowlevel.Pid | None = None
+
+    def result(self, timeout: float | None = None) -> _T:
+        if not self.done():
+            self._runtime._refuse_on_loop_thread("Future.result()")
+        return super().result(timeout)
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        if not self.done():
+            self._runtime._refuse_on_loop_thread("Future.exception()")
+        return super().exception(timeout)
+
+    def _exited(self, pid: lowlevel.Pid, reason: Any, result: Any, exc: BaseException | None,
+                by_signal: bool) -> None:
+        """The process doing the work has exited (runs on the loop)."""
+        ok, value = _outcome(reason, result, exc, by_signal)
+        if ok:
+            self.set_result(value)
+        else:
+            self.set_exception(value)
+
+    def _kill(self) -> None:
+        """On the loop: kill the process doing the work (its caller gave up)."""
+        if self._pid is not None and lowlevel.is_alive(self._pid):
+            lowlevel.exit(self._pid, "kill")
+
+    def _fail(self, exc: BaseException) -> None:
+        """Fail the future unless it is already resolved (or cancelled)."""
+        try:
+            self.set_exception(exc)
+        except concurrent.futures.InvalidStateError:
+            pass
+
+
+async def _call(server: lowlevel.Pid | str | lowlevel.via, request: Any,
+                timeout: float | None) -> tuple[bool, Any]:
+    """The process behind ``ThreadRuntime.call_sync``: the call's outcome,
+    ``(True, reply)`` or ``(False, exception)`` (an error of the call is the
+    caller's, not a crash of this process)."""
+    try:
+        return True, await lowlevel.call(server, request, timeout)
+    except Exception as exc:
+        return False, exc
 
 
 #: How many times ``shutdown_processes`` looks again for processes that have
@@ -314,16 +762,17 @@ async def _stop_and_wait(sched: Scheduler, pids: list[lowlevel.Pid], timeout: fl
             cancel_timer()
 
 
-def _loop_factory(loop: str | None) -> Callable[[], asyncio.AbstractEventLoop]:
+def _loop_factory(loop: str | None, what: str = "run") -> Callable[[], asyncio.AbstractEventLoop]:
     if loop is None or loop == "asyncio":
         return asyncio.new_event_loop
     if loop == "uvloop":
         try:
             import uvloop
         except ImportError as exc:
-            raise ValueError('run(loop="uvloop"): uvloop is not installed (pip install "actors[uvloop]")') from exc
+            raise ValueError(f'{what}(loop="uvloop"): uvloop is not installed '
+                             f'(pip install "actors[uvloop]")') from exc
         return uvloop.new_event_loop
-    raise ValueError(f'run(loop=...): loop must be None, "asyncio" or "uvloop", got {loop!r}')
+    raise ValueError(f'{what}(loop=...): loop must be None, "asyncio" or "uvloop", got {loop!r}')
 
 
 def run(main: Callable[..., Coroutine[Any, Any, Any]], *args: Any, loop: str | None = None,
@@ -400,12 +849,23 @@ async def _run_main(main: Callable[..., Coroutine[Any, Any, Any]], args: tuple[A
         finally:
             if dashboard is not None:
                 await dashboard.stop()
+    ok, value = _outcome(reason, result, exc, by_signal)
+    if not ok:
+        raise value
+    return value
+
+
+def _outcome(reason: Any, result: Any, exc: BaseException | None, by_signal: bool) -> tuple[bool, Any]:
+    """What a process's exit gives the code waiting for it (``run``,
+    ``ThreadRuntime.submit``): ``(True, its result)`` (None after a normal
+    ``ProcessExit``), or ``(False, the exception to raise)``: the one it
+    raised, or ``ProcessExit(reason)`` if an exit signal killed it."""
     if by_signal:
         if isinstance(reason, str) and reason == "normal":   # exit(self(), "normal")
-            return None
-        raise ProcessExit(reason)
+            return True, None
+        return False, ProcessExit(reason)
     if exc is not None:
-        if isinstance(exc, ProcessExit) and exc.reason == "normal":
-            return None
-        raise exc
-    return result
+        if isinstance(exc, ProcessExit) and isinstance(exc.reason, str) and exc.reason == "normal":
+            return True, None
+        return False, exc
+    return True, result
