@@ -577,12 +577,18 @@ def test_malformed_specs_are_refused_by_start_child(run, spec, error, match):
 
 def test_start_link_outside_a_process(aio_run):
     """start_link links to its caller, so it must run inside a process: a clear
-    RuntimeError from plain asyncio code."""
+    RuntimeError from plain asyncio code, naming DynamicSupervisor.start;
+    that unlinked start works there, and the supervisor stays up after it."""
 
     async def main():
-        async with actors.Runtime():
-            with pytest.raises(RuntimeError, match="inside a process"):
+        async with actors.Runtime() as rt:
+            with pytest.raises(RuntimeError, match=r"inside a process.*DynamicSupervisor\.start\("):
                 await DynamicSupervisor.start_link()
+            sup = await DynamicSupervisor.start(name="dyn")
+            child = await rt.run_in_process(DynamicSupervisor.start_child, "dyn", (Worker, 7))
+            assert await rt.call(child, "get") == 7
+            assert actors.Process.alive(sup)
+            assert actors.Process.info(sup, "links") == [child]
 
     aio_run(main)
 

@@ -1124,11 +1124,35 @@ def test_start_child_with_a_malformed_spec(run):
 
 def test_start_link_outside_a_process(aio_run):
     """start_link links to its caller: from plain asyncio code it raises a clear
-    RuntimeError."""
+    RuntimeError, which names the unlinked start to use instead."""
 
     async def main():
         async with actors.Runtime():
-            with pytest.raises(RuntimeError, match="inside a process"):
+            with pytest.raises(RuntimeError, match=r"inside a process.*Supervisor\.start\("):
                 await Supervisor.start_link([])
 
     aio_run(main)
+
+
+def test_start_is_not_linked_the_supervisor_outlives_its_starter(run):
+    """Supervisor.start (OTP's gen_server:start): the supervisor has no parent,
+    so the crash of the process that started it does not stop it."""
+
+    async def starter(report):
+        sup = await Supervisor.start([Probe.child_spec("a", report)], name="top")
+        actors.send(report, ("sup", sup))
+        raise RuntimeError("the starter crashes")
+
+    async def main():
+        me = actors.self()
+        pid, ref = actors.spawn_monitor(starter, me)
+        _, _, child = await actors.receive(("started", "a", ANY))
+        _, sup = await actors.receive(("sup", ANY))
+        assert isinstance((await actors.receive((ref, pid, ANY))).reason, RuntimeError)
+        assert Process.alive(sup) and actors.whereis("top") == sup
+        assert Process.info(sup, "links") == [child]
+        assert await GenServer.call(child, "name") == "a"
+        await Supervisor.stop(sup)
+        await actors.receive(("stopped", "a", "shutdown"))
+
+    run(main)
