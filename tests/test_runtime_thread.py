@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import queue
 import threading
 
 import pytest
@@ -109,6 +110,35 @@ def test_spawn_send_and_call_sync_from_the_main_thread(start):
     assert rt.call_sync("counter", "inc") == 1
     assert rt.call_sync(server, ("echo", "hi")) == "hi"
     rt.send("counter", ("$gen_cast", "ignored"))            # a name works for send too
+
+
+def test_genserver_cast_and_reply_work_from_any_thread(start):
+    """A cast is a send, and so is a reply: both work from a plain thread."""
+
+    class Deferred(GenServer):
+        def init(self, held):
+            self.held = held
+            self.casts = []
+
+        def handle_call(self, request, from_):
+            if request == "casts":
+                return self.casts
+            self.held.put(from_)                  # answered by the test's thread
+            return actors.NOREPLY
+
+        def handle_cast(self, request):
+            self.casts.append(request)
+
+    held = queue.Queue()
+    rt = start()
+    server = rt.submit(Deferred.start, held, name="deferred").result(WAIT)
+    GenServer.cast(server, 1)
+    GenServer.cast("deferred", 2)
+    assert rt.call_sync(server, "casts") == [1, 2]
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(rt.call_sync, server, "answer me later")
+        GenServer.reply(held.get(timeout=WAIT), "from the main thread")
+        assert answer.result(WAIT) == "from the main thread"
 
 
 def test_call_sync_times_out_with_the_exception_of_genserver_call(start):
@@ -510,22 +540,3 @@ def test_a_supervisor_started_from_plain_asyncio_code_runs_until_the_runtime_sto
         assert log == ["shutdown", "shutdown"]
 
     aio_run(main)
-
-
-def test_a_supervisor_started_with_start_outlives_its_starter(start):
-    """Inside a process, Supervisor.start is not linked: the supervisor does
-    not stop when the process that started it crashes."""
-
-    async def starter():
-        await Supervisor.start([Counter.child_spec(name="counter")], name="sup")
-        raise RuntimeError("the starter crashes")
-
-    rt = start()
-    assert type(rt.submit(starter).exception(WAIT)) is RuntimeError
-    assert rt.call_sync("counter", "inc") == 1
-    assert rt.submit(_is_alive, "sup").result(WAIT)
-
-
-async def _is_alive(name):
-    pid = actors.whereis(name)
-    return pid is not None and actors.Process.alive(pid)

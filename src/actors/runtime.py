@@ -119,9 +119,16 @@ class Runtime:
         """Run a runtime on a new thread, for synchronous code (Flask, Django, scripts).
 
         Example:
-            >>> with actors.Runtime.start_thread() as rt:
+            >>> class Counter(actors.GenServer):
+            ...     def init(self):
+            ...         self.n = 0
+            ...     def handle_call(self, request, from_):
+            ...         self.n += 1
+            ...         return self.n
+            >>> with actors.Runtime.start_thread() as rt:   # plain synchronous code
             ...     pid = rt.submit(Counter.start).result()
             ...     rt.call_sync(pid, "increment")
+            1
 
         Returns once the runtime runs.  The thread, ``actors-runtime``, is a
         daemon thread, so a program that forgets ``stop()`` can still exit;
