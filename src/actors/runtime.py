@@ -240,8 +240,8 @@ class ThreadRuntime:
 
     Start long-lived servers and supervision trees with their unlinked
     ``start`` (``rt.submit(Supervisor.start, children).result()``), not
-    ``start_link``: a process started by ``submit`` ends when ``fn``
-    returns, and whatever is linked to it as its child stops with it.
+    ``start_link``: the process ``submit`` runs ``fn`` in ends when ``fn``
+    returns, and a supervisor linked to it, its parent, stops then.
     Processes without a parent run until the runtime stops, which shuts
     them down in reverse start order.
 
@@ -510,10 +510,10 @@ class ThreadRuntime:
         ``actors.run``).  Cancelling the future before the process starts
         prevents it; afterwards, stop the process with an exit signal.
 
-        ``fn`` runs as a process without a parent that ends when ``fn``
-        returns: what it starts with ``start_link`` (linked to it) stops
-        then.  Use the unlinked starts for long-lived processes
-        (``rt.submit(Supervisor.start, children).result()``).
+        The process ends when ``fn`` returns, and what ``fn`` started with
+        ``start_link`` has it as its parent: a supervisor (or any server
+        that traps exits) stops then.  Start long-lived processes with the
+        unlinked starts (``rt.submit(Supervisor.start, children).result()``).
 
         Raises:
             TypeError: ``fn`` is not an async function.
