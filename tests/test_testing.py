@@ -8,6 +8,7 @@ that are actors tests.
 """
 from __future__ import annotations
 
+import re
 import sys
 import time
 import tomllib
@@ -22,6 +23,9 @@ from actors.testing import (assert_receive, assert_received, refute_receive, ref
 from actors.testing import _matches
 
 pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).resolve().parent.parent
+GUIDE = ROOT / "docs" / "guides" / "testing.md"
 
 
 @pytest.fixture
@@ -280,7 +284,7 @@ def test_the_entry_point_is_named_after_the_module():
     """pytest registers an entry-point plugin under the entry point's name and
     skips ``-p``/``pytest_plugins`` names already registered: the same name
     means the plugin loads once however it is asked for."""
-    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    pyproject = ROOT / "pyproject.toml"
     entry_points = tomllib.loads(pyproject.read_text())["project"]["entry-points"]["pytest11"]
     assert entry_points == {"actors.testing": "actors.testing"}
 
@@ -614,3 +618,21 @@ def test_mock_clock_is_an_autojumping_mock_clock(mock_clock):
 
     assert actors.run(main, clock=mock_clock) >= 3600
     assert time.monotonic() - started < 60
+
+
+# -- the guide ----------------------------------------------------------------------------
+
+GUIDE_BLOCKS = re.findall(r"```python\n(.*?)```", GUIDE.read_text(), re.S)
+
+
+@pytest.mark.parametrize("block", GUIDE_BLOCKS,
+                         ids=[f"block{i}" for i in range(len(GUIDE_BLOCKS))])
+def test_the_guides_examples_pass(run_tests, block):
+    """docs/guides/testing.md teaches with complete test modules: each passes,
+    on both loops."""
+    result = run_tests(block, "--actors-loop=asyncio,uvloop")
+    if "def test_" in block:
+        assert result.ret == pytest.ExitCode.OK and result.parseoutcomes().get("passed"), \
+            result.stdout.str()
+    else:
+        assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED, result.stdout.str()
