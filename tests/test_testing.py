@@ -334,6 +334,7 @@ def test_an_empty_mailbox_is_shown_as_empty(run_tests):
 async def test_nothing(mock_clock):
     await assert_receive("hello", timeout=2)
 """)
+    result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["E       AssertionError: assert_receive: no message matching "
                                  "'hello' arrived within 2 s.", "E       The mailbox of <*> is empty."])
 
@@ -449,6 +450,15 @@ class Point3D(Point):
     pass
 
 
+class EqualToAll:
+    """A message that says it equals anything (patterns compare with ``==``)."""
+
+    def __eq__(self, other):
+        return True
+
+    __hash__ = object.__hash__
+
+
 REF = object()          # stands for a Ref made inside the test (see below)
 
 
@@ -465,7 +475,8 @@ async def test_assert_received_matches_as_receive_does():
                 me, ref, Down(ref, ANY, ANY), (ref, ANY), p3, None, True]
     messages = [1, 2, True, 1.0, "a", "b", Point(1), p3, int, (), ("a", 1), ("a", "b"), ("a",),
                 (1, (2, "x")), {"k": 1}, {"k": 2, "j": "x"}, {"j": "x"}, [1], me, ref,
-                Down(ref, me, "normal"), (ref, me, "normal"), (ref, 1), None, False, b"a"]
+                Down(ref, me, "normal"), (ref, me, "normal"), (ref, 1), None, False, b"a",
+                EqualToAll(), ("a", EqualToAll())]
     for pattern in patterns:
         for msg in messages:
             actors.send(me, msg)

@@ -68,8 +68,7 @@ a class, a tuple, a dict, ``where(predicate)``, or a value compared with
 ``==``).  A failure raises ``AssertionError`` with the pattern and the
 mailbox as it is (the first ``MAILBOX_SHOWN`` messages, then how many more)::
 
-    AssertionError: assert_receive: no message matching ('pong', <class 'int'>)
-    arrived within 0.1 s.
+    AssertionError: assert_receive: no message matching ('pong', ANY) arrived within 0.1 s.
     The mailbox of <0.1.0> (2 messages):
         ('ping', 1)
         'hello'
@@ -315,6 +314,8 @@ def _matches(pattern: Any, msg: Any) -> bool:
     if pattern is msg:              # a class matches its instances, not itself
         return not isinstance(pattern, type) or isinstance(msg, pattern)
     kind = type(pattern)
+    if kind is str:                 # never equal to a message that is not a str
+        return isinstance(msg, str) and pattern == msg
     if isinstance(pattern, tuple):
         if not isinstance(msg, tuple) or len(msg) != len(pattern):
             return False
