@@ -9,6 +9,7 @@ import pytest
 import actors
 from actors import ANY
 from actors.lowlevel import call, reply
+from actors.testing import assert_receive, refute_receive
 from helpers import echo, run_script
 
 
@@ -479,17 +480,14 @@ def test_a_ref_receive_with_100k_queued_messages_finds_its_reply(run):
     run(main)
 
 
-def test_a_ref_receive_still_sees_messages_sent_after_the_ref_was_made(run):
+@pytest.mark.actors
+async def test_a_ref_receive_still_sees_messages_sent_after_the_ref_was_made():
     """The marker is where the ref was made: a reply queued right after is found."""
-
-    async def main():
-        _fill("old1", "old2")
-        ref = actors.make_ref()
-        actors.send(actors.self(), (ref, "reply"))
-        assert await actors.receive((ref, ANY), timeout=0) == (ref, "reply")
-        assert actors.flush() == ["old1", "old2"]
-
-    run(main)
+    _fill("old1", "old2")
+    ref = actors.make_ref()
+    actors.send(actors.self(), (ref, "reply"))
+    assert await assert_receive((ref, ANY), timeout=0) == (ref, "reply")
+    assert actors.flush() == ["old1", "old2"]
 
 
 def test_a_receive_with_a_ref_and_another_pattern_still_scans_old_messages(run):
@@ -507,24 +505,22 @@ def test_a_receive_with_a_ref_and_another_pattern_still_scans_old_messages(run):
     run(main)
 
 
-def test_an_older_ref_is_found_after_a_newer_ref_was_received(run):
+@pytest.mark.actors
+async def test_an_older_ref_is_found_after_a_newer_ref_was_received():
     """Two outstanding refs: receiving the newer one first does not hide the
     older one's reply (which arrived before the newer ref was made)."""
-
-    async def main():
-        _fill("noise")
-        ref1 = actors.make_ref()
-        actors.send(actors.self(), (ref1, "first"))
-        ref2 = actors.make_ref()
-        actors.send(actors.self(), (ref2, "second"))
-        assert await actors.receive((ref2, ANY), timeout=0, default=None) == (ref2, "second")
-        assert await actors.receive((ref1, ANY), timeout=0, default=None) == (ref1, "first")
-        assert actors.flush() == ["noise"]
-
-    run(main)
+    _fill("noise")
+    ref1 = actors.make_ref()
+    actors.send(actors.self(), (ref1, "first"))
+    ref2 = actors.make_ref()
+    actors.send(actors.self(), (ref2, "second"))
+    assert await assert_receive((ref2, ANY), timeout=0) == (ref2, "second")
+    assert await assert_receive((ref1, ANY), timeout=0) == (ref1, "first")
+    assert actors.flush() == ["noise"]
 
 
-def test_a_ref_made_by_another_process_matches_anywhere_in_the_mailbox(run):
+@pytest.mark.actors
+async def test_a_ref_made_by_another_process_matches_anywhere_in_the_mailbox(mock_clock):
     """A ref received from elsewhere may tag messages queued before we learned it."""
 
     async def child(parent):
@@ -532,24 +528,18 @@ def test_a_ref_made_by_another_process_matches_anywhere_in_the_mailbox(run):
         actors.send(parent, ("data", ref, 1))
         actors.send(parent, ("tag", ref))
 
-    async def main():
-        actors.spawn(child, actors.self())
-        (_, ref) = await actors.receive(("tag", ANY))
-        assert await actors.receive(("data", ref, ANY), timeout=0, default=None) == ("data", ref, 1)
-
-    run(main)
+    actors.spawn(child, actors.self())
+    (_, ref) = await assert_receive(("tag", ANY))
+    assert await assert_receive(("data", ref, ANY), timeout=0) == ("data", ref, 1)
 
 
-def test_a_ref_receive_that_times_out_leaves_old_messages_in_order(run, clock):
+@pytest.mark.actors
+async def test_a_ref_receive_that_times_out_leaves_old_messages_in_order(mock_clock):
     """Waiting on a fresh ref with a timeout neither loses nor reorders old messages."""
-
-    async def main():
-        _fill(*range(1000))
-        ref = actors.make_ref()
-        assert await actors.receive((ref, ANY), timeout=1, default="t") == "t"
-        assert actors.flush() == list(range(1000))
-
-    run(main, clock=clock)
+    _fill(*range(1000))
+    ref = actors.make_ref()
+    await refute_receive((ref, ANY), timeout=1)
+    assert actors.flush() == list(range(1000))
 
 
 # -- hostile input ------------------------------------------------------------

@@ -39,6 +39,7 @@ from actors.gen_server import (
     Stop,
 )
 
+from actors.testing import assert_receive, refute_receive, refute_received
 from helpers import expect, nothing, now, wait_down  # noqa: E402
 
 
@@ -1106,57 +1107,48 @@ async def parent_of(owner, server_class):
             raise ProcessExit(reason)
 
 
+@pytest.mark.actors
 @pytest.mark.parametrize("reason", ["normal", "shutdown", ("shutdown", "x"), "crashed"])
-def test_terminate_runs_when_the_parent_exits_and_the_server_traps_exits(run, reason):
+async def test_terminate_runs_when_the_parent_exits_and_the_server_traps_exits(reason, mock_clock):
     """A trapping server whose parent (the start_link caller) exits runs
     terminate(reason) and exits with the same reason, whatever the reason."""
-
-    async def main():
-        parent = actors.spawn(parent_of, actors.self(), Trapping)
-        _, pid = await expect(("server", ANY))
-        ref = actors.monitor(pid)
-        actors.send(parent, reason)
-        assert await expect(("terminate", ANY)) == ("terminate", reason)
-        assert (await expect(Down(ref, ANY, ANY))).reason == reason
-        await nothing(("info", ANY))                  # not handled as a message
-
-    run(main)
+    parent = actors.spawn(parent_of, actors.self(), Trapping)
+    _, pid = await assert_receive(("server", ANY))
+    ref = actors.monitor(pid)
+    actors.send(parent, reason)
+    assert await assert_receive(("terminate", ANY)) == ("terminate", reason)
+    assert (await assert_receive(Down(ref, ANY, ANY))).reason == reason
+    refute_received(("info", ANY))                    # not handled as a message
 
 
-def test_terminate_runs_on_the_parents_shutdown_signal(run):
+@pytest.mark.actors
+async def test_terminate_runs_on_the_parents_shutdown_signal(mock_clock):
     """A supervisor-style exit(server, "shutdown") from the parent reaches a trapping
     server's terminate("shutdown"), not handle_info."""
-
-    async def main():
-        parent = actors.spawn(parent_of, actors.self(), Trapping)
-        _, pid = await expect(("server", ANY))
-        ref = actors.monitor(pid)
-        actors.send(parent, ("signal", "shutdown"))
-        assert await expect(("terminate", ANY)) == ("terminate", "shutdown")
-        assert (await expect(Down(ref, ANY, ANY))).reason == "shutdown"
-        await nothing(("info", ANY))
-
-    run(main)
+    parent = actors.spawn(parent_of, actors.self(), Trapping)
+    _, pid = await assert_receive(("server", ANY))
+    ref = actors.monitor(pid)
+    actors.send(parent, ("signal", "shutdown"))
+    assert await assert_receive(("terminate", ANY)) == ("terminate", "shutdown")
+    assert (await assert_receive(Down(ref, ANY, ANY))).reason == "shutdown"
+    refute_received(("info", ANY))
 
 
-def test_terminate_is_not_called_when_killed_by_a_signal_it_does_not_trap(run):
+@pytest.mark.actors
+async def test_terminate_is_not_called_when_killed_by_a_signal_it_does_not_trap(mock_clock):
     """As in OTP: a non-trapping server killed by an exit signal, and any server
     killed with "kill", exits without running terminate."""
-
-    async def main():
-        me = actors.self()
-        for cls, signal, reason in ((Reporter, "shutdown", "shutdown"), (Trapping, "kill", "killed")):
-            pid = await cls.start(me)
-            ref = actors.monitor(pid)
-            actors.exit(pid, signal)
-            assert (await expect(Down(ref, ANY, ANY))).reason == reason
-        parent = actors.spawn(parent_of, me, Reporter)   # parent dies, no trapping
-        _, pid = await expect(("server", ANY))
-        actors.send(parent, "crashed")
-        assert await wait_down(pid) == "crashed"
-        await nothing(("terminate", ANY))
-
-    run(main)
+    me = actors.self()
+    for cls, signal, reason in ((Reporter, "shutdown", "shutdown"), (Trapping, "kill", "killed")):
+        pid = await cls.start(me)
+        ref = actors.monitor(pid)
+        actors.exit(pid, signal)
+        assert (await assert_receive(Down(ref, ANY, ANY))).reason == reason
+    parent = actors.spawn(parent_of, me, Reporter)   # parent dies, no trapping
+    _, pid = await assert_receive(("server", ANY))
+    actors.send(parent, "crashed")
+    assert await wait_down(pid) == "crashed"
+    refute_received(("terminate", ANY))
 
 
 def test_a_terminate_that_raises_makes_the_server_exit_with_that_error(run):
@@ -1427,97 +1419,83 @@ class Idler(Reporter):
             return IdleTimeout(request[1])
 
 
-def test_idle_timeout_from_init_fires_after_the_given_seconds(run, clock):
+# On the mock clock, time jumps to the next timer when every process waits: an
+# assertion that waits for an idle timeout of s seconds needs a timeout longer
+# than s (30 s here), or its own timer would fire first.
+
+@pytest.mark.actors
+async def test_idle_timeout_from_init_fires_after_the_given_seconds(mock_clock):
     """IdleTimeout(s) from init: with no message for s seconds, handle_info receives
     IDLE_TIMEOUT; it fires once (it is not re-armed by itself)."""
-
-    async def main():
-        t0 = now()
-        await Idler.start_link(actors.self(), IdleTimeout(2.5))
-        _, at = await expect(("idle", ANY))
-        assert at - t0 == pytest.approx(2.5)
-        await nothing(("idle", ANY), timeout=100)
-
-    run(main, clock=clock)
+    t0 = mock_clock()
+    await Idler.start_link(actors.self(), IdleTimeout(2.5))
+    _, at = await assert_receive(("idle", ANY), timeout=30)
+    assert at - t0 == pytest.approx(2.5)
+    await refute_receive(("idle", ANY), timeout=100)
 
 
-def test_idle_timeout_can_be_rearmed_from_handle_info(run, clock):
+@pytest.mark.actors
+async def test_idle_timeout_can_be_rearmed_from_handle_info(mock_clock):
     """Returning IdleTimeout from handle_info(IDLE_TIMEOUT) makes a periodic tick."""
-
-    async def main():
-        t0 = now()
-        await Idler.start_link(actors.self(), IdleTimeout(1), rearm=1)
-        ticks = [(await expect(("idle", ANY)))[1] - t0 for _ in range(3)]
-        assert ticks == pytest.approx([1, 2, 3])
-
-    run(main, clock=clock)
+    t0 = mock_clock()
+    await Idler.start_link(actors.self(), IdleTimeout(1), rearm=1)
+    ticks = [(await assert_receive(("idle", ANY), timeout=30))[1] - t0 for _ in range(3)]
+    assert ticks == pytest.approx([1, 2, 3])
 
 
-def test_any_message_cancels_the_idle_timeout(run, clock):
+@pytest.mark.actors
+async def test_any_message_cancels_the_idle_timeout(mock_clock):
     """A message (call, cast or plain) arriving before the idle timeout cancels it."""
-
-    async def main():
-        for message in ("cast", "call", "info"):
-            pid = await Idler.start_link(actors.self(), IdleTimeout(5))
-            if message == "cast":
-                GenServer.cast(pid, "hello")
-            elif message == "call":
-                await GenServer.call(pid, "hello")
-            else:
-                actors.send(pid, "hello")
-            await nothing(("idle", ANY), timeout=60)
-            await GenServer.stop(pid)
-            actors.flush()
-
-    run(main, clock=clock)
+    for message in ("cast", "call", "info"):
+        pid = await Idler.start_link(actors.self(), IdleTimeout(5))
+        if message == "cast":
+            GenServer.cast(pid, "hello")
+        elif message == "call":
+            await GenServer.call(pid, "hello")
+        else:
+            actors.send(pid, "hello")
+        await refute_receive(("idle", ANY), timeout=60)
+        await GenServer.stop(pid)
+        actors.flush()
 
 
-def test_a_message_arriving_later_still_cancels_the_idle_timeout(run, clock):
+@pytest.mark.actors
+async def test_a_message_arriving_later_still_cancels_the_idle_timeout(mock_clock):
     """The idle timer counts from the callback's return: a message at 4 s of a 5 s
     idle timeout cancels it; a new IdleTimeout counts again from that message."""
-
-    async def main():
-        pid = await Idler.start_link(actors.self(), IdleTimeout(5))
-        await actors.sleep(4)
-        t1 = now()
-        GenServer.cast(pid, ("idle", 3))
-        _, at = await expect(("idle", ANY))
-        assert at - t1 == pytest.approx(3)
-
-    run(main, clock=clock)
+    pid = await Idler.start_link(actors.self(), IdleTimeout(5))
+    await actors.sleep(4)
+    t1 = mock_clock()
+    GenServer.cast(pid, ("idle", 3))
+    _, at = await assert_receive(("idle", ANY), timeout=30)
+    assert at - t1 == pytest.approx(3)
 
 
-def test_an_idle_timeout_never_fires_when_a_message_is_waiting(run, clock):
+@pytest.mark.actors
+async def test_an_idle_timeout_never_fires_when_a_message_is_waiting(mock_clock):
     """IdleTimeout(0) with a message already queued: the message is handled, the
     timeout never fires; with an empty mailbox IdleTimeout(0) fires at once."""
-
-    async def main():
-        pid = await Idler.start_link(actors.self())
-        GenServer.cast(pid, ("idle", 0))
-        GenServer.cast(pid, "queued")
-        assert await expect(ANY) == ("cast", ("idle", 0))
-        assert await expect(ANY) == ("cast", "queued")
-        await nothing(timeout=60)
-        t0 = now()
-        GenServer.cast(pid, ("idle", 0))
-        assert await expect(ANY) == ("cast", ("idle", 0))
-        _, at = await expect(("idle", ANY))
-        assert at == pytest.approx(t0)
-
-    run(main, clock=clock)
+    pid = await Idler.start_link(actors.self())
+    GenServer.cast(pid, ("idle", 0))
+    GenServer.cast(pid, "queued")
+    assert await assert_receive(ANY) == ("cast", ("idle", 0))
+    assert await assert_receive(ANY) == ("cast", "queued")
+    await refute_receive(ANY, timeout=60)
+    t0 = mock_clock()
+    GenServer.cast(pid, ("idle", 0))
+    assert await assert_receive(ANY) == ("cast", ("idle", 0))
+    _, at = await assert_receive(("idle", ANY))
+    assert at == pytest.approx(t0)
 
 
-def test_idle_timeout_after_a_reply(run, clock):
+@pytest.mark.actors
+async def test_idle_timeout_after_a_reply(mock_clock):
     """Reply(value, IdleTimeout(s)): the caller gets value, then the timeout runs."""
-
-    async def main():
-        pid = await Idler.start_link(actors.self())
-        t0 = now()
-        assert await GenServer.call(pid, ("idle_reply", 2)) == "ok"
-        _, at = await expect(("idle", ANY))
-        assert at - t0 == pytest.approx(2)
-
-    run(main, clock=clock)
+    pid = await Idler.start_link(actors.self())
+    t0 = mock_clock()
+    assert await GenServer.call(pid, ("idle_reply", 2)) == "ok"
+    _, at = await assert_receive(("idle", ANY), timeout=30)
+    assert at - t0 == pytest.approx(2)
 
 
 def test_idle_timeout_rejects_bad_seconds():

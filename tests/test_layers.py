@@ -16,8 +16,9 @@ never one above:
    (``lowlevel.set_via_handler``, ``gen_server.set_system_handler``,
    ``runtime.set_observer``), once, in one place.
 5. tools on top: ``observer``, ``top``, ``stress``, ``benchmarks``,
-   ``__main__``.  (``actors.observer`` is reached from the package lazily,
-   by name, on first use, so importing ``actors`` never imports it.)
+   ``testing`` (the pytest plugin), ``__main__``.  (``actors.observer`` is
+   reached from the package lazily, by name, on first use, so importing
+   ``actors`` never imports it.)
 
 Rules, for every ``src/actors/**/*.py`` (tests may import anything):
 
@@ -69,6 +70,7 @@ LAYERS = {
     "actors.top": 5,
     "actors.stress": 5,
     "actors.benchmarks": 5,
+    "actors.testing": 5,
 }
 
 #: the only modules that may import ``actors._core``
@@ -275,11 +277,14 @@ def test_the_checker_allows(relpath, source):
 
 def test_importing_actors_does_not_import_the_tools():
     """``actors.observer`` imports ``actors``: the package must not import it
-    back while it is half-built (it is loaded on first use instead)."""
+    back while it is half-built (it is loaded on first use instead).  Nor
+    does it import the pytest plugin: pytest is no dependency of a program."""
     import subprocess
     import sys
     code = ("import sys, actors\n"
             "assert 'actors.observer' not in sys.modules, 'actors imported actors.observer'\n"
+            "assert 'actors.testing' not in sys.modules, 'actors imported actors.testing'\n"
+            "assert 'pytest' not in sys.modules, 'actors imported pytest'\n"
             "assert actors.observer.start is not None\n")
     # The actors this interpreter imports (installed, or the checkout's src
     # with its compiled core), not SRC: a clean checkout has no built core.

@@ -10,7 +10,7 @@ import actors
 from actors import ANY, Exit, GenServer, Ignore, Process, StartError
 from actors.child_spec import ChildSpec
 from actors.supervisor import Child, Supervisor
-from helpers import nothing
+from actors.testing import assert_receive, refute_received
 
 
 class Probe(GenServer):
@@ -305,24 +305,21 @@ def test_unexpected_messages_do_not_crash_a_supervisor(run):
     ("$sup_start_child", "not a spec"), ("$sup_start_child", {"id": "x"}),
     ("$sup_which_children", 1), ("$sup_count_children", [], []),
 ])
-def test_a_malformed_request_gets_an_error_and_the_supervisor_and_children_survive(run, request_):
+@pytest.mark.actors
+async def test_a_malformed_request_gets_an_error_and_the_supervisor_and_children_survive(request_):
     """A client's bad argument never kills a server: a raw call with garbage, or a
     supervisor request with the wrong arity or argument types (an unhashable id),
     is answered with ("error", TypeError) while the supervisor and its children
     run on."""
-
-    async def main():
-        sup = await Supervisor.start_link([Worker])
-        child = (await Supervisor.which_children(sup))[0].pid
-        sup_ref, child_ref = actors.monitor(sup), actors.monitor(child)
-        status, error = await actors.lowlevel.call(sup, request_)
-        assert status == "error" and isinstance(error, TypeError)
-        await nothing(actors.Down)
-        assert (await Supervisor.which_children(sup))[0].pid is child
-        actors.demonitor(sup_ref)
-        actors.demonitor(child_ref)
-
-    run(main)
+    sup = await Supervisor.start_link([Worker])
+    child = (await Supervisor.which_children(sup))[0].pid
+    sup_ref, child_ref = actors.monitor(sup), actors.monitor(child)
+    status, error = await actors.lowlevel.call(sup, request_)
+    assert status == "error" and isinstance(error, TypeError)
+    refute_received(actors.Down)
+    assert (await Supervisor.which_children(sup))[0].pid is child
+    actors.demonitor(sup_ref)
+    actors.demonitor(child_ref)
 
 
 @pytest.mark.parametrize("fn", ["terminate_child", "restart_child", "delete_child"])
@@ -671,92 +668,74 @@ def test_a_failed_restart_under_one_for_all_is_retried(run):
 # -- shutdown values ---------------------------------------------------------------------------
 
 
-def test_a_child_that_ignores_shutdown_is_killed_after_its_shutdown_time(run, clock):
+@pytest.mark.actors
+async def test_a_child_that_ignores_shutdown_is_killed_after_its_shutdown_time(mock_clock):
     """A child trapping exits that ignores "shutdown" is killed after its shutdown seconds."""
-
-    async def main():
-        sup = await Supervisor.start_link([stubborn("s", shutdown=2)])
-        pid = (await pids(sup))["s"]
-        ref = actors.monitor(pid)
-        start = now()
-        await Supervisor.terminate_child(sup, "s")
-        assert now() - start == pytest.approx(2)
-        assert (await actors.receive((ref, ANY, ANY))).reason == "killed"
-
-    run(main, clock=clock)
+    sup = await Supervisor.start_link([stubborn("s", shutdown=2)])
+    pid = (await pids(sup))["s"]
+    ref = actors.monitor(pid)
+    start = mock_clock()
+    await Supervisor.terminate_child(sup, "s")
+    assert mock_clock() - start == pytest.approx(2)
+    assert (await assert_receive((ref, ANY, ANY))).reason == "killed"
 
 
-def test_stubborn_children_are_killed_one_after_another_on_stop(run, clock):
+@pytest.mark.actors
+async def test_stubborn_children_are_killed_one_after_another_on_stop(mock_clock):
     """On stop, children are shut down one at a time in reverse order, each given its own
     shutdown time."""
-
-    async def main():
-        sup = await Supervisor.start_link([stubborn("a", 1), stubborn("b", 2)])
-        refs = {k: actors.monitor(p) for k, p in (await pids(sup)).items()}
-        start = now()
-        await Supervisor.stop(sup)
-        assert now() - start == pytest.approx(3)
-        assert (await actors.receive((refs["a"], ANY, ANY))).reason == "killed"
-        assert (await actors.receive((refs["b"], ANY, ANY))).reason == "killed"
-
-    run(main, clock=clock)
+    sup = await Supervisor.start_link([stubborn("a", 1), stubborn("b", 2)])
+    refs = {k: actors.monitor(p) for k, p in (await pids(sup)).items()}
+    start = mock_clock()
+    await Supervisor.stop(sup)
+    assert mock_clock() - start == pytest.approx(3)
+    assert (await assert_receive((refs["a"], ANY, ANY))).reason == "killed"
+    assert (await assert_receive((refs["b"], ANY, ANY))).reason == "killed"
 
 
-def test_a_child_that_cleans_up_in_time_is_not_killed(run, clock):
+@pytest.mark.actors
+async def test_a_child_that_cleans_up_in_time_is_not_killed(mock_clock):
     """A trapping child that exits within its shutdown time exits with its own reason."""
-
-    async def main():
-        sup = await Supervisor.start_link([stubborn("s", shutdown=5, exit_after=1)])
-        ref = actors.monitor((await pids(sup))["s"])
-        start = now()
-        await Supervisor.terminate_child(sup, "s")
-        assert now() - start == pytest.approx(1)
-        assert (await actors.receive((ref, ANY, ANY))).reason == "shutdown"
-
-    run(main, clock=clock)
+    sup = await Supervisor.start_link([stubborn("s", shutdown=5, exit_after=1)])
+    ref = actors.monitor((await pids(sup))["s"])
+    start = mock_clock()
+    await Supervisor.terminate_child(sup, "s")
+    assert mock_clock() - start == pytest.approx(1)
+    assert (await assert_receive((ref, ANY, ANY))).reason == "shutdown"
 
 
-def test_shutdown_none_waits_forever(run, clock):
+@pytest.mark.actors
+async def test_shutdown_none_waits_forever(mock_clock):
     """shutdown=None (a supervisor child's default): the supervisor waits as long as it
     takes."""
-
-    async def main():
-        sup = await Supervisor.start_link([stubborn("s", shutdown=None, exit_after=1000)])
-        ref = actors.monitor((await pids(sup))["s"])
-        start = now()
-        await Supervisor.terminate_child(sup, "s")
-        assert now() - start == pytest.approx(1000)
-        assert (await actors.receive((ref, ANY, ANY))).reason == "shutdown"
-
-    run(main, clock=clock)
+    sup = await Supervisor.start_link([stubborn("s", shutdown=None, exit_after=1000)])
+    ref = actors.monitor((await pids(sup))["s"])
+    start = mock_clock()
+    await Supervisor.terminate_child(sup, "s")
+    assert mock_clock() - start == pytest.approx(1000)
+    assert (await assert_receive((ref, ANY, ANY))).reason == "shutdown"
 
 
-def test_brutal_kill_does_not_wait(run, clock):
+@pytest.mark.actors
+async def test_brutal_kill_does_not_wait(mock_clock):
     """shutdown="brutal_kill": killed at once."""
-
-    async def main():
-        sup = await Supervisor.start_link([stubborn("s", shutdown="brutal_kill")])
-        ref = actors.monitor((await pids(sup))["s"])
-        start = now()
-        await Supervisor.terminate_child(sup, "s")
-        assert now() == start
-        assert (await actors.receive((ref, ANY, ANY))).reason == "killed"
-
-    run(main, clock=clock)
+    sup = await Supervisor.start_link([stubborn("s", shutdown="brutal_kill")])
+    ref = actors.monitor((await pids(sup))["s"])
+    start = mock_clock()
+    await Supervisor.terminate_child(sup, "s")
+    assert mock_clock() == start
+    assert (await assert_receive((ref, ANY, ANY))).reason == "killed"
 
 
-def test_a_child_not_trapping_exits_dies_at_once(run, clock):
+@pytest.mark.actors
+async def test_a_child_not_trapping_exits_dies_at_once(mock_clock):
     """A child that does not trap exits dies from the "shutdown" signal immediately."""
-
-    async def main():
-        sup = await Supervisor.start_link([Worker])
-        ref = actors.monitor((await pids(sup))[Worker])
-        start = now()
-        await Supervisor.terminate_child(sup, Worker)
-        assert now() == start
-        assert (await actors.receive((ref, ANY, ANY))).reason == "shutdown"
-
-    run(main, clock=clock)
+    sup = await Supervisor.start_link([Worker])
+    ref = actors.monitor((await pids(sup))[Worker])
+    start = mock_clock()
+    await Supervisor.terminate_child(sup, Worker)
+    assert mock_clock() == start
+    assert (await assert_receive((ref, ANY, ANY))).reason == "shutdown"
 
 
 # -- nested supervisors -----------------------------------------------------------------------

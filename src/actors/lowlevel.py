@@ -11,7 +11,8 @@ enforces it):
 4. tools inside processes: ``sys``, ``reload``;
 5. the ``actors`` package, which re-exports the public names and wires the
    hooks below, once, in one place;
-6. tools on top: ``observer``, ``top``, ``stress``, ``benchmarks``.
+6. tools on top: ``observer``, ``top``, ``stress``, ``benchmarks``,
+   ``testing``.
 
 Everything below the ``actors`` package imports the core from here, never
 from ``actors._core`` and never from the half-built ``actors`` package.
