@@ -683,3 +683,104 @@ def test_flush_inside_a_receive_pattern_does_not_crash(loop_name):
     # Either flush() inside the pattern was refused (RuntimeError, mailbox kept:
     # 6 + 10) or it worked (10): no crash either way.
     assert proc.stdout.strip() in ("10", "16")
+
+
+# -- receive_nowait and matches (lowlevel) ---------------------------------------------
+
+
+def test_receive_nowait_takes_the_first_match_and_keeps_the_rest_in_order(run):
+    """Erlang's ``receive ... after 0`` as a plain call: the first queued match
+    is taken, the other messages stay queued in their order."""
+    async def main():
+        _fill("a", ("x", 1), "b", ("x", 2))
+        assert actors.lowlevel.receive_nowait(("x", ANY)) == ("x", 1)
+        assert actors.lowlevel.receive_nowait() == "a"          # no pattern: any message
+        assert actors.flush() == ["b", ("x", 2)]
+
+    run(main)
+
+
+def test_receive_nowait_returns_default_or_raises_timeout_when_nothing_matches(run):
+    async def main():
+        _fill("a")
+        assert actors.lowlevel.receive_nowait("b", default=None) is None
+        with pytest.raises(actors.Timeout):
+            actors.lowlevel.receive_nowait("b")
+        assert actors.flush() == ["a"]
+
+    run(main)
+
+
+def test_receive_nowait_never_waits_for_what_is_not_queued_yet(run):
+    """A message sent by another process after the call is not seen by it."""
+    async def main():
+        me = actors.self()
+
+        async def later():
+            actors.send(me, "late")
+
+        actors.spawn(later)
+        assert actors.lowlevel.receive_nowait(default="none") == "none"
+        assert await actors.receive("late", timeout=30) == "late"
+
+    run(main)
+
+
+def test_receive_nowait_leaves_the_mailbox_usable_after_a_pattern_raises(run):
+    """A pattern that raises propagates its error; the mailbox is intact and
+    the process can receive again."""
+    def boom(msg):
+        raise ValueError("bad pattern")
+
+    async def main():
+        _fill(1, 2)
+        with pytest.raises(ValueError, match="bad pattern"):
+            actors.lowlevel.receive_nowait(actors.where(boom))
+        assert await actors.receive(2, timeout=0) == 2
+        assert actors.flush() == [1]
+
+    run(main)
+
+
+def test_receive_nowait_cannot_be_called_from_a_pattern_or_outside_a_process(run):
+    async def main():
+        _fill(1)
+
+        def sneaky(msg):
+            actors.lowlevel.receive_nowait()
+            return True
+
+        with pytest.raises(RuntimeError, match="patterns must not touch the mailbox"):
+            await actors.receive(actors.where(sneaky), timeout=0)
+
+    run(main)
+    with pytest.raises(RuntimeError):
+        actors.lowlevel.receive_nowait()
+
+
+@pytest.mark.parametrize("pattern, message, expected", [
+    (ANY, object(), True),
+    (("ok", int), ("ok", 1), True),
+    (("ok", int), ("ok", "1"), False),
+    ({"k": ANY}, {"k": 1, "j": 2}, True),
+    (int, int, False),                  # a class matches its instances, not itself
+    ("a", b"a", False),
+])
+def test_matches_follows_the_rules_of_receive(pattern, message, expected):
+    """``lowlevel.matches`` needs no runtime: it is the core's matcher."""
+    assert actors.lowlevel.matches(pattern, message) is expected
+
+
+def _nested(depth):
+    deep = current = []
+    for _ in range(depth):
+        current.append([])
+        current = current[0]
+    return deep
+
+
+def test_matches_guards_deep_nesting():
+    """A pattern and a message nested 100,000 deep raise RecursionError
+    instead of crashing the interpreter."""
+    with pytest.raises(RecursionError):
+        actors.lowlevel.matches(_nested(100_000), _nested(100_000))

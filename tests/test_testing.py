@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 import actors
+from actors import lowlevel
 from actors import ANY, Down
 from actors.testing import (assert_receive, assert_received, refute_receive, refute_received,
                             start_supervised, stop_supervised)
-from actors.testing import _matches
 
 pytest_plugins = ["pytester"]
 
@@ -464,9 +464,9 @@ REF = object()          # stands for a Ref made inside the test (see below)
 
 @pytest.mark.actors
 async def test_assert_received_matches_as_receive_does():
-    """The assertions that look at the mailbox without receiving use the
-    same rules as ``receive``, which matches in the core: every pattern kind,
-    against messages that match it and that do not."""
+    """The assertions that look at the mailbox without waiting use the core's
+    ``matches`` and ``receive_nowait``, which follow the rules of ``receive``:
+    every pattern kind, against messages that match it and that do not."""
     ref = actors.make_ref()
     me = actors.self()
     p3 = Point3D(1)
@@ -482,7 +482,11 @@ async def test_assert_received_matches_as_receive_does():
             actors.send(me, msg)
             by_receive = await actors.receive(pattern, timeout=0, default=REF) is not REF
             actors.flush()
-            assert _matches(pattern, msg) == by_receive, (pattern, msg)
+            assert lowlevel.matches(pattern, msg) == by_receive, (pattern, msg)
+            actors.send(me, msg)
+            taken = lowlevel.receive_nowait(pattern, default=REF) is not REF
+            actors.flush()
+            assert taken == by_receive, (pattern, msg)
 
 
 # -- supervised processes -----------------------------------------------------------------

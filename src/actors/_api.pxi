@@ -340,6 +340,44 @@ def flush():
     return out
 
 
+def receive_nowait(*patterns, default=_NO_DEFAULT):
+    """Take the first queued message that matches one of ``patterns``, without
+    waiting: ``await receive(*patterns, timeout=0, default=...)`` as a plain
+    call (Erlang's ``receive ... after 0``).
+
+    With no pattern any message matches.  Returns ``default`` when nothing
+    queued matches, or raises ``Timeout`` if no default was given.  The other
+    messages stay queued, in order.
+    """
+    cdef Pid p = _need_trappable("receive_nowait()")
+    cdef MsgNode* prev = NULL
+    cdef MsgNode* node = p.mb_head
+    cdef MsgNode* last = p.mb_tail
+    p.scanning = 1                      # pattern code may not change the mailbox
+    try:
+        while node != NULL:
+            if len(patterns) == 0 or _match_any(patterns, <object>node.msg):
+                p.scanning = 0
+                p.reductions += 1
+                return _mb_take(p, prev, node)
+            if node == last:
+                break
+            prev = node
+            node = node.next
+    finally:
+        p.scanning = 0
+    if default is _NO_DEFAULT:
+        raise Timeout("receive_nowait: no queued message matches")
+    return default
+
+
+def matches(pattern, message):
+    """True if ``message`` matches ``pattern`` by the rules of ``receive``
+    (literals by ``==``, ``ANY``, classes, tuples and lists element-wise, dicts
+    by their pattern's keys, ``where(...)``)."""
+    return _match(pattern, message) == 1
+
+
 def make_ref():
     """A new unique reference: hashable, equal only to itself.
 

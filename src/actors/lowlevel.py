@@ -70,6 +70,7 @@ from ._core import flush as flush
 from ._core import is_alive as is_alive
 from ._core import link as link
 from ._core import make_ref as make_ref
+from ._core import matches as matches
 from ._core import monitor as monitor
 from ._core import pdict_delete as pdict_delete
 from ._core import pdict_get as pdict_get
@@ -78,6 +79,7 @@ from ._core import process_flag as process_flag
 from ._core import process_info as process_info
 from ._core import process_list as process_list
 from ._core import process_table as process_table
+from ._core import receive_nowait as receive_nowait
 from ._core import receive as receive
 from ._core import register as register
 from ._core import registered as registered
@@ -129,9 +131,9 @@ __all__ = [
     "call_in_process", "check_async_fn", "check_seconds", "check_server", "in_process",
     "is_clean_exit", "set_via_handler", "ServerRef",
     # the core's low-level functions
-    "LONG_STEP", "Scheduler", "call", "checkpoint", "current_scheduler", "is_alive",
+    "LONG_STEP", "Scheduler", "call", "checkpoint", "current_scheduler", "is_alive", "matches",
     "pdict_delete", "pdict_get", "pdict_put", "process_flag", "process_info",
-    "process_list", "process_table", "reply", "report_allowed", "set_crash_report_limit",
+    "process_list", "process_table", "receive_nowait", "reply", "report_allowed", "set_crash_report_limit",
     "via_register", "via_unregister", "Where",
 ]
 # The core's public names (send, receive, Pid...) are imported above for the

@@ -305,40 +305,6 @@ def _exit_message(reason: Any) -> str:
 
 # -- mailbox assertions -----------------------------------------------------------------
 
-def _matches(pattern: Any, msg: Any) -> bool:
-    """Whether ``msg`` matches ``pattern``, by the rules of ``actors.receive``
-    (the core matches in C; this is the same test, for the assertions that
-    look at the mailbox without receiving)."""
-    if pattern is ANY:
-        return True
-    if pattern is msg:              # a class matches its instances, not itself
-        return not isinstance(pattern, type) or isinstance(msg, pattern)
-    kind = type(pattern)
-    if kind is str:                 # never equal to a message that is not a str
-        return isinstance(msg, str) and pattern == msg
-    if isinstance(pattern, tuple):
-        if not isinstance(msg, tuple) or len(msg) != len(pattern):
-            return False
-        if kind is not tuple and not isinstance(msg, kind):
-            return False            # Down(ref, ANY, ANY) wants a Down
-        return all(_matches(p, m) for p, m in zip(pattern, msg))
-    if kind is Pid or kind is Ref:
-        return False                # by identity, checked above
-    if isinstance(pattern, type):
-        return isinstance(msg, pattern)
-    if kind is Where:
-        return bool(pattern.predicate(msg))
-    if isinstance(pattern, dict):
-        if not isinstance(msg, dict):
-            return False
-        for key, value in pattern.items():
-            item = dict.get(msg, key, _NOTHING)
-            if item is _NOTHING or not _matches(value, item):
-                return False
-        return True
-    return bool(pattern == msg)
-
-
 def _check(what: str, timeout: Any = _NOTHING) -> Pid:
     if not lowlevel.in_process():
         raise RuntimeError(f"{what} must be called inside a process (an @pytest.mark.actors "
@@ -418,19 +384,11 @@ def assert_received(pattern: Any) -> Any:
     """
     __tracebackhide__ = True
     me = _check("assert_received()")
-    messages = lowlevel.process_info(me, "messages")
-    for index, msg in enumerate(messages):
-        if _matches(pattern, msg):
-            break
-    else:
+    msg = lowlevel.receive_nowait(pattern, default=_NOTHING)
+    if msg is _NOTHING:
         raise AssertionError(
             f"assert_received: no message matching {pattern!r} is in the mailbox.\n"
             f"{mailbox_report(me)}")
-    # Take it out without reordering: the mailbox is emptied and refilled in
-    # order, at once (no other process runs, nothing arrives meanwhile).
-    messages = lowlevel.flush()
-    for other in messages[:index] + messages[index + 1:]:
-        lowlevel.send(me, other)
     return msg
 
 
@@ -476,7 +434,7 @@ def refute_received(pattern: Any) -> None:
     __tracebackhide__ = True
     me = _check("refute_received()")
     for msg in lowlevel.process_info(me, "messages"):
-        if _matches(pattern, msg):
+        if lowlevel.matches(pattern, msg):
             raise AssertionError(
                 f"refute_received: {_short(msg)}, which matches {pattern!r}, is in the "
                 f"mailbox.\n{mailbox_report(me)}")
