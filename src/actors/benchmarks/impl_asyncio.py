@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any, Dict, List
 
-from . import workloads  # noqa: F401  (declares the workloads before @impl)
+from . import workloads  # noqa: F401 (declares the workloads before @impl)  # pyright: ignore[reportUnusedImport]
 from .catalog import Env, MissingWork, Sample, expect, impl, lateness_sample, rate
 from .memutil import rss_bytes
 
