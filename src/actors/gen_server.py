@@ -112,6 +112,11 @@ concurrent work, ``Task``.
 """
 from __future__ import annotations
 
+# Messages are untyped (Any) and this module matches them by shape, as in
+# `type(msg) is tuple and len(msg) == 3`; pyright narrows them to
+# tuple[Unknown, ...], which its strict mode reports at every use.
+# pyright: reportUnknownArgumentType=false, reportUnknownVariableType=false
+
 import gc
 import inspect
 import logging

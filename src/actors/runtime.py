@@ -228,7 +228,7 @@ async def _stop_roots(sched: Scheduler, timeout: float | None) -> None:
         if links is None:
             continue                         # it has exited
         i = order[pid]
-        newer = []
+        newer: list[lowlevel.Pid] = []
         for other in links:
             j = order.get(other)
             if j is None:
