@@ -189,7 +189,7 @@ class Continue:
     __slots__ = ("arg",)
 
     def __init__(self, arg: Any) -> None:
-        self.arg = arg
+        self.arg: Any = arg
 
     def __repr__(self) -> str:
         return f"Continue({self.arg!r})"
@@ -202,7 +202,7 @@ class IdleTimeout:
 
     def __init__(self, seconds: float) -> None:
         check_seconds(seconds, "IdleTimeout(seconds)", allow_none=False)
-        self.seconds = seconds
+        self.seconds: float = seconds
 
     def __repr__(self) -> str:
         return f"IdleTimeout({self.seconds!r})"
@@ -220,7 +220,7 @@ class NoReply:
     __slots__ = ("action",)
 
     def __init__(self, action: Any = None) -> None:
-        self.action = action
+        self.action: Any = action
 
     def __repr__(self) -> str:
         return "NOREPLY" if self.action is None else f"NoReply({self.action!r})"
@@ -236,8 +236,8 @@ class Reply:
     __slots__ = ("value", "action")
 
     def __init__(self, value: Any, action: Any = None) -> None:
-        self.value = value
-        self.action = action
+        self.value: Any = value
+        self.action: Any = action
 
     def __repr__(self) -> str:
         return f"Reply({self.value!r}, {self.action!r})"

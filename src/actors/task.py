@@ -669,19 +669,19 @@ class _StreamState:
 
     def __init__(self, fn: Any, ordered: bool, timeout: float | None, return_exceptions: bool,
                  max_concurrency: int, what: str) -> None:
-        self.fn = fn
+        self.fn: Callable[[Any], Awaitable[Any]] = fn
         self.owner: Pid | None = None
-        self.ordered = ordered
-        self.timeout = timeout
-        self.return_exceptions = return_exceptions
-        self.max = max_concurrency
+        self.ordered: bool = ordered
+        self.timeout: float | None = timeout
+        self.return_exceptions: bool = return_exceptions
+        self.max: int = max_concurrency
         self.running: dict[int, list[Any]] = {}   # index -> [pid or None, deadline]
         self.done: Any = {} if ordered else collections.deque()
         self.failure: BaseException | None = None
         self.waiting: Any = None
-        self.closed = False
+        self.closed: bool = False
         self.now: Any = None
-        self.what = what
+        self.what: str = what
 
     def finished(self, index: int, value: Any, failed: bool) -> None:
         """Called by the task for ``index`` (in its own process) when it ends."""

@@ -128,7 +128,7 @@ class Speedup(Target):
     def __init__(self, system: str, at_least: float, text: Optional[str] = None):
         self.system: str = system
         self.at_least: float = at_least
-        self.text = text or f">= {at_least:g}x {system}"
+        self.text: str = text or f">= {at_least:g}x {system}"
 
     def judge(self, row: Row, rows: Dict[str, Row]) -> Tuple[Optional[bool], str]:
         r = row.ratio(self.system)
@@ -142,7 +142,7 @@ class AtLeast(Target):
 
     def __init__(self, limit: float, unit: str = ""):
         self.limit = limit
-        self.text = f">= {limit:,g}{unit}"
+        self.text: str = f">= {limit:,g}{unit}"
 
     def judge(self, row: Row, rows: Dict[str, Row]) -> Tuple[Optional[bool], str]:
         v = row.median("actors")
@@ -157,7 +157,7 @@ class RelativeTo(Target):
     def __init__(self, other: str, at_least: float):
         self.other: str = other
         self.at_least: float = at_least
-        self.text = f">= {at_least:g}x {other}"
+        self.text: str = f">= {at_least:g}x {other}"
 
     def judge(self, row: Row, rows: Dict[str, Row]) -> Tuple[Optional[bool], str]:
         other = rows.get(self.other)
@@ -174,7 +174,7 @@ class AtMost(Target):
 
     def __init__(self, limit: float, unit: str = ""):
         self.limit = limit
-        self.text = f"<= {limit:g}{unit}"
+        self.text: str = f"<= {limit:g}{unit}"
 
     def judge(self, row: Row, rows: Dict[str, Row]) -> Tuple[Optional[bool], str]:
         v = row.median("actors")
@@ -188,7 +188,7 @@ class Lateness(Target):
 
     def __init__(self, p99_ms: float):
         self.p99_ms = p99_ms
-        self.text = f"p99 < {p99_ms:g}ms, 0 early"
+        self.text: str = f"p99 < {p99_ms:g}ms, 0 early"
 
     def judge(self, row: Row, rows: Dict[str, Row]) -> Tuple[Optional[bool], str]:
         res = row.results.get("actors")
@@ -204,7 +204,7 @@ class Lateness(Target):
 class AllOf(Target):
     def __init__(self, *targets: Target):
         self.targets = targets
-        self.text = "; ".join(t.text for t in targets)
+        self.text: str = "; ".join(t.text for t in targets)
 
     def judge(self, row: Row, rows: Dict[str, Row]) -> Tuple[Optional[bool], str]:
         verdicts = [t.judge(row, rows) for t in self.targets]

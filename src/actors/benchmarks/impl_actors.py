@@ -25,8 +25,8 @@ from .impl_asyncio import lateness_params, lookup_sum, registry_keys, timer_dela
 from .memutil import rss_bytes
 from .catalog import Env, MissingWork, Sample, expect, impl, lateness_sample, rate
 
-perf_counter = time.perf_counter
-monotonic = time.monotonic
+perf_counter: Callable[[], float] = time.perf_counter
+monotonic: Callable[[], float] = time.monotonic
 
 
 def run(main: Callable[..., Coroutine[Any, Any, Any]], env: Env, *args: Any) -> Any:
