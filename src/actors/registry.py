@@ -177,7 +177,7 @@ import functools
 import inspect
 import itertools
 from collections.abc import Callable, Iterable
-from typing import Any, cast
+from typing import Any, TypeVarTuple, cast
 
 from . import lowlevel
 from .lowlevel import ANY, AlreadyRegistered, Exit, NoProcess, Pid, Ref, flush, link, send, unlink, whereis
@@ -187,6 +187,8 @@ from .gen_server import GenServer, bad_request
 from .lowlevel import Where, is_alive
 
 __all__ = ["Registry"]
+
+_Ts = TypeVarTuple("_Ts")
 
 KINDS = ("unique", "duplicate")
 
@@ -919,7 +921,8 @@ class Registry:
         return len(Registry.select(registry, pattern))
 
     @staticmethod
-    def dispatch(registry: str | Pid, key: Any, fn: Callable[..., Any], *args: Any) -> None:
+    def dispatch(registry: str | Pid, key: Any, fn: Callable[[list[tuple[Pid, Any]], *_Ts], object],
+                 *args: *_Ts) -> None:
         """Call ``fn(entries, *args)`` in the calling process with the entries under ``key``.
 
         ``entries`` is the non-empty list of ``(pid, value)``; when there is

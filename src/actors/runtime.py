@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Coroutine
-from typing import Any, Callable
+from collections.abc import Awaitable, Coroutine
+from typing import Any, Callable, ParamSpec, TypeVar
 
 from . import lowlevel
 from .lowlevel import ProcessExit, Scheduler, call_in_process
 
 __all__ = ["run", "Runtime"]
+
+_T = TypeVar("_T")
+_P = ParamSpec("_P")
 
 #: The gen-0 GC threshold ``actors.run`` uses while it runs.  Spawning walks
 #: the young generation once per threshold allocations; live coroutine frames
@@ -114,7 +117,8 @@ class Runtime:
             raise RuntimeError("this Runtime is not running")
         return self._sched
 
-    def spawn(self, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any, **kwargs: Any) -> lowlevel.Pid:
+    def spawn(self, fn: Callable[_P, Coroutine[Any, Any, object]], *args: _P.args,
+              **kwargs: _P.kwargs) -> lowlevel.Pid:
         """Start ``fn(*args, **kwargs)`` as a process; see ``actors.spawn``."""
         self.scheduler
         return lowlevel.spawn(fn, *args, **kwargs)
@@ -135,7 +139,8 @@ class Runtime:
             lowlevel.check_server(server, "server", "Runtime.call")
         return await call_in_process(lowlevel.call, server, request, timeout)
 
-    async def run_in_process(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    async def run_in_process(self, fn: Callable[_P, Awaitable[_T]], *args: _P.args,
+                             **kwargs: _P.kwargs) -> _T:
         """Await ``fn(*args, **kwargs)`` inside a fresh process and return its result.
 
         For code that must run inside a process (a call, a receive).
@@ -326,10 +331,10 @@ def _loop_factory(loop: str | None) -> Callable[[], asyncio.AbstractEventLoop]:
     raise ValueError(f'run(loop=...): loop must be None, "asyncio" or "uvloop", got {loop!r}')
 
 
-def run(main: Callable[..., Coroutine[Any, Any, Any]], *args: Any, loop: str | None = None,
+def run(main: Callable[..., Coroutine[Any, Any, _T]], *args: Any, loop: str | None = None,
         clock: Callable[[], float] | None = None, asyncio_tasks: bool = True,
         observe: bool | dict[str, Any] | None = None, long_step: float | None = lowlevel.LONG_STEP,
-        **kwargs: Any) -> Any:
+        **kwargs: Any) -> _T:
     """Run ``main(*args, **kwargs)`` as the first process of a new runtime.
 
     Like ``asyncio.run``: makes a new event loop (uvloop with
@@ -370,7 +375,8 @@ def run(main: Callable[..., Coroutine[Any, Any, Any]], *args: Any, loop: str | N
             "actors.run() cannot be called from a running event loop: "
             "use `async with actors.Runtime()` there")
     with asyncio.Runner(loop_factory=factory) as runner:
-        return runner.run(_run_main(main, args, kwargs, clock, asyncio_tasks, observe, long_step))
+        result: _T = runner.run(_run_main(main, args, kwargs, clock, asyncio_tasks, observe, long_step))
+        return result
 
 
 async def _run_main(main: Callable[..., Coroutine[Any, Any, Any]], args: tuple[Any, ...],
