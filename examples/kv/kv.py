@@ -19,8 +19,11 @@ and watch the registry forget it (buckets are ``temporary``).
 """
 from __future__ import annotations
 
+from typing import Any
+
 import actors
 from actors import Agent, ChildSpec, DynamicSupervisor, GenServer, Supervisor
+from actors.lowlevel import ServerRef       # a Pid, a registered name or a via
 
 REGISTRY = "kv.registry"
 BUCKETS = "kv.bucket_supervisor"
@@ -39,19 +42,19 @@ class Bucket:
         return ChildSpec(id=Bucket, start=(Bucket.start_link, ()), restart="temporary")
 
     @staticmethod
-    async def get(bucket, key):
+    async def get(bucket: ServerRef, key: str) -> Any:
         """The value stored under ``key`` (or None)."""
         return await Agent.get(bucket, lambda d: d.get(key))
 
     @staticmethod
-    async def put(bucket, key, value) -> None:
+    async def put(bucket: ServerRef, key: str, value: Any) -> None:
         """Store ``value`` under ``key``."""
         await Agent.update(bucket, lambda d: {**d, key: value})
 
     @staticmethod
-    async def delete(bucket, key):
+    async def delete(bucket: ServerRef, key: str) -> Any:
         """Remove ``key``; returns the value it had (or None)."""
-        def pop(d):
+        def pop(d: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
             d = dict(d)
             return d.pop(key, None), d
         return await Agent.get_and_update(bucket, pop)
@@ -62,32 +65,37 @@ class Registry(GenServer):
 
     # -- client API --
     @staticmethod
-    async def lookup(server, name):
+    async def lookup(server: ServerRef, name: str) -> actors.Pid | None:
         """The pid of the bucket called ``name``, or None."""
-        return await GenServer.call(server, ("lookup", name))
+        bucket: actors.Pid | None = await GenServer.call(server, ("lookup", name))
+        return bucket
 
     @staticmethod
-    async def create(server, name) -> actors.Pid:
+    async def create(server: ServerRef, name: str) -> actors.Pid:
         """The bucket called ``name``, created if needed."""
-        return await GenServer.call(server, ("create", name))
+        bucket: actors.Pid = await GenServer.call(server, ("create", name))
+        return bucket
 
     # -- callbacks --
-    def init(self):
-        self.names = {}        # name -> bucket pid
-        self.refs = {}         # monitor ref -> name
+    def init(self) -> None:
+        self.names: dict[str, actors.Pid] = {}     # name -> bucket pid
+        self.refs: dict[actors.Ref, str] = {}      # monitor ref -> name
 
-    async def handle_call(self, request, from_):
+    async def handle_call(self, request: Any, from_: Any) -> Any:
         match request:
             case ("lookup", name):
                 return self.names.get(name)
             case ("create", name):
                 if name not in self.names:
                     bucket = await DynamicSupervisor.start_child(BUCKETS, Bucket.child_spec())
+                    assert bucket is not None         # an Agent's start never ignores
                     self.refs[actors.monitor(bucket)] = name
                     self.names[name] = bucket
                 return self.names[name]
+            case _:
+                return None
 
-    def handle_info(self, msg):
+    def handle_info(self, msg: Any) -> None:
         match msg:
             case actors.Down(ref=ref) if ref in self.refs:
                 del self.names[self.refs.pop(ref)]
@@ -102,7 +110,9 @@ async def start_link() -> actors.Pid:
                   type="supervisor"),
         Registry.child_spec(name=REGISTRY),
     ]
-    return await Supervisor.start_link(children, strategy="one_for_all")
+    sup = await Supervisor.start_link(children, strategy="one_for_all")
+    assert sup is not None                  # None only if a module-based init ignores
+    return sup
 
 
 async def main() -> None:

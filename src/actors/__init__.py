@@ -15,15 +15,16 @@ Example:
     >>> actors.run(main)
     42
 """
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
 try:
-    from . import _core
-except ImportError as exc:  # no pure-Python fallback, ever
+    from . import _core as _core
+except ImportError as _exc:  # no pure-Python fallback, ever
     raise ImportError(
         "actors: the compiled core actors._core is missing or broken. actors needs "
         "its Cython extension: install with `pip install .` (a C compiler is required)"
-    ) from exc
+    ) from _exc
 
 from ._core import ANY as ANY
 from ._core import ActorsError as ActorsError
@@ -104,6 +105,14 @@ async def _start_observer(**options: _Any) -> _Any:
 lowlevel.set_via_handler(_registry.ViaHandler())        # via(registry, key) names
 _gen_server.set_system_handler(sys.handle_system)       # actors.sys requests to servers
 _runtime.set_observer(_start_observer)                  # actors.run(observe=...)
+
+
+if _TYPE_CHECKING:
+    from types import ModuleType as _ModuleType
+
+    # `actors.observer`, reached through __getattr__ below (for a precise type,
+    # `import actors.observer`; the package itself never imports it).
+    observer: _ModuleType
 
 
 def __getattr__(name: str) -> _Any:

@@ -12,6 +12,11 @@ concepts are explained in their module documentation.
 """
 from __future__ import annotations
 
+# Messages and requests are untyped (Any) and this module matches them by
+# shape, as in `type(msg) is tuple and len(msg) == 2`; pyright narrows them to
+# tuple[Unknown, ...], which its strict mode reports at every use.
+# pyright: reportUnknownArgumentType=false, reportUnknownVariableType=false
+
 import collections
 import inspect
 import logging

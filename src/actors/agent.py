@@ -82,15 +82,19 @@ one-off computation use a ``Task``.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, TypeVarTuple, cast, overload
 
-from .lowlevel import Pid
+from .lowlevel import Pid, ServerRef
 from .child_spec import ChildSpec
 from .gen_server import Continue, GenServer, NoReply, Reply, bad_request
 from .lowlevel import check_server
 from .lowlevel import call          # GenServer.call's fast path; works outside processes too
 
 __all__ = ["Agent"]
+
+_T = TypeVar("_T")
+_Ts = TypeVarTuple("_Ts")
 
 _GET = "get"
 _UPDATE = "update"
@@ -106,9 +110,9 @@ def _check_fn(fn: Any, what: str) -> None:
 
 def _malformed(request: Any, ops: tuple[str, ...]) -> str | None:
     """Why ``request`` is not ``(op, fn, args)`` with ``op`` in ``ops``, or None."""
-    if type(request) is not tuple or len(request) != 3:
+    if type(request) is not tuple or len(request) != 3:  # pyright: ignore[reportUnknownArgumentType]
         return "an agent request is (op, fn, args)"
-    op, fn, args = request
+    op, fn, args = cast("tuple[object, object, object]", request)
     if type(op) is not str or op not in ops:
         return f"unknown operation {op!r}"
     if not callable(fn):
@@ -118,7 +122,7 @@ def _malformed(request: Any, ops: tuple[str, ...]) -> str | None:
     return None
 
 
-def _is_awaitable(value: Any) -> bool:
+def _is_awaitable(value: object) -> bool:
     return hasattr(type(value), "__await__")
 
 
@@ -130,6 +134,9 @@ class Agent(GenServer):
     ``cast``, ``stop``, ``child_spec``.  The state lives in the agent process,
     as ``self.state`` of the server instance.
     """
+
+    #: The agent's state (inside the agent process).
+    state: Any
 
     # -- client API ----------------------------------------------------------
 
@@ -180,8 +187,16 @@ class Agent(GenServer):
         _check_fn(fn, f"{cls.__name__}.child_spec")
         return super().child_spec(fn, *args, **options)
 
+    @overload
     @staticmethod
-    async def get(agent: Any, fn: Callable[..., Any], /, *args: Any,
+    async def get(agent: ServerRef, fn: Callable[[Any, *_Ts], Awaitable[_T]], /, *args: *_Ts,
+                  timeout: float | None = 5.0) -> _T: ...
+    @overload
+    @staticmethod
+    async def get(agent: ServerRef, fn: Callable[[Any, *_Ts], _T], /, *args: *_Ts,
+                  timeout: float | None = 5.0) -> _T: ...
+    @staticmethod
+    async def get(agent: ServerRef, fn: Callable[[Any, *_Ts], Any], /, *args: *_Ts,
                   timeout: float | None = 5.0) -> Any:
         """Return ``fn(state, *args)``, computed inside the agent.
 
@@ -196,7 +211,7 @@ class Agent(GenServer):
         return await call(agent, (_GET, fn, args), timeout)
 
     @staticmethod
-    async def update(agent: Any, fn: Callable[..., Any], /, *args: Any,
+    async def update(agent: ServerRef, fn: Callable[[Any, *_Ts], object], /, *args: *_Ts,
                      timeout: float | None = 5.0) -> None:
         """Replace the state with ``fn(state, *args)``, computed inside the agent.
 
@@ -210,8 +225,17 @@ class Agent(GenServer):
         _check_fn(fn, "Agent.update")
         await call(agent, (_UPDATE, fn, args), timeout)
 
+    @overload
     @staticmethod
-    async def get_and_update(agent: Any, fn: Callable[..., Any], /, *args: Any,
+    async def get_and_update(agent: ServerRef,
+                             fn: Callable[[Any, *_Ts], Awaitable[tuple[_T, Any]]], /,
+                             *args: *_Ts, timeout: float | None = 5.0) -> _T: ...
+    @overload
+    @staticmethod
+    async def get_and_update(agent: ServerRef, fn: Callable[[Any, *_Ts], tuple[_T, Any]], /,
+                             *args: *_Ts, timeout: float | None = 5.0) -> _T: ...
+    @staticmethod
+    async def get_and_update(agent: ServerRef, fn: Callable[[Any, *_Ts], Any], /, *args: *_Ts,
                              timeout: float | None = 5.0) -> Any:
         """Get and update in one step: ``fn(state, *args)`` returns ``(result, new_state)``.
 
@@ -227,8 +251,11 @@ class Agent(GenServer):
         _check_fn(fn, "Agent.get_and_update")
         return await call(agent, (_GET_AND_UPDATE, fn, args), timeout)
 
+    # cast and stop take an agent and a function, where GenServer's take a
+    # server and a request: an Agent is not substitutable for a GenServer there.
     @staticmethod
-    def cast(agent: Any, fn: Callable[..., Any], /, *args: Any) -> None:
+    def cast(agent: ServerRef, fn: Callable[[Any, *_Ts], object], /,  # pyright: ignore[reportIncompatibleMethodOverride]
+             *args: *_Ts) -> None:
         """Replace the state with ``fn(state, *args)`` without waiting; never fails.
 
         Returns at once, even if the agent does not exist.
@@ -239,7 +266,8 @@ class Agent(GenServer):
         GenServer.cast(agent, (_CAST, fn, args))
 
     @staticmethod
-    async def stop(agent: Any, reason: Any = "normal", timeout: float | None = None) -> None:
+    async def stop(agent: ServerRef, reason: Any = "normal",  # pyright: ignore[reportIncompatibleMethodOverride]
+                   timeout: float | None = None) -> None:
         """Stop the agent with ``reason`` and wait until it has exited.
 
         Raises:
@@ -296,10 +324,10 @@ class Agent(GenServer):
             self.state = value
             return None
         else:
-            if not isinstance(value, tuple) or len(value) != 2:
+            if not isinstance(value, tuple) or len(value) != 2:  # pyright: ignore[reportUnknownArgumentType]
                 raise TypeError(
                     f"Agent.get_and_update: fn must return a (result, new_state) tuple, got {value!r}")
-            result, self.state = value
+            result, self.state = cast("tuple[object, Any]", value)
         if isinstance(result, (Reply, NoReply)):
             return Reply(result)            # a value that looks like an action is still a value
         return result

@@ -10,7 +10,8 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import math
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, cast
 
 __all__ = ["ChildSpec", "child_spec"]
 
@@ -19,7 +20,7 @@ TYPES = ("worker", "supervisor")
 _DEFAULT = object()
 
 
-def _is_async(fn: Any) -> bool:
+def _is_async(fn: object) -> bool:
     """Whether calling ``fn`` gives a coroutine: an ``async def`` function or
     method, a ``functools.partial`` of one, or an object whose ``__call__`` is one."""
     if inspect.iscoroutinefunction(fn):
@@ -67,7 +68,7 @@ class ChildSpec:
             raise ValueError(
                 f"child spec {self.id!r}: start must be (fn, args) or (fn, args, kwargs), got {start!r}")
         fn, args = start[0], start[1]
-        kwargs = start[2] if len(start) == 3 else {}
+        kwargs: object = start[2] if len(start) == 3 else {}
         if not callable(fn):
             raise TypeError(f"child spec {self.id!r}: start function must be callable, got {fn!r}")
         if not _is_async(fn):
@@ -79,7 +80,8 @@ class ChildSpec:
             raise TypeError(f"child spec {self.id!r}: start args must be a tuple or list, got {args!r}")
         if not isinstance(kwargs, dict):
             raise TypeError(f"child spec {self.id!r}: start kwargs must be a dict, got {kwargs!r}")
-        object.__setattr__(self, "start", (fn, tuple(args), dict(kwargs)))
+        object.__setattr__(self, "start", (fn, tuple(cast("Iterable[object]", args)),
+                                           dict(cast("dict[str, object]", kwargs))))
         if self.restart not in RESTARTS:
             raise ValueError(
                 f"child spec {self.id!r}: restart must be one of {', '.join(RESTARTS)}; got {self.restart!r}")
@@ -128,18 +130,19 @@ def child_spec(spec: Any, **overrides: Any) -> ChildSpec:
     if isinstance(spec, ChildSpec):
         result = spec
     elif isinstance(spec, dict):
-        missing = {"id", "start"} - set(spec)
+        fields = cast("dict[str, Any]", spec)
+        missing = {"id", "start"} - set(fields)
         if missing:
             raise ValueError(f"child spec {spec!r} is missing {', '.join(sorted(missing))}")
-        unknown = set(spec) - {f.name for f in dataclasses.fields(ChildSpec) if f.init}
+        unknown = set(fields) - {f.name for f in dataclasses.fields(ChildSpec) if f.init}
         if unknown:
             raise ValueError(f"child spec {spec!r} has unknown key(s): {', '.join(sorted(unknown))}")
-        result = ChildSpec(**spec)
+        result = ChildSpec(**fields)
     elif inspect.isclass(spec) and callable(getattr(spec, "child_spec", None)):
         result = getattr(spec, "child_spec")()
-    elif (isinstance(spec, tuple) and len(spec) == 2 and inspect.isclass(spec[0])
-          and callable(getattr(spec[0], "child_spec", None))):
-        result = getattr(spec[0], "child_spec")(spec[1])
+    elif (isinstance(spec, tuple) and len(pair := cast("tuple[object, ...]", spec)) == 2
+          and inspect.isclass(pair[0]) and callable(getattr(pair[0], "child_spec", None))):
+        result = getattr(pair[0], "child_spec")(pair[1])
     else:
         raise TypeError(
             f"not a child spec: {spec!r} (expected a ChildSpec, a dict with id and start, "

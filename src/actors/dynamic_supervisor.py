@@ -75,7 +75,8 @@ every function accepts a pid, a name or a ``via``.
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, cast
 
 from . import lowlevel
 from .lowlevel import Down, Pid, StartError
@@ -110,7 +111,7 @@ def _check_options(max_children: Any = None, max_restarts: Any = 3, max_seconds:
         raise TypeError(f"extra_arguments must be a tuple or list, got {extra_arguments!r}")
     return {"max_children": math.inf if max_children is None else max_children,
             "max_restarts": max_restarts, "max_seconds": max_seconds,
-            "extra_arguments": tuple(extra_arguments), "strategy": strategy}
+            "extra_arguments": tuple(cast("Iterable[object]", extra_arguments)), "strategy": strategy}
 
 
 class DynamicSupervisor:
@@ -133,7 +134,7 @@ class DynamicSupervisor:
             TypeError, ValueError: an option is invalid (the message names it).
         """
         if args:
-            if len(args) > 1 or not isinstance(args[0], dict):
+            if len(args) != 1 or not isinstance(args[0], dict):
                 raise TypeError(
                     "DynamicSupervisor.init(**options) takes keyword options (or one dict of them), "
                     f"got {args!r}")
@@ -207,7 +208,7 @@ class DynamicSupervisor:
         if cls is not DynamicSupervisor:
             return ChildSpec(id=cls, start=(cls.start_link, args, kwargs), type="supervisor")
         if args:
-            if len(args) > 1 or not isinstance(args[0], dict):
+            if len(args) != 1 or not isinstance(args[0], dict):
                 raise TypeError("DynamicSupervisor.child_spec(**options) takes keyword options "
                                 f"(or one dict of them), got {args!r}")
             kwargs = {**args[0], **kwargs}

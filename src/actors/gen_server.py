@@ -112,6 +112,11 @@ concurrent work, ``Task``.
 """
 from __future__ import annotations
 
+# Messages are untyped (Any) and this module matches them by shape, as in
+# `type(msg) is tuple and len(msg) == 3`; pyright narrows them to
+# tuple[Unknown, ...], which its strict mode reports at every use.
+# pyright: reportUnknownArgumentType=false, reportUnknownVariableType=false
+
 import gc
 import inspect
 import logging
@@ -184,7 +189,7 @@ class Continue:
     __slots__ = ("arg",)
 
     def __init__(self, arg: Any) -> None:
-        self.arg = arg
+        self.arg: Any = arg
 
     def __repr__(self) -> str:
         return f"Continue({self.arg!r})"
@@ -197,7 +202,7 @@ class IdleTimeout:
 
     def __init__(self, seconds: float) -> None:
         check_seconds(seconds, "IdleTimeout(seconds)", allow_none=False)
-        self.seconds = seconds
+        self.seconds: float = seconds
 
     def __repr__(self) -> str:
         return f"IdleTimeout({self.seconds!r})"
@@ -215,7 +220,7 @@ class NoReply:
     __slots__ = ("action",)
 
     def __init__(self, action: Any = None) -> None:
-        self.action = action
+        self.action: Any = action
 
     def __repr__(self) -> str:
         return "NOREPLY" if self.action is None else f"NoReply({self.action!r})"
@@ -231,8 +236,8 @@ class Reply:
     __slots__ = ("value", "action")
 
     def __init__(self, value: Any, action: Any = None) -> None:
-        self.value = value
-        self.action = action
+        self.value: Any = value
+        self.action: Any = action
 
     def __repr__(self) -> str:
         return f"Reply({self.value!r}, {self.action!r})"

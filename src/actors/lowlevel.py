@@ -37,7 +37,7 @@ small toolkit:
 """
 from __future__ import annotations
 
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 from ._core import ANY as ANY
 from ._core import LONG_STEP as LONG_STEP
@@ -106,7 +106,7 @@ from ._core import whereis as whereis
 
 #: What names a server (or any process) in client functions: its pid, a
 #: registered name, or ``via(registry, key)``.
-ServerRef: TypeAlias = "Pid | str | via"
+ServerRef: TypeAlias = Pid | str | via
 
 
 def check_server(server: Any, arg: str, what: str) -> None:
@@ -123,7 +123,10 @@ def is_clean_exit(reason: Any) -> bool:
     child, and are not logged)."""
     if type(reason) is str:
         return reason == "normal" or reason == "shutdown"
-    return type(reason) is tuple and len(reason) == 2 and reason[0] == "shutdown"
+    if type(reason) is tuple:
+        why = cast("tuple[object, ...]", reason)
+        return len(why) == 2 and why[0] == "shutdown"
+    return False
 
 
 __all__ = [

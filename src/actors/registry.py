@@ -173,10 +173,11 @@ processes share its keys.
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import itertools
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVarTuple, cast
 
 from . import lowlevel
 from .lowlevel import ANY, AlreadyRegistered, Exit, NoProcess, Pid, Ref, flush, link, send, unlink, whereis
@@ -186,6 +187,8 @@ from .gen_server import GenServer, bad_request
 from .lowlevel import Where, is_alive
 
 __all__ = ["Registry"]
+
+_Ts = TypeVarTuple("_Ts")
 
 KINDS = ("unique", "duplicate")
 
@@ -216,7 +219,8 @@ class _Entries(list[tuple[Pid, Any]]):
         raise TypeError("the list Registry.lookup returns is shared and read-only: "
                         "copy it first, with list(entries)")
 
-    append = extend = insert = pop = remove = clear = sort = reverse = _read_only
+    # (list's mutators, replaced by one that raises: not their signatures)
+    append = extend = insert = pop = remove = clear = sort = reverse = _read_only  # pyright: ignore[reportAssignmentType]
     __setitem__ = __delitem__ = __iadd__ = __imul__ = _read_only
 
     def __reduce__(self) -> tuple[type[list[Any]], tuple[list[tuple[Pid, Any]]]]:
@@ -354,7 +358,7 @@ class _Table:
         owned = self.owners.get(pid)
         if not owned:
             return 0
-        kept = []
+        kept: list[tuple[Any, int | None]] = []
         removed = 0
         for item in owned:
             k, serial = item
@@ -469,13 +473,13 @@ def _matches(pattern: Any, value: Any) -> bool:
     """``receive``'s pattern rules (see the README), applied to a registered value."""
     if pattern is value or pattern is ANY:
         return True
-    tp = type(pattern)
+    tp = type(pattern)  # pyright: ignore[reportUnknownVariableType]
     if isinstance(pattern, tuple):
-        if not isinstance(value, tuple) or len(value) != len(pattern):
+        if not isinstance(value, tuple) or len(value) != len(pattern):  # pyright: ignore[reportUnknownArgumentType]
             return False
         if tp is not tuple and not isinstance(value, tp):
             return False                     # e.g. Down(ref, ANY, ANY) needs a Down
-        return all(_matches(p, v) for p, v in zip(pattern, value))
+        return all(_matches(p, v) for p, v in zip(pattern, value))  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
     if tp is Pid or tp is Ref:
         return False                         # pids and refs match by identity only
     if isinstance(pattern, type):
@@ -485,7 +489,7 @@ def _matches(pattern: Any, value: Any) -> bool:
     if isinstance(pattern, dict):
         if not isinstance(value, dict):
             return False
-        for k, p in pattern.items():
+        for k, p in pattern.items():  # pyright: ignore[reportUnknownVariableType]
             if k not in value or not _matches(p, value[k]):
                 return False
         return True
@@ -506,16 +510,17 @@ def _check_options(keys: Any, name: Any, partitions: Any, listeners: Any,
         raise ValueError(f"partitions must be a positive int, got {partitions!r}")
     if isinstance(listeners, (str, Pid)) or not isinstance(listeners, (list, tuple)):
         raise TypeError(f"listeners must be a list of process names (str) or pids, got {listeners!r}")
-    for listener in listeners:
+    for listener in cast("Iterable[object]", listeners):
         if not isinstance(listener, (str, Pid)):
             raise TypeError(f"listeners must be a list of process names (str) or pids, got {listener!r}")
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
         raise TypeError(f"meta must be a dict, got {meta!r}")
-    for k in meta:
+    checked_meta = cast("dict[object, object]", meta)
+    for k in checked_meta:
         _check_key(k)
-    return tuple(listeners), meta
+    return tuple(cast("Iterable[str | Pid]", listeners)), checked_meta
 
 
 class _RegistryServer(GenServer):
@@ -542,7 +547,7 @@ class _RegistryServer(GenServer):
             if ref is not None:
                 _tables[ref] = table
                 _keys[ref] = table.keys
-        sched.on_exit(me, lambda *exit_info: _registry_exited(table, *exit_info))
+        sched.on_exit(me, functools.partial(_registry_exited, table))
 
     def handle_info(self, msg: Any) -> Any:
         if type(msg) is Exit:
@@ -898,7 +903,7 @@ class Registry:
             NoProcess: the registry is not running.
         """
         table = _table(registry)
-        out = []
+        out: list[tuple[Any, Pid, Any]] = []
         for key, held in table.items():          # a snapshot: predicates may register
             for pid, value in held:
                 triple = (key, pid, value)
@@ -916,7 +921,8 @@ class Registry:
         return len(Registry.select(registry, pattern))
 
     @staticmethod
-    def dispatch(registry: str | Pid, key: Any, fn: Callable[..., Any], *args: Any) -> None:
+    def dispatch(registry: str | Pid, key: Any, fn: Callable[[list[tuple[Pid, Any]], *_Ts], object],
+                 *args: *_Ts) -> None:
         """Call ``fn(entries, *args)`` in the calling process with the entries under ``key``.
 
         ``entries`` is the non-empty list of ``(pid, value)``; when there is

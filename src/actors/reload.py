@@ -92,8 +92,8 @@ class ReloadReport:
     """
 
     module: str
-    upgraded: list[Pid] = field(default_factory=list)
-    failed: dict[Pid, BaseException] = field(default_factory=dict)
+    upgraded: list[Pid] = field(default_factory=list[Pid])
+    failed: dict[Pid, BaseException] = field(default_factory=dict[Pid, BaseException])
 
     @property
     def ok(self) -> bool:
@@ -169,7 +169,7 @@ async def reload(module: types.ModuleType | str, extra: Any = None,
 def _servers_of(module_name: str) -> list[tuple[Pid, type]]:
     """The live GenServers (but the caller) whose class is defined in ``module_name``."""
     me = lowlevel.self()
-    found = []
+    found: list[tuple[Pid, type]] = []
     for pid in lowlevel.process_list():
         if pid is me:
             continue

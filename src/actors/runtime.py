@@ -21,8 +21,8 @@ import concurrent.futures
 import gc
 import logging
 import threading
-from collections.abc import Coroutine
-from typing import Any, Callable, TypeVar
+from collections.abc import Awaitable, Coroutine
+from typing import Any, Callable, ParamSpec, TypeVar
 
 from . import lowlevel
 from .lowlevel import ProcessExit, Scheduler, call_in_process
@@ -30,6 +30,7 @@ from .lowlevel import ProcessExit, Scheduler, call_in_process
 __all__ = ["run", "Runtime", "ThreadRuntime"]
 
 _T = TypeVar("_T")
+_P = ParamSpec("_P")
 
 _logger = logging.getLogger("actors")
 
@@ -170,7 +171,8 @@ class Runtime:
             raise RuntimeError("this Runtime is not running")
         return self._sched
 
-    def spawn(self, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any, **kwargs: Any) -> lowlevel.Pid:
+    def spawn(self, fn: Callable[_P, Coroutine[Any, Any, object]], *args: _P.args,
+              **kwargs: _P.kwargs) -> lowlevel.Pid:
         """Start ``fn(*args, **kwargs)`` as a process; see ``actors.spawn``."""
         self.scheduler
         return lowlevel.spawn(fn, *args, **kwargs)
@@ -191,7 +193,8 @@ class Runtime:
             lowlevel.check_server(server, "server", "Runtime.call")
         return await call_in_process(lowlevel.call, server, request, timeout)
 
-    async def run_in_process(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    async def run_in_process(self, fn: Callable[_P, Awaitable[_T]], *args: _P.args,
+                             **kwargs: _P.kwargs) -> _T:
         """Await ``fn(*args, **kwargs)`` inside a fresh process and return its result.
 
         For code that must run inside a process (a call, a receive).
@@ -683,7 +686,7 @@ async def _stop_roots(sched: Scheduler, timeout: float | None) -> None:
         if links is None:
             continue                         # it has exited
         i = order[pid]
-        newer = []
+        newer: list[lowlevel.Pid] = []
         for other in links:
             j = order.get(other)
             if j is None:
@@ -782,10 +785,10 @@ def _loop_factory(loop: str | None, what: str = "run") -> Callable[[], asyncio.A
     raise ValueError(f'{what}(loop=...): loop must be None, "asyncio" or "uvloop", got {loop!r}')
 
 
-def run(main: Callable[..., Coroutine[Any, Any, Any]], *args: Any, loop: str | None = None,
+def run(main: Callable[..., Coroutine[Any, Any, _T]], *args: Any, loop: str | None = None,
         clock: Callable[[], float] | None = None, asyncio_tasks: bool = True,
         observe: bool | dict[str, Any] | None = None, long_step: float | None = lowlevel.LONG_STEP,
-        **kwargs: Any) -> Any:
+        **kwargs: Any) -> _T:
     """Run ``main(*args, **kwargs)`` as the first process of a new runtime.
 
     Like ``asyncio.run``: makes a new event loop (uvloop with
@@ -826,7 +829,8 @@ def run(main: Callable[..., Coroutine[Any, Any, Any]], *args: Any, loop: str | N
             "actors.run() cannot be called from a running event loop: "
             "use `async with actors.Runtime()` there")
     with asyncio.Runner(loop_factory=factory) as runner:
-        return runner.run(_run_main(main, args, kwargs, clock, asyncio_tasks, observe, long_step))
+        result: _T = runner.run(_run_main(main, args, kwargs, clock, asyncio_tasks, observe, long_step))
+        return result
 
 
 async def _run_main(main: Callable[..., Coroutine[Any, Any, Any]], args: tuple[Any, ...],

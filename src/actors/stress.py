@@ -82,12 +82,12 @@ class Result:
     name: str
     ops: int = 0
     seconds: float = 0.0
-    expected: dict[str, int] = dataclasses.field(default_factory=dict)
-    got: dict[str, int] = dataclasses.field(default_factory=dict)
+    expected: dict[str, int] = dataclasses.field(default_factory=dict[str, int])
+    got: dict[str, int] = dataclasses.field(default_factory=dict[str, int])
     baseline: int = 0
-    procs: list[int] = dataclasses.field(default_factory=list)
-    rss: list[int] = dataclasses.field(default_factory=list)
-    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+    procs: list[int] = dataclasses.field(default_factory=list[int])
+    rss: list[int] = dataclasses.field(default_factory=list[int])
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict[str, Any])
 
     @property
     def counts_exact(self) -> bool:
@@ -205,7 +205,7 @@ async def _register_and_exit(parent: actors.Pid, registry: str, key: int) -> Non
 
 async def _expect_ups(result: Result, n: int) -> list[actors.Pid]:
     """Receive ``n`` ("up", pid) announcements and monitor each new process."""
-    ups = []
+    ups: list[actors.Pid] = []
     for _ in range(n):
         _, pid = await receive(("up", ANY), timeout=30.0)
         actors.monitor(pid)
@@ -294,7 +294,7 @@ async def storm_links(rounds: int = 5, n: int = 2000) -> Result:
     reasons = [None, None, "normal", "shutdown"]
     t0 = time.perf_counter()
     for _ in range(rounds):
-        want = {}
+        want: dict[actors.Pid, Any] = {}
         for i in range(n):
             reason = reasons[i % 4]
             want[actors.spawn_link(_crash_now, reason)] = reason
@@ -616,7 +616,7 @@ def _mb(n: int) -> str:
 
 
 def _describe(res: Result, kind: str) -> list[str]:
-    lines = []
+    lines: list[str] = []
     rate = res.ops / res.seconds if res.seconds else math.nan
     unit = {"storm": "crashes/s", "churn": "ops/s", "flood": "msg queued"}[kind]
     counts = ", ".join(f"{k} {res.got.get(k, 0)}/{v}" for k, v in res.expected.items())

@@ -199,7 +199,8 @@ children on demand, use a ``DynamicSupervisor`` instead.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, cast
 
 from . import lowlevel
 from .lowlevel import Pid, StartError
@@ -238,13 +239,13 @@ def _init_options(children: Any, strategy: Any = "one_for_one", max_restarts: An
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {', '.join(map(repr, STRATEGIES))}; got {strategy!r}")
     check_intensity(max_restarts, max_seconds)
-    return list(children), {"strategy": strategy, "max_restarts": max_restarts, "max_seconds": max_seconds}
+    return list(cast("Iterable[object]", children)), {"strategy": strategy, "max_restarts": max_restarts, "max_seconds": max_seconds}
 
 
 def _normalize_children(children: list[Any]) -> list[ChildSpec]:
     """Each child as a ChildSpec; duplicate ids are refused (ValueError)."""
-    specs = []
-    seen = set()
+    specs: list[ChildSpec] = []
+    seen: set[Any] = set()
     for position, child in enumerate(children):
         try:
             spec = _normalize_spec(child)
@@ -263,11 +264,12 @@ def _parse_init_result(mod: type, result: Any) -> tuple[list[ChildSpec], dict[st
     """Check what a module-based supervisor's ``init`` returned."""
     if isinstance(result, list):
         result = Supervisor.init(result)
-    if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], dict)):
+    if not (isinstance(result, tuple) and len(result) == 2  # pyright: ignore[reportUnknownArgumentType]
+            and isinstance(result[1], dict)):
         raise TypeError(
             f"{mod.__qualname__}.init must return Supervisor.init(children, **options) "
             f"(a (children, options) tuple) or a list of children; got {result!r}")
-    children, options = result
+    children, options = cast("tuple[object, dict[str, Any]]", result)
     unknown = set(options) - {"strategy", "max_restarts", "max_seconds"}
     if unknown:
         raise ValueError(f"{mod.__qualname__}.init: unknown supervisor option(s): "
@@ -477,7 +479,7 @@ class Supervisor:
             LookupError: no child has this id.
             TypeError: ``child_id`` is not hashable (nothing is sent).
         """
-        status, value = await _call_about_child(supervisor, TERMINATE, child_id, timeout, "terminate_child")
+        status, _ = await _call_about_child(supervisor, TERMINATE, child_id, timeout, "terminate_child")
         if status != "ok":
             raise LookupError(f"terminate_child: the supervisor has no child with id {child_id!r}")
 

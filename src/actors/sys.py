@@ -91,6 +91,11 @@ change what ``get_status`` shows (for instance to hide a password in
 """
 from __future__ import annotations
 
+# System messages and requests are untyped (Any) and this module matches them
+# by shape, as in `type(request) is tuple`; pyright narrows them to
+# tuple[Unknown, ...], which its strict mode reports at every use.
+# pyright: reportUnknownArgumentType=false, reportUnknownVariableType=false
+
 import datetime
 import inspect
 import logging

@@ -118,8 +118,8 @@ from __future__ import annotations
 
 import collections
 import os
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable
-from typing import Any
+from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine, Generator, Iterable
+from typing import Any, Generic, Literal, ParamSpec, TypeVar, overload
 
 from . import lowlevel
 from .lowlevel import (
@@ -132,6 +132,11 @@ from .lowlevel import check_async_fn, check_seconds, current_scheduler, is_alive
 __all__ = ["NotOwnerError", "Task", "TaskStream"]
 
 CPU_COUNT = os.cpu_count() or 1
+
+_T = TypeVar("_T")
+_T_co = TypeVar("_T_co", covariant=True)
+_I = TypeVar("_I")
+_P = ParamSpec("_P")
 
 
 class NotOwnerError(ValueError, RuntimeError):
@@ -154,7 +159,7 @@ def current_process(what: str) -> Pid:
         raise RuntimeError(f"{what} must be called inside a process") from None
 
 
-def _exit_error(task: "Task", reason: Any, what: str) -> CallExit:
+def _exit_error(task: Task[Any], reason: Any, what: str) -> CallExit:
     err = CallExit(reason, f"{what}: task {task.pid!r} exited with reason {reason!r}")
     if isinstance(reason, BaseException):
         err.__cause__ = reason
@@ -163,7 +168,7 @@ def _exit_error(task: "Task", reason: Any, what: str) -> CallExit:
 
 # -- the task processes --------------------------------------------------------
 
-async def _run_task(task: "Task", fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...],
+async def _run_task(task: Task[Any], fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...],
                     kwargs: dict[str, Any]) -> None:
     """The body of a ``Task.create`` task: run ``fn``, send the result to the owner."""
     result = await fn(*args, **kwargs)
@@ -178,8 +183,8 @@ _EXITED = False
 _self = lowlevel.self
 
 
-def _new_task(cls: type[Task]) -> Task:
-    task: Task = object.__new__(cls)
+def _new_task(cls: type[Task[Any]]) -> Task[Any]:
+    task: Task[Any] = object.__new__(cls)
     task._outcome = None
     return task
 
@@ -198,10 +203,10 @@ class _Steps:
 
 def _down(ref: Any) -> Down:
     """The pattern ``Down(ref, ANY, ANY)``, built without namedtuple's Python-level __new__."""
-    return tuple.__new__(Down, (ref, ANY, ANY))
+    return tuple.__new__(Down, (ref, ANY, ANY))  # pyright: ignore[reportUnknownMemberType]
 
 
-class Task:
+class Task(Generic[_T_co]):
     """A running task, made by ``Task.create`` (or ``TaskSupervisor.create``).
 
     Attributes:
@@ -209,7 +214,9 @@ class Task:
         ref: the owner's monitor on it; the task's reply is ``(ref, result)``.
         owner: the process that created it, the only one that may await it.
 
-    ``await task`` waits for the result (5 s, see ``wait``).  The class also
+    ``await task`` waits for the result (5 s, see ``wait``); for type
+    checkers a ``Task[T]`` is the task of an ``async def`` function returning
+    ``T``, and ``await task`` is a ``T``.  The class also
     holds the functions that start tasks: ``create``, ``start``,
     ``start_link``, ``child_spec``, ``wait_all`` and ``stream``.
     """
@@ -227,7 +234,7 @@ class Task:
         raise TypeError("Task objects are made by Task.create(fn, *args) or TaskSupervisor.create(...)")
 
     @classmethod
-    def _new(cls, pid: Any, ref: Any, owner: Pid) -> "Task":
+    def _new(cls, pid: Pid, ref: Any, owner: Pid) -> Task[Any]:
         task = _new_task(cls)
         task.pid = pid
         task.ref = ref
@@ -246,7 +253,8 @@ class Task:
     # -- starting ----------------------------------------------------------------
 
     @staticmethod
-    def create(fn: Callable[..., Coroutine[Any, Any, Any]], /, *args: Any, **kwargs: Any) -> "Task":
+    def create(fn: Callable[_P, Coroutine[Any, Any, _T]], /, *args: _P.args,
+               **kwargs: _P.kwargs) -> Task[_T]:
         """Start ``fn(*args, **kwargs)`` in a task linked to and monitored by the caller.
 
         Elixir's ``Task.async``.  The task starts at once; get its result
@@ -264,14 +272,15 @@ class Task:
             RuntimeError: called outside a process.
         """
         check_async_fn(fn, "Task.create")
-        task = _new_task(Task)
+        task: Task[_T] = _new_task(Task)
         task.owner = current_process("Task.create()")
         pid = task.pid = spawn_link(_run_task, task, fn, args, kwargs)
         task.ref = monitor(pid)
         return task
 
     @staticmethod
-    async def start(fn: Callable[..., Coroutine[Any, Any, Any]], /, *args: Any, **kwargs: Any) -> Pid:
+    async def start(fn: Callable[_P, Coroutine[Any, Any, object]], /, *args: _P.args,
+                    **kwargs: _P.kwargs) -> Pid:
         """Start ``fn(*args, **kwargs)`` in a process nobody waits for (fire and
         forget): ``pid = await Task.start(fn, arg)``.
 
@@ -292,7 +301,8 @@ class Task:
         return spawn(fn, *args, **kwargs)
 
     @staticmethod
-    async def start_link(fn: Callable[..., Coroutine[Any, Any, Any]], /, *args: Any, **kwargs: Any) -> Pid:
+    async def start_link(fn: Callable[_P, Coroutine[Any, Any, object]], /, *args: _P.args,
+                         **kwargs: _P.kwargs) -> Pid:
         """Start ``fn(*args, **kwargs)`` in a process linked to the caller; for supervisors.
 
         This is what ``Task.child_spec`` runs.  Nobody waits for its result;
@@ -310,7 +320,7 @@ class Task:
         return spawn_link(fn, *args, **kwargs)
 
     @staticmethod
-    def child_spec(fn: Callable[..., Coroutine[Any, Any, Any]], /, *args: Any, id: Any = None,
+    def child_spec(fn: Callable[..., Coroutine[Any, Any, object]], /, *args: Any, id: Any = None,
                    restart: str = "temporary", shutdown: Any = 5.0, **kwargs: Any) -> ChildSpec:
         """The spec that runs ``fn(*args, **kwargs)`` as a supervised task.
 
@@ -336,7 +346,7 @@ class Task:
 
     # -- awaiting --------------------------------------------------------------
 
-    def __await__(self) -> Generator[Any, Any, Any]:
+    def __await__(self) -> Generator[Any, Any, _T_co]:
         """``await task`` is ``await task.wait()`` (timeout 5 s)."""
         return self._wait(5.0)
 
@@ -350,14 +360,15 @@ class Task:
                 f"{what}: task {self.pid!r} must be awaited by its owner {self.owner!r}, "
                 f"not by {'code outside any process' if me is None else me!r}")
 
-    def _known(self, what: str) -> Any:
+    def _known(self, what: str) -> _T_co:
         assert self._outcome is not None
         ok, value = self._outcome
         if ok:
-            return value
+            result: _T_co = value
+            return result
         raise _exit_error(self, value, what)
 
-    async def wait(self, timeout: float | None = 5.0) -> Any:
+    async def wait(self, timeout: float | None = 5.0) -> _T_co:
         """Wait for the task's result (Elixir's ``Task.await``).
 
         Args:
@@ -376,9 +387,10 @@ class Task:
             NotOwnerError: the caller is not the task's owner.
         """
         check_seconds(timeout, "Task.wait(timeout)")
-        return await _Steps(self._wait(timeout))
+        result: _T_co = await _Steps(self._wait(timeout))
+        return result
 
-    def _wait(self, timeout: float | None) -> Generator[Any, Any, Any]:
+    def _wait(self, timeout: float | None) -> Generator[Any, Any, _T_co]:
         # A generator that ``await task`` runs directly as the iterator of
         # ``__await__``: no coroutine and coroutine wrapper on this hot path.
         self._check_owner("Task.wait")
@@ -391,7 +403,7 @@ class Task:
             raise Timeout(f"Task.wait: task {self.pid!r} did not finish within {timeout} s")
         return self._got(msg, "Task.wait")
 
-    async def poll(self, timeout: float | None = 5.0) -> Any:
+    async def poll(self, timeout: float | None = 5.0) -> _T_co | None:
         """Wait up to ``timeout`` for the result; ``None`` if still running.
 
         Elixir's ``Task.yield``: unlike ``wait``, running out of time leaves
@@ -420,7 +432,7 @@ class Task:
             return None
         return self._got(msg, "Task.poll")
 
-    async def shutdown(self, timeout: float | str | None = 5.0) -> Any:
+    async def shutdown(self, timeout: float | str | None = 5.0) -> _T_co | None:
         """Stop the task; return its result if it had finished, else ``None``.
 
         Unlinks the task, sends it exit signal ``"shutdown"`` and waits up to
@@ -462,17 +474,18 @@ class Task:
             return None
         if not demonitor(ref):
             demonitor(ref, flush=True)
-        self._outcome = (_OK, msg[1])
-        return msg[1]
+        result: _T_co = msg[1]
+        self._outcome = (_OK, result)
+        return result
 
-    def _got(self, msg: Any, what: str) -> Any:
+    def _got(self, msg: Any, what: str) -> _T_co:
         """Record the reply or Down that ``msg`` is, and return/raise accordingly."""
         if type(msg) is Down:
             self._outcome = (_EXITED, msg.reason)
             raise _exit_error(self, msg.reason, what)
         if not demonitor(self.ref):           # it has exited: its Down is queued
             demonitor(self.ref, flush=True)
-        value = msg[1]
+        value: _T_co = msg[1]
         self._outcome = (_OK, value)
         return value
 
@@ -493,7 +506,7 @@ class Task:
     # -- several tasks -----------------------------------------------------------
 
     @staticmethod
-    async def wait_all(tasks: Iterable[Task], timeout: float | None = 5.0) -> list[Any]:
+    async def wait_all(tasks: Iterable[Task[_T]], timeout: float | None = 5.0) -> list[_T]:
         """Wait for every task in ``tasks``, with one overall timeout.
 
         Elixir's ``Task.await_many``.
@@ -532,7 +545,7 @@ class Task:
         waiting = len(watch)
 
         def ours(msg: Any) -> bool:
-            tp = type(msg)
+            tp = type(msg)  # pyright: ignore[reportUnknownVariableType]
             if tp is tuple:
                 return len(msg) == 2 and type(msg[0]) is lowlevel.Ref and msg[0] in watch
             return tp is Down and msg.ref in watch
@@ -564,17 +577,30 @@ class Task:
             waiting -= 1
             if demonitor(task.ref):     # still running (about to exit): no Down will come
                 del watch[task.ref]
-        results = []
+        results: list[_T] = []
         for t in tasks:
             outcome = t._outcome
             assert outcome is not None               # every task has finished by now
             results.append(outcome[1])
         return results
 
+    @overload
     @staticmethod
-    def stream(fn: Callable[[Any], Coroutine[Any, Any, Any]], items: Any, *,
-               max_concurrency: int = CPU_COUNT, ordered: bool = True,
-               timeout: float | None = 5.0, return_exceptions: bool = False) -> "TaskStream":
+    def stream(fn: Callable[[_I], Coroutine[Any, Any, _T]], items: Iterable[_I] | AsyncIterable[_I],
+               *, max_concurrency: int = CPU_COUNT, ordered: bool = True,
+               timeout: float | None = 5.0, return_exceptions: Literal[False] = False,
+               ) -> TaskStream[_T]: ...
+    @overload
+    @staticmethod
+    def stream(fn: Callable[[_I], Coroutine[Any, Any, _T]], items: Iterable[_I] | AsyncIterable[_I],
+               *, max_concurrency: int = CPU_COUNT, ordered: bool = True,
+               timeout: float | None = 5.0, return_exceptions: bool,
+               ) -> TaskStream[_T | Exception]: ...
+    @staticmethod
+    def stream(fn: Callable[[_I], Coroutine[Any, Any, _T]], items: Iterable[_I] | AsyncIterable[_I],
+               *, max_concurrency: int = CPU_COUNT, ordered: bool = True,
+               timeout: float | None = 5.0, return_exceptions: bool = False,
+               ) -> TaskStream[_T] | TaskStream[_T | Exception]:
         """Run ``fn(item)`` for every item in tasks, at most ``max_concurrency`` at once.
 
         Elixir's ``Task.async_stream``: ``async for result in
@@ -607,7 +633,7 @@ class Task:
                           what="Task.stream")
 
 
-async def _abandon_all(watch: dict[Any, Task]) -> None:
+async def _abandon_all(watch: dict[Any, Task[Any]]) -> None:
     for task in list(watch.values()):
         if task._outcome is None:
             await task._abandon()
@@ -643,19 +669,19 @@ class _StreamState:
 
     def __init__(self, fn: Any, ordered: bool, timeout: float | None, return_exceptions: bool,
                  max_concurrency: int, what: str) -> None:
-        self.fn = fn
+        self.fn: Callable[[Any], Awaitable[Any]] = fn
         self.owner: Pid | None = None
-        self.ordered = ordered
-        self.timeout = timeout
-        self.return_exceptions = return_exceptions
-        self.max = max_concurrency
+        self.ordered: bool = ordered
+        self.timeout: float | None = timeout
+        self.return_exceptions: bool = return_exceptions
+        self.max: int = max_concurrency
         self.running: dict[int, list[Any]] = {}   # index -> [pid or None, deadline]
         self.done: Any = {} if ordered else collections.deque()
         self.failure: BaseException | None = None
         self.waiting: Any = None
-        self.closed = False
+        self.closed: bool = False
         self.now: Any = None
-        self.what = what
+        self.what: str = what
 
     def finished(self, index: int, value: Any, failed: bool) -> None:
         """Called by the task for ``index`` (in its own process) when it ends."""
@@ -734,7 +760,7 @@ async def stream_task(state: _StreamState, index: int, item: Any, link_owner: bo
     state.finished(index, value, False)
 
 
-class TaskStream:
+class TaskStream(Generic[_T_co]):
     """The async iterator returned by ``Task.stream`` and ``TaskSupervisor.stream``.
 
     Iterate it once, from one process, with ``async for``.  Tasks start on
@@ -782,10 +808,10 @@ class TaskStream:
         return (f"<TaskStream {s.what} running={len(s.running)} "
                 f"{'closed' if s.closed else 'open'}>")
 
-    def __aiter__(self) -> "TaskStream":
+    def __aiter__(self) -> TaskStream[_T_co]:
         return self
 
-    async def __aenter__(self) -> "TaskStream":
+    async def __aenter__(self) -> TaskStream[_T_co]:
         return self
 
     async def __aexit__(self, *exc_info: Any) -> None:
@@ -803,7 +829,7 @@ class TaskStream:
             except Exception:
                 pass
 
-    async def __anext__(self) -> Any:
+    async def __anext__(self) -> _T_co:
         state = self._state
         if state.owner is None:
             try:
@@ -829,12 +855,13 @@ class TaskStream:
                 continue
             done = state.done
             if state.ordered:
-                value = done.pop(self._next_out, _NOTHING)
+                value: _T_co = done.pop(self._next_out, _NOTHING)
                 if value is not _NOTHING:
                     self._next_out += 1
                     return value
             elif done:
-                return done.popleft()
+                first: _T_co = done.popleft()
+                return first
             if not state.running and self._exhausted:
                 state.close()
                 raise StopAsyncIteration
@@ -890,12 +917,12 @@ class TaskStream:
                 timeout=left, default=None)
         else:
             msg = await receive((ref,), timeout=left, default=None)
-        if state.waiting is None and not (type(msg) is tuple and len(msg) == 1):
+        if state.waiting is None and not (type(msg) is tuple and len(msg) == 1):  # pyright: ignore[reportUnknownArgumentType]
             # A task finished after the timer fired (or an Exit woke us): its
             # wake-up is queued; take it out.
             await receive((ref,))
         state.waiting = None
-        if type(msg) is Exit:            # a task was killed (we trap exits, so we survived)
+        if type(msg) is Exit:  # a task was killed (we trap exits, so we survived)  # pyright: ignore[reportUnknownArgumentType]
             for i, entry in state.running.items():
                 if entry[0] is msg.pid:
                     state.finished(i, CallExit(msg.reason, f"{state.what}: the task for item {i} "

@@ -65,10 +65,10 @@ give ``stream`` a ``max_concurrency`` below it); ``max_restarts`` and
 """
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from typing import Any
+from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine, Iterable
+from typing import Any, Literal, TypeVar, overload
 
-from .lowlevel import ANY, Down, Pid, ProcessExit, demonitor, monitor, receive, send, spawn_link
+from .lowlevel import ANY, Down, Pid, ServerRef, ProcessExit, demonitor, monitor, receive, send, spawn_link
 from ._supervision import WHICH, call_supervisor, stop_supervisor
 from .child_spec import ChildSpec
 from .dynamic_supervisor import DynamicSupervisor
@@ -76,6 +76,9 @@ from .lowlevel import check_async_fn, check_server
 from .task import CPU_COUNT, Task, TaskStream, current_process, stream_task
 
 __all__ = ["TaskSupervisor"]
+
+_T = TypeVar("_T")
+_I = TypeVar("_I")
 
 _GO = "$task_go"
 
@@ -165,8 +168,8 @@ class TaskSupervisor:
                          type="supervisor")
 
     @staticmethod
-    async def create(supervisor: Any, fn: Callable[..., Coroutine[Any, Any, Any]], /, *args: Any,
-                     shutdown: Any = 5.0, timeout: float | None = None, **kwargs: Any) -> Task:
+    async def create(supervisor: ServerRef, fn: Callable[..., Coroutine[Any, Any, _T]], /, *args: Any,
+                     shutdown: Any = 5.0, timeout: float | None = None, **kwargs: Any) -> Task[_T]:
         """Start ``fn(*args, **kwargs)`` under ``supervisor``: monitored by you, not linked.
 
         Elixir's ``Task.Supervisor.async_nolink``.  Await the returned task
@@ -205,7 +208,7 @@ class TaskSupervisor:
         return Task._new(pid, ref, owner)
 
     @staticmethod
-    async def start_child(supervisor: Any, fn: Callable[..., Coroutine[Any, Any, Any]], /, *args: Any,
+    async def start_child(supervisor: ServerRef, fn: Callable[..., Coroutine[Any, Any, object]], /, *args: Any,
                           restart: str = "temporary", shutdown: Any = 5.0,
                           timeout: float | None = None, **kwargs: Any) -> Pid:
         """Start ``fn(*args, **kwargs)`` under ``supervisor``; nobody waits for its result.
@@ -237,11 +240,26 @@ class TaskSupervisor:
         assert pid is not None                  # a task's start never ignores
         return pid
 
+    @overload
     @staticmethod
-    def stream(supervisor: Any, fn: Callable[[Any], Coroutine[Any, Any, Any]], items: Iterable[Any] | Any, *,
+    def stream(supervisor: ServerRef, fn: Callable[[_I], Coroutine[Any, Any, _T]],
+               items: Iterable[_I] | AsyncIterable[_I], *,
+               max_concurrency: int = CPU_COUNT, ordered: bool = True,
+               timeout: float | None = 5.0, return_exceptions: Literal[False] = False,
+               shutdown: Any = 5.0) -> TaskStream[_T]: ...
+    @overload
+    @staticmethod
+    def stream(supervisor: ServerRef, fn: Callable[[_I], Coroutine[Any, Any, _T]],
+               items: Iterable[_I] | AsyncIterable[_I], *,
+               max_concurrency: int = CPU_COUNT, ordered: bool = True,
+               timeout: float | None = 5.0, return_exceptions: bool,
+               shutdown: Any = 5.0) -> TaskStream[_T | Exception]: ...
+    @staticmethod
+    def stream(supervisor: ServerRef, fn: Callable[[_I], Coroutine[Any, Any, _T]],
+               items: Iterable[_I] | AsyncIterable[_I], *,
                max_concurrency: int = CPU_COUNT, ordered: bool = True,
                timeout: float | None = 5.0, return_exceptions: bool = False,
-               shutdown: Any = 5.0) -> TaskStream:
+               shutdown: Any = 5.0) -> TaskStream[_T] | TaskStream[_T | Exception]:
         """``Task.stream`` with its tasks started under ``supervisor``.
 
         Elixir's ``Task.Supervisor.async_stream``.  Each task is a temporary
@@ -272,13 +290,13 @@ class TaskSupervisor:
                           what="TaskSupervisor.stream", start_task=start_task)
 
     @staticmethod
-    async def children(supervisor: Any, timeout: float | None = None) -> list[Pid]:
+    async def children(supervisor: ServerRef, timeout: float | None = None) -> list[Pid]:
         """The pids of the tasks running under ``supervisor`` (waits at most ``timeout`` s)."""
         children = await call_supervisor(supervisor, (WHICH,), timeout, "TaskSupervisor.children")
         return [child.pid for child in children if type(child.pid) is Pid]
 
     @staticmethod
-    async def terminate_child(supervisor: Any, pid: Pid, timeout: float | None = None) -> None:
+    async def terminate_child(supervisor: ServerRef, pid: Pid, timeout: float | None = None) -> None:
         """Stop the task ``pid`` (it is not restarted); wait at most ``timeout`` s.
 
         Raises:
@@ -288,6 +306,6 @@ class TaskSupervisor:
         await DynamicSupervisor.terminate_child(supervisor, pid, timeout)
 
     @staticmethod
-    async def stop(supervisor: Any, reason: Any = "normal", timeout: float | None = None) -> None:
+    async def stop(supervisor: ServerRef, reason: Any = "normal", timeout: float | None = None) -> None:
         """Stop the supervisor; its tasks are shut down first."""
         await stop_supervisor(supervisor, reason, timeout, "TaskSupervisor.stop")

@@ -70,7 +70,7 @@ class Sample:
     ``extra`` holds the rest (counts, elapsed seconds, percentiles...)."""
 
     value: float
-    extra: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    extra: Dict[str, Any] = dataclasses.field(default_factory=dict[str, Any])
 
 
 def rate(count: int, expected: int, elapsed: float, what: str = "messages") -> Sample:
@@ -113,7 +113,7 @@ def lateness_sample(late_s: List[float], extra: Optional[Dict[str, Any]] = None)
 class Target:
     """How a row is judged. ``judge`` returns (passed or None, short text)."""
 
-    text = ""
+    text: str = ""
 
     def judge(self, row: "Row", rows: Dict[str, "Row"]) -> Tuple[Optional[bool], str]:
         return None, self.text
@@ -126,8 +126,9 @@ class Speedup(Target):
     what the column is called)."""
 
     def __init__(self, system: str, at_least: float, text: Optional[str] = None):
-        self.system, self.at_least = system, at_least
-        self.text = text or f">= {at_least:g}x {system}"
+        self.system: str = system
+        self.at_least: float = at_least
+        self.text: str = text or f">= {at_least:g}x {system}"
 
     def judge(self, row: Row, rows: Dict[str, Row]) -> Tuple[Optional[bool], str]:
         r = row.ratio(self.system)
@@ -141,7 +142,7 @@ class AtLeast(Target):
 
     def __init__(self, limit: float, unit: str = ""):
         self.limit = limit
-        self.text = f">= {limit:,g}{unit}"
+        self.text: str = f">= {limit:,g}{unit}"
 
     def judge(self, row: Row, rows: Dict[str, Row]) -> Tuple[Optional[bool], str]:
         v = row.median("actors")
@@ -154,8 +155,9 @@ class RelativeTo(Target):
     """actors' rate at least ``at_least`` times actors' rate on another row."""
 
     def __init__(self, other: str, at_least: float):
-        self.other, self.at_least = other, at_least
-        self.text = f">= {at_least:g}x {other}"
+        self.other: str = other
+        self.at_least: float = at_least
+        self.text: str = f">= {at_least:g}x {other}"
 
     def judge(self, row: Row, rows: Dict[str, Row]) -> Tuple[Optional[bool], str]:
         other = rows.get(self.other)
@@ -172,7 +174,7 @@ class AtMost(Target):
 
     def __init__(self, limit: float, unit: str = ""):
         self.limit = limit
-        self.text = f"<= {limit:g}{unit}"
+        self.text: str = f"<= {limit:g}{unit}"
 
     def judge(self, row: Row, rows: Dict[str, Row]) -> Tuple[Optional[bool], str]:
         v = row.median("actors")
@@ -186,7 +188,7 @@ class Lateness(Target):
 
     def __init__(self, p99_ms: float):
         self.p99_ms = p99_ms
-        self.text = f"p99 < {p99_ms:g}ms, 0 early"
+        self.text: str = f"p99 < {p99_ms:g}ms, 0 early"
 
     def judge(self, row: Row, rows: Dict[str, Row]) -> Tuple[Optional[bool], str]:
         res = row.results.get("actors")
@@ -202,7 +204,7 @@ class Lateness(Target):
 class AllOf(Target):
     def __init__(self, *targets: Target):
         self.targets = targets
-        self.text = "; ".join(t.text for t in targets)
+        self.text: str = "; ".join(t.text for t in targets)
 
     def judge(self, row: Row, rows: Dict[str, Row]) -> Tuple[Optional[bool], str]:
         verdicts = [t.judge(row, rows) for t in self.targets]
@@ -230,7 +232,8 @@ class Workload:
     erlang: Optional[str]                 # exported function of bench.erl, or None
     isolated: bool = False                # each measurement in a fresh process
     baseline: str = "asyncio"             # what the "asyncio" column holds in this row
-    impls: Dict[str, Callable[[Dict[str, int], Env], Sample]] = dataclasses.field(default_factory=dict)
+    impls: Dict[str, Callable[[Dict[str, int], Env], Sample]] = dataclasses.field(
+        default_factory=dict[str, Callable[[Dict[str, int], Env], Sample]])
 
     def params(self, quick: bool) -> Dict[str, int]:
         return dict(self.quick if quick else self.full)
@@ -287,8 +290,8 @@ def impl(name: str, system: str) -> Callable[[_F], _F]:
 
 @dataclasses.dataclass
 class SystemResult:
-    samples: List[Sample] = dataclasses.field(default_factory=list)
-    errors: List[str] = dataclasses.field(default_factory=list)
+    samples: List[Sample] = dataclasses.field(default_factory=list[Sample])
+    errors: List[str] = dataclasses.field(default_factory=list[str])
 
     def median(self) -> Optional[float]:
         if not self.samples or self.errors:
@@ -304,7 +307,7 @@ class SystemResult:
 class Row:
     workload: Workload
     params: Dict[str, int]
-    results: Dict[str, SystemResult] = dataclasses.field(default_factory=dict)
+    results: Dict[str, SystemResult] = dataclasses.field(default_factory=dict[str, SystemResult])
 
     def median(self, system: str) -> Optional[float]:
         res = self.results.get(system)

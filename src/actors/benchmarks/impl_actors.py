@@ -12,7 +12,7 @@ import gc
 import logging
 import random
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Generator
 from typing import Any, Dict, List
 
 import actors
@@ -20,13 +20,13 @@ from actors import Pid
 from actors import Continue, GenServer, Registry, cancel_timer, receive, send, send_after, spawn
 from actors.lowlevel import call, reply
 
-from . import workloads  # noqa: F401  (declares the workloads before @impl)
+from . import workloads  # noqa: F401 (declares the workloads before @impl)  # pyright: ignore[reportUnusedImport]
 from .impl_asyncio import lateness_params, lookup_sum, registry_keys, timer_delays
 from .memutil import rss_bytes
 from .catalog import Env, MissingWork, Sample, expect, impl, lateness_sample, rate
 
-perf_counter = time.perf_counter
-monotonic = time.monotonic
+perf_counter: Callable[[], float] = time.perf_counter
+monotonic: Callable[[], float] = time.monotonic
 
 
 def run(main: Callable[..., Coroutine[Any, Any, Any]], env: Env, *args: Any) -> Any:
@@ -385,7 +385,7 @@ class _Crasher(GenServer):
 
 
 @contextlib.contextmanager
-def _crash_reports_silenced() -> Iterator[None]:
+def _crash_reports_silenced() -> Generator[None, None, None]:
     """20,000 crash reports with tracebacks would be the benchmark (and flood
     stderr): silence the "actors" logger, as bench.erl sets logger level none."""
     logger = logging.getLogger("actors")

@@ -19,12 +19,12 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any, Dict, List
 
-from . import workloads  # noqa: F401  (declares the workloads before @impl)
+from . import workloads  # noqa: F401 (declares the workloads before @impl)  # pyright: ignore[reportUnusedImport]
 from .catalog import Env, MissingWork, Sample, expect, impl, lateness_sample, rate
 from .memutil import rss_bytes
 
-perf_counter = time.perf_counter
-monotonic = time.monotonic
+perf_counter: Callable[[], float] = time.perf_counter
+monotonic: Callable[[], float] = time.monotonic
 
 
 def run(main: Callable[..., Coroutine[Any, Any, Any]], env: Env, *args: Any) -> Any:
@@ -346,10 +346,10 @@ class CounterServer:
     new count, ``"get"`` the count; ``server.cast(x)`` adds one."""
 
     def __init__(self) -> None:
-        self.n = 0
+        self.n: int = 0
         self.inbox: asyncio.Queue[Any] = asyncio.Queue()
-        self.create_future = asyncio.get_running_loop().create_future
-        self.task = asyncio.create_task(self._serve())
+        self.create_future: Callable[[], asyncio.Future[Any]] = asyncio.get_running_loop().create_future
+        self.task: asyncio.Task[None] = asyncio.create_task(self._serve())
 
     def call(self, request: Any) -> asyncio.Future[Any]:
         """The reply's future (``await server.call(...)``): a plain method, no

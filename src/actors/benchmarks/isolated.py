@@ -16,11 +16,11 @@ import sys
 def main(argv: list[str]) -> None:
     name, system, params, env = argv
     from .catalog import WORKLOADS, Env
-    from . import workloads  # noqa: F401
+    from . import workloads  # noqa: F401  # pyright: ignore[reportUnusedImport]
     if system == "actors":
-        from . import impl_actors  # noqa: F401
+        from . import impl_actors  # noqa: F401  # pyright: ignore[reportUnusedImport]
     elif system == "asyncio":
-        from . import impl_asyncio  # noqa: F401
+        from . import impl_asyncio  # noqa: F401  # pyright: ignore[reportUnusedImport]
     else:
         raise SystemExit(f"isolated: unknown system {system!r}")
     fn = WORKLOADS[name].impls[system]

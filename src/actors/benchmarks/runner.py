@@ -34,6 +34,7 @@ import subprocess
 import sys
 import time
 import traceback
+from types import ModuleType
 from typing import Any, Dict, List, Optional, Sequence
 
 from . import checkout
@@ -45,23 +46,24 @@ QUICK_ROUNDS = 3
 WATCHDOG_S = 600        # a measurement that hangs (a lost message) dumps tracebacks and exits
 
 
-ACTORS_IMPORT_ERROR: Optional[str] = None
+#: Why actors' implementations could not be imported, or None; set by :func:`load`.
+_actors_import_error: Optional[str] = None
 
 #: The checkout's pykka module (``bench/compare/impl_pykka.py``), or None
 #: without a checkout; set by :func:`load`.
-PYKKA = None
+_pykka: Optional[ModuleType] = None
 
 
 def load() -> Dict[str, Workload]:
     """Import every implementation module (which fills the catalog): actors'
     and the asyncio baseline's, and pykka's when run from a checkout."""
-    global ACTORS_IMPORT_ERROR, PYKKA
-    from . import workloads, impl_asyncio  # noqa: F401
+    global _actors_import_error, _pykka
+    from . import workloads, impl_asyncio  # noqa: F401  # pyright: ignore[reportUnusedImport]
     try:
-        from . import impl_actors  # noqa: F401  (needs the compiled core)
+        from . import impl_actors  # noqa: F401 (needs the compiled core)  # pyright: ignore[reportUnusedImport]
     except Exception as e:                    # noqa: BLE001 -- reported in the header
-        ACTORS_IMPORT_ERROR = f"{type(e).__name__}: {e}"
-    PYKKA = checkout.import_peer("impl_pykka")
+        _actors_import_error = f"{type(e).__name__}: {e}"
+    _pykka = checkout.import_peer("impl_pykka")
     return WORKLOADS
 
 
@@ -112,7 +114,7 @@ def main(args: argparse.Namespace, argv: Optional[List[str]] = None) -> int:
         selected = [workloads[n] for n in names]
     if args.loop == "uvloop":
         try:
-            import uvloop  # noqa: F401
+            import uvloop  # noqa: F401  # pyright: ignore[reportUnusedImport]
         except ImportError:
             print("actors bench: --loop uvloop needs uvloop installed", file=sys.stderr)
             return 2
@@ -121,8 +123,8 @@ def main(args: argparse.Namespace, argv: Optional[List[str]] = None) -> int:
     erlang, erlang_note = start_erlang(args.no_erlang)
 
     meta = metadata(argv, env, rounds, erlang, erlang_note)
-    if ACTORS_IMPORT_ERROR:
-        meta["actors"] = f"NOT IMPORTABLE ({ACTORS_IMPORT_ERROR})"
+    if _actors_import_error:
+        meta["actors"] = f"NOT IMPORTABLE ({_actors_import_error})"
     # The header goes to stderr now (context for the progress lines) and to
     # stdout with the table at the end, so that stdout alone is the report.
     print(format_header(meta), file=sys.stderr, flush=True)
@@ -146,7 +148,7 @@ def main(args: argparse.Namespace, argv: Optional[List[str]] = None) -> int:
         print(f"\nwrote {args.json}")
     errors = [(r.workload.name, s, e) for r in rows.values() for s, res in r.results.items()
               for e in res.errors]
-    return 1 if errors or ACTORS_IMPORT_ERROR else 0
+    return 1 if errors or _actors_import_error else 0
 
 
 # ----------------------------------------------------------------------------
@@ -157,7 +159,7 @@ def systems_for(w: Workload, erlang: Any) -> List[str]:
     out: List[str] = [s for s in ("actors", "asyncio") if s in w.impls]
     if erlang is not None and erlang.has(w):
         out.append("erlang")
-    if "pykka" in w.impls and PYKKA is not None and PYKKA.available():
+    if "pykka" in w.impls and _pykka is not None and _pykka.available():
         out.append("pykka")
     return out
 
@@ -255,12 +257,12 @@ def metadata(argv: List[str], env: Env, rounds: int, erlang: Any,
     except Exception:                         # noqa: BLE001
         actors_version, core = "?", None
     erl = erlang.version() if erlang is not None else None
-    if PYKKA is None:
+    if _pykka is None:
         pykka = f"not run: its column {checkout.NEEDS_CHECKOUT}"
     else:
-        pykka = PYKKA.version()
+        pykka = _pykka.version()
         if pykka is None:
-            pykka = f"not installed (pip install pykka): its cells show n/a ({PYKKA.IMPORT_ERROR})"
+            pykka = f"not installed (pip install pykka): its cells show n/a ({_pykka.IMPORT_ERROR})"
     loop = env.loop
     if loop == "uvloop":
         import uvloop
@@ -411,7 +413,7 @@ def render_table(rows: Dict[str, Row], meta: Dict[str, Any]) -> str:
     systems = table_systems(rows)
     others = systems[1:]
     head = ["workload", "unit", *systems, *(f"vs {s}" for s in others), "target", "met"]
-    body = []
+    body: List[List[object]] = []
     for row in rows.values():
         verdict, text = row.workload.target.judge(row, rows)
         if any(res.errors for res in row.results.values()):

@@ -23,7 +23,7 @@ import socket
 import sys
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote, urlsplit
 
 import actors
@@ -31,10 +31,13 @@ from actors.lowlevel import call_in_process, current_scheduler
 
 from . import snapshot
 
-try:
+if TYPE_CHECKING:
     from aiohttp import web
-except ImportError:                 # pragma: no cover - depends on the install
-    web = None  # type: ignore[assignment]
+else:
+    try:
+        from aiohttp import web
+    except ImportError:             # pragma: no cover - depends on the install
+        web = None
 
 __all__ = ["Observer", "is_loopback", "running", "start"]
 
@@ -75,7 +78,7 @@ class Observer:
         self._runner = runner
         self._task = task
         shown = f"[{host}]" if ":" in host else host
-        self.url = f"http://{shown}:{port}/?token={quote(token)}"
+        self.url: str = f"http://{shown}:{port}/?token={quote(token)}"
 
     def __repr__(self) -> str:
         return f"<Observer {self.host}:{self.port}>"
@@ -95,7 +98,7 @@ def _check_args(host: Any, port: Any, token: Any, interval: Any, allowed_hosts: 
     if not isinstance(host, str) or not host:
         raise TypeError(f"observer.start(host=...): must be a non-empty str, got {host!r}")
     if not isinstance(allowed_hosts, (list, tuple, set, frozenset)) or not all(
-            isinstance(h, str) and h for h in allowed_hosts):
+            isinstance(h, str) and h for h in cast("Iterable[object]", allowed_hosts)):
         raise TypeError("observer.start(allowed_hosts=...): must be a list of non-empty str, "
                         f"got {allowed_hosts!r}")
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:

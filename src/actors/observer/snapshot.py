@@ -29,8 +29,8 @@ import re
 import reprlib
 import time
 from collections import deque
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 import actors
 from actors import Process
@@ -144,9 +144,11 @@ def jsonable(value: Any, depth: int = 0) -> Any:
     if depth > 3:
         return _short(value)
     if isinstance(value, (list, tuple)):
-        return [jsonable(v, depth + 1) for v in value[:_MESSAGES_LIMIT]]
+        items = cast("Sequence[Any]", value)[:_MESSAGES_LIMIT]
+        return [jsonable(v, depth + 1) for v in items]
     if isinstance(value, dict):
-        return {label(k): jsonable(v, depth + 1) for k, v in itertools.islice(value.items(), _MESSAGES_LIMIT)}
+        pairs = itertools.islice(cast("dict[object, object]", value).items(), _MESSAGES_LIMIT)
+        return {label(k): jsonable(v, depth + 1) for k, v in pairs}
     return _short(value)
 
 
@@ -184,13 +186,13 @@ class Sampler:
     def __init__(self, maxlen: int = 300) -> None:
         if not isinstance(maxlen, int) or isinstance(maxlen, bool) or maxlen < 1:
             raise ValueError(f"Sampler(maxlen=...): must be a positive int, got {maxlen!r}")
-        self.started = time.monotonic()
+        self.started: float = time.monotonic()
         self.history: deque[tuple[float, float, float]] = deque(maxlen=maxlen)
         # (monotonic time, steps, messages, busy seconds) at the last sample
         self._last: tuple[float, int, int, float] | None = None
-        self.steps_per_second = 0.0
-        self.messages_per_second = 0.0
-        self.busy_percent = 0.0
+        self.steps_per_second: float = 0.0
+        self.messages_per_second: float = 0.0
+        self.busy_percent: float = 0.0
 
     def sample(self) -> None:
         """Read the counters now and update the rates and the history."""
@@ -427,10 +429,11 @@ async def tree(timeout: float = 1.0) -> list[dict[str, Any]]:
                "error": error, "children": []}
         seen = seen | {pid}
         for child in children:
+            modules = child.modules
             entry = {"id": label(child.id), "pid": jsonable(child.pid), "type": child.type,
                      "name": named.get(child.pid) if not isinstance(child.pid, str) else None,
-                     "modules": [label(m) for m in child.modules]
-                     if isinstance(child.modules, (list, tuple)) else label(child.modules)}
+                     "modules": [label(m) for m in cast("Sequence[Any]", modules)]
+                     if isinstance(modules, (list, tuple)) else label(modules)}
             if child.pid in found and child.pid not in seen:
                 sub = node(child.pid, seen)
                 entry.update(kind=sub["kind"], error=sub["error"], children=sub["children"])
