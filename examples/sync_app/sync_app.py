@@ -22,6 +22,7 @@ Run it: ``python examples/sync_app/sync_app.py``.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import actors
@@ -78,7 +79,7 @@ def main() -> None:
         # The "web server": 8 worker threads serving 300 requests.
         requests = ["/", "/about", "/"] * 100
         with ThreadPoolExecutor(max_workers=8) as server:
-            responses = list(server.map(lambda path: handle_request(rt, path), requests))
+            responses = list(server.map(partial(handle_request, rt), requests))
         print(sum(status == 200 for status, _ in responses), "requests served")
         print(handle_request(rt, "/about"))             # 100 earlier hits, and this one
 

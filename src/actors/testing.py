@@ -122,13 +122,13 @@ import inspect
 import traceback
 import warnings
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 import actors
 from actors import lowlevel
-from actors.lowlevel import ANY, MockClock, NoProcess, Pid, ProcessExit, Ref, StartError, Where
+from actors.lowlevel import MockClock, NoProcess, Pid, ProcessExit, StartError
 from actors import Supervisor
 
 # (The fixtures, mock_clock and actors_loop, are the plugin's: not for import.)
@@ -203,7 +203,7 @@ def _loop_param(name: str) -> Any:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Run each marked test once per loop of ``--actors-loop`` (ids ``[asyncio]``...)."""
     if "actors_loop" in metafunc.fixturenames and metafunc.definition.get_closest_marker("actors"):
-        loops = metafunc.config.getoption("actors_loops")
+        loops = cast("tuple[str, ...]", metafunc.config.getoption("actors_loops"))
         metafunc.parametrize("actors_loop", [_loop_param(name) for name in loops])
 
 
@@ -538,5 +538,5 @@ def mock_clock() -> MockClock:
 def actors_loop(request: pytest.FixtureRequest) -> str:
     """The event loop the test runs on: ``"asyncio"`` or ``"uvloop"``
     (parametrized by ``--actors-loop`` for actors tests)."""
-    loops: tuple[str, ...] = request.config.getoption("actors_loops")
+    loops = cast("tuple[str, ...]", request.config.getoption("actors_loops"))
     return loops[0]
