@@ -41,6 +41,7 @@ from __future__ import annotations
 import ast
 import doctest
 import importlib
+import importlib.util
 import json
 import os
 import pkgutil
@@ -216,8 +217,10 @@ def test_test_file_block(block: Block, pytester: pytest.Pytester) -> None:
         compile(block.code, block.id, "exec")
         return
     pytester.path.joinpath(block.test_file).write_text(block.code)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "error",
-                                           timeout=PAGE_TIMEOUT)
+    args = ["-p", "no:cacheprovider", "-W", "error"]
+    if importlib.util.find_spec("actors.testing") is not None:
+        args += ["-p", "actors.testing"]      # the plugin, even where its entry point is not installed
+    result = pytester.runpytest_subprocess(*args, timeout=PAGE_TIMEOUT)
     outcomes = result.parseoutcomes()
     assert result.ret == 0 and outcomes.get("passed", 0) >= 1, (
         f"{block.id}: pytest did not pass:\n{result.stdout.str()}\n{result.stderr.str()}")
