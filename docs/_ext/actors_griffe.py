@@ -2,9 +2,9 @@
 
 1. The compiled core ``actors._core`` is read from its stub ``_core.pyi``,
    which has the signatures but no docstrings: the docstrings are taken from
-   the imported core (the same text ``help()`` shows), and the special
-   methods griffe finds when it also inspects the compiled module are left
-   out.
+   the imported core (the same text ``help()`` shows).  mkdocs.yml turns
+   griffe's own inspection of compiled modules off, so the reference is the
+   same whether or not a built core sits in ``src``.
 2. The package's docstrings are written for ``help()``, with two
    reStructuredText habits that Markdown does not know; they are translated
    when the site is built (the source is not changed):
@@ -28,7 +28,6 @@ from typing import Any
 
 import griffe
 
-_KEEP = {"__init__", "__call__"}
 _TERM = re.compile(r"^(\s*)``[^`].*``\s*$")
 _SIGNATURE_LINE = re.compile(r"^\w+\(.*\)(\s*->\s*.+)?$")
 
@@ -120,6 +119,13 @@ def rst_to_markdown(text: str) -> str:
     return "\n".join(out)
 
 
+def _documented(value: Any) -> bool:
+    """Whether ``value``'s docstring is its own: a function, class or
+    descriptor (a constant's ``__doc__`` is its type's)."""
+    return (inspect.isroutine(value) or inspect.isclass(value)
+            or inspect.isdatadescriptor(value) or inspect.ismethoddescriptor(value))
+
+
 def _runtime_doc(obj: Any) -> str | None:
     doc = inspect.getdoc(obj)
     if not doc:
@@ -133,28 +139,29 @@ def _runtime_doc(obj: Any) -> str | None:
 class ActorsDocstrings(griffe.Extension):
     """Core docstrings from the compiled module; reST habits as Markdown."""
 
-    def on_package(self, *, pkg: griffe.Module, **kwargs: Any) -> None:
+    def on_package(self, *, pkg: griffe.Module, loader: griffe.GriffeLoader, **kwargs: Any) -> None:
         if pkg.name != "actors":
             return
         core = importlib.import_module("actors._core")
+        self._parser = loader.docstring_parser           # the docstrings griffe made have these
+        self._options = loader.docstring_options
         self._fill(pkg["_core"], core)
         self._translate(pkg, set())
 
     def _fill(self, obj: griffe.Object, runtime: Any) -> None:
-        # Griffe may have inspected the compiled module as well as read the stub
-        # (it does when it can import it): keep the stub's members only, and
-        # of the special methods only the documented ones.
-        for name in [n for n in obj.members if n.startswith("__") and n not in _KEEP]:
-            obj.del_member(name)
         for name, member in obj.members.items():
-            if member.is_alias:
+            if member.is_alias or member.docstring is not None:
                 continue
             value = getattr(runtime, name, None)
-            if value is None:
+            if not _documented(value):
                 continue
+            if getattr(object, name, None) is not None and \
+                    inspect.getdoc(getattr(object, name)) == inspect.getdoc(value):
+                continue                      # object's own text ("Initialize self...")
             doc = _runtime_doc(value)
-            if doc and member.docstring is None:
-                member.docstring = griffe.Docstring(doc, parent=member)
+            if doc:
+                member.docstring = griffe.Docstring(doc, parent=member, parser=self._parser,
+                                                    parser_options=self._options)
             if member.is_class:
                 self._fill(member, value)
 
