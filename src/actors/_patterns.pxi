@@ -49,7 +49,12 @@ def where(predicate):
         A pattern for ``receive`` (usable inside tuple and dict patterns too).
 
     Example:
-        >>> n = await receive(where(lambda m: isinstance(m, int) and m > 10))
+        >>> async def main():
+        ...     for msg in (3, "ten", 42):
+        ...         actors.send(actors.self(), msg)
+        ...     return await actors.receive(actors.where(lambda m: isinstance(m, int) and m > 10))
+        >>> actors.run(main)
+        42
     """
     return Where(predicate)
 

@@ -271,8 +271,10 @@ cdef class MockClock:
             pending, time jumps straight to the next deadline.
 
     Example:
-        >>> clock = actors.MockClock(autojump=True)
-        >>> actors.run(main, clock=clock)   # a 60 s receive timeout takes no time
+        >>> async def main():
+        ...     return await actors.receive(timeout=60, default="nothing came")
+        >>> actors.run(main, clock=actors.MockClock(autojump=True))   # takes no time
+        'nothing came'
     """
     cdef double t
     cdef public bint autojump

@@ -243,8 +243,9 @@ class Agent(GenServer):
             ``result``; the agent keeps ``new_state``.
 
         Raises:
-            NoProcess, CallExit, Timeout: as ``get``.  If ``fn`` does not return
-            a pair, the agent crashes with a ``TypeError`` (``CallExit``).
+            NoProcess, CallExit, Timeout: as ``get``.  If ``fn`` does not
+                return a pair, the agent crashes with a ``TypeError``
+                (``CallExit``).
         """
         if type(agent) is not Pid:
             check_server(agent, "agent", "Agent.get_and_update")

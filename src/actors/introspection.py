@@ -19,10 +19,12 @@ class Process:
     scheduler's tables), so none is awaited.
 
     Example:
-        >>> Process.flag("trap_exit", True)
-        False
-        >>> Process.info(actors.self(), "message_queue_len")
-        0
+        >>> async def main():
+        ...     was_trapping = Process.flag("trap_exit", True)
+        ...     actors.send(actors.self(), "hello")
+        ...     return was_trapping, Process.info(actors.self(), "message_queue_len")
+        >>> actors.run(main)
+        (False, 1)
     """
 
     __slots__ = ()

@@ -600,6 +600,15 @@ class Registry:
     would be a few tens of nanoseconds faster to call on CPython, which
     specializes it, but a type checker reads it as a method missing its
     ``self``.)
+
+    Example:
+        >>> async def main():
+        ...     await Registry.start_link(keys="unique", name="sessions")
+        ...     Registry.register("sessions", "alice", {"since": 1990})
+        ...     [(pid, value)] = Registry.lookup("sessions", "alice")
+        ...     return pid == actors.self(), value, Registry.lookup("sessions", "bob")
+        >>> actors.run(main)
+        (True, {'since': 1990}, [])
     """
 
     __slots__ = ()
@@ -618,8 +627,9 @@ class Registry:
         """Start a registry linked to the caller.
 
         Example:
-            >>> await Registry.start_link(keys="unique", name="sessions")
-            <0.7.0>
+            ```python
+            await Registry.start_link(keys="unique", name="sessions")   # -> <0.7.0>
+            ```
 
         Args:
             keys: ``"unique"`` (a key maps to at most one process) or
@@ -692,8 +702,9 @@ class Registry:
         linked to the registry (see "Registrations").
 
         Example:
-            >>> Registry.register("sessions", "alice", {"since": 1990})
-            <0.7.0>
+            ```python
+            Registry.register("sessions", "alice", {"since": 1990})   # -> <0.7.0>
+            ```
 
         Args:
             registry: the registry's name or pid.
@@ -811,8 +822,9 @@ class Registry:
         copies it).
 
         Example:
-            >>> Registry.lookup("sessions", "alice")
-            [(<0.12.0>, {'since': 1990})]
+            ```python
+            Registry.lookup("sessions", "alice")   # -> [(<0.12.0>, {'since': 1990})]
+            ```
 
         Raises:
             NoProcess: the registry is not running.
@@ -862,8 +874,9 @@ class Registry:
         Elixir's ``Registry.match`` with the guards written as ``where``.
 
         Example:
-            >>> Registry.match("workers", "pool", ("busy", ANY))
-            [(<0.9.0>, ('busy', 3))]
+            ```python
+            Registry.match("workers", "pool", ("busy", ANY))   # -> [(<0.9.0>, ('busy', 3))]
+            ```
 
         Raises:
             NoProcess: the registry is not running.
@@ -929,8 +942,10 @@ class Registry:
         no entry, ``fn`` is not called.  Whatever ``fn`` raises propagates.
 
         Example:
-            >>> Registry.dispatch("pubsub", "news",
-            ...     lambda entries: [actors.send(pid, "extra!") for pid, _ in entries])
+            ```python
+            Registry.dispatch("pubsub", "news",
+                              lambda entries: [actors.send(pid, "extra!") for pid, _ in entries])
+            ```
 
         Raises:
             TypeError: ``fn`` is not a plain (non-async) callable.

@@ -58,10 +58,16 @@ class Runtime:
     """An actors runtime inside a running asyncio program.
 
     Example:
-        >>> async def main():
+        >>> import asyncio
+        >>> class Echo(actors.GenServer):
+        ...     def handle_call(self, request, from_):
+        ...         return request
+        >>> async def main():                  # plain asyncio code, not a process
         ...     async with actors.Runtime() as rt:
-        ...         pid = rt.spawn(server)
-        ...         print(await rt.call(pid, "ping"))
+        ...         pid = await Echo.start()
+        ...         return await rt.call(pid, "ping")
+        >>> asyncio.run(main())
+        'ping'
 
     Args:
         clock: a callable giving monotonic seconds, or a ``MockClock``.
@@ -811,8 +817,9 @@ def run(main: Callable[..., Coroutine[Any, Any, _T]], *args: Any, loop: str | No
         What ``main`` returned (None if it ended with ``ProcessExit("normal")``).
 
     Raises:
-        The exception ``main`` raised; ``ProcessExit(reason)`` if ``main`` was
-        killed by an exit signal (``"killed"`` after ``"kill"``).
+        Exception: whatever ``main`` raised.
+        ProcessExit: ``main`` was killed by an exit signal (``.reason``;
+            ``"killed"`` after ``"kill"``).
     """
     lowlevel.check_async_fn(main, "run")
     if observe is not None and not isinstance(observe, (bool, dict)):

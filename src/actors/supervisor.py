@@ -9,31 +9,43 @@ the program starts and shuts down in a well-defined order.
 
 Example
 -------
-Take a stack server::
+Take a stack server:
 
-    class Stack(actors.GenServer):
-        def init(self, items):
-            self.items = list(items)
+>>> import actors
+>>> from actors import CallExit, GenServer, Supervisor
+>>> class Stack(GenServer):
+...     def init(self, items):
+...         self.items = list(items)
+...
+...     def handle_call(self, request, from_):
+...         if request == "pop":
+...             return self.items.pop(0)    # raises IndexError on an empty stack
+...
+...     def handle_cast(self, item):
+...         self.items.insert(0, item)
 
-        def handle_call(self, request, from_):
-            if request == "pop":
-                return self.items.pop(0)    # raises IndexError on an empty stack
+Start a supervisor with one child, the stack, registered as ``"stack"``,
+and pop until the stack crashes; the supervisor restarts it:
 
-        def handle_cast(self, item):
-            self.items.insert(0, item)
-
-Start a supervisor with one child, the stack, registered as ``"stack"``::
-
-    children = [
-        Stack.child_spec(["hello"], name="stack"),
-    ]
-    sup = await Supervisor.start_link(children, strategy="one_for_one")
-
-    await Supervisor.count_children(sup)
-    # {'specs': 1, 'active': 1, 'supervisors': 0, 'workers': 1}
-    await GenServer.call("stack", "pop")    # -> "hello"
-    await GenServer.call("stack", "pop")    # the stack crashes: CallExit in the caller...
-    await GenServer.call("stack", "pop")    # ...and the supervisor restarted it: "hello"
+>>> async def main():
+...     children = [Stack.child_spec(["hello"], name="stack")]
+...     sup = await Supervisor.start_link(children, strategy="one_for_one")
+...     print(await Supervisor.count_children(sup))
+...     print(await GenServer.call("stack", "pop"))
+...     try:
+...         await GenServer.call("stack", "pop")    # the stack crashes...
+...     except CallExit as exc:
+...         print("crashed:", repr(exc.reason))
+...     # ...and the supervisor restarts it.  It answers a request only after
+...     # the crash before it in its mailbox: when this call returns, the new
+...     # stack runs (no sleep needed, and none would be reliable).
+...     await Supervisor.which_children(sup)
+...     print(await GenServer.call("stack", "pop"))
+>>> actors.run(main)
+{'specs': 1, 'active': 1, 'supervisors': 0, 'workers': 1}
+hello
+crashed: IndexError('pop from empty list')
+hello
 
 Child specifications
 --------------------
