@@ -49,101 +49,24 @@ import re
 import subprocess
 import sys
 import textwrap
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import actors
+from docs_runner import CONTRACT, Block, pages, parse_blocks, python_blocks
 
 pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = ROOT / "docs"
 RUNNER = Path(__file__).resolve().parent / "docs_runner.py"
-CONTRACT = DOCS / "api.md"
 PAGE_TIMEOUT = 90.0
 
 
-def _pages() -> list[Path]:
-    return [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
-
-
-# -- finding the code blocks ---------------------------------------------------------
-
-_FENCE = re.compile(r"^(?P<indent>\s*)(?P<ticks>`{3,})\s*(?P<lang>[\w+-]*)")
-_SKIP = re.compile(r"^\s*<!--\s*skip:\s*(?P<reason>.+?)\s*-->\s*$")
-_TEST_FILE = re.compile(r"^#\s*(?P<name>test_\w+\.py)\s*$")
 _SIGNATURE = re.compile(r"^[\w.]+\(.*\)\s*->\s*.+$")
 
-
-@dataclass
-class Block:
-    path: Path
-    line: int                  # the first line of code (1-based)
-    lang: str
-    code: str
-    end: int = 0               # the index of the closing fence line (0-based)
-    skip: str | None = None    # the reason given by <!-- skip: ... -->
-    expected: str | None = None
-
-    @property
-    def rel(self) -> str:
-        return self.path.relative_to(ROOT).as_posix()
-
-    @property
-    def id(self) -> str:
-        return f"{self.rel}:{self.line}"
-
-    @property
-    def test_file(self) -> str | None:
-        m = _TEST_FILE.match(self.code.split("\n", 1)[0])
-        return m.group("name") if m else None
-
-
-def parse_blocks(path: Path) -> list[Block]:
-    """The fenced code blocks of a Markdown page, with their directives."""
-    lines = path.read_text(encoding="utf-8").split("\n")
-    blocks: list[Block] = []
-    i = 0
-    previous = ""          # the last non-blank line before the current one
-    while i < len(lines):
-        m = _FENCE.match(lines[i])
-        if not m:
-            if lines[i].strip():
-                previous = lines[i]
-            i += 1
-            continue
-        indent, ticks, lang = len(m.group("indent")), m.group("ticks"), m.group("lang")
-        start = i + 1
-        j = start
-        while j < len(lines) and not (lines[j].strip().startswith(ticks)
-                                      and not lines[j].strip().strip("`")):
-            j += 1
-        body = "\n".join(line[indent:] if line[:indent].strip() == "" else line
-                         for line in lines[start:j])
-        skip = _SKIP.match(previous)
-        blocks.append(Block(path, start + 1, lang, textwrap.dedent(body) + "\n", j,
-                            skip.group("reason") if skip else None))
-        previous = lines[j] if j < len(lines) else ""
-        i = j + 1
-    # A text block right after a Python block (blank lines between) is its output.
-    for k, block in enumerate(blocks[:-1]):
-        nxt = blocks[k + 1]
-        if block.lang == "python" and nxt.lang == "text":
-            between = lines[block.end + 1:nxt.line - 2]
-            if not any(line.strip() for line in between):
-                block.expected = nxt.code
-    return blocks
-
-
-def _python_blocks() -> list[Block]:
-    return [b for page in _pages() if page != CONTRACT
-            for b in parse_blocks(page) if b.lang == "python"]
-
-
-PYTHON_BLOCKS = _python_blocks()
+PYTHON_BLOCKS = python_blocks()
 SCRIPT_BLOCKS = [b for b in PYTHON_BLOCKS if b.test_file is None]
 TEST_FILE_BLOCKS = [b for b in PYTHON_BLOCKS if b.test_file is not None]
 
@@ -366,7 +289,7 @@ def test_links_stay_in_the_repository() -> None:
     """No link leaves the repository: relative links resolve to files in it,
     and no link is an absolute or ``file:`` path."""
     bad = []
-    for page in _pages():
+    for page in pages():
         for n, target in _links(page):
             where = f"{page.relative_to(ROOT)}:{n}: {target}"
             if re.match(r"^(https?|mailto):", target) or target.startswith("#"):

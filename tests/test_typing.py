@@ -1,8 +1,16 @@
 """Typing as a gate (issues 9.5 and 10): mypy --strict and pyright (strict) on the
-package, the examples and ``tests/typecheck`` (the public API as a typed user
-writes it), pyright's ``--verifytypes`` completeness of the public API,
-mypy.stubtest on the compiled core, and a check that ``_core.pyi`` matches the
-runtime signatures.
+package, the examples, ``tests/typecheck`` (the public API as a typed user
+writes it) and the code blocks of the README and the docs, pyright's
+``--verifytypes`` completeness of the public API, mypy.stubtest on the compiled
+core, and a check that ``_core.pyi`` matches the runtime signatures.
+
+The docs' code blocks are checked as they run (``tests/test_docs.py``): the
+blocks of a page in order, in one namespace, and each ``# test_x.py`` block on
+its own; ``tests/docs_runner.py`` writes them as modules whose line N is line
+N of their page, so every problem is reported as ``page.md:LINE``.  Blocks
+marked ``<!-- skip: ... -->`` are not checked (they do not run either), nor
+are ``docs/api.md``'s: the contract's blocks are notation (signatures,
+fragments with placeholder names), only compiled.
 
 pyright's configuration is ``[tool.pyright]`` in pyproject.toml: strict, on
 ``src/actors``, ``examples`` and ``tests/typecheck``, reading this checkout's
@@ -21,13 +29,17 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import subprocess
 import sys
+import tomllib
 import types
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from docs_runner import python_blocks, write_typecheck_sources
 
 mypy_api = pytest.importorskip("mypy.api")
 
@@ -56,6 +68,45 @@ def test_mypy_strict_on_the_examples_and_a_typed_user(tmp_path: Path,
     stdout, stderr, status = mypy_api.run(args)
     assert status == 0, f"mypy --strict failed:\n{stdout}{stderr}"
 
+
+
+# -- the docs' code blocks -------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def docs_sources(tmp_path_factory: pytest.TempPathFactory) -> dict[Path, str]:
+    """The README's and the docs' code blocks written as modules: {file: page}."""
+    sources = write_typecheck_sources(python_blocks(), tmp_path_factory.mktemp("docs_typecheck"))
+    pages = set(sources.values())
+    assert "README.md" in pages and any(p.startswith("docs/guides/") for p in pages)
+    assert "docs/api.md" not in pages
+    return sources
+
+
+def _on_the_page(sources: dict[Path, str], file: str, line: int) -> str | None:
+    """``page.md:LINE`` for a written file's line (the same line), or None."""
+    by_name = {path.name: page for path, page in sources.items()}   # one directory
+    page = by_name.get(Path(file).name)
+    return f"{page}:{line}" if page is not None else None
+
+
+_MYPY_LINE = re.compile(r"^(?P<file>.+?\.py):(?P<line>\d+):(?:\d+:)? (?P<rest>.*)$")
+
+
+def test_mypy_strict_on_the_docs(docs_sources: dict[Path, str], tmp_path: Path,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every code block of the README and the docs that runs is clean under
+    `mypy --strict`; problems are reported at their page and line."""
+    args = ["--strict", "--cache-dir", str(tmp_path / "mypy-cache"), "--no-error-summary",
+            "--show-absolute-path", "--no-pretty", *sorted(map(str, docs_sources))]
+    monkeypatch.setenv("MYPYPATH", str(SRC))
+    stdout, stderr, status = mypy_api.run(args)
+    problems = []
+    for line in stdout.splitlines():
+        m = _MYPY_LINE.match(line)
+        where = m and _on_the_page(docs_sources, m.group("file"), int(m.group("line")))
+        problems.append(f"{where}: {m.group('rest')}" if m and where else line)
+    assert status == 0 and not stderr, ("mypy --strict on the docs' code blocks:\n"
+                                        + "\n".join(problems) + stderr)
 
 # -- pyright ---------------------------------------------------------------------------
 
@@ -209,3 +260,19 @@ def test_stub_signatures_match_runtime() -> None:
                 problems.append(f"{qual}: runtime {line!r} vs stub {shown!r}")
     assert checked > 30
     assert not problems, "stub signatures differ from the runtime:\n" + "\n".join(problems)
+
+
+def test_pyright_strict_on_the_docs(docs_sources: dict[Path, str]) -> None:
+    """Every code block of the README and the docs that runs is clean under pyright's
+    strict mode, configured as for the package ([tool.pyright]); problems are
+    reported at their page and line."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pyright"]
+    config.update(include=["."], extraPaths=[str(SRC)])     # include: relative paths only
+    project = next(iter(docs_sources)).parent / "pyrightconfig.json"
+    project.write_text(json.dumps(config))
+    report = _pyright("--project", str(project))
+    problems = [f"{_on_the_page(docs_sources, d['file'], d['range']['start']['line'] + 1) or d['file']}"
+                f": {d['message']} ({d.get('rule', d['severity'])})"
+                for d in report["generalDiagnostics"] if d["severity"] != "information"]
+    assert problems == [], "pyright (strict) on the docs' code blocks:\n" + "\n".join(problems)
+    assert report["summary"]["filesAnalyzed"] >= len(docs_sources)
