@@ -278,6 +278,8 @@ class GenServer:
             name for name in _CALLBACKS if inspect.iscoroutinefunction(getattr(cls, name, None)))
 
     # -- callbacks (defaults) ------------------------------------------------
+    # Their parameters are positional-only (the loop passes them by position), so
+    # an override names them as it likes: `def handle_cast(self, delta: int)`.
 
     def init(self, *args: Any, **kwargs: Any) -> Any:
         """Set up the server's state (default: nothing; arguments are not allowed)."""
@@ -285,31 +287,31 @@ class GenServer:
             raise TypeError(f"{type(self).__name__}.init() takes no arguments: define init() to accept them")
         return None
 
-    def handle_call(self, request: Any, from_: Any) -> Any:
+    def handle_call(self, request: Any, from_: Any, /) -> Any:
         """Answer a ``call``; the default crashes the server (Elixir does the same)."""
         raise RuntimeError(f"{type(self).__name__} received call {request!r} but defines no handle_call")
 
-    def handle_cast(self, request: Any) -> Any:
+    def handle_cast(self, request: Any, /) -> Any:
         """Handle a ``cast``; the default crashes the server."""
         raise RuntimeError(f"{type(self).__name__} received cast {request!r} but defines no handle_cast")
 
-    def handle_info(self, msg: Any) -> Any:
+    def handle_info(self, msg: Any, /) -> Any:
         """Handle any other message; the default logs and drops it."""
         if lowlevel.report_allowed():
             _logger.warning("%s %r received unexpected message in handle_info: %r",
                             type(self).__qualname__, lowlevel.self(), msg)
         return None
 
-    def handle_continue(self, arg: Any) -> Any:
+    def handle_continue(self, arg: Any, /) -> Any:
         """Run after a callback returned ``Continue(arg)``; the default crashes."""
         raise RuntimeError(f"{type(self).__name__} returned Continue({arg!r}) but defines no handle_continue")
 
-    def terminate(self, reason: Any) -> Any:
+    def terminate(self, reason: Any, /) -> Any:
         """Clean up before the server exits with ``reason`` (default: nothing).
         May be ``async def``."""
         return None
 
-    def code_change(self, old_vsn: Any, extra: Any) -> None:
+    def code_change(self, old_vsn: Any, extra: Any, /) -> None:
         """Migrate this instance's state from ``old_vsn`` (default: nothing to do)."""
         return None
 
