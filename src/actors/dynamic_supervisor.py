@@ -76,7 +76,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from . import lowlevel
 from .lowlevel import Down, Pid, StartError
@@ -114,36 +114,48 @@ def _check_options(max_children: Any = None, max_restarts: Any = 3, max_seconds:
             "extra_arguments": tuple(cast("Iterable[object]", extra_arguments)), "strategy": strategy}
 
 
+def _checked_init(*args: Any, **options: Any) -> dict[str, Any]:
+    """``DynamicSupervisor.init``: the options, checked."""
+    if args:
+        if len(args) != 1 or not isinstance(args[0], dict):
+            raise TypeError(
+                "DynamicSupervisor.init(**options) takes keyword options (or one dict of them), "
+                f"got {args!r}")
+        options = {**args[0], **options}
+    unknown = set(options) - set(_OPTIONS)
+    if unknown:
+        raise TypeError(f"DynamicSupervisor: unknown option(s) {', '.join(sorted(map(str, unknown)))} "
+                        f"(known: {', '.join(_OPTIONS)}, and name and timeout for start_link)")
+    return _check_options(**options)
+
+
 class DynamicSupervisor:
     """A supervisor whose children are started on demand; see the module documentation."""
 
-    @staticmethod
-    def init(*args: Any, **options: Any) -> dict[str, Any]:
-        """Return a dynamic supervisor's options, checked.
+    if TYPE_CHECKING:
+        # For type checkers `init` is a plain function of the class, as it is when
+        # called `DynamicSupervisor.init(...)`, so that a module-based supervisor overrides it
+        # with `def init(self, ...)` or `async def init(self, ...)` (mypy refuses
+        # a method in place of a staticmethod).
+        def init(*args: Any, **options: Any) -> Any: ...
+    else:
+        @staticmethod
+        def init(*args: Any, **options: Any) -> dict[str, Any]:
+            """Return a dynamic supervisor's options, checked.
 
-        Called as ``DynamicSupervisor.init(max_children=..., max_restarts=...,
-        max_seconds=..., extra_arguments=...)`` at the end of a module-based
-        dynamic supervisor's ``init`` (Elixir's ``DynamicSupervisor.init/1``);
-        it is also the default ``init``.  A dict of options may be given
-        positionally.
+            Called as ``DynamicSupervisor.init(max_children=..., max_restarts=...,
+            max_seconds=..., extra_arguments=...)`` at the end of a module-based
+            dynamic supervisor's ``init`` (Elixir's ``DynamicSupervisor.init/1``);
+            it is also the default ``init``.  A dict of options may be given
+            positionally.
 
-        Returns:
-            The options, as a dict.
+            Returns:
+                The options, as a dict.
 
-        Raises:
-            TypeError, ValueError: an option is invalid (the message names it).
-        """
-        if args:
-            if len(args) != 1 or not isinstance(args[0], dict):
-                raise TypeError(
-                    "DynamicSupervisor.init(**options) takes keyword options (or one dict of them), "
-                    f"got {args!r}")
-            options = {**args[0], **options}
-        unknown = set(options) - set(_OPTIONS)
-        if unknown:
-            raise TypeError(f"DynamicSupervisor: unknown option(s) {', '.join(sorted(map(str, unknown)))} "
-                            f"(known: {', '.join(_OPTIONS)}, and name and timeout for start_link)")
-        return _check_options(**options)
+            Raises:
+                TypeError, ValueError: an option is invalid (the message names it).
+            """
+            return _checked_init(*args, **options)
 
     @classmethod
     async def start_link(cls, *args: Any, name: Any = None, timeout: float | None = None,
@@ -188,7 +200,7 @@ class DynamicSupervisor:
                      timeout: float | None, *, link: bool) -> Pid | None:
         check_start_options(name, timeout)
         if cls.init is DynamicSupervisor.init:
-            args, kwargs = (DynamicSupervisor.init(*args, **kwargs),), {}
+            args, kwargs = (_checked_init(*args, **kwargs),), {}
         return await start_supervisor(_DynamicSupervisorServer, cls, args, kwargs, name, timeout, link)
 
     @classmethod
@@ -214,7 +226,7 @@ class DynamicSupervisor:
             kwargs = {**args[0], **kwargs}
         start_opts = {k: kwargs[k] for k in ("name", "timeout") if k in kwargs}
         check_start_options(start_opts.get("name"), start_opts.get("timeout"))
-        DynamicSupervisor.init(**{k: v for k, v in kwargs.items() if k not in start_opts})
+        _checked_init(**{k: v for k, v in kwargs.items() if k not in start_opts})
         name = kwargs.get("name")
         child_id = DynamicSupervisor if name is None else name.key if isinstance(name, lowlevel.via) else name
         return ChildSpec(id=child_id, start=(DynamicSupervisor.start_link, (), kwargs), type="supervisor")
@@ -314,7 +326,7 @@ class _DynamicSupervisorServer(SupervisorServer):
         if not isinstance(result, dict):
             raise TypeError(f"{mod.__qualname__}.init must return DynamicSupervisor.init(**options) "
                             f"(a dict), got {result!r}")
-        options = DynamicSupervisor.init(result)
+        options = _checked_init(result)
         self.max_children = options["max_children"]
         self.extra = options["extra_arguments"]
         self.children: dict[Pid, ChildState] = {}

@@ -212,7 +212,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from . import lowlevel
 from .lowlevel import Pid, StartError
@@ -275,7 +275,7 @@ def _normalize_children(children: list[Any]) -> list[ChildSpec]:
 def _parse_init_result(mod: type, result: Any) -> tuple[list[ChildSpec], dict[str, Any]]:
     """Check what a module-based supervisor's ``init`` returned."""
     if isinstance(result, list):
-        result = Supervisor.init(result)
+        result = _checked_init(result)
     if not (isinstance(result, tuple) and len(result) == 2  # pyright: ignore[reportUnknownArgumentType]
             and isinstance(result[1], dict)):
         raise TypeError(
@@ -290,6 +290,21 @@ def _parse_init_result(mod: type, result: Any) -> tuple[list[ChildSpec], dict[st
     return _normalize_children(children), options
 
 
+def _checked_init(*args: Any, **options: Any) -> tuple[list[Any], dict[str, Any]]:
+    """``Supervisor.init``: the children and options, checked."""
+    if not args and "children" in options:
+        args = (options.pop("children"),)
+    if not 1 <= len(args) <= 4:
+        raise TypeError(
+            "Supervisor.init(children, strategy='one_for_one', max_restarts=3, max_seconds=5.0) "
+            f"takes the list of children first; got {len(args)} positional arguments")
+    unknown = set(options) - {"strategy", "max_restarts", "max_seconds"}
+    if unknown:
+        raise TypeError(f"Supervisor: unknown option(s) {', '.join(sorted(unknown))} (known: strategy, "
+                        f"max_restarts, max_seconds, and name and timeout for start_link)")
+    return _init_options(*args, **options)
+
+
 class Supervisor:
     """Starts, watches and restarts child processes; see the module documentation.
 
@@ -297,39 +312,36 @@ class Supervisor:
     or subclass it and define ``init`` (a module-based supervisor).
     """
 
-    @staticmethod
-    def init(*args: Any, **options: Any) -> tuple[list[Any], dict[str, Any]]:
-        """Return the children and options of a supervisor, checked.
+    if TYPE_CHECKING:
+        # For type checkers `init` is a plain function of the class, as it is when
+        # called `Supervisor.init(...)`, so that a module-based supervisor overrides it
+        # with `def init(self, ...)` or `async def init(self, ...)` (mypy refuses
+        # a method in place of a staticmethod).
+        def init(*args: Any, **options: Any) -> Any: ...
+    else:
+        @staticmethod
+        def init(*args: Any, **options: Any) -> tuple[list[Any], dict[str, Any]]:
+            """Return the children and options of a supervisor, checked.
 
-        Called as ``Supervisor.init(children, strategy=..., max_restarts=...,
-        max_seconds=...)`` at the end of a module-based supervisor's ``init``
-        (as Elixir's ``Supervisor.init/2``); it is also the default ``init``,
-        used by ``Supervisor.start_link(children, ...)``.
+            Called as ``Supervisor.init(children, strategy=..., max_restarts=...,
+            max_seconds=...)`` at the end of a module-based supervisor's ``init``
+            (as Elixir's ``Supervisor.init/2``); it is also the default ``init``,
+            used by ``Supervisor.start_link(children, ...)``.
 
-        Args:
-            children: a list of child specs (anything ``child_spec`` accepts).
-            strategy: ``"one_for_one"`` (default), ``"one_for_all"`` or
-                ``"rest_for_one"``.
-            max_restarts: restarts allowed within ``max_seconds`` (default 3).
-            max_seconds: the intensity window in seconds (default 5.0).
+            Args:
+                children: a list of child specs (anything ``child_spec`` accepts).
+                strategy: ``"one_for_one"`` (default), ``"one_for_all"`` or
+                    ``"rest_for_one"``.
+                max_restarts: restarts allowed within ``max_seconds`` (default 3).
+                max_seconds: the intensity window in seconds (default 5.0).
 
-        Returns:
-            ``(children, options)``.
+            Returns:
+                ``(children, options)``.
 
-        Raises:
-            TypeError, ValueError: an option is invalid (the message names it).
-        """
-        if not args and "children" in options:
-            args = (options.pop("children"),)
-        if not 1 <= len(args) <= 4:
-            raise TypeError(
-                "Supervisor.init(children, strategy='one_for_one', max_restarts=3, max_seconds=5.0) "
-                f"takes the list of children first; got {len(args)} positional arguments")
-        unknown = set(options) - {"strategy", "max_restarts", "max_seconds"}
-        if unknown:
-            raise TypeError(f"Supervisor: unknown option(s) {', '.join(sorted(unknown))} (known: strategy, "
-                            f"max_restarts, max_seconds, and name and timeout for start_link)")
-        return _init_options(*args, **options)
+            Raises:
+                TypeError, ValueError: an option is invalid (the message names it).
+            """
+            return _checked_init(*args, **options)
 
     # -- starting ----------------------------------------------------------------
 
@@ -385,7 +397,7 @@ class Supervisor:
                      timeout: float | None, *, link: bool) -> Pid | None:
         check_start_options(name, timeout)
         if cls.init is Supervisor.init:
-            children, options = Supervisor.init(*args, **kwargs)
+            children, options = _checked_init(*args, **kwargs)
             args, kwargs = (_normalize_children(children),), options
         return await start_supervisor(_SupervisorServer, cls, args, kwargs, name, timeout, link)
 
@@ -424,7 +436,7 @@ class Supervisor:
             start_keys = {"strategy", "max_restarts", "max_seconds", "name"}
             options = {k: v for k, v in kwargs.items() if k in start_keys}
             overrides = {k: v for k, v in kwargs.items() if k not in start_keys}
-            children, _ = Supervisor.init(spec, **{k: v for k, v in options.items() if k != "name"})
+            children, _ = _checked_init(spec, **{k: v for k, v in options.items() if k != "name"})
             check_start_options(options.get("name"), None)
             _normalize_children(children)
             base = ChildSpec(id=Supervisor, start=(Supervisor.start_link, (children,), options),
