@@ -169,7 +169,7 @@ def _bindings(block: Block) -> tuple[set[str], set[str], dict[str, str]]:
             for alias in node.names:
                 imported[alias.asname or alias.name] = ast.unparse(
                     ast.ImportFrom(node.module, [alias], node.level))
-        else:
+        elif not isinstance(node, ast.AugAssign):     # `n += 1` binds nothing new
             assigned |= _stored_names(node)
     return defined, assigned, imported
 
@@ -196,20 +196,21 @@ def _stored_names(node: ast.stmt) -> set[str]:
 def _page_modules(blocks: list[Block], stem: str) -> list[tuple[str, str]]:
     """A page's script blocks as modules ``(name, source)``.
 
-    A step that defines or imports again a name an earlier step bound (a
-    tutorial's ``async def main()`` in each step, ``import actors`` at the top
-    of each block) starts a new module, since a checker takes a second
-    definition in one module for a mistake.  That module starts, on line 1, by
-    binding what the earlier steps left in the runner's shared namespace, but
-    what it binds again itself: their imports, and ``from <previous module>
-    import x as x`` for the rest.
+    A step that binds again a name an earlier step bound (a tutorial's
+    ``async def main()`` in each step, ``import actors`` at the top of each
+    block, a variable that now holds something else) starts a new module, since
+    a checker takes a second definition in one module for a mistake, and a
+    variable for one type.  That module starts, on line 1, by binding what the
+    earlier steps left in the runner's shared namespace, but what it binds again
+    itself: their imports, and ``from <previous module> import x as x`` for the
+    rest.
     """
     modules: list[tuple[str, list[Block], str]] = []
     origin: dict[str, str | None] = {}     # name -> its import, or None: defined by a step
     in_module: set[str] = set()            # the names bound in the current module
     for block in blocks:
         defined, assigned, imported = _bindings(block)
-        rebound = defined | set(imported)
+        rebound = defined | assigned | set(imported)
         if not modules or rebound & in_module:
             carried = {n: how for n, how in origin.items() if n not in rebound}
             line = [how for how in carried.values() if how is not None]
