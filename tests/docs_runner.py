@@ -69,7 +69,9 @@ class Block:
 
     @property
     def rel(self) -> str:
-        return self.path.relative_to(ROOT).as_posix()
+        """The page's path in the repository (its name, for a page outside it)."""
+        return (self.path.relative_to(ROOT) if ROOT in self.path.parents
+                else Path(self.path.name)).as_posix()
 
     @property
     def id(self) -> str:
@@ -222,7 +224,8 @@ def _page_modules(blocks: list[Block], stem: str) -> list[tuple[str, str]]:
             modules.append((stem if not modules else f"{stem}_{block.line}", [], head))
             in_module = set(carried)
         modules[-1][1].append(block)
-        origin.update(dict.fromkeys(defined | assigned), **imported)
+        origin.update(dict.fromkeys(defined | assigned))
+        origin.update(imported)
         in_module |= defined | assigned | set(imported)
     return [(name, _at_its_lines(mod_blocks, head)) for name, mod_blocks, head in modules]
 

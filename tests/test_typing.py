@@ -32,6 +32,7 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 import tomllib
 import types
 from pathlib import Path
@@ -39,7 +40,7 @@ from typing import Any
 
 import pytest
 
-from docs_runner import python_blocks, write_typecheck_sources
+from docs_runner import parse_blocks, python_blocks, write_typecheck_sources
 
 mypy_api = pytest.importorskip("mypy.api")
 
@@ -86,27 +87,88 @@ def _on_the_page(sources: dict[Path, str], file: str, line: int) -> str | None:
     """``page.md:LINE`` for a written file's line (the same line), or None."""
     by_name = {path.name: page for path, page in sources.items()}   # one directory
     page = by_name.get(Path(file).name)
-    return f"{page}:{line}" if page is not None else None
+    if page is None:
+        return None
+    return f"{page}:{line}" + (" (a name an earlier block of the page left)" if line == 1 else "")
 
 
 _MYPY_LINE = re.compile(r"^(?P<file>.+?\.py):(?P<line>\d+):(?:\d+:)? (?P<rest>.*)$")
+
+
+def _mypy_on_docs(sources: dict[Path, str], tmp_path: Path) -> tuple[int, list[str]]:
+    """mypy --strict on written code blocks: its exit status and its messages, each
+    at its page and line."""
+    args = ["--strict", "--cache-dir", str(tmp_path / "mypy-cache"), "--no-error-summary",
+            "--show-absolute-path", "--no-pretty", *sorted(map(str, sources))]
+    stdout, stderr, status = mypy_api.run(args)
+    problems = []
+    for line in (stdout + stderr).splitlines():
+        m = _MYPY_LINE.match(line)
+        where = m and _on_the_page(sources, m.group("file"), int(m.group("line")))
+        problems.append(f"{where}: {m.group('rest')}" if m and where else line)
+    return status, problems
 
 
 def test_mypy_strict_on_the_docs(docs_sources: dict[Path, str], tmp_path: Path,
                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """Every code block of the README and the docs that runs is clean under
     `mypy --strict`; problems are reported at their page and line."""
-    args = ["--strict", "--cache-dir", str(tmp_path / "mypy-cache"), "--no-error-summary",
-            "--show-absolute-path", "--no-pretty", *sorted(map(str, docs_sources))]
     monkeypatch.setenv("MYPYPATH", str(SRC))
-    stdout, stderr, status = mypy_api.run(args)
-    problems = []
-    for line in stdout.splitlines():
-        m = _MYPY_LINE.match(line)
-        where = m and _on_the_page(docs_sources, m.group("file"), int(m.group("line")))
-        problems.append(f"{where}: {m.group('rest')}" if m and where else line)
-    assert status == 0 and not stderr, ("mypy --strict on the docs' code blocks:\n"
-                                        + "\n".join(problems) + stderr)
+    status, problems = _mypy_on_docs(docs_sources, tmp_path)
+    assert status == 0 and not problems, ("mypy --strict on the docs' code blocks:\n"
+                                          + "\n".join(problems))
+
+
+def test_docs_blocks_are_checked_as_they_run(tmp_path: Path) -> None:
+    """A page's blocks are checked in order, as one namespace: a later block sees what
+    an earlier one defined, and may define `main` again (as tutorials do) without an
+    error; a test-file block stands alone; a skipped block is not checked; a problem
+    is reported at its line of the page."""
+    page = tmp_path / "page.md"
+    page.write_text(textwrap.dedent('''\
+        A tutorial.
+
+        ```python
+        def main() -> int:
+            return 1
+
+        answer = main()
+        ```
+
+        Then:
+
+        ```python
+        def main() -> str:
+            return "a"
+
+        wrong: str = answer
+        ```
+
+        <!-- skip: not Python -->
+        ```python
+        this is not checked
+        ```
+
+        ```python
+        # test_page.py
+        def test_it() -> None:
+            assert True
+        ```
+        '''))
+    sources = write_typecheck_sources(parse_blocks(page), tmp_path / "out")
+    assert sorted(p.name for p in sources) == ["page_md.py", "page_md_13.py",
+                                               "page_md_25_test_page.py"]
+    lines = page.read_text().split("\n")
+    for path in sources:
+        for n, text in enumerate(path.read_text().split("\n"), 1):
+            if text.strip() and n > 1:
+                assert text == lines[n - 1], f"{path.name}:{n}"
+    assert (tmp_path / "out" / "page_md_13.py").read_text().startswith(
+        "from page_md import answer as answer")
+    status, problems = _mypy_on_docs(sources, tmp_path)
+    assert status == 1 and len(problems) == 1, problems
+    assert problems[0].startswith("page.md:16: error: Incompatible types in assignment")
+
 
 # -- pyright ---------------------------------------------------------------------------
 
@@ -274,5 +336,5 @@ def test_pyright_strict_on_the_docs(docs_sources: dict[Path, str]) -> None:
     problems = [f"{_on_the_page(docs_sources, d['file'], d['range']['start']['line'] + 1) or d['file']}"
                 f": {d['message']} ({d.get('rule', d['severity'])})"
                 for d in report["generalDiagnostics"] if d["severity"] != "information"]
-    assert problems == [], "pyright (strict) on the docs' code blocks:\n" + "\n".join(problems)
+    assert not problems, "pyright (strict) on the docs' code blocks:\n" + "\n".join(problems)
     assert report["summary"]["filesAnalyzed"] >= len(docs_sources)
