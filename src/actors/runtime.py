@@ -321,7 +321,7 @@ def _loop_factory(loop: str | None) -> Callable[[], asyncio.AbstractEventLoop]:
         try:
             import uvloop
         except ImportError as exc:
-            raise ValueError('run(loop="uvloop"): uvloop is not installed (pip install "actors[uvloop]")') from exc
+            raise ValueError('run(loop="uvloop"): uvloop is not installed (pip install "actors-otp[uvloop]")') from exc
         return uvloop.new_event_loop
     raise ValueError(f'run(loop=...): loop must be None, "asyncio" or "uvloop", got {loop!r}')
 
