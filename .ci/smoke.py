@@ -70,7 +70,7 @@ def main() -> None:
     out = subprocess.run([sys.executable, "-m", "actors", "--version"], capture_output=True,
                          text=True, timeout=60, env=dict(os.environ, PYTHONPATH=""))
     check(out.returncode == 0 and out.stdout.strip() == f"{DISTRIBUTION} {version}",
-          f"python -m actors --version prints {out.stdout.strip()!r} {out.stderr.strip()}")
+          f"python -m actors --version prints {out.stdout.strip()!r}{out.stderr.strip() and ' ' + out.stderr.strip()}")
 
     for name in ("_core.pyi", "py.typed", "observer/static/index.html"):
         check((package / name).is_file(), f"package data {name}")
