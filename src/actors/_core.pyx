@@ -81,7 +81,6 @@ from cpython.object cimport PyObject, PyTypeObject
 from libc.stdint cimport int64_t, uint64_t, INT64_MAX
 from libc.stdlib cimport malloc, free
 from libc.math cimport isnan, ceil, floor, INFINITY
-from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
 
 import asyncio
 import logging

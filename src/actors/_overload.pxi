@@ -19,7 +19,7 @@
 # the scheduler's clock (``_rl_timer_sched`` is the scheduler it was armed on)
 # logs the summary when the window ends, so it is written even if no report
 # follows; a report arriving after the window ended writes it first.  Time is
-# the scheduler's clock (``MockClock`` in tests), ``CLOCK_MONOTONIC`` outside
+# the scheduler's clock (``MockClock`` in tests), the monotonic clock outside
 # a runtime; a clock that went back opens a new window.  A runtime that stops
 # summarises its pending drops and leaves a fresh window to the next one.
 

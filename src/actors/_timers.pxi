@@ -251,9 +251,7 @@ cdef int _fire_timer(TimerNode* n) except -1:
 
 
 cdef inline int64_t _mono_ns() noexcept:
-    cdef timespec ts
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return (<int64_t>ts.tv_sec) * 1000000000 + ts.tv_nsec
+    return actors_monotonic_ns()
 
 
 @cython.final

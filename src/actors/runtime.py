@@ -786,7 +786,7 @@ def _loop_factory(loop: str | None, what: str = "run") -> Callable[[], asyncio.A
             import uvloop
         except ImportError as exc:
             raise ValueError(f'{what}(loop="uvloop"): uvloop is not installed '
-                             f'(pip install "actors[uvloop]")') from exc
+                             f'(pip install "actors-otp[uvloop]")') from exc
         return uvloop.new_event_loop
     raise ValueError(f'{what}(loop=...): loop must be None, "asyncio" or "uvloop", got {loop!r}')
 
