@@ -811,8 +811,9 @@ def run(main: Callable[..., Coroutine[Any, Any, _T]], *args: Any, loop: str | No
         What ``main`` returned (None if it ended with ``ProcessExit("normal")``).
 
     Raises:
-        The exception ``main`` raised; ``ProcessExit(reason)`` if ``main`` was
-        killed by an exit signal (``"killed"`` after ``"kill"``).
+        The exception ``main`` raised (raised here only: it is not also logged
+        as a crash report); ``ProcessExit(reason)`` if ``main`` was killed by
+        an exit signal (``"killed"`` after ``"kill"``).
     """
     lowlevel.check_async_fn(main, "run")
     if observe is not None and not isinstance(observe, (bool, dict)):
@@ -855,13 +856,17 @@ async def _run_main(main: Callable[..., Coroutine[Any, Any, Any]], args: tuple[A
             dashboard = await _start_observer(**({} if observe is True else observe))
         try:
             pid = rt.spawn(main, *args, **kwargs)
-            rt.scheduler.on_exit(pid, on_exit)
+            # main's crash is raised to run's caller, not logged as well.
+            rt.scheduler.on_exit(pid, on_exit, report=False)
             reason, result, exc, by_signal = await outcome
         finally:
             if dashboard is not None:
                 await dashboard.stop()
     ok, value = _outcome(reason, result, exc, by_signal)
     if not ok:
+        if by_signal:
+            value.add_note(f"actors.run: main ({pid!r}) was killed by an exit signal with this "
+                           f"reason; if a crash sent it, that crash is in the log")
         raise value
     return value
 
