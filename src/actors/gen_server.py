@@ -627,9 +627,9 @@ async def _loop(server: GenServer, cls: type, parent: Pid | None, action: Any) -
                 # (started with start()) takes the signal the runtime sends at
                 # shutdown, from outside any process (Exit(None, reason)), as
                 # its parent's.
-                stop = Stop(msg.reason)
-                stop._by_parent = True
-                raise stop
+                parent_exit = Stop(msg.reason)
+                parent_exit._by_parent = True
+                raise parent_exit
             else:
                 action = handle_info(msg)
                 if info_async:
