@@ -645,3 +645,17 @@ def test_restart_records_share_the_burst_limit(run, clock, records):
     [summary] = [r for r in logged if r.event == "reports_dropped"]
     assert len(logged) - 1 == 4
     assert summary.dropped == 11 + 10 + 1 - 4     # crashes + restarts + giving up, minus logged
+
+
+def test_a_runtime_thread_that_fails_is_one_critical_record(caplog):
+    """The one record of a ``Runtime.start_thread`` runtime whose loop fails
+    (simulated: its wake-up future fails) carries the fields too."""
+    caplog.set_level(logging.DEBUG, logger="actors")
+    rt = actors.Runtime.start_thread()
+    rt._loop.call_soon_threadsafe(rt._wake.set_exception, RuntimeError("the loop broke"))
+    rt._thread.join(30)
+    [record] = [r for r in caplog.records if r.name.partition(".")[0] == "actors"]
+    assert (record.name, record.levelno, record.event, record.pid, record.runtime_thread) == \
+        ("actors.runtime", logging.CRITICAL, "runtime_failed", None, rt._thread.name)
+    assert "the loop broke" in str(record.exc_info[1])
+    json.loads(JsonLines().format(record))

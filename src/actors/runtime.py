@@ -32,7 +32,7 @@ __all__ = ["run", "Runtime", "ThreadRuntime"]
 _T = TypeVar("_T")
 _P = ParamSpec("_P")
 
-_logger = logging.getLogger("actors")
+_logger = logging.getLogger("actors.runtime")
 
 #: The gen-0 GC threshold ``actors.run`` uses while it runs.  Spawning walks
 #: the young generation once per threshold allocations; live coroutine frames
@@ -307,7 +307,8 @@ class ThreadRuntime:
                 self._crash = exc
                 _logger.critical("actors: the runtime thread %r failed; its processes are gone "
                                  "and calls into it raise RuntimeError", self._thread.name,
-                                 exc_info=exc)
+                                 exc_info=exc, extra=lowlevel.log_fields(
+                                     None, "runtime_failed", runtime_thread=self._thread.name))
         finally:
             with self._lock:
                 self._state = "stopped"
