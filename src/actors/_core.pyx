@@ -88,7 +88,9 @@ import os
 import sys
 from collections import namedtuple
 
-_logger = logging.getLogger("actors")
+# Every record the core writes (crash reports, long steps...) goes to
+# "actors.core", with the structured fields of _info.pxi's log_fields.
+_logger = logging.getLogger("actors.core")
 
 # The enums of the process state machine (S_*, T_*, RESUME_*, deadlines)
 # and every C declaration are in _core.pxd.

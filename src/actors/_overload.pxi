@@ -65,9 +65,13 @@ cdef void _rl_summarise() noexcept:
     cdef Py_ssize_t n = _rl_dropped
     _rl_dropped = 0
     try:
+        fields = _log_fields(None, "reports_dropped")
+        fields["dropped"] = n
+        fields["max_count"] = _rl_max
+        fields["window"] = _rl_window
         _logger.warning("actors: %d crash reports dropped in the last %g s (more than %d per "
                         "%g s; actors.lowlevel.set_crash_report_limit() changes the limit)",
-                        n, _rl_window, _rl_max, _rl_window)
+                        n, _rl_window, _rl_max, _rl_window, extra=fields)
     except BaseException:
         pass
 
