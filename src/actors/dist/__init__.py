@@ -1,0 +1,14 @@
+"""The Erlang distribution: an actors runtime as a node of an Erlang cluster.
+
+Work in progress (issue 11); nothing here is part of the public API yet.
+The pieces, bottom-up, each usable and tested on its own:
+
+* ``actors.dist.etf``: the External Term Format (``term_to_binary`` /
+  ``binary_to_term``), compiled (Cython).
+* ``actors.dist.epmd``: the Erlang Port Mapper Daemon protocol: a client
+  (``ALIVE2``, ``PORT_PLEASE2``, ``NAMES``) and a compatible server
+  (``python -m actors epmd``) for machines without Erlang.
+
+The node itself (handshake, connections, remote pids, ``actors.Node``) is
+built on these.
+"""
