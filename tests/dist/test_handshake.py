@@ -18,11 +18,16 @@ from pathlib import Path
 import pytest
 
 from actors.dist import flags as F
-from actors.dist.handshake import (HandshakeError, accept, dial, digest, simultaneous_status,
-                                   start_server)
+from actors.dist.handshake import (
+    HandshakeError,
+    dial,
+    digest,
+    simultaneous_status,
+    start_server,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from erlnode import EPMD, ERL, Epmd, ErlNode, random_cookie  # noqa: E402
+from erlnode import EPMD, ERL, Epmd, ErlNode, random_cookie
 
 COOKIE = "monster"
 HOST = "127.0.0.1"
@@ -99,7 +104,7 @@ class Server:
         self.errors: asyncio.Queue = asyncio.Queue()
         self.server: asyncio.AbstractServer | None = None
 
-    async def __aenter__(self) -> Server:
+    async def __aenter__(self) -> Server:  # noqa: PYI034
         self.server = await start_server(self.name, 42, self.cookie, self.connections.put_nowait,
                                          on_error=self.errors.put_nowait, **self.options)
         self.port = self.server.sockets[0].getsockname()[1]

@@ -48,14 +48,14 @@ import inspect
 import logging
 import secrets
 import struct
-from typing import Awaitable, Callable, Union
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from . import flags as _flags_module
 from .flags import DEFAULT_FLAGS, NAME_ME, REQUIRED_FLAGS
 
-__all__ = ["HandshakeError", "Connection", "dial", "accept", "start_server", "digest",
-           "simultaneous_status", "DEFAULT_TIMEOUT", "DEFAULT_TICKTIME",
-           "MAX_HANDSHAKE_PACKET"]
+__all__ = ["DEFAULT_TICKTIME", "DEFAULT_TIMEOUT", "MAX_HANDSHAKE_PACKET", "Connection",
+           "HandshakeError", "accept", "dial", "digest", "simultaneous_status", "start_server"]
 
 _logger = logging.getLogger("actors.dist")
 
@@ -72,7 +72,8 @@ DEFAULT_MAX_PACKET = 1 << 30
 _TICK = b"\0\0\0\0"
 _READ_CHUNK = 256 * 1024
 
-Status = Union[str, Awaitable[str]]
+Status = str | Awaitable[str]
+_T = TypeVar("_T")
 
 
 class HandshakeError(ConnectionError):
@@ -449,7 +450,7 @@ def _check_flags(peer: str, peer_flags: int, required: int) -> None:
                                       f"(it is too old, or not an Erlang node)")
 
 
-async def _maybe_await(value):
+async def _maybe_await(value: _T | Awaitable[_T]) -> _T:
     if inspect.isawaitable(value):
         return await value
     return value
@@ -464,7 +465,7 @@ async def dial(local_name: str, creation: int, remote_name: str, host: str, port
                required_flags: int = REQUIRED_FLAGS, timeout: float = DEFAULT_TIMEOUT,
                ticktime: float = DEFAULT_TICKTIME,
                is_pending: Callable[[], bool | Awaitable[bool]] | None = None,
-               **connection_options) -> Connection:
+               **connection_options: int) -> Connection:
     """Connect to node ``remote_name`` listening on ``host:port`` and shake hands.
 
     Args:
@@ -564,7 +565,7 @@ async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, loc
                  ticktime: float = DEFAULT_TICKTIME,
                  is_allowed: Callable[[str], bool] | None = None,
                  status: Callable[[str], Status] | None = None,
-                 **connection_options) -> Connection:
+                 **connection_options: int) -> Connection:
     """Shake hands with a node that connected to us (the acceptor side).
 
     On any failure the connection is closed, and a peer with the wrong
@@ -659,7 +660,7 @@ async def start_server(local_name: str, creation: int, cookie: str | bytes,
                        on_connection: Callable[[Connection], object], *,
                        host: str = "127.0.0.1", port: int = 0,
                        on_error: Callable[[BaseException], object] | None = None,
-                       **accept_options) -> asyncio.AbstractServer:
+                       **accept_options: Any) -> asyncio.AbstractServer:
     """Listen for nodes (on loopback unless ``host`` says otherwise) and shake
     hands with each; ``on_connection(conn)`` (a function or coroutine
     function) gets every :class:`Connection` made.
@@ -685,7 +686,7 @@ async def start_server(local_name: str, creation: int, cookie: str | bytes,
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             conn = await accept(reader, writer, local_name, creation, cookie, **accept_options)
-        except Exception as exc:      # one bad peer must not stop the server
+        except Exception as exc:  # noqa: BLE001 (one bad peer must not stop the server)
             if on_error is not None:
                 on_error(exc)
             else:
