@@ -608,3 +608,23 @@ def test_a_killed_erl_ends_recv_at_once(aio_run, epmd, erl):
         assert conn.close_reason == "connection_closed"
 
     aio_run(main)
+
+
+@needs_erl
+def test_a_published_node_is_visible_and_gets_global_traffic(aio_run, epmd, erl):
+    """With PUBLISHED, erl lists us in nodes() and sends its visible-node
+    traffic (a REG_SEND to rex, a cast to global_name_server) as 'p' packets."""
+    async def main():
+        node = erl(hidden=False)
+        port = await epmd_port_please(epmd.port, node.name.split("@")[0])
+        conn = await dial("py@127.0.0.1", 5, node.name, HOST, port, COOKIE,
+                          flags=F.DEFAULT_FLAGS | F.PUBLISHED)
+        assert conn.flags & F.PUBLISHED
+        assert await node.aeval("nodes()") == "['py@127.0.0.1']"
+        packets = [await asyncio.wait_for(conn.recv(), 5) for _ in range(2)]
+        assert all(p is not None and p[:2] == b"p\x83" for p in packets)
+        assert any(b"rex" in p and b"features_request" in p for p in packets if p)
+        assert any(b"global_name_server" in p for p in packets if p)
+        conn.close()
+
+    aio_run(main)
