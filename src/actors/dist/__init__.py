@@ -8,6 +8,9 @@ The pieces, bottom-up, each usable and tested on its own:
 * ``actors.dist.epmd``: the Erlang Port Mapper Daemon protocol: a client
   (``ALIVE2``, ``PORT_PLEASE2``, ``NAMES``) and a compatible server
   (``python -m actors epmd``) for machines without Erlang.
+* ``actors.dist.flags`` and ``actors.dist.handshake``: the capability flags,
+  the OTP 23+ handshake (``dial``, ``accept``, ``start_server``) and the
+  framed, ticking ``Connection`` that carries packets after it.
 
 The node itself (handshake, connections, remote pids, ``actors.Node``) is
 built on these.

@@ -583,7 +583,9 @@ async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, loc
         status: ``status(peer_name)`` (or a coroutine function) chooses the
             status: ``"ok"`` (the default), ``"ok_simultaneous"`` or ``"nok"``
             while we dial that node ourselves (:func:`simultaneous_status`),
-            ``"alive"`` when we hold a connection to it already.
+            ``"alive"`` when we hold a connection to it already (if the peer
+            answers ``true``, the handshake goes on and the caller replaces
+            its old connection with the one returned, as ``net_kernel`` does).
         connection_options: ``max_packet``, ``high_water``, ``max_queued``
             of :class:`Connection`.
 
