@@ -1117,6 +1117,7 @@ cdef object _dec_list(Dec* d, Codec c, bint key):
                 for k in range(n):
                     items.append(PyLong_FromLong(d.p[d.i + k]))
                 d.i += n
+                return _finish_list(items, key)     # a string is a proper list
             else:
                 tail = _dec_term(d, c, key)
                 if not items:
