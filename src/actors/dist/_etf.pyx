@@ -621,6 +621,8 @@ cdef int _enc_items(Buf* b, object seq, Py_ssize_t n, Codec c, bint proper) exce
     cdef Py_ssize_t i
     cdef object x
     cdef bint is_list = type(seq) is list
+    cdef long long v
+    cdef int overflow = 0
     if proper and n < 65536:
         for i in range(n):
             x = <object>(PyList_GET_ITEM(seq, i) if is_list else PyTuple_GET_ITEM(seq, i))
@@ -648,6 +650,17 @@ cdef int _enc_items(Buf* b, object seq, Py_ssize_t n, Codec c, bint proper) exce
                 x = <object>PyList_GET_ITEM(seq, i)
             else:
                 x = <object>PyTuple_GET_ITEM(seq, i)
+            if type(x) is int:          # the common element, without the dispatch
+                v = PyLong_AsLongLongAndOverflow(x, &overflow)
+                if not overflow and -2147483648 <= v <= 2147483647:
+                    _reserve(b, 5)
+                    if 0 <= v <= 255:
+                        _u8(b, SMALL_INTEGER_EXT)
+                        _u8(b, <unsigned int>v)
+                    else:
+                        _u8(b, INTEGER_EXT)
+                        _u32(b, <uint32_t><int32_t>v)
+                    continue
             _enc_term(b, x, c)
     finally:
         _leave(b)
