@@ -13,7 +13,8 @@ The mapping (Python -> Erlang -> Python):
 * ``True``/``False``/``None`` <-> the atoms ``true``/``false``/``undefined``;
 * ``Atom("ok")`` <-> the atom ``ok``. ``Atom`` is a ``str`` subclass, so
   ``"ok" == Atom("ok")``; a plain ``str`` never becomes an atom (BEAM atoms are
-  never garbage-collected). At most 255 characters;
+  never garbage-collected). At most 255 characters. ``Atom("true")``,
+  ``Atom("false")`` and ``Atom("undefined")`` come back as True/False/None;
 * ``str`` -> a UTF-8 binary; ``bytes`` -> a binary. A binary decodes to ``str``
   when it is valid UTF-8, else to ``bytes``;
 * ``tuple`` <-> tuple; ``list`` <-> proper list (an Erlang string is a list of
