@@ -1,4 +1,5 @@
-"""Build script: one Cython extension, ``actors._core`` (laid out like uvloop)."""
+"""Build script: the Cython extensions ``actors._core`` (laid out like uvloop) and
+``actors.dist._etf`` (the External Term Format codec)."""
 import os
 
 from Cython.Build import cythonize
@@ -24,7 +25,9 @@ extensions = [
         "actors._core",
         ["src/actors/_core.pyx"],
         include_dirs=["src/actors"],
-    )
+    ),
+    # The External Term Format codec of the Erlang distribution (actors.dist.etf).
+    Extension("actors.dist._etf", ["src/actors/dist/_etf.pyx"]),
 ]
 
 setup(

@@ -2,7 +2,8 @@
 
 The sdist must carry the core's sources and the test suite (the wheel is built
 from it alone, and the suite runs from it); the wheel must hold the package
-only: the compiled core, no generated C, no Cython sources, no tests or bench.
+only: the compiled core and codec (actors.dist._etf), no generated C, no Cython
+sources, no tests or bench.
 Exits non-zero listing what is wrong.
 """
 from __future__ import annotations
@@ -19,12 +20,12 @@ SDIST_MUST = [
     "src/actors/_core.pyi", "src/actors/py.typed", "src/actors/observer/static/index.html",
     "tests/conftest.py", "tests/helpers.py", "tests/stress/stresslib.py",
     "examples/kv/kv.py", "docs/api.md", "bench/compare/runner.py", "stubtest-allowlist.txt",
-    ".ci/smoke.py",
+    ".ci/smoke.py", "src/actors/dist/_etf.pyx", "src/actors/dist/_etf.pyi",
 ]
-SDIST_MUST_NOT = re.compile(r"(^src/actors/_core\.c$|\.(so|pyd|o|pyc)$|__pycache__/)")
+SDIST_MUST_NOT = re.compile(r"(^src/actors/_core\.c$|^src/actors/dist/_etf\.c$|\.(so|pyd|o|pyc)$|__pycache__/)")
 
 WHEEL_MUST = ["actors/__init__.py", "actors/_version.py", "actors/_core.pyi", "actors/py.typed",
-              "actors/observer/static/index.html"]
+              "actors/observer/static/index.html", "actors/dist/etf.py", "actors/dist/_etf.pyi"]
 WHEEL_MUST_NOT = re.compile(r"\.(c|pyx|pxi|pxd|h)$")
 
 
@@ -53,6 +54,8 @@ def main(dist_dir: str) -> int:
     problems += [f"wheel lacks {f}" for f in WHEEL_MUST if f not in wheel]
     if not any(re.fullmatch(r"actors/_core\.[^/]+\.(so|pyd)", f) for f in wheel):
         problems.append("wheel lacks the compiled core actors/_core.*.so|pyd")
+    if not any(re.fullmatch(r"actors/dist/_etf\.[^/]+\.(so|pyd)", f) for f in wheel):
+        problems.append("wheel lacks the compiled codec actors/dist/_etf.*.so|pyd")
     if f"{dist_info}/licenses/LICENSE" not in wheel:
         problems.append("wheel lacks its license file")
     problems += [f"wheel has {f}" for f in sorted(wheel) if WHEEL_MUST_NOT.search(f)]

@@ -191,6 +191,7 @@ def test_the_sdist_can_build_the_wheel():
     needed.append(".ci/smoke.py")
     assert [f for f in needed if not _in_sdist(f)] == []
     assert not _in_sdist("src/actors/_core.c")
+    assert _in_sdist("src/actors/dist/_etf.pyx") and not _in_sdist("src/actors/dist/_etf.c")
     assert not _in_sdist("src/actors/_core.cpython-311-x86_64-linux-gnu.so")
 
 
@@ -212,6 +213,6 @@ def test_the_wheel_holds_the_package_only():
     assert setuptools["include-package-data"] is False
     assert setuptools["packages"]["find"] == {"where": ["src"], "include": ["actors", "actors.*"]}
     package_data = setuptools["package-data"]
-    assert package_data == {"actors": ["*.pyi", "py.typed", "observer/static/*.html"]}
+    assert package_data == {"actors": ["*.pyi", "dist/*.pyi", "py.typed", "observer/static/*.html"]}
     pkg = ROOT / "src" / "actors"
     assert all(list(pkg.glob(pattern)) for pattern in package_data["actors"])
