@@ -1,7 +1,7 @@
 """Drive real Erlang nodes from tests: a private ``epmd`` and ``erl`` processes.
 
 A plain module (not a conftest): ``from erlnode import Epmd, ErlNode``
-(``tests/dist`` is put on ``sys.path`` by the test modules that use it).
+(``tests/distribution`` is put on ``sys.path`` by the test modules that use it).
 
 * :class:`Epmd` runs ``epmd -port <free port>`` in the foreground, as a child
   process, so tests never touch the machine's own epmd (port 4369).
