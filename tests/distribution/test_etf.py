@@ -481,6 +481,8 @@ _terms = st.recursive(
     max_leaves=20)
 
 
+# The strategy's repr spells out its big-integer bounds (hypothesis warns past 30 kB).
+@pytest.mark.filterwarnings("ignore:Generating overly large repr")
 @settings(max_examples=300, deadline=None)
 @given(_terms)
 def test_round_trip_property(term: Any) -> None:
