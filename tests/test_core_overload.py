@@ -28,8 +28,8 @@ def reports(caplog):
     caplog.set_level(logging.WARNING, logger="actors")
 
     def read():
-        records = [r for r in caplog.records if r.name == "actors"]
-        crashes = [r for r in records if "exited with reason" in r.getMessage()]
+        records = [r for r in caplog.records if r.name.partition(".")[0] == "actors"]
+        crashes = [r for r in records if r.event == "crash"]
         summaries = [int(m.group(1)) for r in records if (m := DROPPED.search(r.getMessage()))]
         others = [r for r in records if r not in crashes and not DROPPED.search(r.getMessage())]
         caplog.clear()

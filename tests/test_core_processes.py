@@ -462,11 +462,11 @@ def test_a_handed_off_message_is_not_lost_when_an_exit_signal_is_caught(run):
 
 
 def _actors_errors(caplog):
-    return [r for r in caplog.records if r.name == "actors" and r.levelno >= logging.ERROR]
+    return [r for r in caplog.records if r.name == "actors.core" and r.levelno >= logging.ERROR]
 
 
 def test_a_crash_is_logged_with_pid_name_initial_call_reason_and_traceback(run, caplog):
-    """A process that raises is logged at ERROR on logger "actors" with its pid,
+    """A process that raises is logged at ERROR on logger "actors.core" with its pid,
     registered name, initial call, reason and traceback."""
     caplog.set_level(logging.ERROR, logger="actors")
 

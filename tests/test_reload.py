@@ -288,8 +288,8 @@ def test_tracing_follows_the_upgrade(run, module_file, caplog):
         assert (await reload(mod)).upgraded == [pid]
         caplog.clear()
         assert await GenServer.call(pid, "version") == 2
-        assert [r.event[0] for r in caplog.records if r.name == "actors.sys"] == ["in", "out"]
-        assert caplog.records[-1].event[1] == 2
+        assert [r.trace[0] for r in caplog.records if r.name == "actors.sys"] == ["in", "out"]
+        assert caplog.records[-1].trace[1] == 2
 
     run(main)
 

@@ -340,7 +340,11 @@ def test_a_suspended_server_is_killed_by_an_untrapped_signal(run):
 # -- trace ---------------------------------------------------------------------------------
 
 def _events(caplog):
-    return [(r.pid, r.event, r.getMessage()) for r in caplog.records if r.name == "actors.sys"]
+    """(pid, trace event, text) of each trace record; the records carry the
+    runtime's log fields (pid as a string, event "trace")."""
+    records = [r for r in caplog.records if r.name == "actors.sys"]
+    assert all(r.event == "trace" and type(r.pid) is str for r in records)
+    return [(r.pid, r.trace, r.getMessage()) for r in records]
 
 
 def test_trace_logs_every_message_in_and_out(run, caplog):
@@ -364,13 +368,13 @@ def test_trace_logs_every_message_in_and_out(run, caplog):
         events = _events(caplog)
         ref = events[0][1][3][1]
         assert events == [
-            (pid, ("in", "call", "get", (me, ref)), f"{pid!r} got call 'get' from {me!r}"),
-            (pid, ("out", 1, me), f"{pid!r} sent 1 to {me!r}"),
-            (pid, ("in", "cast", 2), f"{pid!r} got cast 2"),
-            (pid, ("in", "info", "tick"), f"{pid!r} got 'tick'"),
-            (pid, ("in", "call", "reply_obj", events[4][1][3]),
+            (repr(pid), ("in", "call", "get", (me, ref)), f"{pid!r} got call 'get' from {me!r}"),
+            (repr(pid), ("out", 1, me), f"{pid!r} sent 1 to {me!r}"),
+            (repr(pid), ("in", "cast", 2), f"{pid!r} got cast 2"),
+            (repr(pid), ("in", "info", "tick"), f"{pid!r} got 'tick'"),
+            (repr(pid), ("in", "call", "reply_obj", events[4][1][3]),
              f"{pid!r} got call 'reply_obj' from {me!r}"),
-            (pid, ("out", ("r", 3), me), f"{pid!r} sent ('r', 3) to {me!r}"),
+            (repr(pid), ("out", ("r", 3), me), f"{pid!r} sent ('r', 3) to {me!r}"),
         ]
         assert all(r.levelno == logging.INFO for r in caplog.records if r.name == "actors.sys")
         caplog.clear()

@@ -16,6 +16,6 @@ never the other way round. The modules:
 * ``impl_pykka``    -- pykka's versions (also the headline table's pykka column);
 * ``impl_gevent``, ``impl_thespian`` -- gevent's and thespian's versions.
 
-The peers are optional: ``pip install "actors[compare]"`` (pykka, gevent,
+The peers are optional: ``pip install "actors-otp[compare]"`` (pykka, gevent,
 thespian, uvloop, matplotlib); Erlang needs ``erl`` and ``erlc`` on PATH.
 """

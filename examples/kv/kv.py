@@ -12,7 +12,7 @@ Supervisor, because the registry's names mean nothing without the buckets.
     └── KV.Registry (GenServer, monitors every bucket)
 
 Run it: ``python examples/kv/kv.py``.  With ``--observe`` it keeps running
-with the observer dashboard (``pip install "actors[observer]"``): open the
+with the observer dashboard (``pip install "actors-otp[observer]"``): open the
 URL it prints, look at the tree, kill the registry from the Processes tab
 and watch the supervisor restart the tree (``one_for_all``); kill a bucket
 and watch the registry forget it (buckets are ``temporary``).

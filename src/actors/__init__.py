@@ -23,7 +23,8 @@ try:
 except ImportError as _exc:  # no pure-Python fallback, ever
     raise ImportError(
         "actors: the compiled core actors._core is missing or broken. actors needs "
-        "its Cython extension: install with `pip install .` (a C compiler is required)"
+        "its Cython extension: install the wheel with `pip install actors-otp`, or "
+        "build it from a clone with `pip install .` (a C compiler is required)"
     ) from _exc
 
 from ._core import ANY as ANY
@@ -121,7 +122,7 @@ def __getattr__(name: str) -> _Any:
         return importlib.import_module("actors.observer")
     raise AttributeError(f"module 'actors' has no attribute {name!r}")
 
-__version__ = "0.1.0"
+from ._version import __version__ as __version__
 
 # Reprs and tracebacks say actors.Pid, not actors._core.Pid.
 for _obj in (Pid, Ref, TimerRef, MockClock, via, cancel_timer, demonitor, exit, flush,

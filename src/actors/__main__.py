@@ -5,11 +5,14 @@ Erlang/OTP and the peers of ``--compare``), ``stress``
 (crash storms, churn and floods, with exact counts and latencies), ``top``. Each
 command is a module exposing ``add_arguments(parser)`` and
 ``main(args, argv) -> int``; add one to ``COMMANDS`` to add a command.
+``python -m actors --version`` prints ``actors-otp X.Y.Z``.
 """
 
 import argparse
 import importlib
 import sys
+
+from actors._version import DISTRIBUTION, __version__
 
 # name -> (module, one-line help)
 COMMANDS = {
@@ -24,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(prog="python -m actors",
                                      description="Tools that ship with actors.")
+    parser.add_argument("--version", action="version", version=f"{DISTRIBUTION} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, (modname, help_) in COMMANDS.items():

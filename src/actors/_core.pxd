@@ -3,7 +3,7 @@
 # process state machine.  The code and the design essay are in _core.pyx.
 
 from cpython.object cimport PyObject, PyTypeObject
-from libc.stdint cimport uint64_t
+from libc.stdint cimport int64_t, uint64_t
 
 
 # -- CPython ----------------------------------------------------------------
@@ -55,10 +55,9 @@ cdef extern from "_core_helpers.h":
     uint64_t actors_rotr64(uint64_t x, int r) nogil
     int actors_enter_recursion(const char* where) except -1
     void actors_trim_heap() nogil
-
-
-cdef extern from "<stdlib.h>":
-    int posix_memalign(void** memptr, size_t alignment, size_t size) nogil
+    int64_t actors_monotonic_ns() nogil
+    void* actors_aligned_alloc(size_t align, size_t size) nogil
+    void actors_aligned_free(void* p) nogil
 
 
 # -- The process state machine ------------------------------------------------

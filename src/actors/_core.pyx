@@ -81,7 +81,6 @@ from cpython.object cimport PyObject, PyTypeObject
 from libc.stdint cimport int64_t, uint64_t, INT64_MAX
 from libc.stdlib cimport malloc, free
 from libc.math cimport isnan, ceil, floor, INFINITY
-from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
 
 import asyncio
 import logging
@@ -89,7 +88,9 @@ import os
 import sys
 from collections import namedtuple
 
-_logger = logging.getLogger("actors")
+# Every record the core writes (crash reports, long steps...) goes to
+# "actors.core", with the structured fields of _info.pxi's log_fields.
+_logger = logging.getLogger("actors.core")
 
 # The enums of the process state machine (S_*, T_*, RESUME_*, deadlines)
 # and every C declaration are in _core.pxd.

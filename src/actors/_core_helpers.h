@@ -7,6 +7,9 @@
  * - Fetching the current exception as one normalized instance with its
  *   traceback attached (PyErr_GetRaisedException only exists from 3.12).
  * - Telling a coroutine function from a plain one without importing inspect.
+ * - The platform-specific bits, each with a portable fallback: the monotonic
+ *   clock, aligned slab allocation, trimming the C heap, counting trailing
+ *   zero bits (GCC/Clang builtins, MSVC intrinsics, POSIX or Windows calls).
  */
 #ifndef ACTORS_CORE_HELPERS_H
 #define ACTORS_CORE_HELPERS_H
@@ -232,10 +235,63 @@ static inline void actors_trim_heap(void) { malloc_trim(0); }
 static inline void actors_trim_heap(void) { }
 #endif
 
+/* Nanoseconds on a monotonic clock: POSIX clock_gettime, or on Windows
+ * CPython's own monotonic clock (QueryPerformanceCounter). */
+#if defined(_WIN32)
+static inline int64_t actors_monotonic_ns(void)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    PyTime_t t;
+    (void)PyTime_MonotonicRaw(&t);      /* cannot fail on Windows */
+    return (int64_t)t;
+#else
+    return (int64_t)_PyTime_GetMonotonicClock();
+#endif
+}
+#else
+#include <time.h>
+static inline int64_t actors_monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+#endif
+
+/* Memory aligned to `align` (a power of two), freed with actors_aligned_free;
+ * NULL when out of memory. */
+#if defined(_WIN32)
+#include <malloc.h>
+static inline void *actors_aligned_alloc(size_t align, size_t size)
+{
+    return _aligned_malloc(size, align);
+}
+static inline void actors_aligned_free(void *p) { _aligned_free(p); }
+#else
+#include <stdlib.h>
+static inline void *actors_aligned_alloc(size_t align, size_t size)
+{
+    void *p = NULL;
+    return posix_memalign(&p, align, size) == 0 ? p : NULL;
+}
+static inline void actors_aligned_free(void *p) { free(p); }
+#endif
+
+/* The number of trailing zero bits of a nonzero x. */
+#if defined(_MSC_VER)
+#include <intrin.h>
+static inline int actors_ctz64(unsigned long long x)
+{
+    unsigned long i;
+    _BitScanForward64(&i, x);
+    return (int)i;
+}
+#else
 static inline int actors_ctz64(unsigned long long x)
 {
     return __builtin_ctzll(x);
 }
+#endif
 
 static inline unsigned long long actors_rotr64(unsigned long long x, int r)
 {

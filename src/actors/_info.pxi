@@ -11,14 +11,21 @@ _INFO_KEYS = (
 cdef str _initial_call(Pid p):
     """"module.qualname" of what the process runs: the function it was spawned
     with, or what a library put under "$initial_call" in its process
-    dictionary (as OTP's proc_lib does: GenServers name their class)."""
+    dictionary (as OTP's proc_lib does: GenServers name their class; a task
+    names the function it runs for its caller)."""
     if p.extra is not None and p.extra.dictionary is not None:
         named = p.extra.dictionary.get("$initial_call")
         if type(named) is str:
             return named
-    fn = p.fn
-    if fn is None:
+        if named is not None:
+            return _call_name(named)
+    if p.fn is None:
         return "?"
+    return _call_name(p.fn)
+
+
+cdef str _call_name(object fn):
+    """"module.qualname" of a function (or class)."""
     fn = getattr(fn, "__func__", fn)
     module = getattr(fn, "__module__", None) or "?"
     qualname = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
@@ -155,9 +162,10 @@ def process_table(*, mailbox_limit=None):
         if x is not None and x.dictionary is not None:
             call = x.dictionary.get("$initial_call")
         if type(call) is not str:
-            call = calls.get(p.fn)
+            fn = call if call is not None else p.fn
+            call = calls.get(fn)
             if call is None:
-                call = calls[p.fn] = _initial_call(p)
+                call = calls[fn] = _initial_call(p)
         out.append((p, x.name if x is not None else None, call, p.mb_len + _has_handoff(p),
                     int(p.reductions), int(_memory(p, walk)), _status(p)))
         p = p.pl_next
@@ -276,3 +284,73 @@ def pdict_delete(key):
     if d is None:
         return None
     return d.pop(key, None)
+
+
+# -- structured log fields ---------------------------------------------------
+# Every record the runtime logs carries the same ``extra`` fields (documented
+# in docs/guides/logging.md), so that a JSON formatter gets them as keys and a
+# format string can name them: ``event``, then ``pid``, ``registered_name``
+# and ``initial_call`` of the process the record is about, then the event's
+# own fields.  Values are JSON-ready: str, int, float, bool, None or lists of
+# them (a Pid or any other object is written as its repr, a class or function
+# as "module.qualname").  None of the names is a LogRecord attribute.
+
+cdef frozenset _RECORD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
+cdef object _log_value(object x):
+    t = type(x)
+    if x is None or t is str or t is int or t is float or t is bool:
+        return x
+    if t is list:
+        return [_log_value(v) for v in <list>x]
+    if hasattr(x, "__qualname__"):      # a class or a function (instances have none)
+        return _call_name(x)
+    try:
+        return repr(x)
+    except BaseException:
+        return f"<unprintable {t.__name__}>"
+
+
+cdef dict _log_fields(Pid p, str event):
+    if p is None:
+        return {"event": event, "pid": None, "registered_name": None, "initial_call": None}
+    return {"event": event, "pid": repr(p),
+            "registered_name": p.extra.name if p.extra is not None else None,
+            "initial_call": _initial_call(p)}
+
+
+def log_fields(pid, event, /, **fields):
+    """The ``extra`` of a log record about process ``pid``: the runtime's
+    structured fields, which a JSON formatter picks up.
+
+    ``logger.error("...", extra=log_fields(pid, "my_event", reason=exc))``
+    gives the record ``event``, ``pid`` (the Pid as ``"<0.12.0>"``),
+    ``registered_name`` and ``initial_call`` (``"module.function"``), plus
+    each keyword, written JSON-ready (a str, number, bool or None as is, a
+    class or function as ``"module.qualname"``, anything else as its repr).
+
+    Args:
+        pid: the process the record is about (alive or not), or None.
+        event: what happened, a short str such as ``"crash"``.
+        **fields: more fields; none may be a ``LogRecord`` attribute
+            (``name``, ``msg``, ``process``...).
+
+    Returns:
+        A new dict.
+
+    Raises:
+        TypeError: ``pid`` is not a Pid or None, or ``event`` not a str.
+        ValueError: a field would overwrite a ``LogRecord`` attribute.
+    """
+    if pid is not None and type(pid) is not Pid:
+        raise TypeError(f"log_fields(pid, event): pid must be a Pid or None, got {pid!r}")
+    if type(event) is not str:
+        raise TypeError(f"log_fields(pid, event): event must be a str, got {event!r}")
+    cdef dict out = _log_fields(pid, event)
+    for key, value in fields.items():
+        if key in _RECORD_ATTRS or key in out:
+            raise ValueError(f"log_fields(): field {key!r} is taken (a LogRecord attribute or "
+                             f"one of the runtime's fields); choose another name")
+        out[key] = _log_value(value)
+    return out

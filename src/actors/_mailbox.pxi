@@ -34,7 +34,8 @@ cdef MsgNode* _node_slab() noexcept:
     cdef Slab* slab
     cdef MsgNode* nodes
     cdef Py_ssize_t i
-    if posix_memalign(&mem, SLAB_BYTES, SLAB_BYTES) != 0:
+    mem = actors_aligned_alloc(SLAB_BYTES, SLAB_BYTES)
+    if mem == NULL:
         return NULL
     slab = <Slab*>mem
     slab.next = _slabs
@@ -102,7 +103,7 @@ cdef void _compact_free_nodes() noexcept:
         slab = link[0]
         if slab.nfree == NODES_PER_SLAB:
             link[0] = slab.next
-            free(slab)
+            actors_aligned_free(slab)
             freed += 1
         else:
             link = &slab.next

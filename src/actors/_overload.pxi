@@ -19,7 +19,7 @@
 # the scheduler's clock (``_rl_timer_sched`` is the scheduler it was armed on)
 # logs the summary when the window ends, so it is written even if no report
 # follows; a report arriving after the window ended writes it first.  Time is
-# the scheduler's clock (``MockClock`` in tests), ``CLOCK_MONOTONIC`` outside
+# the scheduler's clock (``MockClock`` in tests), the monotonic clock outside
 # a runtime; a clock that went back opens a new window.  A runtime that stops
 # summarises its pending drops and leaves a fresh window to the next one.
 
@@ -65,9 +65,13 @@ cdef void _rl_summarise() noexcept:
     cdef Py_ssize_t n = _rl_dropped
     _rl_dropped = 0
     try:
+        fields = _log_fields(None, "reports_dropped")
+        fields["dropped"] = n
+        fields["max_count"] = _rl_max
+        fields["window"] = _rl_window
         _logger.warning("actors: %d crash reports dropped in the last %g s (more than %d per "
                         "%g s; actors.lowlevel.set_crash_report_limit() changes the limit)",
-                        n, _rl_window, _rl_max, _rl_window)
+                        n, _rl_window, _rl_max, _rl_window, extra=fields)
     except BaseException:
         pass
 

@@ -28,6 +28,7 @@ cdef class _Extra:
     cdef int cancelling         # asyncio-style cancel requests not yet uncancelled
     cdef object cancel_msg      # a cancel() to deliver at its next suspension, or None
     cdef bint cancel_pending
+    cdef bint no_report         # its crash is raised to someone (actors.run): do not log it
 
 
 cdef inline _Extra _extra(Pid p):

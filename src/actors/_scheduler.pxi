@@ -330,40 +330,53 @@ cdef class Scheduler:
         self.long_steps += 1
         if secs > self.longest_step:
             self.longest_step = secs
-        if not _report_allowed():           # a storm of long steps: counted, not all logged
-            return
         try:
+            if not _logger.isEnabledFor(logging.WARNING):
+                return
+            if not _report_allowed():       # a storm of long steps: counted, not all logged
+                return
             for i in range(k):
                 if <object>batch[i] not in who:
                     who.append(<object>batch[i])
+            # The fields name the process when the step was one process's;
+            # ``pids`` lists every candidate either way.
+            fields = _log_fields(<Pid>who[0] if len(who) == 1 else None, "long_step")
+            fields["duration"] = secs
+            fields["pids"] = [repr(q) for q in who]
             if len(who) == 1:
                 _logger.warning(
                     "Long step: process %s held the event loop for %.0f ms; every other "
                     "process and all asyncio I/O waited. Offload blocking or CPU-heavy "
                     "work with `await actors.to_thread(fn)`.",
-                    _describe_step(<Pid>who[0]), secs * 1e3)
+                    _describe_step(<Pid>who[0]), secs * 1e3, extra=fields)
             else:
                 _logger.warning(
                     "Long step: the event loop was held for %.0f ms by a step of one of "
                     "these processes: %s. Offload blocking or CPU-heavy work with "
                     "`await actors.to_thread(fn)`.",
-                    secs * 1e3, "; ".join([_describe_step(<Pid>q) for q in who]))
+                    secs * 1e3, "; ".join([_describe_step(<Pid>q) for q in who]), extra=fields)
         except BaseException:
             actors_fetch_exception()
 
     # -- introspection hooks used by the Python layers ---------------------
 
-    def on_exit(self, Pid pid, callback):
+    def on_exit(self, Pid pid, callback, *, bint report=True):
         """Call ``callback(pid, reason, result, exc, by_signal)`` when ``pid`` exits.
 
         ``result`` is the return value of a normal exit; ``exc`` the exception
         that ended it (a crash or a ProcessExit it raised), else None;
         ``by_signal`` is true when an exit signal killed it.  If the process
         is already dead, nothing is called and False is returned.
+
+        ``report=False``: the caller takes the crash over (``actors.run``
+        raises ``main``'s exception to its own caller), so the core writes no
+        crash report for ``pid``: a crash is reported once.
         """
         if pid.state == S_DEAD:
             return False
         self.exit_callbacks.setdefault(pid, []).append(callback)
+        if not report:
+            _extra(pid).no_report = True
         return True
 
     def wait_empty(self):
@@ -425,7 +438,8 @@ cdef inline void _make_runnable(Pid p) noexcept:
         try:
             _sched._grow_run_queue()
         except BaseException:
-            _logger.critical("actors: cannot queue %r to run: out of memory", p)
+            _logger.critical("actors: cannot queue %r to run: out of memory", p,
+                              extra=_log_fields(p, "internal_error"))
             return
     p.state = S_RUNNABLE
     _incref(<PyObject*>p)
@@ -552,7 +566,8 @@ cdef void _internal_error(Pid p) noexcept:
     exc = actors_fetch_exception()
     try:
         _logger.critical("actors: internal error while running %r", p,
-                         exc_info=(type(exc), exc, getattr(exc, "__traceback__", None)))
+                         exc_info=(type(exc), exc, getattr(exc, "__traceback__", None)),
+                         extra=_log_fields(p, "internal_error"))
         if p.state != S_DEAD:
             _terminate(p, exc, None, exc, False)
     except BaseException:
@@ -586,11 +601,15 @@ cdef void _close_coro(Pid p) noexcept:
         if getattr(p.coro, "cr_frame", None) is None:
             return                      # no: a finally block raised; it is closed
         p.ignored_exit = 1
-        _logger.warning(
-            "Process %r (initial call: %s) caught its exit signal and awaited again; "
-            "closed as killed with reason %r. Do not catch BaseException around an "
-            "await in a process: catch Exception.",
-            p, _initial_call(p), p.extra.exit_reason if p.extra is not None else "killed")
+        if _logger.isEnabledFor(logging.WARNING) and _report_allowed():
+            reason = p.extra.exit_reason if p.extra is not None else "killed"
+            fields = _log_fields(p, "exit_ignored")
+            fields["reason"] = _log_value(reason)
+            _logger.warning(
+                "Process %r (initial call: %s) caught its exit signal and awaited again; "
+                "closed as killed with reason %r. Do not catch BaseException around an "
+                "await in a process: catch Exception.",
+                p, fields["initial_call"], reason, extra=fields)
     except BaseException:
         pass
 
@@ -607,7 +626,8 @@ cdef void _close_killed(Pid p) noexcept:
         _current = None
         _finish(p, RESUME_CLOSED, None)
     except BaseException:
-        _logger.exception("actors: closing killed process %r failed", p)
+        _logger.exception("actors: closing killed process %r failed", p,
+                          extra=_log_fields(p, "internal_error"))
 
 
 cdef int _on_foreign_yield(Pid p, object value) except -1:
@@ -654,7 +674,8 @@ cdef int _exiting_yield(Pid p, object value, object blocking) except -1:
         try:
             value.cancel()
         except BaseException:
-            _logger.exception("actors: cancelling the future awaited by exiting %r failed", p)
+            _logger.exception("actors: cancelling the future awaited by exiting %r failed", p,
+                              extra=_log_fields(p, "internal_error"))
     if not p.killed:
         _make_runnable(p)
     return 0

@@ -45,7 +45,8 @@ cdef void _abandon_wait(Pid p) noexcept:
             fut.remove_done_callback(p._on_future_done)
             fut.cancel()
         except BaseException:
-            _logger.exception("actors: cancelling the future awaited by %r failed", p)
+            _logger.exception("actors: cancelling the future awaited by %r failed", p,
+                              extra=_log_fields(p, "internal_error"))
 
 
 cdef int _signal(Pid target, object sender, object reason, bint from_link) except -1:
@@ -139,14 +140,22 @@ cdef int _finish(Pid p, int how, object value) except -1:
 
 
 cdef void _log_exit(Pid p, object reason, object exc):
-    if not _report_allowed():           # a crash storm: counted, dropped (_overload.pxi)
+    """The crash report of ``p`` (ERROR on "actors.core"), unless its crash is
+    raised to a caller (``Scheduler.on_exit(..., report=False)``)."""
+    if p.extra is not None and p.extra.no_report:
         return
-    name = p.extra.name if p.extra is not None else None
     try:
+        if not _logger.isEnabledFor(logging.ERROR):
+            return                      # (before the burst limit counts it)
+        if not _report_allowed():       # a crash storm: counted, dropped (_overload.pxi)
+            return
+        fields = _log_fields(p, "crash")
+        fields["reason"] = _log_value(reason)
         _logger.error(
             "Process %r (registered name: %s, initial call: %s) exited with reason: %r",
-            p, name, _initial_call(p), reason,
-            exc_info=(type(exc), exc, exc.__traceback__) if isinstance(exc, BaseException) else None)
+            p, fields["registered_name"], fields["initial_call"], reason,
+            exc_info=(type(exc), exc, exc.__traceback__) if isinstance(exc, BaseException) else None,
+            extra=fields)
     except BaseException:
         pass
 
@@ -285,7 +294,8 @@ cdef int _run_exit_callbacks(Scheduler s, Pid p, object reason, object result,
                 try:
                     cb(p, reason, result, exc, by_signal)
                 except BaseException:
-                    _logger.exception("actors: exit callback for %r failed", p)
+                    _logger.exception("actors: exit callback for %r failed", p,
+                                      extra=_log_fields(p, "internal_error"))
     return 0
 
 

@@ -28,7 +28,8 @@ from .lowlevel import ANY, Down, Exit, Pid, StartError, check_server, in_process
 from .child_spec import ChildSpec
 from .gen_server import GenServer, ServerRef, Stop, bad_request, start_server
 
-_logger = logging.getLogger("actors")
+#: Where every supervisor (Supervisor, DynamicSupervisor, TaskSupervisor) logs.
+_logger = logging.getLogger("actors.supervisor")
 
 #: ``Child.pid`` of a child whose restart failed and will be tried again.
 RESTARTING = "restarting"
@@ -336,9 +337,11 @@ class ChildState:
     A supervisor keeps its children in ``children``, a dict from ``id`` to
     ``ChildState`` in start order.  ``pid`` is the running ``Pid``, ``None``
     (not running) or ``RESTARTING`` (a failed restart waits to be retried).
+    ``restarts`` counts the times the supervisor restarted it, and
+    ``failed`` is why its last restart failed (both for the logs).
     """
 
-    __slots__ = ("id", "spec", "start", "restart", "shutdown", "pid")
+    __slots__ = ("id", "spec", "start", "restart", "shutdown", "pid", "restarts", "failed")
 
     def __init__(self, child_id: Any, spec: ChildSpec, start: tuple[Any, ...]) -> None:
         self.id = child_id
@@ -347,6 +350,8 @@ class ChildState:
         self.restart = spec.restart
         self.shutdown = spec.shutdown
         self.pid: Any = None
+        self.restarts = 0
+        self.failed: Any = None
 
     def info(self, child_id: Any) -> Child:
         """This child as ``which_children`` shows it, with ``child_id`` as its id."""
@@ -378,6 +383,8 @@ class SupervisorServer(GenServer):
 
     async def init(self, mod: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         lowlevel.process_flag("trap_exit", True)
+        # Logs and Process.info name the supervisor module, not this server class.
+        lowlevel.pdict_put("$initial_call", f"{mod.__module__}.{mod.__qualname__}.init")
         module: Any = mod.__new__(mod)
         result = module.init(*args, **kwargs)
         if inspect.isawaitable(result):
@@ -414,9 +421,15 @@ class SupervisorServer(GenServer):
         return await getattr(self, ANSWERS[request[0]])(*request[1:])
 
     def handle_cast(self, request: Any) -> None:
-        if lowlevel.report_allowed():
-            _logger.error("%s %s received unexpected cast: %r", self.kind, describe(self), request)
+        self.report(logging.ERROR, "unexpected_message", "received unexpected cast: %r", request,
+                    received=request)
         return None
+
+    def report(self, level: int, event: str, msg: str, *args: Any, **fields: Any) -> None:
+        """Log ``"<kind> <pid> (<name>): " + msg % args`` on "actors.supervisor"
+        with the structured fields of this supervisor and ``fields``."""
+        lowlevel.report(_logger, level, event, self._pid, "%s %s: " + msg, self.kind, describe(self),
+                        *args, **fields)
 
     # -- exits and restarts ------------------------------------------------------------
 
@@ -427,38 +440,54 @@ class SupervisorServer(GenServer):
                 return None                      # not a child (any more): nothing to do
             restart = child.restart
             if restart == "permanent" or (restart == "transient" and not is_clean_exit(msg.reason)):
-                await self._restart(child)
+                await self._restart(child, msg.pid, msg.reason)
             else:
                 self._forget(child)
             return None
         if type(msg) is tuple and len(msg) == 2 and msg[0] == RETRY and not_hashable(msg[1]) is None:
             child = self.children.get(msg[1])
             if child is not None and child.pid == RESTARTING:
-                await self._restart(child)
+                await self._restart(child, None, child.failed)
             return None
-        if lowlevel.report_allowed():
-            _logger.error("%s %s received unexpected message: %r", self.kind, describe(self), msg)
+        self.report(logging.ERROR, "unexpected_message", "received unexpected message: %r", msg,
+                    received=msg)
         return None
 
-    async def _restart(self, child: ChildState) -> None:
-        """``child`` failed (it is not running): restart it, or give up if that
-        is one restart too many."""
+    async def _restart(self, child: ChildState, pid: Pid | None, reason: Any) -> None:
+        """``child`` failed (it is not running): it exited from ``pid`` with
+        ``reason``, or (``pid`` None) its restart failed with ``reason``.
+        Restart it, or give up if that is one restart too many."""
+        child_id = child.id
         if not self.intensity.add():
-            if lowlevel.report_allowed():
-                _logger.error("%s %s: reached max restart intensity (%d in %s s) after child %r "
-                              "exited; shutting down", self.kind, describe(self),
-                              self.intensity.max_restarts, self.intensity.max_seconds, child.id)
+            self.report(logging.ERROR, "max_restart_intensity",
+                        "reached max restart intensity (%d in %s s) after child %r exited with "
+                        "reason %r; shutting down", self.intensity.max_restarts,
+                        self.intensity.max_seconds, child_id, reason,
+                        child_id=child_id, child_pid=pid, reason=reason,
+                        restart_count=child.restarts, max_restarts=self.intensity.max_restarts,
+                        max_seconds=self.intensity.max_seconds)
             child.pid = None
             raise Stop("shutdown")
+        child.restarts += 1
+        if pid is None:
+            self.report(logging.INFO, "restart", "child %r: trying its restart again (restart %d)",
+                        child_id, child.restarts, child_id=child_id, child_pid=None, reason=reason,
+                        restart_count=child.restarts)
+        else:
+            self.report(logging.INFO, "restart", "child %s exited with reason %r; restarting it "
+                        "(restart %d)", describe_child(child, pid), reason, child.restarts,
+                        child_id=child_id, child_pid=pid, reason=reason,
+                        restart_count=child.restarts)
         await self._start_again(child)
 
     def _retry_later(self, child: ChildState, reason: Any) -> None:
         """Restarting ``child`` failed: mark it ``RESTARTING`` and try again
         once the messages already waiting are handled."""
-        if lowlevel.report_allowed():
-            _logger.error("%s %s: restarting child %r failed: %r; trying again",
-                          self.kind, describe(self), child.id, reason)
+        self.report(logging.ERROR, "restart_failed", "restarting child %r failed: %r; trying again",
+                    child.id, reason, child_id=child.id, reason=reason,
+                    restart_count=child.restarts)
         child.pid = RESTARTING
+        child.failed = reason
         lowlevel.send(self._pid, (RETRY, child.id))
 
     # -- stopping children -------------------------------------------------------------
@@ -472,9 +501,10 @@ class SupervisorServer(GenServer):
 
     def _check_shutdown(self, child: ChildState, pid: Pid, reason: Any) -> None:
         """Log a child that a shutdown stopped with another reason than expected."""
-        if not shutdown_was_clean(reason, child.shutdown, child.restart) and lowlevel.report_allowed():
-            _logger.error("%s %s: child %s shut down with reason %r",
-                          self.kind, describe(self), describe_child(child, pid), reason)
+        if not shutdown_was_clean(reason, child.shutdown, child.restart):
+            self.report(logging.ERROR, "shutdown_error", "child %s shut down with reason %r",
+                        describe_child(child, pid), reason, child_id=child.id, child_pid=pid,
+                        reason=reason)
 
     async def terminate(self, reason: Any) -> None:
         if getattr(self, "children", None):

@@ -244,16 +244,14 @@ cdef int _fire_timer(TimerNode* n) except -1:
             if target is not None:
                 _send_to_pid(<Pid>target, tref.msg)
     except BaseException:               # never abort the wheel half-way through a slot
-        _logger.exception("actors: timer %r failed", tref)
+        _logger.exception("actors: timer %r failed", tref, extra=_log_fields(None, "timer_failed"))
     finally:
         _decref(n.owner)
     return 0
 
 
 cdef inline int64_t _mono_ns() noexcept:
-    cdef timespec ts
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return (<int64_t>ts.tv_sec) * 1000000000 + ts.tv_nsec
+    return actors_monotonic_ns()
 
 
 @cython.final

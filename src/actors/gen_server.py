@@ -138,7 +138,7 @@ __all__ = [
     "IdleTimeout", "IDLE_TIMEOUT", "HIBERNATE",
 ]
 
-_logger = logging.getLogger("actors")
+_logger = logging.getLogger("actors.gen_server")
 
 CALL = "$gen_call"
 CAST = "$gen_cast"
@@ -164,6 +164,7 @@ class Stop(Exception):
         self.reason = reason
         self.reply = reply
         self._from: Any = None          # the call that raised it (set by the loop)
+        self._by_parent = False         # the parent's trapped exit signal (set by the loop)
 
 
 class Ignore(Exception):
@@ -297,9 +298,10 @@ class GenServer:
 
     def handle_info(self, msg: Any, /) -> Any:
         """Handle any other message; the default logs and drops it."""
-        if lowlevel.report_allowed():
-            _logger.warning("%s %r received unexpected message in handle_info: %r",
-                            type(self).__qualname__, lowlevel.self(), msg)
+        me = lowlevel.self()
+        lowlevel.report(_logger, logging.WARNING, "unexpected_message", me,
+                        "%s %r received unexpected message in handle_info: %r",
+                        type(self).__qualname__, me, msg, received=msg)
         return None
 
     def handle_continue(self, arg: Any, /) -> Any:
@@ -407,8 +409,9 @@ def bad_request(server: "GenServer", kind: str, request: Any, why: str) -> tuple
     The server stays up: a client's bad argument must never kill a server
     (and with it the processes linked to it).
     """
-    if lowlevel.report_allowed():
-        _logger.error("%s %r received a malformed request %r: %s", kind, server._pid, request, why)
+    lowlevel.report(_logger, logging.ERROR, "bad_request", server._pid,
+                    "%s %r received a malformed request %r: %s", kind, server._pid, request, why,
+                    request=request, why=why)
     return ("error", TypeError(f"{kind} {server._pid!r}: malformed request {request!r}: {why}"))
 
 
@@ -513,7 +516,7 @@ async def _serve(ack: Any, parent: Pid | None, cls: type[GenServer], args: tuple
         _leave_parent(parent)
         _unregister(name)
         ack(("error", StartError(stop.reason, f"{cls.__name__}.init stopped: {stop.reason!r}")))
-        raise ProcessExit(stop.reason) from None
+        raise ProcessExit(stop.reason).with_traceback(stop.__traceback__) from None
     except (ProcessExit, GeneratorExit):
         raise                # killed by a signal: the starter's monitor reports the reason
     except BaseException as exc:
@@ -626,7 +629,9 @@ async def _loop(server: GenServer, cls: type, parent: Pid | None, action: Any) -
                 # (started with start()) takes the signal the runtime sends at
                 # shutdown, from outside any process (Exit(None, reason)), as
                 # its parent's.
-                raise Stop(msg.reason)
+                parent_exit = Stop(msg.reason)
+                parent_exit._by_parent = True
+                raise parent_exit
             else:
                 action = handle_info(msg)
                 if info_async:
@@ -666,8 +671,10 @@ async def _run_action(server: GenServer, action: Any, is_async: frozenset[str]) 
 
 def _drop_malformed_call(server: GenServer, cls: type, msg: tuple[Any, ...]) -> None:
     """Nobody to answer: a forged call must not crash the server."""
-    _logger.error("%s %r dropped a malformed call message %r (from_ must be the "
-                  "caller's (pid, ref))", cls.__qualname__, server._pid, msg)
+    lowlevel.report(_logger, logging.ERROR, "bad_request", server._pid,
+                    "%s %r dropped a malformed call message %r (from_ must be the caller's "
+                    "(pid, ref))", cls.__qualname__, server._pid, msg,
+                    request=msg, why="from_ must be the caller's (pid, ref)")
 
 
 async def _stop(server: GenServer, cls: type, stop: Stop) -> None:
@@ -679,7 +686,24 @@ async def _stop(server: GenServer, cls: type, stop: Stop) -> None:
         from_ = getattr(stop, "_from", None)
         if from_ is not None and stop.reply is not Stop._NO_REPLY:
             lowlevel.reply(from_, stop.reply)
-    raise ProcessExit(stop.reason) from None
+    if stop._by_parent:
+        _exit_like_parent(stop.reason)
+    # The report of an abnormal stop shows where Stop was raised.
+    raise ProcessExit(stop.reason).with_traceback(stop.__traceback__) from None
+
+
+def _exit_like_parent(reason: Any) -> None:
+    """The server trapped its parent's exit signal only to run ``terminate``:
+    now let the signal take effect, so the server exits with the parent's
+    reason as if it did not trap exits.  Dying of a signal, it writes no
+    crash report: a crash is reported once, by the process where it
+    happened, not again by each server it takes down (OTP logs both).  A
+    ``"kill"`` that came through a link would turn into ``"killed"``: it
+    is raised as is instead."""
+    if type(reason) is str and reason == "kill":
+        return
+    lowlevel.process_flag("trap_exit", False)
+    lowlevel.exit(lowlevel.self(), reason)          # raises ProcessExit(reason)
 
 
 async def _terminate(server: GenServer, cls: type, reason: Any) -> None:
@@ -722,8 +746,8 @@ def set_system_handler(handler: Any) -> None:
 
 async def _system_message(server: GenServer, msg: tuple[Any, ...]) -> Any:
     if _system_handler is None:
-        if lowlevel.report_allowed():
-            _logger.warning("%r: system message %r with no handler", server._pid, msg[1])
+        lowlevel.report(_logger, logging.WARNING, "unexpected_message", server._pid,
+                        "%r: system message %r with no handler", server._pid, msg[1], received=msg)
         return None
     return await _system_handler(server, msg)
 

@@ -33,10 +33,14 @@ small toolkit:
 - ``is_clean_exit(reason)``: True for ``"normal"``, ``"shutdown"`` and
   ``("shutdown", why)``, the reasons that are not crashes;
 - ``set_via_handler(handler)``: install the resolver of ``via(registry, key)``
-  names (hooks are registered explicitly; ``actors/__init__.py`` does it).
+  names (hooks are registered explicitly; ``actors/__init__.py`` does it);
+- ``report(logger, level, event, pid, msg, *args, **fields)``: log one
+  record with the runtime's structured fields (``log_fields``), counted
+  against the crash-report burst limit: how the OTP layers log.
 """
 from __future__ import annotations
 
+import logging
 from typing import Any, TypeAlias, cast
 
 from ._core import ANY as ANY
@@ -69,6 +73,7 @@ from ._core import exit as exit
 from ._core import flush as flush
 from ._core import is_alive as is_alive
 from ._core import link as link
+from ._core import log_fields as log_fields
 from ._core import make_ref as make_ref
 from ._core import matches as matches
 from ._core import monitor as monitor
@@ -129,14 +134,46 @@ def is_clean_exit(reason: Any) -> bool:
     return False
 
 
+def report(logger: logging.Logger, level: int, event: str, pid: Pid | None, msg: str, /, *args: Any,
+           limited: bool = True, exc_info: Any = None, **fields: Any) -> bool:
+    """Log ``msg % args`` at ``level`` with the runtime's structured fields.
+
+    The record's ``extra`` is ``log_fields(pid, event, **fields)``.  Nothing
+    is done when ``logger`` is not enabled for ``level``; a ``limited`` report
+    (the default) counts against the crash-report burst limit
+    (``report_allowed``) and is dropped beyond it.
+
+    Args:
+        logger: where to log.
+        level: a ``logging`` level.
+        event: what happened (the record's ``event`` field).
+        pid: the process the record is about, or None.
+        msg, *args: the message, as for ``logger.log``.
+        limited: False for records a storm cannot multiply (traces asked for).
+        exc_info: as for ``logger.log``.
+        **fields: the event's own fields (see ``log_fields``).
+
+    Returns:
+        True if the record was logged.
+    """
+    if not logger.isEnabledFor(level):
+        return False
+    if limited and not report_allowed():
+        return False
+    logger.log(level, msg, *args, exc_info=exc_info, extra=log_fields(pid, event, **fields),
+               stacklevel=2)
+    return True
+
+
 __all__ = [
     # the toolkit
     "call_in_process", "check_async_fn", "check_seconds", "check_server", "in_process",
-    "is_clean_exit", "set_via_handler", "ServerRef",
+    "is_clean_exit", "report", "set_via_handler", "ServerRef",
     # the core's low-level functions
-    "LONG_STEP", "Scheduler", "call", "checkpoint", "current_scheduler", "is_alive", "matches",
-    "pdict_delete", "pdict_get", "pdict_put", "process_flag", "process_info",
-    "process_list", "process_table", "receive_nowait", "reply", "report_allowed", "set_crash_report_limit",
+    "LONG_STEP", "Scheduler", "call", "checkpoint", "current_scheduler", "is_alive",
+    "log_fields", "matches", "pdict_delete", "pdict_get", "pdict_put", "process_flag",
+    "process_info", "process_list", "process_table", "receive_nowait", "reply",
+    "report_allowed", "set_crash_report_limit",
     "via_register", "via_unregister", "Where",
 ]
 # The core's public names (send, receive, Pid...) are imported above for the

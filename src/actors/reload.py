@@ -194,5 +194,6 @@ def _find_class(module: types.ModuleType, cls: type) -> type | None:
 
 def _fail(report: ReloadReport, pid: Pid, cls: type, exc: BaseException) -> None:
     report.failed[pid] = exc
-    _logger.warning("reload %s: %r (%s) stays on its old code: %r",
-                    report.module, pid, cls.__qualname__, exc)
+    lowlevel.report(_logger, logging.WARNING, "code_change_failed", pid,
+                    "reload %s: %r (%s) stays on its old code: %r",
+                    report.module, pid, cls.__qualname__, exc, reload_module=report.module, reason=exc)

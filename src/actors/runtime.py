@@ -32,7 +32,7 @@ __all__ = ["run", "Runtime", "ThreadRuntime"]
 _T = TypeVar("_T")
 _P = ParamSpec("_P")
 
-_logger = logging.getLogger("actors")
+_logger = logging.getLogger("actors.runtime")
 
 #: The gen-0 GC threshold ``actors.run`` uses while it runs.  Spawning walks
 #: the young generation once per threshold allocations; live coroutine frames
@@ -313,7 +313,8 @@ class ThreadRuntime:
                 self._crash = exc
                 _logger.critical("actors: the runtime thread %r failed; its processes are gone "
                                  "and calls into it raise RuntimeError", self._thread.name,
-                                 exc_info=exc)
+                                 exc_info=exc, extra=lowlevel.log_fields(
+                                     None, "runtime_failed", runtime_thread=self._thread.name))
         finally:
             with self._lock:
                 self._state = "stopped"
@@ -786,7 +787,7 @@ def _loop_factory(loop: str | None, what: str = "run") -> Callable[[], asyncio.A
             import uvloop
         except ImportError as exc:
             raise ValueError(f'{what}(loop="uvloop"): uvloop is not installed '
-                             f'(pip install "actors[uvloop]")') from exc
+                             f'(pip install "actors-otp[uvloop]")') from exc
         return uvloop.new_event_loop
     raise ValueError(f'{what}(loop=...): loop must be None, "asyncio" or "uvloop", got {loop!r}')
 
@@ -817,7 +818,8 @@ def run(main: Callable[..., Coroutine[Any, Any, _T]], *args: Any, loop: str | No
         What ``main`` returned (None if it ended with ``ProcessExit("normal")``).
 
     Raises:
-        Exception: whatever ``main`` raised.
+        Exception: whatever ``main`` raised (raised here only: it is not
+            also logged as a crash report).
         ProcessExit: ``main`` was killed by an exit signal (``.reason``;
             ``"killed"`` after ``"kill"``).
     """
@@ -862,13 +864,17 @@ async def _run_main(main: Callable[..., Coroutine[Any, Any, Any]], args: tuple[A
             dashboard = await _start_observer(**({} if observe is True else observe))
         try:
             pid = rt.spawn(main, *args, **kwargs)
-            rt.scheduler.on_exit(pid, on_exit)
+            # main's crash is raised to run's caller, not logged as well.
+            rt.scheduler.on_exit(pid, on_exit, report=False)
             reason, result, exc, by_signal = await outcome
         finally:
             if dashboard is not None:
                 await dashboard.stop()
     ok, value = _outcome(reason, result, exc, by_signal)
     if not ok:
+        if by_signal:
+            value.add_note(f"actors.run: main ({pid!r}) was killed by an exit signal with this "
+                           f"reason; if a crash sent it, that crash is in the log")
         raise value
     return value
 

@@ -218,7 +218,7 @@ from . import lowlevel
 from .lowlevel import Pid, StartError
 from ._supervision import (
     COUNT, DELETE, RESTART, RESTARTING, START, TERMINATE, WHICH, Child, ChildState, StartFailed,
-    SupervisorServer, call_supervisor, check_intensity, check_start_options, check_timeout, describe,
+    SupervisorServer, call_supervisor, check_intensity, check_start_options, check_timeout,
     not_a_spec, not_hashable, start_child_process, start_supervisor, stop_supervisor,
 )
 from .child_spec import ChildSpec, child_spec as _normalize_spec
@@ -227,7 +227,6 @@ from .lowlevel import check_server
 
 __all__ = ["Supervisor", "Child"]
 
-_logger = logging.getLogger("actors")
 
 STRATEGIES = ("one_for_one", "one_for_all", "rest_for_one")
 
@@ -588,9 +587,8 @@ class _SupervisorServer(SupervisorServer):
             try:
                 await self._start(child)
             except StartFailed as failed:
-                if lowlevel.report_allowed():
-                    _logger.error("Supervisor %s: child %r failed to start: %r",
-                                  describe(self), child.id, failed.reason)
+                self.report(logging.ERROR, "child_start_failed", "child %r failed to start: %r",
+                            child.id, failed.reason, child_id=child.id, reason=failed.reason)
                 await self._stop_all()
                 raise Stop(("shutdown", ("failed_to_start_child", child.id, failed.reason))) from None
         return None

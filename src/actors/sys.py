@@ -61,9 +61,12 @@ logger ``"actors.sys"``, each with the server's pid, in the words of OTP's
     <0.42.0> got cast 1
     <0.42.0> got 'tick'
 
-Each record also carries ``record.pid`` (the server) and ``record.event``:
-``("in", "call", request, from_)``, ``("in", "cast", request)``,
-``("in", "info", msg)`` or ``("out", reply, to_pid)``.
+Each record carries the runtime's structured log fields
+(``actors.lowlevel.log_fields``): ``record.event`` is ``"trace"``,
+``record.pid`` the server (as ``"<0.42.0>"``), and ``record.trace`` the
+event as OTP's ``sys`` gives it: ``("in", "call", request, from_)``,
+``("in", "cast", request)``, ``("in", "info", msg)`` or
+``("out", reply, to_pid)``.
 
 ``statistics(server, True)`` starts counting; ``statistics(server, "get")``
 returns ``{"start_time", "current_time", "messages_in", "messages_out",
@@ -459,7 +462,9 @@ def _reply(server: _Running, from_: Any, answer: tuple[Any, ...]) -> None:
     try:
         lowlevel.reply(from_, answer)
     except TypeError:
-        _logger.warning("%r: system message with a malformed from_ %r", server._pid, from_)
+        lowlevel.report(_logger, logging.WARNING, "bad_request", server._pid,
+                        "%r: system message with a malformed from_ %r", server._pid, from_,
+                        request=from_, why="from_ must be the caller's (pid, ref)")
 
 
 def _state(server: _Running) -> dict[str, Any]:
@@ -577,7 +582,7 @@ def _event_in(server: _Running, event: tuple[Any, ...], fmt: str, *args: Any) ->
     if debug.stats is not None:
         debug.stats["messages_in"] += 1
     if debug.trace:
-        _logger.info("%r " + fmt, server._pid, *args, extra={"pid": server._pid, "event": event})
+        _trace(server, event, "%r " + fmt, server._pid, *args)
 
 
 def _event_out(server: _Running, result: Any, from_: Any) -> None:
@@ -590,8 +595,15 @@ def _event_out(server: _Running, result: Any, from_: Any) -> None:
         debug.stats["messages_out"] += 1
     if debug.trace:
         to = from_[0] if type(from_) is tuple and from_ else from_
-        _logger.info("%r sent %r to %r", server._pid, value, to,
-                     extra={"pid": server._pid, "event": ("out", value, to)})
+        _trace(server, ("out", value, to), "%r sent %r to %r", server._pid, value, to)
+
+
+def _trace(server: _Running, event: tuple[Any, ...], msg: str, *args: Any) -> None:
+    """One trace record: INFO on "actors.sys", with the runtime's fields and
+    ``trace``, the event itself (kept as a tuple for Python consumers)."""
+    extra = lowlevel.log_fields(server._pid, "trace")
+    extra["trace"] = event
+    _logger.info(msg, *args, extra=extra)
 
 
 def _call_hook(server: _Running) -> Callable[..., Any]:

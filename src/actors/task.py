@@ -124,7 +124,7 @@ from typing import Any, Generic, Literal, ParamSpec, TypeVar, overload
 from . import lowlevel
 from .lowlevel import (
     ANY, CallExit, Down, Exit, Pid, ProcessExit, Timeout, demonitor, exit, link,
-    make_ref, monitor, receive, send, spawn, spawn_link, unlink, where,
+    make_ref, monitor, pdict_put, receive, send, spawn, spawn_link, unlink, where,
 )
 from .child_spec import ChildSpec
 from .lowlevel import check_async_fn, check_seconds, current_scheduler, is_alive, process_info
@@ -171,6 +171,7 @@ def _exit_error(task: Task[Any], reason: Any, what: str) -> CallExit:
 async def _run_task(task: Task[Any], fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...],
                     kwargs: dict[str, Any]) -> None:
     """The body of a ``Task.create`` task: run ``fn``, send the result to the owner."""
+    pdict_put("$initial_call", fn)           # logs and Process.info name fn, not this wrapper
     result = await fn(*args, **kwargs)
     # task.ref is set by the owner right after spawning, before this runs.
     send(task.owner, (task.ref, result))
@@ -740,6 +741,7 @@ async def stream_task(state: _StreamState, index: int, item: Any, link_owner: bo
     """The body of a stream's task."""
     owner = state.owner
     assert owner is not None             # set by the consumer before it starts tasks
+    pdict_put("$initial_call", state.fn)
     if link_owner:                       # started by a supervisor: link to the consumer
         if not is_alive(owner):
             return

@@ -68,7 +68,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine, Iterable
 from typing import Any, Literal, TypeVar, overload
 
-from .lowlevel import ANY, Down, Pid, ServerRef, ProcessExit, demonitor, monitor, receive, send, spawn_link
+from .lowlevel import (
+    ANY, Down, Pid, ServerRef, ProcessExit, demonitor, monitor, pdict_put, receive, send, spawn_link,
+)
 from ._supervision import WHICH, call_supervisor, stop_supervisor
 from .child_spec import ChildSpec
 from .dynamic_supervisor import DynamicSupervisor
@@ -92,6 +94,7 @@ async def _run_nolink_task(owner: Pid, fn: Callable[..., Awaitable[Any]], args: 
     owner's go-ahead with the ref (Elixir does the same), and gives up if the
     owner dies before sending it.
     """
+    pdict_put("$initial_call", fn)           # logs and Process.info name fn, not this wrapper
     owner_mon = monitor(owner)
     msg = await receive((_GO, owner, ANY), Down(owner_mon, ANY, ANY))
     if type(msg) is Down:

@@ -196,7 +196,7 @@ def pytest_pycollect_makeitem(collector: pytest.Module | pytest.Class, name: str
 def _loop_param(name: str) -> Any:
     if name == "uvloop" and importlib.util.find_spec("uvloop") is None:
         return pytest.param(name, id=name, marks=pytest.mark.skip(
-            reason='uvloop is not installed (pip install "actors[uvloop]")'))
+            reason='uvloop is not installed (pip install "actors-otp[uvloop]")'))
     return pytest.param(name, id=name)
 
 

@@ -39,7 +39,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--compare", action="store_true",
                    help="compare actors with every installed peer (asyncio, asyncio+uvloop, "
                         "gevent, pykka, thespian, Erlang with +S 1 and with default "
-                        "schedulers; pip install \"actors[compare]\"). --compare needs a "
+                        "schedulers; pip install \"actors-otp[compare]\"). --compare needs a "
                         "checkout of the repository: run it from the repo root")
     p.add_argument("--plot", metavar="PNG",
                    help="with --compare: draw a bar chart per workload (needs matplotlib)")

@@ -249,10 +249,7 @@ def metadata(argv: List[str], env: Env, rounds: int, erlang: Any,
         cython = "not installed"
     try:
         import actors
-        actors_version = getattr(actors, "__version__", None)
-        if actors_version is None:
-            from importlib.metadata import version
-            actors_version = version("actors")
+        actors_version = actors.__version__
         core = getattr(getattr(actors, "_core", None), "__file__", None)
     except Exception:                         # noqa: BLE001
         actors_version, core = "?", None

@@ -67,7 +67,7 @@ reads ``Process.info`` and supervisors' ``which_children``, and its only
 action (``POST``) is to kill a process.  Traffic is plain HTTP: over a
 network, put it behind TLS (an SSH tunnel is simplest).
 
-Needs aiohttp (``pip install "actors[observer]"``).
+Needs aiohttp (``pip install "actors-otp[observer]"``).
 """
 from .server import Observer, is_loopback, running, start
 

@@ -145,7 +145,7 @@ async def start(host: str = "127.0.0.1", port: int = 0, token: str | None = None
     """
     _check_args(host, port, token, interval, allowed_hosts)
     if web is None:
-        raise RuntimeError('the observer needs aiohttp: pip install "actors[observer]"')
+        raise RuntimeError('the observer needs aiohttp: pip install "actors-otp[observer]"')
     if current_scheduler() is None:
         raise RuntimeError("observer.start(): no actors runtime is running")
     token = token or secrets.token_urlsafe(18)

@@ -34,6 +34,8 @@ from typing import Any, cast
 
 import actors
 from actors import Process
+from actors._supervision import SupervisorServer
+from actors.gen_server import GEN_SERVER_KEY
 from actors.lowlevel import Pid, current_scheduler, process_info, process_table
 
 __all__ = [
@@ -59,10 +61,6 @@ COLUMNS = ("pid", "registered_name", "initial_call", "message_queue_len",
 SORT_KEYS = COLUMNS
 _NUMERIC = {"message_queue_len", "reductions", "memory"}
 
-_SUPERVISOR_CALLS = {
-    "actors.supervisor._SupervisorServer.init": "supervisor",
-    "actors.dynamic_supervisor._DynamicSupervisorServer.init": "dynamic_supervisor",
-}
 _PID_RE = re.compile(r"<\d+\.(\d+)\.\d+>")
 _REPR_LIMIT = 300
 _MESSAGES_LIMIT = 100
@@ -388,13 +386,17 @@ def names() -> dict[str, Any]:
 
 
 def supervisors() -> dict[Pid, str]:
-    """``{pid: "supervisor" | "dynamic_supervisor"}`` for every live supervisor."""
-    info = Process.info
+    """``{pid: "supervisor" | "dynamic_supervisor"}`` for every live supervisor.
+
+    A supervisor is a GenServer whose class (in its process dictionary, as
+    ``actors.reload`` finds servers) is a supervisor server; its initial
+    call names the user's supervisor module, whatever it is."""
     found: dict[Pid, str] = {}
     for pid in Process.list():
-        kind = _SUPERVISOR_CALLS.get(info(pid, "initial_call"))
-        if kind is not None:
-            found[pid] = kind
+        pdict = process_info(pid, "dictionary")
+        cls = pdict.get(GEN_SERVER_KEY) if pdict else None
+        if isinstance(cls, type) and issubclass(cls, SupervisorServer):
+            found[pid] = "dynamic_supervisor" if cls.kind == "DynamicSupervisor" else "supervisor"
     return found
 
 

@@ -1,0 +1,699 @@
+"""The Erlang distribution handshake and the framing of a connection after it.
+
+Design notes
+------------
+A distribution connection is a TCP stream in two phases.
+
+*The handshake* (OTP 23+, "version 6"; ERTS User's Guide, "Distribution
+Protocol"; ``lib/kernel/src/dist_util.erl``), every message framed by a
+2-byte big-endian length.  A (the initiator, :func:`dial`) and B (the
+acceptor, :func:`accept`)::
+
+    A -> B  send_name  'N' Flags:64 Creation:32 NameLen:16 Name
+    B -> A  status     's' "ok" | "ok_simultaneous" | "nok" | "not_allowed" | "alive"
+    (on "alive": A -> B 's' "true" | "false")
+    B -> A  challenge  'N' Flags:64 Challenge:32 Creation:32 NameLen:16 Name
+    A -> B  reply      'r' Challenge:32 Digest:16
+    B -> A  ack        'a' Digest:16
+
+A digest is ``MD5(cookie ++ decimal text of the challenge)``: each side
+proves it knows the cookie by digesting the other's random challenge.  A
+connection whose digest is wrong is closed at once and nothing it sent is
+processed.  The challenger's name must be the node dialled.  Both sides then
+use the intersection of the two flag sets (``dist_util:adjust_flags/2``).
+OTP 25 speaks only this handshake (its ``recv_name`` accepts only ``'N'``);
+the older ``'n'`` send_name of OTP 22 is refused here too.
+
+*The connection* (:class:`Connection`): every packet framed by a 4-byte
+length.  A packet is ``112 ('p') + control + message`` in ETF, built by the
+layer above; this module only moves bytes.  A zero-length packet is a tick:
+each side writes something at least every ``ticktime / 4`` seconds and drops
+a peer from which nothing came for ``ticktime`` (``net_ticktime``, 60 s by
+default in OTP; both sides should use the same).
+
+Sending is batched: :meth:`Connection.send` only appends to a buffer, and
+one write per event-loop iteration hands everything queued to the transport
+(the BEAM does a ``writev`` per message).  :meth:`Connection.drain` is the
+backpressure: it waits while the transport holds more than ``high_water``
+bytes.  Receiving reads big chunks and splits them into packets in one pass,
+so :meth:`Connection.recv_batch` returns all the packets of a chunk at once.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import hashlib
+import hmac
+import inspect
+import logging
+import secrets
+import struct
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from . import flags as _flags_module
+from .flags import DEFAULT_FLAGS, NAME_ME, REQUIRED_FLAGS
+
+__all__ = ["DEFAULT_TICKTIME", "DEFAULT_TIMEOUT", "MAX_HANDSHAKE_PACKET", "Connection",
+           "HandshakeError", "accept", "dial", "digest", "simultaneous_status", "start_server"]
+
+_logger = logging.getLogger("actors.dist")
+
+#: seconds for a whole handshake (OTP's ``net_setuptime``, 7 s by default)
+DEFAULT_TIMEOUT = 7.0
+#: seconds of silence after which a peer is dropped (OTP's ``net_ticktime``)
+DEFAULT_TICKTIME = 60.0
+#: the largest handshake message accepted (a node name is at most 255
+#: characters, 4 bytes each in UTF-8, plus 19 bytes of fields)
+MAX_HANDSHAKE_PACKET = 1100
+#: the largest packet accepted after the handshake, by default
+DEFAULT_MAX_PACKET = 1 << 30
+
+_TICK = b"\0\0\0\0"
+_READ_CHUNK = 256 * 1024
+
+Status = str | Awaitable[str]
+_T = TypeVar("_T")
+
+
+class HandshakeError(ConnectionError):
+    """A distribution handshake failed; no connection was made.
+
+    ``reason`` is a short word for programs: ``"timeout"``, ``"closed"``,
+    ``"protocol"`` (malformed or unexpected message), ``"bad_cookie"``,
+    ``"flags"`` (the peer lacks required capabilities), ``"name"`` (the
+    peer is not the node dialled, or its name is malformed), ``"not_allowed"``,
+    ``"nok"`` (a simultaneous connect that the other connection wins),
+    ``"alive"`` (the peer already has a live connection to this node).
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def digest(challenge: int, cookie: str | bytes) -> bytes:
+    """The 16-byte answer to ``challenge``: ``MD5(cookie ++ str(challenge))``.
+
+    A ``str`` cookie is encoded as Latin-1, as ``erlang:md5/1`` sees
+    ``atom_to_list(Cookie)``.
+    """
+    return hashlib.md5(_cookie_bytes(cookie) + str(challenge).encode("ascii")).digest()
+
+
+def simultaneous_status(local_name: str, peer_name: str) -> str:
+    """The status an acceptor sends when it is itself dialling ``peer_name``.
+
+    As ``net_kernel`` decides: the node with the greater name keeps its own
+    outgoing connection (``"nok"`` to the incoming one); the other gives its
+    outgoing attempt up and accepts (``"ok_simultaneous"``).  Atoms compare
+    by their text, as Python strings do.
+    """
+    return "nok" if local_name > peer_name else "ok_simultaneous"
+
+
+# -- the connection -------------------------------------------------------------------
+
+class Connection:
+    """An established distribution connection: 4-byte framed packets and ticks.
+
+    Made by :func:`dial` and :func:`accept`, never directly.  Packets are
+    ``bytes`` (``b"p" + control + message``, built and parsed by the layer
+    above).  One task at a time may wait in :meth:`recv`/:meth:`recv_batch`.
+
+    Attributes:
+        local_name, peer_name: the node names of the two ends.
+        peer_flags: the flags the peer advertised (``MANDATORY_25_DIGEST``
+            expanded).
+        peer_creation: the peer's creation (its incarnation number).
+        flags: the flags in force: what both sides advertised.
+        ticktime: ``net_ticktime`` in seconds.
+        close_reason: ``None`` while open; then ``"closed"`` (by
+            :meth:`close`), ``"connection_closed"`` (by the peer or the
+            network), ``"net_tick_timeout"`` or ``"packet_too_large"``.
+        ticking: ``True``; set it ``False`` to stop sending ticks (tests use
+            it to play a node that hangs).
+    """
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
+                 local_name: str, peer_name: str, peer_flags: int, peer_creation: int,
+                 flags: int, ticktime: float = DEFAULT_TICKTIME,
+                 max_packet: int = DEFAULT_MAX_PACKET, high_water: int = 4 * 1024 * 1024,
+                 max_queued: int = 100_000) -> None:
+        self.local_name = local_name
+        self.peer_name = peer_name
+        self.peer_flags = peer_flags
+        self.peer_creation = peer_creation
+        self.flags = flags
+        self.ticktime = float(ticktime)
+        self.close_reason: str | None = None
+        self.ticking = True
+        self._reader = reader
+        self._writer = writer
+        self._transport = writer.transport
+        self._loop = asyncio.get_running_loop()
+        self._max_packet = max_packet
+        self._max_queued = max_queued
+        # Invariants: _out holds framed bytes not yet handed to the transport;
+        # _flush_scheduled is True iff a _flush call is pending on the loop.
+        self._out: list[bytes] = []
+        self._flush_scheduled = False
+        self._inbox: collections.deque[bytes] = collections.deque()
+        self._readable = asyncio.Event()      # set: _inbox non-empty or closed
+        self._room = asyncio.Event()          # set: _inbox below max_queued
+        self._room.set()
+        self._closed_event = asyncio.Event()
+        # Tick bookkeeping, per ticktime/4 interval: anything read / written
+        # since the last timer, and how many intervals in a row were silent.
+        self._read_something = False
+        self._wrote_something = False
+        self._silent_intervals = 0
+        self._transport.set_write_buffer_limits(high=high_water)
+        self._reader_task = self._loop.create_task(self._read_loop())
+        self._timer: asyncio.TimerHandle | None = self._loop.call_later(
+            self.ticktime / 4, self._on_tick_timer)
+
+    def __repr__(self) -> str:
+        state = "open" if self.close_reason is None else f"closed: {self.close_reason}"
+        return f"<Connection {self.local_name} <-> {self.peer_name} ({state})>"
+
+    @property
+    def closed(self) -> bool:
+        """Whether the connection is closed (then ``close_reason`` says why)."""
+        return self.close_reason is not None
+
+    @property
+    def buffered(self) -> int:
+        """Bytes written but not yet sent (queued here and in the transport)."""
+        return sum(map(len, self._out)) + self._transport.get_write_buffer_size()
+
+    # -- sending ------------------------------------------------------------------
+
+    def send(self, packet: bytes) -> None:
+        """Queue one packet (``b"p" + control + message``); it leaves in the
+        next flush, with everything else sent in this event-loop iteration.
+
+        Raises:
+            ConnectionError: the connection is closed.
+        """
+        if self.close_reason is not None:
+            raise ConnectionError(f"the connection to {self.peer_name} is closed "
+                                  f"({self.close_reason})")
+        self._out.append(struct.pack(">I", len(packet)))
+        self._out.append(packet)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
+
+    def send_many(self, packets: list[bytes]) -> None:
+        """Queue several packets (see :meth:`send`)."""
+        for packet in packets:
+            self.send(packet)
+
+    async def drain(self) -> None:
+        """Flush now and wait while the transport holds more than
+        ``high_water`` bytes: the backpressure for fast senders.
+
+        Raises:
+            ConnectionError: the connection is closed.
+        """
+        self._flush()
+        if self.close_reason is not None:
+            raise ConnectionError(f"the connection to {self.peer_name} is closed "
+                                  f"({self.close_reason})")
+        try:
+            await self._writer.drain()
+        except (ConnectionError, OSError) as exc:
+            self._finish("connection_closed")
+            raise ConnectionError(f"the connection to {self.peer_name} is closed "
+                                  f"({exc})") from exc
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if not self._out or self.close_reason is not None:
+            return
+        out, self._out = self._out, []
+        self._transport.writelines(out)
+        self._wrote_something = True
+
+    # -- receiving ------------------------------------------------------------------
+
+    async def recv(self) -> bytes | None:
+        """The next packet, or ``None`` once the connection is closed (and
+        every packet before the close was returned).  Ticks never show."""
+        while not self._inbox:
+            if self.close_reason is not None:
+                return None
+            self._readable.clear()
+            await self._readable.wait()
+        packet = self._inbox.popleft()
+        self._made_room()
+        return packet
+
+    async def recv_batch(self) -> list[bytes] | None:
+        """All the packets received so far (at least one; waits for one), or
+        ``None`` once the connection is closed and nothing is left."""
+        while not self._inbox:
+            if self.close_reason is not None:
+                return None
+            self._readable.clear()
+            await self._readable.wait()
+        packets = list(self._inbox)
+        self._inbox.clear()
+        self._made_room()
+        return packets
+
+    def _made_room(self) -> None:
+        if len(self._inbox) < self._max_queued:
+            self._room.set()
+
+    async def _read_loop(self) -> None:
+        buf = bytearray()
+        reason = "connection_closed"
+        try:
+            while True:
+                if not self._room.is_set():
+                    await self._room.wait()
+                chunk = await self._reader.read(_READ_CHUNK)
+                if not chunk:
+                    break
+                self._read_something = True
+                buf += chunk
+                size_buf = len(buf)
+                pos = 0
+                got = False
+                while size_buf - pos >= 4:
+                    size = int.from_bytes(buf[pos:pos + 4], "big")
+                    if size == 0:                       # a tick: nothing to do
+                        pos += 4
+                        continue
+                    if size > self._max_packet:
+                        reason = "packet_too_large"
+                        _logger.warning("dist: %s sent a packet of %d bytes (the limit is %d); "
+                                        "closing the connection", self.peer_name, size,
+                                        self._max_packet)
+                        return
+                    end = pos + 4 + size
+                    if end > size_buf:
+                        break
+                    self._inbox.append(bytes(buf[pos + 4:end]))
+                    got = True
+                    pos = end
+                if pos:
+                    del buf[:pos]
+                if got:
+                    self._readable.set()
+                    if len(self._inbox) >= self._max_queued:
+                        self._room.clear()
+        except (ConnectionError, OSError):
+            pass
+        except asyncio.CancelledError:
+            reason = self.close_reason or "closed"
+            raise
+        finally:
+            self._finish(reason)
+
+    # -- ticks and closing ------------------------------------------------------------
+
+    def _on_tick_timer(self) -> None:
+        if self.close_reason is not None:
+            return
+        if self._read_something or not self._room.is_set():
+            # (a full inbox stops our reads: that silence is ours, not the peer's)
+            self._silent_intervals = 0
+        else:
+            self._silent_intervals += 1
+        self._read_something = False
+        if self._silent_intervals >= 4:
+            _logger.warning("dist: node %s not responding; removing (timed out) connection",
+                            self.peer_name)
+            self._finish("net_tick_timeout")
+            return
+        if not self._wrote_something and self.ticking:
+            self._out.append(_TICK)
+            self._flush()
+        self._wrote_something = False
+        self._timer = self._loop.call_later(self.ticktime / 4, self._on_tick_timer)
+
+    def close(self) -> None:
+        """Close the connection (what is queued is still sent); idempotent."""
+        if self.close_reason is None:
+            self._flush()
+            self._finish("closed")
+
+    async def wait_closed(self) -> str:
+        """Wait until the connection is closed; return ``close_reason``."""
+        await self._closed_event.wait()
+        assert self.close_reason is not None
+        return self.close_reason
+
+    def _finish(self, reason: str) -> None:
+        if self.close_reason is not None:
+            return
+        self.close_reason = reason
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._out.clear()
+        if reason == "closed":
+            self._transport.close()          # sends what the transport holds
+        else:
+            self._transport.abort()
+        if self._reader_task is not asyncio.current_task():
+            self._reader_task.cancel()
+        self._readable.set()
+        self._room.set()
+        self._closed_event.set()
+
+
+# -- the handshake ------------------------------------------------------------------------
+
+def _cookie_bytes(cookie: str | bytes) -> bytes:
+    if isinstance(cookie, bytes):
+        return cookie
+    if isinstance(cookie, str):
+        try:
+            return cookie.encode("latin-1")
+        except UnicodeEncodeError:
+            raise ValueError("cookie: an Erlang cookie is Latin-1 text") from None
+    raise TypeError(f"cookie must be str or bytes, not {type(cookie).__name__}")
+
+
+def _name_bytes(name: str, what: str) -> bytes:
+    # OTP 25 sends node names as atom_to_binary(Node, latin1).
+    if not isinstance(name, str):
+        raise TypeError(f"{what} must be a str like 'name@host', not {type(name).__name__}")
+    try:
+        encoded = name.encode("latin-1")
+    except UnicodeEncodeError:
+        raise ValueError(f"{what}: a node name is Latin-1 text, got {name!r}") from None
+    if not _valid_name(name) or len(encoded) > 255:
+        raise ValueError(f"{what} must be 'name@host' (at most 255 characters), got {name!r}")
+    return encoded
+
+
+def _valid_name(name: str) -> bool:
+    parts = name.split("@")
+    return len(parts) == 2 and bool(parts[0]) and bool(parts[1])
+
+
+def _check_creation(creation: int) -> None:
+    if not isinstance(creation, int) or isinstance(creation, bool) or not 0 <= creation < 1 << 32:
+        raise ValueError(f"creation must be an int in [0, 2**32), got {creation!r}")
+
+
+async def _read_packet(reader: asyncio.StreamReader) -> bytes:
+    try:
+        size = int.from_bytes(await reader.readexactly(2), "big")
+        if size == 0 or size > MAX_HANDSHAKE_PACKET:
+            raise HandshakeError("protocol", f"handshake message of {size} bytes "
+                                             f"(expected 1..{MAX_HANDSHAKE_PACKET})")
+        return await reader.readexactly(size)
+    except asyncio.IncompleteReadError:
+        raise HandshakeError("closed", "the peer closed the connection during the "
+                                       "handshake") from None
+
+
+def _write_packet(writer: asyncio.StreamWriter, data: bytes) -> None:
+    writer.write(struct.pack(">H", len(data)) + data)
+
+
+def _parse_name(data: bytes) -> tuple[int, int, str]:
+    """send_name 'N' -> (flags, creation, name)."""
+    if data[:1] == b"n":
+        raise HandshakeError("protocol", "the peer uses the pre-OTP-23 handshake ('n' "
+                                         "send_name); OTP 23 or later is required")
+    if data[:1] != b"N" or len(data) < 15:
+        raise HandshakeError("protocol", f"expected send_name ('N'), got {data[:16]!r}")
+    peer_flags, creation, length = struct.unpack(">QIH", data[1:15])
+    if len(data) != 15 + length:
+        raise HandshakeError("protocol", "send_name: the name length does not match "
+                                         "the message")
+    return peer_flags, creation, data[15:].decode("latin-1")
+
+
+def _parse_challenge(data: bytes) -> tuple[int, int, int, str]:
+    """challenge 'N' -> (flags, challenge, creation, name)."""
+    if data[:1] != b"N" or len(data) < 19:
+        raise HandshakeError("protocol", f"expected a challenge ('N'), got {data[:16]!r}")
+    peer_flags, challenge, creation, length = struct.unpack(">QIIH", data[1:19])
+    if len(data) != 19 + length:
+        raise HandshakeError("protocol", "challenge: the name length does not match "
+                                         "the message")
+    return peer_flags, challenge, creation, data[19:].decode("latin-1")
+
+
+def _check_flags(peer: str, peer_flags: int, required: int) -> None:
+    lacking = _flags_module.missing(peer_flags, required)
+    if lacking:
+        raise HandshakeError("flags", f"node {peer} cannot handle {', '.join(lacking)} "
+                                      f"(it is too old, or not an Erlang node)")
+
+
+async def _maybe_await(value: _T | Awaitable[_T]) -> _T:
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+def _abort(writer: asyncio.StreamWriter) -> None:
+    writer.close()
+
+
+async def dial(local_name: str, creation: int, remote_name: str, host: str, port: int,
+               cookie: str | bytes, *, flags: int = DEFAULT_FLAGS,
+               required_flags: int = REQUIRED_FLAGS, timeout: float = DEFAULT_TIMEOUT,
+               ticktime: float = DEFAULT_TICKTIME,
+               is_pending: Callable[[], bool | Awaitable[bool]] | None = None,
+               **connection_options: int) -> Connection:
+    """Connect to node ``remote_name`` listening on ``host:port`` and shake hands.
+
+    Args:
+        local_name: this node's name, ``"name@host"``.
+        creation: this node's creation (32 bits).
+        remote_name: the node dialled; the peer must present this very name.
+        host, port: where it listens (from epmd's ``PORT_PLEASE2``).
+        cookie: the shared secret.
+        flags: the capabilities advertised (``flags.DEFAULT_FLAGS``: hidden).
+        required_flags: what the peer must offer.
+        timeout: seconds for the whole handshake.
+        ticktime: the connection's ``net_ticktime``.
+        is_pending: asked when the peer answers ``alive`` (it believes it
+            has a live connection to us already): ``True`` (the default)
+            says the old one is dead and this attempt goes on.
+        connection_options: ``max_packet``, ``high_water``, ``max_queued``
+            of :class:`Connection`.
+
+    Returns:
+        The :class:`Connection`.
+
+    Raises:
+        HandshakeError: the handshake failed (see its ``reason``).
+        OSError: the TCP connection could not be made.
+    """
+    local = _name_bytes(local_name, "local_name")
+    _name_bytes(remote_name, "remote_name")
+    _check_creation(creation)
+    secret = _cookie_bytes(cookie)
+    flags &= ~NAME_ME
+    writer = None
+    try:
+        async with asyncio.timeout(timeout):
+            reader, writer = await asyncio.open_connection(host, port)
+            _write_packet(writer, b"N" + struct.pack(">QIH", flags, creation, len(local)) + local)
+            data = await _read_packet(reader)
+            if data[:1] != b"s":
+                raise HandshakeError("protocol", f"expected a status ('s'), got {data[:16]!r}")
+            status = data[1:].decode("latin-1", "replace")
+            if status == "alive":
+                go_on = True if is_pending is None else bool(await _maybe_await(is_pending()))
+                _write_packet(writer, b"s" + (b"true" if go_on else b"false"))
+                if not go_on:
+                    raise HandshakeError("alive", f"node {remote_name} already has a "
+                                                  f"connection to {local_name}")
+            elif status == "nok":
+                raise HandshakeError("nok", f"simultaneous connect to {remote_name}: its "
+                                            f"own connection to {local_name} wins")
+            elif status == "not_allowed":
+                raise HandshakeError("not_allowed", f"node {remote_name} does not allow a "
+                                                    f"connection from {local_name}")
+            elif status not in ("ok", "ok_simultaneous"):
+                raise HandshakeError("protocol", f"unexpected status {status!r} from "
+                                                 f"{remote_name}")
+            peer_flags, challenge, peer_creation, peer_name = _parse_challenge(
+                await _read_packet(reader))
+            if peer_name != remote_name:
+                raise HandshakeError("name", f"dialled {remote_name} but {peer_name} "
+                                             f"answered")
+            peer_flags = _flags_module.expand(peer_flags)
+            _check_flags(peer_name, peer_flags, required_flags)
+            mine = secrets.randbits(32)
+            _write_packet(writer, b"r" + struct.pack(">I", mine) + digest(challenge, secret))
+            try:
+                data = await _read_packet(reader)
+            except HandshakeError as exc:
+                if exc.reason != "closed":
+                    raise
+                # what an Erlang node does with a wrong digest: close, say nothing
+                raise HandshakeError("bad_cookie", f"node {remote_name} refused our challenge "
+                                                   f"reply (it closed the connection): the "
+                                                   f"cookies differ") from None
+            if data[:1] != b"a" or len(data) != 17:
+                raise HandshakeError("protocol", f"expected a challenge ack ('a'), got "
+                                                 f"{data[:17]!r}")
+            if not hmac.compare_digest(data[1:], digest(mine, secret)):
+                raise HandshakeError("bad_cookie", f"node {remote_name} answered our "
+                                                   f"challenge wrongly: not the same cookie")
+            return Connection(reader, writer, local_name=local_name, peer_name=peer_name,
+                              peer_flags=peer_flags, peer_creation=peer_creation,
+                              flags=flags & peer_flags, ticktime=ticktime,
+                              **connection_options)
+    except TimeoutError:
+        if writer is not None:
+            _abort(writer)
+        raise HandshakeError("timeout", f"no handshake with {remote_name} at {host}:{port} "
+                                        f"within {timeout} s") from None
+    except BaseException:
+        if writer is not None:
+            _abort(writer)
+        raise
+
+
+async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, local_name: str,
+                 creation: int, cookie: str | bytes, *, flags: int = DEFAULT_FLAGS,
+                 required_flags: int = REQUIRED_FLAGS, timeout: float = DEFAULT_TIMEOUT,
+                 ticktime: float = DEFAULT_TICKTIME,
+                 is_allowed: Callable[[str], bool] | None = None,
+                 status: Callable[[str], Status] | None = None,
+                 **connection_options: int) -> Connection:
+    """Shake hands with a node that connected to us (the acceptor side).
+
+    On any failure the connection is closed, and a peer with the wrong
+    cookie gets no answer at all: it sees ``pang``.
+
+    Args:
+        reader, writer: the accepted TCP stream (``asyncio.start_server``).
+        local_name, creation, cookie: this node's name, creation and cookie.
+        flags: the capabilities advertised (``flags.DEFAULT_FLAGS``: hidden).
+        required_flags: what the peer must offer; else it gets ``not_allowed``.
+        timeout: seconds for the whole handshake.
+        ticktime: the connection's ``net_ticktime``.
+        is_allowed: ``is_allowed(peer_name)``; ``False`` sends ``not_allowed``
+            (``net_kernel:allow/1``).  Default: everyone with the cookie.
+        status: ``status(peer_name)`` (or a coroutine function) chooses the
+            status: ``"ok"`` (the default), ``"ok_simultaneous"`` or ``"nok"``
+            while we dial that node ourselves (:func:`simultaneous_status`),
+            ``"alive"`` when we hold a connection to it already (if the peer
+            answers ``true``, the handshake goes on and the caller replaces
+            its old connection with the one returned, as ``net_kernel`` does).
+        connection_options: ``max_packet``, ``high_water``, ``max_queued``
+            of :class:`Connection`.
+
+    Returns:
+        The :class:`Connection`.
+
+    Raises:
+        HandshakeError: the handshake failed (see its ``reason``).
+    """
+    local = _name_bytes(local_name, "local_name")
+    _check_creation(creation)
+    secret = _cookie_bytes(cookie)
+    flags &= ~NAME_ME
+    try:
+        async with asyncio.timeout(timeout):
+            peer_flags, peer_creation, peer_name = _parse_name(await _read_packet(reader))
+            if not _valid_name(peer_name):
+                why = ("dynamic node names (NAME_ME) are not supported" if peer_flags & NAME_ME
+                       else f"malformed node name {peer_name!r}")
+                _write_packet(writer, b"snot_allowed")
+                raise HandshakeError("name", f"connection refused: {why}")
+            if is_allowed is not None and not is_allowed(peer_name):
+                _write_packet(writer, b"snot_allowed")
+                raise HandshakeError("not_allowed", f"connection attempt from disallowed "
+                                                    f"node {peer_name}")
+            peer_flags = _flags_module.expand(peer_flags)
+            try:
+                _check_flags(peer_name, peer_flags, required_flags)
+            except HandshakeError:
+                _write_packet(writer, b"snot_allowed")
+                raise
+            answer = "ok" if status is None else await _maybe_await(status(peer_name))
+            if answer not in ("ok", "ok_simultaneous", "nok", "alive"):
+                raise ValueError(f"status() must return 'ok', 'ok_simultaneous', 'nok' or "
+                                 f"'alive', got {answer!r}")
+            _write_packet(writer, b"s" + answer.encode("ascii"))
+            if answer == "nok":
+                raise HandshakeError("nok", f"simultaneous connect with {peer_name}: our "
+                                            f"own connection wins")
+            if answer == "alive":
+                data = await _read_packet(reader)
+                if data not in (b"strue", b"sfalse"):
+                    raise HandshakeError("protocol", f"expected 's' true|false after alive, "
+                                                     f"got {data[:16]!r}")
+                if data == b"sfalse":
+                    raise HandshakeError("alive", f"node {peer_name} keeps its existing "
+                                                  f"connection")
+            mine = secrets.randbits(32)
+            _write_packet(writer, b"N" + struct.pack(">QIIH", flags, mine, creation, len(local))
+                          + local)
+            data = await _read_packet(reader)
+            if data[:1] != b"r" or len(data) != 21:
+                raise HandshakeError("protocol", f"expected a challenge reply ('r'), got "
+                                                 f"{data[:21]!r}")
+            if not hmac.compare_digest(data[5:], digest(mine, secret)):
+                raise HandshakeError("bad_cookie", f"connection attempt from node {peer_name} "
+                                                   f"rejected: invalid challenge reply "
+                                                   f"(wrong cookie)")
+            (challenge,) = struct.unpack(">I", data[1:5])
+            _write_packet(writer, b"a" + digest(challenge, secret))
+            return Connection(reader, writer, local_name=local_name, peer_name=peer_name,
+                              peer_flags=peer_flags, peer_creation=peer_creation,
+                              flags=flags & peer_flags, ticktime=ticktime,
+                              **connection_options)
+    except TimeoutError:
+        _abort(writer)
+        raise HandshakeError("timeout", f"no complete handshake within {timeout} s") from None
+    except BaseException:
+        _abort(writer)
+        raise
+
+
+async def start_server(local_name: str, creation: int, cookie: str | bytes,
+                       on_connection: Callable[[Connection], object], *,
+                       host: str = "127.0.0.1", port: int = 0,
+                       on_error: Callable[[BaseException], object] | None = None,
+                       **accept_options: Any) -> asyncio.AbstractServer:
+    """Listen for nodes (on loopback unless ``host`` says otherwise) and shake
+    hands with each; ``on_connection(conn)`` (a function or coroutine
+    function) gets every :class:`Connection` made.
+
+    A failed handshake closes that socket only and is passed to
+    ``on_error`` (default: logged at INFO level); the server goes on.
+
+    Args:
+        local_name, creation, cookie: as for :func:`accept`.
+        on_connection: called with each new connection.
+        host, port: where to listen; port 0 picks a free one (see
+            ``server.sockets[0].getsockname()``).
+        on_error: called with each handshake's exception.
+        accept_options: the keyword options of :func:`accept`.
+
+    Returns:
+        The listening ``asyncio`` server.
+    """
+    _name_bytes(local_name, "local_name")
+    _check_creation(creation)
+    _cookie_bytes(cookie)
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            conn = await accept(reader, writer, local_name, creation, cookie, **accept_options)
+        except Exception as exc:  # noqa: BLE001 (one bad peer must not stop the server)
+            if on_error is not None:
+                on_error(exc)
+            else:
+                _logger.info("dist: refused a connection: %s", exc)
+            return
+        await _maybe_await(on_connection(conn))
+
+    return await asyncio.start_server(handle, host, port)
