@@ -45,11 +45,25 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType, TracebackType
+from typing import Self
 
 __all__ = [
-    "EPMD_PORT", "NODE_TYPE_NORMAL", "NODE_TYPE_HIDDEN", "EpmdError", "EpmdUnavailable",
-    "AlreadyRegistered", "NodeInfo", "Registration", "register", "port_please", "names",
-    "parse_node_name", "default_epmd_port", "EpmdServer", "EpmdHandle", "ensure_epmd",
+    "EPMD_PORT",
+    "NODE_TYPE_HIDDEN",
+    "NODE_TYPE_NORMAL",
+    "AlreadyRegistered",
+    "EpmdError",
+    "EpmdHandle",
+    "EpmdServer",
+    "EpmdUnavailable",
+    "NodeInfo",
+    "Registration",
+    "default_epmd_port",
+    "ensure_epmd",
+    "names",
+    "parse_node_name",
+    "port_please",
+    "register",
 ]
 
 log = logging.getLogger("actors.dist.epmd")
@@ -195,7 +209,8 @@ class NodeInfo:
         return self.node_type == NODE_TYPE_HIDDEN
 
 
-async def _connect(host: str, port: int, timeout: float):
+async def _connect(host: str, port: int,
+                   timeout: float) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     try:
         async with asyncio.timeout(timeout):
             return await asyncio.open_connection(host, port)
@@ -251,8 +266,9 @@ class Registration:
         with contextlib.suppress(OSError):
             while await self._reader.read(256):
                 pass
+        await _close(self._writer)
 
-    async def __aenter__(self) -> Registration:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
@@ -346,7 +362,7 @@ async def _request(host: str, epmd_port: int, body: bytes, timeout: float,
         async with asyncio.timeout(timeout):
             writer.write(_packet(body))
             await writer.drain()
-            answer = await reader.read(MAX_ANSWER + 1)
+            answer: bytes = await reader.read(MAX_ANSWER + 1)
             while answer and len(answer) <= MAX_ANSWER:
                 more = await reader.read(MAX_ANSWER + 1 - len(answer))
                 if not more:
@@ -422,7 +438,7 @@ async def names(host: str = "127.0.0.1", epmd_port: int | None = None, *,
     if len(answer) < 4:
         raise EpmdError(f"epmd at {host}:{epmd_port} answered NAMES_REQ with "
                         f"{len(answer)} bytes, fewer than its 4-byte header")
-    found = {}
+    found: dict[str, int] = {}
     for line in answer[4:].split(b"\n"):
         m = _NAMES_LINE.fullmatch(line)
         if m:
@@ -474,8 +490,8 @@ class EpmdServer:
         self._server: asyncio.Server | None = None
         self._nodes: dict[str, _Node] = {}            # registration order, oldest first
         self._creations: dict[str, int] = {}          # last creation of every name seen
-        self._tasks: set[asyncio.Task] = set()
-        self._changed: asyncio.Condition | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._change: asyncio.Event | None = None     # set (and replaced) on every change
         self.port = 0
 
     @property
@@ -483,11 +499,11 @@ class EpmdServer:
         """The registered nodes, by name (a read-only snapshot)."""
         return MappingProxyType({name: node.info for name, node in self._nodes.items()})
 
-    async def start(self) -> EpmdServer:
+    async def start(self) -> Self:
         """Start listening; ``self.port`` is then the port (useful with ``port=0``)."""
         if self._server is not None:
             raise RuntimeError("EpmdServer.start() called twice")
-        self._changed = asyncio.Condition()
+        self._change = asyncio.Event()
         self._server = await asyncio.start_server(self._serve, self.host, self._requested_port,
                                                   reuse_address=True)
         self.port = self._server.sockets[0].getsockname()[1]
@@ -503,7 +519,7 @@ class EpmdServer:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._server.wait_closed()
 
-    async def __aenter__(self) -> EpmdServer:
+    async def __aenter__(self) -> Self:
         return await self.start()
 
     async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
@@ -519,17 +535,18 @@ class EpmdServer:
         """
         alive, _ = parse_node_name(name)
         timeout = _check_timeout(timeout)
-        if self._changed is None:
+        if self._change is None:
             raise RuntimeError("EpmdServer.wait_for() before start()")
-        async with asyncio.timeout(timeout), self._changed:
-            await self._changed.wait_for(lambda: (alive in self._nodes) == registered)
+        async with asyncio.timeout(timeout):
+            while (alive in self._nodes) != registered:
+                await self._change.wait()
         node = self._nodes.get(alive)
         return node.info if node else None
 
-    async def _notify(self) -> None:
-        assert self._changed is not None
-        async with self._changed:
-            self._changed.notify_all()
+    def _notify(self) -> None:
+        assert self._change is not None
+        self._change.set()
+        self._change = asyncio.Event()
 
     # one connection
 
@@ -656,16 +673,15 @@ class EpmdServer:
             return
         log.debug("epmd: registered %r port %d creation %d", alive, port, creation)
         try:
+            self._notify()
             await self._reply(writer, answer)
-            await self._notify()
             # The node keeps the connection open for its life; anything it
             # sends, or its close, ends the registration (as in epmd).
             await reader.read(1)
         finally:
             del self._nodes[alive]
             log.debug("epmd: unregistered %r", alive)
-            with contextlib.suppress(RuntimeError):    # (the loop may be closing)
-                asyncio.get_running_loop().create_task(self._notify())
+            self._notify()
 
     def _next_creation(self, alive: str) -> int:
         # epmd: a new name starts from the clock in seconds, each re-registration
@@ -673,8 +689,7 @@ class EpmdServer:
         last = self._creations.pop(alive, None)
         creation = (int(time.time()) if last is None else last) + 1
         creation &= 0xFFFFFFFF
-        if creation < 4:
-            creation = 4
+        creation = max(creation, 4)
         self._creations[alive] = creation
         if len(self._creations) > 1000:                 # epmd forgets old names too
             self._creations.pop(next(iter(self._creations)))
@@ -718,7 +733,7 @@ class EpmdHandle:
         if self.server is not None:
             await self.server.close()
 
-    async def __aenter__(self) -> EpmdHandle:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
@@ -824,7 +839,8 @@ def main(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     try:
         asyncio.run(serve())
     except OSError as e:
-        print(f"epmd: cannot listen on {args.address}:{args.port}: {e.strerror or e}", flush=True)
+        print(f"epmd: cannot listen on {server.host}:{server._requested_port}: "
+              f"{e.strerror or e}", flush=True)
         return 1
     except KeyboardInterrupt:
         pass
