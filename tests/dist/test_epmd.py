@@ -459,6 +459,23 @@ def test_ensure_epmd_starts_erlangs_epmd_as_a_child_and_stops_it_by_pid(aio_run)
     aio_run(main)
 
 
+def test_ensure_epmd_says_when_the_port_is_taken_by_something_else(aio_run):
+    """A port held by a listener that is no epmd: a clear EpmdError, whichever
+    epmd (Erlang's, or the built-in one) it tried to start."""
+    async def main():
+        async def mute(reader, writer):
+            await reader.read()
+            writer.close()
+
+        server = await asyncio.start_server(mute, "127.0.0.1", 0)
+        async with server:
+            port = server.sockets[0].getsockname()[1]
+            for builtin in (True, False):
+                with pytest.raises(EpmdError, match=f"port {port}|127.0.0.1:{port}"):
+                    await ensure_epmd(port, builtin=builtin, timeout=2)
+    aio_run(main)
+
+
 # -- python -m actors epmd ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
@@ -524,6 +541,7 @@ def test_the_cli_says_when_the_port_is_taken():
     (lambda: names(timeout=-1), ValueError, "timeout must be > 0"),
     (lambda: ensure_epmd(0), ValueError, "epmd_port must be"),
     (lambda: ensure_epmd(4369, builtin="yes"), TypeError, "builtin must be a bool"),
+    (lambda: ensure_epmd(4369, address=None), TypeError, "address must be a str"),
 ])
 def test_bad_arguments_are_named(aio_run, call, error, match):
     async def main():

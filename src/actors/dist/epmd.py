@@ -753,29 +753,36 @@ async def _answers(port: int, timeout: float = 1.0) -> bool:
     return True
 
 
-async def ensure_epmd(epmd_port: int | None = None, *, builtin: bool = False,
-                      timeout: float = 5.0) -> EpmdHandle:
+async def ensure_epmd(epmd_port: int | None = None, *, address: str = "127.0.0.1",
+                      builtin: bool = False, timeout: float = 5.0) -> EpmdHandle:
     """Make sure an epmd answers on ``127.0.0.1:epmd_port``; return a handle to it.
 
-    In order: if something answers ``NAMES_REQ`` on the port, use it (kind
-    ``"running"``; the handle never stops it).  Else, if Erlang's ``epmd`` is
-    installed (and not ``builtin``), start ``epmd -port N`` as a *child
-    process* (kind ``"erlang"``): not ``-daemon``, which detaches and outlives
-    us, so that ``handle.stop()`` ends exactly the process we started, by its
-    pid.  (Erlang's ``erl`` starts a detached ``epmd -daemon`` instead; do that
-    yourself if the epmd must outlive this program.)  Else start an
-    :class:`EpmdServer` in this process, on the loopback interface (kind
-    ``"builtin"``).
+    In order:
+
+    1. if something answers ``NAMES_REQ`` on the port, use it (kind
+       ``"running"``; the handle never stops it);
+    2. else, if Erlang's ``epmd`` is installed (and not ``builtin``), start
+       ``epmd -port N -address A`` as a *child process* (kind ``"erlang"``).
+       Not ``epmd -daemon`` as ``erl`` does: a daemon detaches (its pid is
+       not ours to know) and outlives us, while ``handle.stop()`` ends exactly
+       the process it started, by its pid.  Start ``epmd -daemon`` yourself if
+       the epmd must outlive this program;
+    3. else start an :class:`EpmdServer` in this process (kind ``"builtin"``).
 
     Args:
         epmd_port: default ``ERL_EPMD_PORT``, else 4369.
+        address: where a started epmd listens: the loopback interface by
+            default; ``"0.0.0.0"`` lets nodes on other hosts look our nodes up
+            (Erlang's epmd always listens on the loopback interface as well).
         builtin: skip Erlang's ``epmd``, use the in-process server.
         timeout: seconds to wait for a started ``epmd`` to answer.
 
     Raises:
-        EpmdError: the started ``epmd`` exited or did not answer in time.
+        EpmdError: the epmd could not be started (the port is taken by
+            something that is no epmd, or it did not answer in time).
     """
     port = _resolve_epmd_port(epmd_port)
+    _check_host(address, "address")
     if not isinstance(builtin, bool):
         raise TypeError(f"builtin must be a bool, got {type(builtin).__name__}")
     timeout = _check_timeout(timeout)
@@ -783,10 +790,14 @@ async def ensure_epmd(epmd_port: int | None = None, *, builtin: bool = False,
         return EpmdHandle("running", port)
     binary = None if builtin else shutil.which("epmd")
     if binary is None:
-        server = await EpmdServer("127.0.0.1", port).start()
+        try:
+            server = await EpmdServer(address, port).start()
+        except OSError as e:
+            raise EpmdError(f"cannot start an epmd on {address}:{port}: "
+                            f"{e.strerror or e}") from e
         return EpmdHandle("builtin", port, server=server)
     process = await asyncio.create_subprocess_exec(
-        binary, "-port", str(port), stdin=asyncio.subprocess.DEVNULL,
+        binary, "-port", str(port), "-address", address, stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
     handle = EpmdHandle("erlang", port, process=process)
     try:
@@ -796,7 +807,8 @@ async def ensure_epmd(epmd_port: int | None = None, *, builtin: bool = False,
                     if await _answers(port):               # lost a race: another epmd won
                         return EpmdHandle("running", port)
                     raise EpmdError(f"{binary} -port {port} exited with status "
-                                    f"{process.returncode}")
+                                    f"{process.returncode} (is port {port} taken by "
+                                    f"something that is no epmd?)")
                 await asyncio.sleep(0.02)
     except TimeoutError:
         await handle.stop()
