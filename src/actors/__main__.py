@@ -2,7 +2,8 @@
 
 Commands: ``bench`` (benchmarks against asyncio; from a checkout, also
 Erlang/OTP and the peers of ``--compare``), ``stress``
-(crash storms, churn and floods, with exact counts and latencies), ``top``. Each
+(crash storms, churn and floods, with exact counts and latencies), ``top``,
+``epmd`` (an Erlang port mapper daemon, for hosts without Erlang). Each
 command is a module exposing ``add_arguments(parser)`` and
 ``main(args, argv) -> int``; add one to ``COMMANDS`` to add a command.
 ``python -m actors --version`` prints ``actors-otp X.Y.Z``.
@@ -20,6 +21,7 @@ COMMANDS = {
               "benchmark actors against asyncio (and, from a checkout, Erlang/OTP and peers)"),
     "stress": ("actors.stress", "crash storms, churn and floods: exact counts, RSS and latencies"),
     "top": ("actors.top", "show the busiest processes of a running observer, like etop"),
+    "epmd": ("actors.dist.epmd", "run an Erlang port mapper daemon (epmd), for hosts without Erlang"),
 }
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from actors.dist import flags as F
+from actors.dist.epmd import Registration, port_please, register
 from actors.dist.handshake import (
     HandshakeError,
     dial,
@@ -36,32 +37,18 @@ needs_erl = pytest.mark.skipif(ERL is None or EPMD is None,
                                reason="Erlang/OTP (erl, epmd) is not installed")
 
 
-# -- minimal epmd client (replaced by actors.dist.epmd at merge) --------------------------
+# -- epmd ---------------------------------------------------------------------------
 
 async def epmd_port_please(epmd_port: int, name: str) -> int:
-    """PORT_PLEASE2_REQ: the distribution port of node ``name`` (short part)."""
-    reader, writer = await asyncio.open_connection(HOST, epmd_port)
-    try:
-        request = b"z" + name.encode()
-        writer.write(struct.pack(">H", len(request)) + request)
-        reply = await reader.read(1024)
-    finally:
-        writer.close()
-    assert reply[:2] == b"w\0", f"epmd does not know {name}: {reply!r}"
-    return struct.unpack(">H", reply[2:4])[0]
+    """The distribution port of node ``name`` (short part), from the private epmd."""
+    info = await port_please(name, HOST, epmd_port)
+    assert info is not None, f"epmd does not know {name}"
+    return info.port
 
 
-async def epmd_register(epmd_port: int, name: str, port: int) -> asyncio.StreamWriter:
-    """ALIVE2_REQ as a hidden node speaking version 6; registered while the
-    returned stream stays open."""
-    reader, writer = await asyncio.open_connection(HOST, epmd_port)
-    encoded = name.encode()
-    request = (b"x" + struct.pack(">HBBHHH", port, 72, 0, 6, 6, len(encoded)) + encoded
-               + struct.pack(">H", 0))
-    writer.write(struct.pack(">H", len(request)) + request)
-    reply = await reader.readexactly(2)
-    assert reply[0] in (118, 121) and reply[1] == 0, f"epmd refused {name}: {reply!r}"
-    return writer
+async def epmd_register(epmd_port: int, name: str, port: int) -> Registration:
+    """Register a hidden node; registered while the returned registration is open."""
+    return await register(name, port, hidden=True, host=HOST, epmd_port=epmd_port)
 
 
 # -- fixtures -----------------------------------------------------------------------
@@ -531,7 +518,7 @@ def test_erl_dials_us_and_sees_a_hidden_node(aio_run, epmd, erl):
             assert await node.aeval("nodes()") == "[]"        # hidden by default
             # erl is visible (PUBLISHED) but we are not: the connection is hidden
             assert conn.peer_flags & F.PUBLISHED and not conn.flags & F.PUBLISHED
-            registration.close()
+            await registration.close()
             conn.close()
 
     aio_run(main)
@@ -555,7 +542,7 @@ def test_a_wrong_cookie_with_erl_is_refused_both_ways(aio_run, epmd, erl):
             assert caught.value.reason == "bad_cookie"
             await node.aexpect("Invalid challenge reply")
             assert await node.aeval("nodes(hidden)") == "[]"
-            registration.close()
+            await registration.close()
 
     aio_run(main)
 
