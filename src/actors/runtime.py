@@ -34,6 +34,10 @@ _P = ParamSpec("_P")
 
 _logger = logging.getLogger("actors.runtime")
 
+#: How often a thread blocked in ``ThreadRuntime.call_sync`` (or ``spawn``)
+#: wakes up, so that Ctrl-C always interrupts it.
+_INTERRUPT_POLL = 0.25
+
 #: The gen-0 GC threshold ``actors.run`` uses while it runs.  Spawning walks
 #: the young generation once per threshold allocations; live coroutine frames
 #: make that walk expensive, so a program full of processes collects less often.
@@ -369,9 +373,12 @@ class ThreadRuntime:
         return RuntimeError(f"{what}: this runtime has been stopped; "
                             f"start a new one with Runtime.start_thread()")
 
-    def _post(self, what: str, fn: Callable[..., None], *args: Any) -> _Future[Any]:
+    def _post(self, what: str, fn: Callable[..., None], *args: Any,
+              fut: _Future[Any] | None = None) -> _Future[Any]:
         """Run ``fn(fut, *args)`` on the loop; return ``fut``, which ``fn`` resolves."""
-        fut: _Future[Any] = _Future(self)
+        if fut is None:
+            fut = _Future(self)
+        fut.add_done_callback(self._forget)
         with self._lock:
             if self._state != "running":
                 raise self._not_running(what)
@@ -380,16 +387,25 @@ class ThreadRuntime:
                 self._loop.call_soon_threadsafe(fn, fut, *args)
             except RuntimeError:                 # the loop just closed: _main fails fut
                 pass
-        fut.add_done_callback(self._forget)
         return fut
 
     def _forget(self, fut: concurrent.futures.Future[Any]) -> None:
         with self._lock:
             self._pending.discard(fut)
 
-    def _wait(self, fut: _Future[_T]) -> _T:
-        """``fut.result()``; if the wait is interrupted (Ctrl-C), kill its process."""
+    def _post_and_wait(self, what: str, fn: Callable[..., None], *args: Any) -> Any:
+        """``_post`` and wait for the result.  If the wait is interrupted
+        (Ctrl-C), at any point from before the post to the result, the work
+        is cancelled, or its process killed: a KeyboardInterrupt that lands
+        just after the post leaves no process behind."""
+        fut: _Future[Any] = _Future(self)
         try:
+            self._post(what, fn, *args, fut=fut)
+            while not fut.done():
+                # Wake up now and then: a SIGINT that lands just before the thread
+                # blocks in the wait would otherwise not interrupt it (CPython
+                # runs signal handlers between bytecodes only).
+                concurrent.futures.wait((fut,), timeout=_INTERRUPT_POLL)
             return fut.result()
         except BaseException:
             if not fut.done() and not fut.cancel():
@@ -460,8 +476,8 @@ class ThreadRuntime:
             if self._state != "running":
                 raise self._not_running("Runtime.spawn")
             return lowlevel.spawn(fn, *args, **kwargs)
-        pid: lowlevel.Pid = self._wait(self._post("Runtime.spawn", self._run_fn, lowlevel.spawn,
-                                                  (fn, *args), kwargs))
+        pid: lowlevel.Pid = self._post_and_wait("Runtime.spawn", self._run_fn, lowlevel.spawn,
+                                                (fn, *args), kwargs)
         return pid
 
     def send(self, dest: lowlevel.Pid | str | lowlevel.via, msg: _T) -> _T:
@@ -500,9 +516,9 @@ class ThreadRuntime:
             lowlevel.check_server(server, "server", "Runtime.call_sync")
         lowlevel.check_seconds(timeout, "timeout", allow_none=True)
         self._refuse_on_loop_thread("Runtime.call_sync()")
-        fut = self._post("Runtime.call_sync", self._run_process, _call, (server, request, timeout), {})
         try:
-            ok, value = self._wait(fut)
+            ok, value = self._post_and_wait("Runtime.call_sync", self._run_process, _call,
+                                            (server, request, timeout), {})
         except ProcessExit as signal:            # the runtime stopped the call's process
             raise RuntimeError(f"Runtime.call_sync({server!r}, ...): the call was stopped by the "
                                f"exit signal {signal.reason!r}: the runtime is stopping") from None
