@@ -151,10 +151,54 @@ def test_start_link_outside_a_process_raises_runtime_error(aio_run):
 
     async def main():
         async with actors.Runtime():
-            with pytest.raises(RuntimeError, match="inside a process"):
+            with pytest.raises(RuntimeError, match=r"inside a process.*Registry\.start\("):
                 await Registry.start_link(keys="unique", name="reg")
 
     aio_run(main)
+
+
+def test_start_from_plain_asyncio_gives_a_registry_that_outlives_its_starter(aio_run):
+    """Registry.start (OTP's unlinked start) is the way to start a registry
+    from outside a process: it lives until the runtime stops it."""
+
+    async def main():
+        async with actors.Runtime() as rt:
+            pid = await Registry.start(keys="unique", name="reg")
+
+            async def use():
+                Registry.register("reg", "k", 1)
+                return Registry.lookup("reg", "k")
+
+            async def look():
+                return Registry.lookup("reg", "k")
+
+            assert await rt.run_in_process(use) != []
+            # run_in_process's helper process has come and gone: its entry went
+            # with it, and the registry stays
+            assert await rt.run_in_process(look) == []
+            assert Process.alive(pid) and actors.whereis("reg") is pid
+
+    aio_run(main)
+
+
+def test_start_under_a_thread_runtime_stays_up_and_stops_with_it():
+    with actors.Runtime.start_thread() as rt:
+        pid = rt.submit(Registry.start, keys="duplicate", name="reg").result(30)
+        assert rt.submit(_alive, pid).result(30) is True
+    assert not rt.running
+
+
+async def _alive(pid):
+    return Process.alive(pid) and actors.whereis("reg") is pid
+
+
+def test_start_checks_its_options_before_starting(run):
+    async def main():
+        with pytest.raises(ValueError, match="keys"):
+            await Registry.start(keys="some")
+        assert actors.whereis("reg") is None
+
+    run(main)
 
 
 def test_registry_is_not_instantiated():
@@ -177,11 +221,11 @@ def test_registry_and_process_are_namespaces_of_staticmethods(namespace):
 
 
 def test_registry_functions_follow_the_sync_async_rule():
-    """Only start_link waits for another process (docs/api.md "Sync or async");
+    """Only the starts wait for another process (docs/api.md "Sync or async");
     every other Registry function completes in the caller."""
     awaited = {name for name, attr in vars(Registry).items()
                if isinstance(attr, staticmethod) and inspect.iscoroutinefunction(attr.__func__)}
-    assert awaited == {"start_link"}
+    assert awaited == {"start", "start_link"}
 
 
 def test_a_registry_can_be_used_by_pid_alone(run):

@@ -437,7 +437,8 @@ def _caller(what: str) -> Pid:
         return _self()
     except RuntimeError:
         raise RuntimeError(f"{what} must be called inside a process: it acts on the calling "
-                           f"process (from plain asyncio code, use Runtime.run_in_process)") from None
+                           f"process (the one it registers or unregisters), so call it from "
+                           f"that process") from None
 
 
 def _check_key(key: Any) -> None:
@@ -657,9 +658,36 @@ class Registry:
             RuntimeError: called outside a process.
         """
         listeners, meta = _check_options(keys, name, partitions, listeners, meta)
-        parent = _caller("Registry.start_link")
+        try:
+            parent = _self()
+        except RuntimeError:
+            raise RuntimeError(
+                "Registry.start_link must be called inside a process: it links the registry "
+                "to its caller. Outside a process, start it with Registry.start(...) (or "
+                "under a supervisor: Supervisor.start([Registry.child_spec(...)]))") from None
         pid = await _RegistryServer.start_link(keys, partitions, listeners, meta, parent,
                                                name=name, timeout=timeout)
+        assert pid is not None                    # init never ignores
+        return pid
+
+    @staticmethod
+    async def start(*, keys: str, name: str | None = None, partitions: int = 1,
+                    listeners: list[str | Pid] | tuple[str | Pid, ...] = (),
+                    meta: dict[Any, Any] | None = None,
+                    timeout: float | None = None) -> Pid:
+        """Like ``start_link``, without the link: the registry outlives its caller.
+
+        For a registry started from plain asyncio code or from a thread
+        (``Runtime.start_thread``): it runs until the runtime stops, which
+        shuts it down as a parent would.  Works inside a process too.
+
+        Raises:
+            TypeError, ValueError: a bad option (before anything starts).
+            AlreadyRegistered: ``name`` is taken (``.pid`` is the holder).
+        """
+        listeners, meta = _check_options(keys, name, partitions, listeners, meta)
+        pid = await _RegistryServer.start(keys, partitions, listeners, meta, None,
+                                          name=name, timeout=timeout)
         assert pid is not None                    # init never ignores
         return pid
 
