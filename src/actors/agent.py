@@ -281,12 +281,14 @@ class Agent(GenServer):
     # -- server callbacks ----------------------------------------------------
 
     async def init(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        """The agent's state is what ``fn(*args)`` returns (awaited if it is awaitable)."""
         state = fn(*args)
         if _is_awaitable(state):
             state = await state
         self.state = state
 
     def handle_call(self, request: Any, from_: Any) -> Any:
+        """``get``, ``update`` and ``get_and_update``: apply the function to the state."""
         why = _malformed(request, _CALLS)
         if why is not None:                 # a client's bad request must not kill the agent
             return bad_request(self, "Agent", request, why)
@@ -297,6 +299,7 @@ class Agent(GenServer):
         return self._apply(op, value)
 
     def handle_cast(self, request: Any) -> Any:
+        """``cast``: apply the function to the state; nobody waits for it."""
         why = _malformed(request, (_CAST,))
         if why is not None:                 # nobody to answer: log and drop it
             bad_request(self, "Agent", request, why)
@@ -309,6 +312,7 @@ class Agent(GenServer):
         return None
 
     async def handle_continue(self, arg: tuple[str, Any, Any]) -> None:
+        """Finish an async function's result before any other message."""
         op, from_, awaitable = arg
         value = await awaitable
         if op == _CAST:
