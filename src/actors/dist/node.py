@@ -41,7 +41,7 @@ import itertools
 import logging
 import secrets
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 
 from . import epmd as _epmd
 from .etf import Atom, ExternalPid, ExternalRef, ImproperList, decode_from, encode
@@ -156,21 +156,26 @@ def parse_packet(packet: bytes) -> tuple[tuple[Any, ...], Any]:
         raise ProtocolError(f"undecodable packet: {exc}") from None
     if end != len(packet):
         raise ProtocolError(f"{len(packet) - end} bytes after the message")
-    if (not isinstance(control, tuple) or not control or not isinstance(control[0], int)
+    if (not _is_tuple(control) or not control or not isinstance(control[0], int)
             or isinstance(control[0], bool)):
         raise ProtocolError(f"the control message must be a tuple starting with an integer "
                             f"tag, got {control!r:.80}")
-    shape = CONTROLS.get(control[0])
+    ctl = control
+    shape = CONTROLS.get(ctl[0])
     if shape is None:
-        raise ProtocolError(f"unknown control tag {control[0]}")
+        raise ProtocolError(f"unknown control tag {ctl[0]}")
     size, carries = shape
-    if len(control) != size:
-        raise ProtocolError(f"control tag {control[0]} must be a {size}-tuple, got "
-                            f"{len(control)} elements")
+    if len(ctl) != size:
+        raise ProtocolError(f"control tag {ctl[0]} must be a {size}-tuple, got "
+                            f"{len(ctl)} elements")
     if carries != (message is not NO_MESSAGE):
-        raise ProtocolError(f"control tag {control[0]} "
+        raise ProtocolError(f"control tag {ctl[0]} "
                             f"{'needs' if carries else 'must not have'} a message")
-    return control, message
+    return ctl, message
+
+
+def _is_tuple(value: object) -> TypeGuard[tuple[Any, ...]]:
+    return isinstance(value, tuple)
 
 
 def _check_node_name(name: object, what: str) -> str:
@@ -481,6 +486,7 @@ class DistNode:
             case _:
                 return False
         reply = encode((tag, _YES))
+        control: tuple[Any, ...]
         if (isinstance(tag, ImproperList) and tag.items == (_ALIAS,)
                 and isinstance(tag.tail, ExternalRef) and conn.flags & ALIAS):
             control = (ALIAS_SEND_TAG, self.pid, tag.tail)
@@ -495,9 +501,12 @@ class DistNode:
     def _reply(self, conn: Connection, message: Any) -> bool:
         """A ``{Tag, yes}`` answer to one of our pings (``Tag`` a ref, or
         ``[alias | Ref]``)."""
-        if not isinstance(message, tuple) or len(message) != 2:
+        if not _is_tuple(message):
             return False
-        tag: Any = message[0]
+        answer = message
+        if len(answer) != 2:
+            return False
+        tag: Any = answer[0]
         if isinstance(tag, ImproperList) and tag.items == (_ALIAS,):
             tag = tag.tail
         if not isinstance(tag, ExternalRef):
@@ -507,7 +516,7 @@ class DistNode:
             return False
         del self._calls[tag]
         if not call[1].done():
-            call[1].set_result(message[1] == _YES)
+            call[1].set_result(answer[1] == _YES)
         return True
 
     def _log_control(self, node: str, control: tuple[Any, ...], message: Any) -> None:
