@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from actors.dist.epmd import port_please
-from actors.dist.etf import Atom, ExternalPid, encode
-from actors.dist.handshake import dial
+from actors.dist.epmd import port_please, register
+from actors.dist.etf import Atom, ExternalPid, ExternalRef, ImproperList, encode
+from actors.dist.handshake import dial, start_server
 from actors.dist.node import NO_MESSAGE, DistNode, ProtocolError, parse_packet
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -351,6 +351,97 @@ def test_a_peer_sending_a_malformed_packet_is_disconnected(aio_run, caplog, pack
         aio_run(main)
     assert any("malformed packet" in r.getMessage() and "hostile" in r.getMessage()
                for r in caplog.records)
+
+
+def test_a_failing_on_control_is_logged_and_the_connection_stays(aio_run, caplog):
+    """A bug in the handler is the handler's: logged, the peer stays connected."""
+    async def main():
+        a, b = await two_nodes()
+        seen: list[tuple[Any, ...]] = []
+
+        def handler(peer: str, control: tuple[Any, ...], message: Any) -> None:
+            seen.append(control)
+            raise RuntimeError("handler bug")
+
+        a.on_control = handler
+        try:
+            peer = await dial(py_name("odd"), 1, a.name, HOST, a.port, "secret")
+            # an ALIAS_SEND to an alias that is no reference (and unhashable)
+            peer.send(b"p" + encode((33, ExternalPid(peer.local_name, 1, 0, 1), [1]))
+                      + encode("m"))
+            # then an is_auth call on the same connection: answered, so after the above
+            me = ExternalPid(peer.local_name, 1, 0, 1)
+            tag = ExternalRef(peer.local_name, 1, (1, 2, 3))
+            peer.send(b"p" + encode((6, me, Atom(""), Atom("net_kernel")))
+                      + encode((Atom("$gen_call"), (me, tag), (Atom("is_auth"), Atom("x")))))
+            reply = await asyncio.wait_for(peer.recv(), 10)
+            assert reply is not None
+            assert parse_packet(reply) == ((22, a.pid, me), (tag, "yes"))   # SEND_SENDER
+            assert len(seen) == 1 and seen[0][0] == 33
+            assert peer.local_name in a.nodes()
+            peer.close()
+        finally:
+            await b.stop()
+            await a.stop()
+
+    with caplog.at_level(logging.ERROR, logger="actors.dist"):
+        aio_run(main)
+    assert any("raised" in r.getMessage() for r in caplog.records)
+
+
+def test_net_kernel_answers_an_alias_tagged_call_to_the_alias(aio_run):
+    """OTP 24+ gen:call tags are [alias | Ref]: the answer is an ALIAS_SEND to Ref."""
+    async def main():
+        a, b = await two_nodes()
+        try:
+            peer = await dial(py_name("alias"), 1, a.name, HOST, a.port, "secret")
+            me = ExternalPid(peer.local_name, 1, 0, 1)
+            ref = ExternalRef(peer.local_name, 1, (4, 5, 6))
+            tag = ImproperList([Atom("alias")], ref)
+            peer.send(b"p" + encode((6, me, Atom(""), Atom("net_kernel")))
+                      + encode((Atom("$gen_call"), (me, tag), (Atom("is_auth"), Atom("x")))))
+            reply = await asyncio.wait_for(peer.recv(), 10)
+            assert reply is not None
+            assert parse_packet(reply) == ((33, a.pid, ref), (tag, "yes"))
+            peer.close()
+        finally:
+            await b.stop()
+            await a.stop()
+
+    aio_run(main)
+
+
+@pytest.mark.parametrize("form", ["ref", "alias"])
+def test_ping_accepts_an_answer_to_the_ref_or_to_the_alias(aio_run, form):
+    """A peer whose net_kernel answers {[alias | Ref], yes} by ALIAS_SEND, or
+    {Ref, yes} by SEND, gets pong either way."""
+    async def main():
+        port = free_port()
+        a = await DistNode.start(py_name("a"), "secret", epmd_port=port, builtin_epmd=True)
+        conns: asyncio.Queue[Any] = asyncio.Queue()
+        name = py_name("fake")
+        server = await start_server(name, 9, "secret", conns.put_nowait, host=HOST)
+        registration = await register(name, server.sockets[0].getsockname()[1], epmd_port=port)
+        try:
+            pinging = asyncio.ensure_future(a.ping(name))
+            conn = await asyncio.wait_for(conns.get(), 10)
+            packet = await asyncio.wait_for(conn.recv(), 10)
+            control, (_, (sender, ref), _) = parse_packet(packet)
+            assert control == (6, a.pid, "", "net_kernel") and sender == a.pid
+            me = ExternalPid(name, 1, 0, 9)
+            if form == "ref":
+                conn.send(b"p" + encode((2, Atom(""), sender)) + encode((ref, Atom("yes"))))
+            else:
+                conn.send(b"p" + encode((33, me, ref))
+                          + encode((ImproperList([Atom("alias")], ref), Atom("yes"))))
+            assert await asyncio.wait_for(pinging, 10) == "pong"
+            conn.close()
+        finally:
+            await registration.close()
+            server.close()
+            await a.stop()
+
+    aio_run(main)
 
 
 def test_parse_packet_splits_control_and_message():

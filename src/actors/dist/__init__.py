@@ -12,6 +12,9 @@ The pieces, bottom-up, each usable and tested on its own:
   the OTP 23+ handshake (``dial``, ``accept``, ``start_server``) and the
   framed, ticking ``Connection`` that carries packets after it.
 
-The node itself (handshake, connections, remote pids, ``actors.Node``) is
-built on these.
+* ``actors.dist.node``: ``DistNode``, a node on these: epmd registration,
+  one connection per peer, the control-message reader, ``net_kernel``'s
+  answer to ``net_adm:ping`` and ``ping`` itself, nodedown.
+
+Remote pids, links and monitors in the core, and ``actors.Node``, come next.
 """

@@ -443,7 +443,13 @@ class DistNode:
                                         "disconnecting", conn.peer_name, exc)
                         self._close(conn, "protocol_error")
                         return
-                    self._dispatch(conn, control, message)
+                    try:
+                        self._dispatch(conn, control, message)
+                    except Exception:
+                        _logger.exception("dist: cannot handle %r from %s; disconnecting",
+                                          control, conn.peer_name)
+                        self._close(conn, "protocol_error")
+                        return
         finally:
             self._lost(conn)
 
@@ -469,12 +475,11 @@ class DistNode:
         tag = control[0]
         if tag == REG_SEND_TAG and control[3] == _NET_KERNEL and self._net_kernel(conn, message):
             return
-        if tag in (SEND_TAG, SEND_SENDER_TAG) and control[2] == self.pid:
-            if self._reply(conn, message):
-                return
-        elif tag == ALIAS_SEND_TAG and control[2] in self._calls:
-            if self._reply(conn, message):
-                return
+        to_us = ((tag in (SEND_TAG, SEND_SENDER_TAG) and control[2] == self.pid)
+                 or (tag == ALIAS_SEND_TAG and isinstance(control[2], ExternalRef)
+                     and control[2] in self._calls))
+        if to_us and self._reply(conn, message):
+            return
         self._callback(self.on_control, conn.peer_name, control, message)
 
     def _net_kernel(self, conn: Connection, message: Any) -> bool:
@@ -569,5 +574,5 @@ class DistNode:
     def _callback(self, fn: Callable[..., object], *args: Any) -> None:
         try:
             fn(*args)
-        except Exception:  # noqa: BLE001 (a handler's bug must not break the connection)
+        except Exception:  # a handler's bug must not break the connection
             _logger.exception("dist: %r raised", fn)
