@@ -298,6 +298,34 @@ def test_simultaneous_connects_from_both_sides_end_with_one_connection(aio_run):
     aio_run(main)
 
 
+def test_a_peer_that_connects_anew_replaces_its_old_connection(aio_run):
+    """Status "alive", answered true (its old connection is dead, e.g. it
+    restarted): nodedown for the old connection, nodeup for the new one."""
+    async def main():
+        a, b = await two_nodes()
+        events = Events(a)
+        try:
+            name = py_name("again")
+            first = await dial(name, 1, a.name, HOST, a.port, "secret")
+            assert await events.nodeup() == name
+            second = await dial(name, 2, a.name, HOST, a.port, "secret")
+            assert await events.nodedown() == (name, "replaced")
+            assert await events.nodeup() == name
+            assert a.nodes() == [name]
+            connection = a.connection(name)
+            assert connection is not None and connection.peer_creation == 2
+            assert await asyncio.wait_for(first.wait_closed(), 10) == "connection_closed"
+            assert not second.closed
+            second.close()
+            assert await events.nodedown() == (name, "connection_closed")
+            assert events.down.empty() and a.nodes() == []
+        finally:
+            await b.stop()
+            await a.stop()
+
+    aio_run(main)
+
+
 def test_a_python_node_with_another_cookie_gets_pang(aio_run):
     async def main():
         port = free_port()

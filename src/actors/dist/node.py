@@ -206,7 +206,9 @@ class DistNode:
         on_nodedown: ``on_nodedown(node, reason)``, once per connection lost:
             ``"connection_closed"``, ``"net_tick_timeout"``,
             ``"packet_too_large"``, ``"protocol_error"`` (it sent a malformed
-            packet), ``"disconnect"`` (:meth:`disconnect`),
+            packet), ``"disconnect"`` (:meth:`disconnect`), ``"replaced"`` (the
+            peer connected anew, saying its old connection is dead: a nodeup
+            follows),
             ``"net_kernel_terminated"`` (:meth:`stop`).
     """
 
@@ -416,16 +418,17 @@ class DistNode:
         peer = conn.peer_name
         old = self._connections.get(peer)
         if old is not None:
-            # the peer said its old connection is dead ("alive" answered true)
-            self._down_reasons[old] = "replaced"
-            old.close()
+            # the peer said its old connection is dead ("alive" answered true):
+            # nodedown for the old one (a new incarnation, maybe), nodeup for this
+            self._close(old, "replaced")
+            self._lost(old)
         self._connections[peer] = conn
         self._readers[conn] = self._spawn(self._read(conn))
         attempt = self._attempts.get(peer)
         if attempt is not None and not attempt.done():
             attempt.set_result(True)
         _logger.debug("dist: connected to %s", peer)
-        if old is None and self.on_nodeup is not None:
+        if self.on_nodeup is not None:
             self._callback(self.on_nodeup, peer)
 
     def _close(self, conn: Connection, reason: str) -> None:
@@ -451,15 +454,15 @@ class DistNode:
                         self._close(conn, "protocol_error")
                         return
         finally:
+            self._readers.pop(conn, None)
             self._lost(conn)
 
     def _lost(self, conn: Connection) -> None:
         conn.close()
-        self._readers.pop(conn, None)
         reason = self._down_reasons.pop(conn, None) or conn.close_reason or "connection_closed"
         peer = conn.peer_name
         if self._connections.get(peer) is not conn:
-            return                                 # replaced: the node is still up
+            return                                 # reported already (replaced)
         del self._connections[peer]
         for ref, (node, waiter) in list(self._calls.items()):
             if node == peer and not waiter.done():
