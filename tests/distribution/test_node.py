@@ -92,6 +92,28 @@ def test_erl_pings_a_python_node(aio_run, epmd, erl, cookie):
     aio_run(main)
 
 
+def test_a_visible_python_node_is_in_a_visible_erl_nodes_list(aio_run, epmd, cookie):
+    """hidden=False: a visible node, in erl's nodes() (global's and rex's
+    messages to it go to on_control)."""
+    async def main():
+        erl = ErlNode(f"vis{next(_names)}x{epmd.port}@{HOST}", cookie=cookie, epmd=epmd,
+                      hidden=False)
+        try:
+            node = await DistNode.start(py_name(), cookie, epmd_port=epmd.port, hidden=False)
+            try:
+                info = await port_please(node.name, epmd_port=epmd.port)
+                assert info is not None and not info.hidden
+                assert await erl.aeval(f"net_adm:ping('{node.name}')") == "pong"
+                assert await erl.aeval("{nodes(), nodes(hidden)}") == f"{{['{node.name}'],[]}}"
+                assert await node.ping(erl.name) == "pong"
+            finally:
+                await node.stop()
+        finally:
+            erl.stop()
+
+    aio_run(main)
+
+
 def test_erl_with_another_cookie_gets_pang(aio_run, epmd, erl, cookie):
     async def main():
         node = await DistNode.start(py_name(), cookie, epmd_port=epmd.port)
