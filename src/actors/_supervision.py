@@ -427,9 +427,10 @@ class SupervisorServer(GenServer):
 
     def report(self, level: int, event: str, msg: str, *args: Any, **fields: Any) -> None:
         """Log ``"<kind> <pid> (<name>): " + msg % args`` on "actors.supervisor"
-        with the structured fields of this supervisor and ``fields``."""
+        with the structured fields of this supervisor and ``fields``; the
+        record names the method that called ``report`` as its source."""
         lowlevel.report(_logger, level, event, self._pid, "%s %s: " + msg, self.kind, describe(self),
-                        *args, **fields)
+                        *args, stacklevel=2, **fields)
 
     # -- exits and restarts ------------------------------------------------------------
 
