@@ -227,6 +227,11 @@ def test_a_long_step_names_the_process_and_its_duration(run, records):
     assert (warning.pid, warning.registered_name, warning.initial_call, warning.pids) == \
         (repr(pid), "slowpoke", f"{__name__}.{slow.__qualname__}", [repr(pid)])
     assert warning.duration >= 0.05
+    # One sentence: who held the loop, how long, then where it went on waiting.
+    assert warning.getMessage().startswith(
+        f"Long step: process {pid!r} (registered name: slowpoke, initial call: ")
+    assert ") held the event loop for " in warning.getMessage()
+    assert " ms; it then waited at " in warning.getMessage()
 
 
 def test_a_process_that_swallows_its_exit_is_named_with_the_reason(run, clock, records):
@@ -680,6 +685,47 @@ def test_restarts_are_info_and_giving_up_is_an_error(run, clock, records):
             ("worker", crash.pid, "RuntimeError('child-crash')")
     assert [r.restart_count for r in supervisor] == [1, 2, 2]
     assert (supervisor[-1].max_restarts, supervisor[-1].max_seconds) == (2, 5.0)
+
+
+class Conn(GenServer):
+    def handle_call(self, request, from_):
+        raise ConnectionResetError("gone")
+
+
+def test_a_restart_message_names_a_class_child_as_its_child_id_field_does(run, records):
+    """A child whose id is its class reads ``module.Class`` in the message,
+    as in the ``child_id`` field, not ``<class '...'>``."""
+    async def main():
+        sup = await Supervisor.start_link([Conn.child_spec()])
+        [child] = await Supervisor.which_children(sup)
+        with pytest.raises(actors.CallExit):
+            await GenServer.call(child.pid, "query")
+        await Supervisor.which_children(sup)
+        return child.pid
+
+    pid = run(main)
+    [restart] = [r for r in records() if r.event == "restart"]
+    assert restart.child_id == f"{__name__}.Conn"
+    assert f"child {__name__}.Conn ({pid!r}) exited with reason" in restart.getMessage()
+    assert "<class" not in restart.getMessage()
+
+
+def test_a_long_step_that_exits_reads_as_one_sentence(run, records):
+    async def exits_slowly(parent):
+        await actors.sleep(0.001)
+        # Told by a timer, not a monitor: the parent runs in a later tick, so
+        # the long step is measured alone and the record names it.
+        actors.send_after(parent, "done", 0.001)
+        time.sleep(0.06)
+
+    async def main():
+        actors.spawn(exits_slowly, actors.self())
+        await actors.receive("done")
+
+    run(main, long_step=0.05)
+    [warning] = [r for r in records(logging.WARNING) if r.event == "long_step"]
+    text = warning.getMessage()
+    assert " held the event loop for " in text and " ms; it then exited. Every other process" in text
 
 
 def test_dynamic_and_task_supervisors_log_restarts_by_child_pid(run, records):

@@ -344,17 +344,19 @@ cdef class Scheduler:
             fields["duration"] = secs
             fields["pids"] = [repr(q) for q in who]
             if len(who) == 1:
+                end = _step_end(<Pid>who[0])
                 _emit(logging.WARNING, <Pid>who[0], "long_step",
-                      "Long step: process %s held the event loop for %.0f ms; every other "
-                      "process and all asyncio I/O waited. Offload blocking or CPU-heavy "
-                      "work with `await actors.to_thread(fn)`.",
-                      (_describe_step(<Pid>who[0]), secs * 1e3), None, fields)
+                      "Long step: process %s held the event loop for %.0f ms%s. Every other "
+                      "process and all asyncio I/O waited meanwhile. Offload blocking or "
+                      "CPU-heavy work with `await actors.to_thread(fn)`.",
+                      (_describe_step(<Pid>who[0]), secs * 1e3, f"; it then {end}" if end else ""),
+                      None, fields)
             else:
                 _emit(logging.WARNING, None, "long_step",
                       "Long step: the event loop was held for %.0f ms by a step of one of "
                       "these processes: %s. Offload blocking or CPU-heavy work with "
                       "`await actors.to_thread(fn)`.",
-                      (secs * 1e3, "; ".join([_describe_step(<Pid>q) for q in who])), None, fields)
+                      (secs * 1e3, "; ".join([_describe_candidate(<Pid>q) for q in who])), None, fields)
         except BaseException:
             actors_fetch_exception()
 
@@ -420,14 +422,25 @@ cdef inline void _release_batch(PyObject** batch, int k) noexcept:
 
 
 cdef str _describe_step(Pid p):
-    """``<0.5.0> (registered name: ..., initial call: ...) stopped at ...``."""
+    """``<0.5.0> (registered name: ..., initial call: ...)``."""
     name = p.extra.name if p.extra is not None else None
+    return f"{p!r} (registered name: {name}, initial call: {_initial_call(p)})"
+
+
+cdef str _step_end(Pid p):
+    """How the step of ``p`` ended: ``"exited"``, ``"waited at fn (file:line)"``, or ""."""
     if p.state == S_DEAD:
-        where = "then exited"
-    else:
-        fn = _current_function(p)
-        where = f"then waited at {fn[0]} ({fn[1]}:{fn[2]})" if fn is not None else ""
-    return f"{p!r} (registered name: {name}, initial call: {_initial_call(p)}) {where}"
+        return "exited"
+    fn = _current_function(p)
+    return f"waited at {fn[0]} ({fn[1]}:{fn[2]})" if fn is not None else ""
+
+
+cdef str _describe_candidate(Pid p):
+    """``<0.5.0> (registered name: ..., initial call: ..., then waited at ...)``."""
+    name = p.extra.name if p.extra is not None else None
+    end = _step_end(p)
+    return (f"{p!r} (registered name: {name}, initial call: {_initial_call(p)}"
+            f"{', then ' + end if end else ''})")
 
 
 cdef inline void _make_runnable(Pid p) noexcept:
