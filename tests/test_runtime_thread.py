@@ -432,20 +432,35 @@ def _runtime_threads():
 
 
 @pytest.mark.parametrize("options, error, match", [
-    ({"loop": "tokio"}, ValueError, "loop"),
-    ({"loop": 3}, ValueError, "loop"),
-    ({"clock": 5}, TypeError, "clock"),
-    ({"shutdown_timeout": -1}, ValueError, "shutdown_timeout"),
-    ({"shutdown_timeout": "soon"}, TypeError, "shutdown_timeout"),
-    ({"gc_threshold": 0}, ValueError, "gc_threshold"),
-    ({"long_step": 0}, ValueError, "long_step"),
+    ({"loop": "tokio"}, ValueError, r"Runtime\.start_thread\(loop=\.\.\.\)"),
+    ({"loop": 3}, TypeError, r"Runtime\.start_thread\(loop=\.\.\.\)"),
+    ({"clock": 5}, TypeError, r"Runtime\.start_thread\(clock=\.\.\.\)"),
+    ({"shutdown_timeout": -1}, ValueError, r"Runtime\.start_thread\(shutdown_timeout=\.\.\.\)"),
+    ({"shutdown_timeout": "soon"}, TypeError, r"Runtime\.start_thread\(shutdown_timeout=\.\.\.\)"),
+    ({"gc_threshold": 0}, ValueError, r"Runtime\.start_thread\(gc_threshold=\.\.\.\)"),
+    ({"gc_threshold": "many"}, TypeError, r"Runtime\.start_thread\(gc_threshold=\.\.\.\)"),
+    ({"asyncio_tasks": "no"}, TypeError, r"Runtime\.start_thread\(asyncio_tasks=\.\.\.\)"),
+    ({"asyncio_tasks": 0}, TypeError, r"Runtime\.start_thread\(asyncio_tasks=\.\.\.\)"),
+    ({"long_step": 0}, ValueError, r"Runtime\.start_thread\(long_step=\.\.\.\)"),
     ({"colour": "blue"}, TypeError, "colour"),
 ])
 def test_bad_options_are_refused_before_the_thread_starts(options, error, match):
+    """A bad option raises TypeError (wrong type) or ValueError (wrong
+    value) naming ``Runtime.start_thread`` and the option; no thread starts."""
     before = _runtime_threads()
     with pytest.raises(error, match=match):
         actors.Runtime.start_thread(**options)
     assert _runtime_threads() == before
+
+
+@pytest.mark.parametrize("options, error", [
+    ({"asyncio_tasks": "no"}, TypeError), ({"asyncio_tasks": None}, TypeError),
+    ({"clock": 5}, TypeError), ({"gc_threshold": True}, TypeError), ({"gc_threshold": -2}, ValueError),
+])
+def test_bad_options_of_runtime_name_runtime_and_the_option(options, error):
+    [name] = options
+    with pytest.raises(error, match=rf"^Runtime\({name}=\.\.\.\): {name} must"):
+        actors.Runtime(**options)
 
 
 def test_bad_arguments_to_the_methods_name_them(start):
@@ -455,13 +470,15 @@ def test_bad_arguments_to_the_methods_name_them(start):
     rt = start()
     with pytest.raises(TypeError, match="server"):
         rt.call_sync(42, "hello")
-    with pytest.raises(ValueError, match="timeout"):
+    with pytest.raises(ValueError, match=r"^Runtime\.call_sync\(timeout=\.\.\.\): timeout must be >= 0"):
         rt.call_sync("x", "hello", timeout=-1)
+    with pytest.raises(ValueError, match=r"^Runtime\.stop\(timeout=\.\.\.\): timeout must be >= 0"):
+        rt.stop(timeout=-1)
     with pytest.raises(TypeError, match="Runtime.submit"):
         rt.submit(not_async)
     with pytest.raises(TypeError, match="Runtime.spawn"):
         rt.spawn(not_async)
-    with pytest.raises(TypeError, match="timeout"):
+    with pytest.raises(TypeError, match=r"^Runtime\.stop\(timeout=\.\.\.\): timeout must be"):
         rt.stop(timeout="later")
     with pytest.raises(TypeError, match="start_thread"):
         actors.runtime.ThreadRuntime()

@@ -97,20 +97,12 @@ class Runtime:
                  gc_threshold: int | None = None,
                  asyncio_tasks: bool = True,
                  long_step: float | None = lowlevel.LONG_STEP) -> None:
-        if clock is not None and not callable(clock):
-            raise TypeError(f"Runtime(clock=...): clock must be callable, got {clock!r}")
-        if shutdown_timeout is not None:
-            lowlevel.check_seconds(shutdown_timeout, "shutdown_timeout")
-        if gc_threshold is not None and (not isinstance(gc_threshold, int) or gc_threshold < 1):
-            raise ValueError(f"Runtime(gc_threshold=...): must be a positive int, got {gc_threshold!r}")
+        _check_options("Runtime", clock=clock, shutdown_timeout=shutdown_timeout,
+                       gc_threshold=gc_threshold, asyncio_tasks=asyncio_tasks, long_step=long_step)
         self._clock = clock
         self._shutdown_timeout = shutdown_timeout
         self._gc_threshold = gc_threshold
-        self._asyncio_tasks = bool(asyncio_tasks)
-        if long_step is not None:
-            lowlevel.check_seconds(long_step, "long_step")
-            if long_step == 0:
-                raise ValueError("long_step must be > 0 seconds, or None to turn the report off")
+        self._asyncio_tasks = asyncio_tasks
         self._long_step = long_step
         self._old_gc: tuple[int, int, int] | None = None
         self._sched: Scheduler | None = None
@@ -157,6 +149,8 @@ class Runtime:
             RuntimeError: another actors runtime is running in this interpreter.
         """
         factory = _loop_factory(loop, "Runtime.start_thread")
+        _check_options("Runtime.start_thread", clock=clock, shutdown_timeout=shutdown_timeout,
+                       gc_threshold=gc_threshold, asyncio_tasks=asyncio_tasks, long_step=long_step)
         runtime = Runtime(clock=clock, shutdown_timeout=shutdown_timeout, gc_threshold=gc_threshold,
                           asyncio_tasks=asyncio_tasks, long_step=long_step)
         return ThreadRuntime._start(runtime, factory)
@@ -514,7 +508,7 @@ class ThreadRuntime:
         """
         if type(server) is not lowlevel.Pid:
             lowlevel.check_server(server, "server", "Runtime.call_sync")
-        lowlevel.check_seconds(timeout, "timeout", allow_none=True)
+        lowlevel.check_seconds(timeout, "Runtime.call_sync(timeout=...): timeout", allow_none=True)
         self._refuse_on_loop_thread("Runtime.call_sync()")
         try:
             ok, value = self._post_and_wait("Runtime.call_sync", self._run_process, _call,
@@ -568,7 +562,7 @@ class ThreadRuntime:
                 ``stop`` again to wait more.
             RuntimeError: called on the runtime's own thread.
         """
-        lowlevel.check_seconds(timeout, "timeout", allow_none=True)
+        lowlevel.check_seconds(timeout, "Runtime.stop(timeout=...): timeout", allow_none=True)
         if self._on_loop_thread():
             raise RuntimeError(
                 "Runtime.stop() was called on the runtime's own thread, which it would wait "
@@ -795,7 +789,34 @@ async def _stop_and_wait(sched: Scheduler, pids: list[lowlevel.Pid], timeout: fl
             cancel_timer()
 
 
+def _check_options(what: str, *, clock: Any, shutdown_timeout: Any = None,
+                   gc_threshold: Any = None, asyncio_tasks: Any, long_step: Any) -> None:
+    """Check the options of ``Runtime`` (or ``what``, which takes them too):
+    TypeError or ValueError naming ``what`` and the option."""
+    if clock is not None and not callable(clock):
+        raise TypeError(f"{what}(clock=...): clock must be callable, got {clock!r}")
+    if shutdown_timeout is not None:
+        lowlevel.check_seconds(shutdown_timeout, f"{what}(shutdown_timeout=...): shutdown_timeout")
+    if gc_threshold is not None:
+        if type(gc_threshold) is bool or not isinstance(gc_threshold, int):
+            raise TypeError(f"{what}(gc_threshold=...): gc_threshold must be a positive int or "
+                            f"None, got {gc_threshold!r}")
+        if gc_threshold < 1:
+            raise ValueError(f"{what}(gc_threshold=...): gc_threshold must be a positive int, "
+                             f"got {gc_threshold!r}")
+    if type(asyncio_tasks) is not bool:
+        raise TypeError(f"{what}(asyncio_tasks=...): asyncio_tasks must be True or False, "
+                        f"got {asyncio_tasks!r}")
+    if long_step is not None:
+        lowlevel.check_seconds(long_step, f"{what}(long_step=...): long_step")
+        if long_step == 0:
+            raise ValueError(f"{what}(long_step=...): long_step must be > 0 seconds, or None "
+                             f"to turn the report off")
+
+
 def _loop_factory(loop: str | None, what: str = "run") -> Callable[[], asyncio.AbstractEventLoop]:
+    if loop is not None and type(loop) is not str:
+        raise TypeError(f'{what}(loop=...): loop must be None, "asyncio" or "uvloop", got {loop!r}')
     if loop is None or loop == "asyncio":
         return asyncio.new_event_loop
     if loop == "uvloop":
@@ -843,6 +864,7 @@ def run(main: Callable[..., Coroutine[Any, Any, _T]], *args: Any, loop: str | No
     if observe is not None and not isinstance(observe, (bool, dict)):
         raise TypeError(f"run(observe=...): must be True, False, None or a dict of options, got {observe!r}")
     factory = _loop_factory(loop)
+    _check_options("run", clock=clock, asyncio_tasks=asyncio_tasks, long_step=long_step)
     if lowlevel.current_scheduler() is not None:
         raise RuntimeError("actors.run() cannot be called while an actors runtime is running")
     try:
