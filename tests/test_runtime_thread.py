@@ -330,6 +330,32 @@ def test_a_call_waiting_when_the_runtime_stops_raises_runtime_error(start):
         waiting.result(WAIT)
 
 
+def test_a_submit_still_running_when_the_runtime_stops_raises_runtime_error(start):
+    """As a waiting call_sync: the future of a process that the shutdown's
+    exit signal ends fails with RuntimeError, caused by its ProcessExit.  A
+    process that handles the signal and returns resolves with its result."""
+    waiting_started, trapping_started = threading.Event(), threading.Event()
+
+    async def waits_forever():
+        waiting_started.set()
+        await actors.receive("never sent")
+
+    async def cleans_up():
+        actors.Process.flag("trap_exit", True)
+        trapping_started.set()
+        exit_signal = await actors.receive(actors.Exit(None, actors.ANY))
+        return ("cleaned up", exit_signal.reason)
+
+    rt = start()
+    waiting, trapping = rt.submit(waits_forever), rt.submit(cleans_up)
+    assert waiting_started.wait(WAIT) and trapping_started.wait(WAIT)
+    rt.stop()
+    err = waiting.exception(WAIT)
+    assert type(err) is RuntimeError and "stopping" in str(err) and "Runtime.submit" in str(err)
+    assert type(err.__cause__) is ProcessExit and err.__cause__.reason == "shutdown"
+    assert trapping.result(WAIT) == ("cleaned up", "shutdown")
+
+
 def test_the_context_manager_stops_the_runtime_even_on_error(loop_name):
     log = []
     with actors.Runtime.start_thread(loop=loop_name) as rt:

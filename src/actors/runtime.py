@@ -393,6 +393,7 @@ class ThreadRuntime:
         is cancelled, or its process killed: a KeyboardInterrupt that lands
         just after the post leaves no process behind."""
         fut: _Future[Any] = _Future(self)
+        fut._what = what
         try:
             self._post(what, fn, *args, fut=fut)
             while not fut.done():
@@ -513,9 +514,9 @@ class ThreadRuntime:
         try:
             ok, value = self._post_and_wait("Runtime.call_sync", self._run_process, _call,
                                             (server, request, timeout), {})
-        except ProcessExit as signal:            # the runtime stopped the call's process
-            raise RuntimeError(f"Runtime.call_sync({server!r}, ...): the call was stopped by the "
-                               f"exit signal {signal.reason!r}: the runtime is stopping") from None
+        except ProcessExit as signal:            # something killed the call's process
+            raise RuntimeError(f"Runtime.call_sync({server!r}, ...): the call's process was "
+                               f"stopped by the exit signal {signal.reason!r}") from signal
         if not ok:
             raise value
         return value
@@ -527,7 +528,10 @@ class ThreadRuntime:
         The future resolves with what ``fn`` returns, or fails with the
         exception it raised (its crash is also logged, as any process's),
         or with ``ProcessExit(reason)`` if an exit signal killed it (as
-        ``actors.run``).  Cancelling the future before the process starts
+        ``actors.run``).  If the process is still running when the runtime
+        stops, and the shutdown's exit signal ends it, the future fails with
+        ``RuntimeError`` (its ``__cause__`` is the ``ProcessExit``), as a
+        ``call_sync`` waiting then does.  Cancelling the future before the process starts
         prevents it; afterwards, stop the process with an exit signal.
 
         The process ends when ``fn`` returns, and what ``fn`` started with
@@ -550,7 +554,9 @@ class ThreadRuntime:
         Newest first, the processes without a parent get the exit signal
         ``"shutdown"``, each given ``shutdown_timeout`` seconds before it
         is killed; a trapping GenServer runs ``terminate``, a supervisor
-        stops its children.  Calls still waiting raise ``RuntimeError``.
+        stops its children.  Calls still waiting raise ``RuntimeError``: a
+        ``call_sync``, and a ``submit`` future whose process the shutdown
+        ends (one that returns or raises on its own resolves as usual).
         Calling ``stop`` again does nothing; any later call raises
         ``RuntimeError``.
 
@@ -599,6 +605,7 @@ class _Future(concurrent.futures.Future[_T]):
         super().__init__()
         self._runtime = runtime
         self._pid: lowlevel.Pid | None = None
+        self._what = "Runtime.submit"            # what the caller called, for errors
 
     def result(self, timeout: float | None = None) -> _T:
         if not self.done():
@@ -612,10 +619,17 @@ class _Future(concurrent.futures.Future[_T]):
 
     def _exited(self, pid: lowlevel.Pid, reason: Any, result: Any, exc: BaseException | None,
                 by_signal: bool) -> None:
-        """The process doing the work has exited (runs on the loop)."""
+        """The process doing the work has exited (runs on the loop).  Killed
+        by an exit signal while the runtime stops: RuntimeError, caused by
+        the ``ProcessExit`` (a call waiting at stop raises RuntimeError)."""
         ok, value = _outcome(reason, result, exc, by_signal)
         if ok:
             self.set_result(value)
+        elif by_signal and self._runtime._state != "running":
+            err = RuntimeError(f"{self._what}: its process {pid!r} was stopped by the exit signal "
+                               f"{reason!r}: the runtime is stopping")
+            err.__cause__ = value
+            self.set_exception(err)
         else:
             self.set_exception(value)
 
