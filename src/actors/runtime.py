@@ -455,8 +455,8 @@ class ThreadRuntime:
         """The runtime's event loop (for ``asyncio.run_coroutine_threadsafe``)."""
         return self._loop
 
-    def spawn(self, fn: Callable[..., Coroutine[Any, Any, Any]], /, *args: Any,
-              **kwargs: Any) -> lowlevel.Pid:
+    def spawn(self, fn: Callable[_P, Coroutine[Any, Any, object]], /, *args: _P.args,
+              **kwargs: _P.kwargs) -> lowlevel.Pid:
         """Start ``fn(*args, **kwargs)`` as a process and return its ``Pid``.
 
         From another thread, waits until the loop has spawned it.  The
@@ -489,7 +489,7 @@ class ThreadRuntime:
             raise self._not_running("Runtime.send")
         return lowlevel.send(dest, msg)
 
-    def call_sync(self, server: lowlevel.Pid | str | lowlevel.via, request: Any,
+    def call_sync(self, server: lowlevel.ServerRef, request: Any,
                   timeout: float | None = 5.0) -> Any:
         """``GenServer.call`` from synchronous code: send ``request``, block until the reply.
 
@@ -521,8 +521,8 @@ class ThreadRuntime:
             raise value
         return value
 
-    def submit(self, fn: Callable[..., Coroutine[Any, Any, _T]], /, *args: Any,
-               **kwargs: Any) -> concurrent.futures.Future[_T]:
+    def submit(self, fn: Callable[_P, Coroutine[Any, Any, _T]], /, *args: _P.args,
+               **kwargs: _P.kwargs) -> concurrent.futures.Future[_T]:
         """Run ``fn(*args, **kwargs)`` as a process; a future of its result.
 
         The future resolves with what ``fn`` returns, or fails with the
