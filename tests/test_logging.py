@@ -10,6 +10,7 @@ at INFO, giving up at ERROR.
 """
 from __future__ import annotations
 
+import inspect
 import io
 import json
 import logging
@@ -226,6 +227,11 @@ def test_a_long_step_names_the_process_and_its_duration(run, records):
     assert (warning.pid, warning.registered_name, warning.initial_call, warning.pids) == \
         (repr(pid), "slowpoke", f"{__name__}.{slow.__qualname__}", [repr(pid)])
     assert warning.duration >= 0.05
+    # One sentence: who held the loop, how long, then where it went on waiting.
+    assert warning.getMessage().startswith(
+        f"Long step: process {pid!r} (registered name: slowpoke, initial call: ")
+    assert ") held the event loop for " in warning.getMessage()
+    assert " ms; it then waited at " in warning.getMessage()
 
 
 def test_a_process_that_swallows_its_exit_is_named_with_the_reason(run, clock, records):
@@ -331,6 +337,114 @@ def test_report_skips_disabled_levels_without_spending_the_burst_limit(run, capl
     me = run(main)
     logged = [(r.getMessage(), r.event, r.pid) for r in caplog.records if r.name == "actors.test"]
     assert logged == [("logged 1", "loud", repr(me)), ("unlimited", "trace", repr(me))]
+
+
+# -- where a record points ----------------------------------------------------------
+# A record's pathname/filename/lineno/funcName are where a reader should look:
+# for a crash, the line that raised in the user's code (the innermost frame
+# outside the actors package); for a report about a process, where the process
+# is; for a report made through a helper, the helper's caller.
+
+
+def line_of(fn, text):
+    """The line number of the first line of ``fn``'s source containing ``text``."""
+    lines, first = inspect.getsourcelines(fn)
+    return first + next(i for i, line in enumerate(lines) if text in line)
+
+
+def boom():
+    raise ValueError("boom")
+
+
+async def calls_boom():
+    boom()
+
+
+async def calls_nobody():
+    await GenServer.call("nobody", "hello")
+
+
+def located(record):
+    return (record.pathname, record.filename, record.module, record.funcName, record.lineno)
+
+
+def test_a_crash_record_points_at_the_line_that_raised(run, records):
+    async def main():
+        await wait_down(actors.spawn(calls_boom))
+
+    run(main)
+    [report] = records()
+    assert located(report) == \
+        (__file__, "test_logging.py", "test_logging", "boom", line_of(boom, "raise ValueError"))
+
+
+def test_a_crash_raised_inside_the_library_points_at_the_users_call(run, records):
+    """``GenServer.call`` raises CallExit from inside actors: the record names
+    the user's line that called it, not the library's."""
+    async def main():
+        await wait_down(actors.spawn(calls_nobody))
+
+    run(main)
+    [report] = records()
+    assert (report.event, report.filename, report.funcName, report.lineno) == \
+        ("crash", "test_logging.py", "calls_nobody", line_of(calls_nobody, "GenServer.call"))
+
+
+def test_a_long_step_and_a_swallowed_exit_point_at_the_process(run, records):
+    """Records about a process with no traceback name where it waits."""
+    async def slow(parent):
+        await actors.sleep(0.001)
+        time.sleep(0.06)
+        await actors.sleep(0.001)       # where the long step ended
+        actors.send(parent, "done")
+        await actors.receive()
+
+    async def main():
+        pid = actors.spawn(slow, actors.self())
+        await actors.receive("done")
+        actors.exit(pid, "kill")
+        pid = actors.spawn(stubborn, actors.self())
+        await actors.receive("ready")
+        actors.exit(pid, "shutdown")
+        await wait_down(pid)
+
+    run(main, long_step=0.05)
+    long_step = [r for r in records(logging.WARNING) if r.event == "long_step"][0]
+    [ignored] = [r for r in records(logging.WARNING) if r.event == "exit_ignored"]
+    assert (long_step.filename, long_step.funcName, long_step.lineno) == \
+        ("test_logging.py", "slow", line_of(slow, "where the long step ended"))
+    assert (ignored.filename, ignored.funcName, ignored.lineno) == \
+        ("test_logging.py", "stubborn", line_of(stubborn, "await actors.receive()"))
+
+
+def test_a_supervisor_record_names_the_supervisors_code_not_the_report_helper(run, records):
+    async def main():
+        sup = await Supervisor.start_link([{"id": "worker", "start": (crash_on_go_start, ([],))}])
+        [child] = await Supervisor.which_children(sup)
+        await crash_and_wait(child.pid)
+        await Supervisor.which_children(sup)
+
+    run(main)
+    [restart] = [r for r in records() if r.event == "restart"]
+    assert (restart.module, restart.funcName) == ("_supervision", "_restart")
+
+
+def test_report_names_its_caller_or_with_stacklevel_the_helpers_caller(run, caplog):
+    caplog.set_level(logging.INFO, logger="actors")
+    logger = logging.getLogger("actors.test")
+
+    def warn_for_caller(me):
+        lowlevel.report(logger, logging.INFO, "helped", me, "through a helper", stacklevel=2)
+
+    async def main():
+        me = actors.self()
+        lowlevel.report(logger, logging.INFO, "direct", me, "direct")
+        warn_for_caller(me)
+
+    run(main)
+    direct, helped = [r for r in caplog.records if r.name == "actors.test"]
+    assert (direct.funcName, direct.lineno) == ("main", line_of(test_report_names_its_caller_or_with_stacklevel_the_helpers_caller, '"direct", me'))
+    assert (helped.funcName, helped.lineno) == ("main", line_of(test_report_names_its_caller_or_with_stacklevel_the_helpers_caller, "warn_for_caller(me)\n"))
 
 
 # -- JSON ----------------------------------------------------------------------------
@@ -571,6 +685,47 @@ def test_restarts_are_info_and_giving_up_is_an_error(run, clock, records):
             ("worker", crash.pid, "RuntimeError('child-crash')")
     assert [r.restart_count for r in supervisor] == [1, 2, 2]
     assert (supervisor[-1].max_restarts, supervisor[-1].max_seconds) == (2, 5.0)
+
+
+class Conn(GenServer):
+    def handle_call(self, request, from_):
+        raise ConnectionResetError("gone")
+
+
+def test_a_restart_message_names_a_class_child_as_its_child_id_field_does(run, records):
+    """A child whose id is its class reads ``module.Class`` in the message,
+    as in the ``child_id`` field, not ``<class '...'>``."""
+    async def main():
+        sup = await Supervisor.start_link([Conn.child_spec()])
+        [child] = await Supervisor.which_children(sup)
+        with pytest.raises(actors.CallExit):
+            await GenServer.call(child.pid, "query")
+        await Supervisor.which_children(sup)
+        return child.pid
+
+    pid = run(main)
+    [restart] = [r for r in records() if r.event == "restart"]
+    assert restart.child_id == f"{__name__}.Conn"
+    assert f"child {__name__}.Conn ({pid!r}) exited with reason" in restart.getMessage()
+    assert "<class" not in restart.getMessage()
+
+
+def test_a_long_step_that_exits_reads_as_one_sentence(run, records):
+    async def exits_slowly(parent):
+        await actors.sleep(0.001)
+        # Told by a timer, not a monitor: the parent runs in a later tick, so
+        # the long step is measured alone and the record names it.
+        actors.send_after(parent, "done", 0.001)
+        time.sleep(0.06)
+
+    async def main():
+        actors.spawn(exits_slowly, actors.self())
+        await actors.receive("done")
+
+    run(main, long_step=0.05)
+    [warning] = [r for r in records(logging.WARNING) if r.event == "long_step"]
+    text = warning.getMessage()
+    assert " held the event loop for " in text and " ms; it then exited. Every other process" in text
 
 
 def test_dynamic_and_task_supervisors_log_restarts_by_child_pid(run, records):

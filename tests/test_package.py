@@ -21,7 +21,7 @@ CORE_API = [
     "exit", "Process", "register", "unregister", "whereis", "registered",
     "send_after", "cancel_timer", "sleep", "to_thread", "Down", "Exit",
     "ActorsError", "NoProcess", "Timeout", "CallExit", "AlreadyRegistered",
-    "StartError", "ProcessExit", "MockClock", "Runtime", "run",
+    "StartError", "ProcessExit", "MockClock", "Runtime", "ThreadRuntime", "run",
 ]
 
 

@@ -285,6 +285,19 @@ def test_run_rejects_an_unknown_loop():
         actors.run(main, loop="no-such-loop")
 
 
+@pytest.mark.parametrize("options, error", [
+    ({"loop": 3}, TypeError), ({"asyncio_tasks": "no"}, TypeError), ({"clock": 5}, TypeError),
+    ({"long_step": -1}, ValueError),
+])
+def test_run_refuses_bad_options_naming_run_and_the_option(options, error):
+    async def main():
+        return 1
+
+    [name] = options
+    with pytest.raises(error, match=rf"^run\({name}=\.\.\.\)"):
+        actors.run(main, **options)
+
+
 def test_run_can_run_again_after_returning(run):
     """Each run starts a fresh runtime on a new loop; runs can follow one another."""
 

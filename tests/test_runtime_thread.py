@@ -330,6 +330,32 @@ def test_a_call_waiting_when_the_runtime_stops_raises_runtime_error(start):
         waiting.result(WAIT)
 
 
+def test_a_submit_still_running_when_the_runtime_stops_raises_runtime_error(start):
+    """As a waiting call_sync: the future of a process that the shutdown's
+    exit signal ends fails with RuntimeError, caused by its ProcessExit.  A
+    process that handles the signal and returns resolves with its result."""
+    waiting_started, trapping_started = threading.Event(), threading.Event()
+
+    async def waits_forever():
+        waiting_started.set()
+        await actors.receive("never sent")
+
+    async def cleans_up():
+        actors.Process.flag("trap_exit", True)
+        trapping_started.set()
+        exit_signal = await actors.receive(actors.Exit(None, actors.ANY))
+        return ("cleaned up", exit_signal.reason)
+
+    rt = start()
+    waiting, trapping = rt.submit(waits_forever), rt.submit(cleans_up)
+    assert waiting_started.wait(WAIT) and trapping_started.wait(WAIT)
+    rt.stop()
+    err = waiting.exception(WAIT)
+    assert type(err) is RuntimeError and "stopping" in str(err) and "Runtime.submit" in str(err)
+    assert type(err.__cause__) is ProcessExit and err.__cause__.reason == "shutdown"
+    assert trapping.result(WAIT) == ("cleaned up", "shutdown")
+
+
 def test_the_context_manager_stops_the_runtime_even_on_error(loop_name):
     log = []
     with actors.Runtime.start_thread(loop=loop_name) as rt:
@@ -432,20 +458,35 @@ def _runtime_threads():
 
 
 @pytest.mark.parametrize("options, error, match", [
-    ({"loop": "tokio"}, ValueError, "loop"),
-    ({"loop": 3}, ValueError, "loop"),
-    ({"clock": 5}, TypeError, "clock"),
-    ({"shutdown_timeout": -1}, ValueError, "shutdown_timeout"),
-    ({"shutdown_timeout": "soon"}, TypeError, "shutdown_timeout"),
-    ({"gc_threshold": 0}, ValueError, "gc_threshold"),
-    ({"long_step": 0}, ValueError, "long_step"),
+    ({"loop": "tokio"}, ValueError, r"Runtime\.start_thread\(loop=\.\.\.\)"),
+    ({"loop": 3}, TypeError, r"Runtime\.start_thread\(loop=\.\.\.\)"),
+    ({"clock": 5}, TypeError, r"Runtime\.start_thread\(clock=\.\.\.\)"),
+    ({"shutdown_timeout": -1}, ValueError, r"Runtime\.start_thread\(shutdown_timeout=\.\.\.\)"),
+    ({"shutdown_timeout": "soon"}, TypeError, r"Runtime\.start_thread\(shutdown_timeout=\.\.\.\)"),
+    ({"gc_threshold": 0}, ValueError, r"Runtime\.start_thread\(gc_threshold=\.\.\.\)"),
+    ({"gc_threshold": "many"}, TypeError, r"Runtime\.start_thread\(gc_threshold=\.\.\.\)"),
+    ({"asyncio_tasks": "no"}, TypeError, r"Runtime\.start_thread\(asyncio_tasks=\.\.\.\)"),
+    ({"asyncio_tasks": 0}, TypeError, r"Runtime\.start_thread\(asyncio_tasks=\.\.\.\)"),
+    ({"long_step": 0}, ValueError, r"Runtime\.start_thread\(long_step=\.\.\.\)"),
     ({"colour": "blue"}, TypeError, "colour"),
 ])
 def test_bad_options_are_refused_before_the_thread_starts(options, error, match):
+    """A bad option raises TypeError (wrong type) or ValueError (wrong
+    value) naming ``Runtime.start_thread`` and the option; no thread starts."""
     before = _runtime_threads()
     with pytest.raises(error, match=match):
         actors.Runtime.start_thread(**options)
     assert _runtime_threads() == before
+
+
+@pytest.mark.parametrize("options, error", [
+    ({"asyncio_tasks": "no"}, TypeError), ({"asyncio_tasks": None}, TypeError),
+    ({"clock": 5}, TypeError), ({"gc_threshold": True}, TypeError), ({"gc_threshold": -2}, ValueError),
+])
+def test_bad_options_of_runtime_name_runtime_and_the_option(options, error):
+    [name] = options
+    with pytest.raises(error, match=rf"^Runtime\({name}=\.\.\.\): {name} must"):
+        actors.Runtime(**options)
 
 
 def test_bad_arguments_to_the_methods_name_them(start):
@@ -455,13 +496,15 @@ def test_bad_arguments_to_the_methods_name_them(start):
     rt = start()
     with pytest.raises(TypeError, match="server"):
         rt.call_sync(42, "hello")
-    with pytest.raises(ValueError, match="timeout"):
+    with pytest.raises(ValueError, match=r"^Runtime\.call_sync\(timeout=\.\.\.\): timeout must be >= 0"):
         rt.call_sync("x", "hello", timeout=-1)
+    with pytest.raises(ValueError, match=r"^Runtime\.stop\(timeout=\.\.\.\): timeout must be >= 0"):
+        rt.stop(timeout=-1)
     with pytest.raises(TypeError, match="Runtime.submit"):
         rt.submit(not_async)
     with pytest.raises(TypeError, match="Runtime.spawn"):
         rt.spawn(not_async)
-    with pytest.raises(TypeError, match="timeout"):
+    with pytest.raises(TypeError, match=r"^Runtime\.stop\(timeout=\.\.\.\): timeout must be"):
         rt.stop(timeout="later")
     with pytest.raises(TypeError, match="start_thread"):
         actors.runtime.ThreadRuntime()

@@ -86,6 +86,7 @@ from .reload import reload as reload
 from .task import Task as Task
 from .task_supervisor import TaskSupervisor as TaskSupervisor
 from .runtime import Runtime as Runtime
+from .runtime import ThreadRuntime as ThreadRuntime
 from .supervisor import Child as Child
 from .supervisor import Supervisor as Supervisor
 from .runtime import run as run
@@ -139,7 +140,7 @@ __all__ = [
     "Agent", "Child", "ChildSpec", "Continue", "DynamicSupervisor", "GenServer", "HIBERNATE", "IDLE_TIMEOUT", "IdleTimeout", "Ignore",
     "NOREPLY", "NoReply", "Reply", "Registry", "ReloadReport", "Stop", "Supervisor", "Task", "TaskSupervisor",
     "ANY", "ActorsError", "AlreadyRegistered", "CallExit", "Down", "Exit", "MockClock",
-    "NoProcess", "Pid", "Process", "ProcessExit", "Ref", "Runtime", "StartError",
+    "NoProcess", "Pid", "Process", "ProcessExit", "Ref", "Runtime", "StartError", "ThreadRuntime",
     "Timeout", "TimerRef", "cancel_timer", "demonitor", "exit", "flush", "link",
     "make_ref", "monitor", "receive", "register", "registered", "run", "self", "send",
     "send_after", "sleep", "spawn", "spawn_link", "spawn_monitor", "to_thread",

@@ -354,3 +354,89 @@ def log_fields(pid, event, /, **fields):
                              f"one of the runtime's fields); choose another name")
         out[key] = _log_value(value)
     return out
+
+
+# -- where a record points -----------------------------------------------------
+# The core logs from C: a record has no Python frame of its own, and logging's
+# findCaller would name whatever asyncio frame runs the loop.  So the core
+# makes its records here (``_emit``), each located where a reader should look:
+# - a record with a traceback (a crash report): the frame that raised it, the
+#   innermost one outside the actors package (a crash in ``GenServer.call``
+#   names the user's line that called it), or the innermost frame if every
+#   frame is inside;
+# - otherwise, a record about a process: where the process waits now (the
+#   innermost frame of its code outside asyncio and actors, else the innermost
+#   frame), or else the function it was spawned with;
+# - otherwise: the core itself (its module file, line 0, ``what`` as funcName).
+
+cdef inline bint _in_actors(object frame):
+    name = frame.f_globals.get("__name__")
+    return type(name) is str and (name == "actors" or name.startswith("actors."))
+
+
+cdef object _raised_at(object tb):
+    """(pathname, lineno, funcName) of the frame a traceback was raised in."""
+    found = None
+    innermost = None
+    while tb is not None:
+        frame = tb.tb_frame
+        code = frame.f_code
+        innermost = (code.co_filename, tb.tb_lineno, code.co_name)
+        if not _in_actors(frame):
+            found = innermost
+        tb = tb.tb_next
+    return found if found is not None else innermost
+
+
+cdef object _process_at(Pid p):
+    """(pathname, lineno, funcName) of where process ``p`` waits, or of the
+    function it was spawned with; None if neither is known."""
+    obj = p.coro
+    found = None
+    innermost = None
+    while obj is not None:
+        frame = getattr(obj, "cr_frame", None)
+        if frame is None:
+            frame = getattr(obj, "gi_frame", None)
+        if frame is None:
+            break
+        code = frame.f_code
+        if not code.co_filename.startswith(_ASYNCIO_DIR):
+            innermost = (code.co_filename, frame.f_lineno, code.co_name)
+            if not _in_actors(frame):
+                found = innermost
+        nxt = getattr(obj, "cr_await", None)
+        if nxt is None:
+            nxt = getattr(obj, "gi_yieldfrom", None)
+        obj = nxt
+    if found is None:
+        found = innermost
+    if found is None:
+        fn = getattr(p.fn, "__func__", p.fn)
+        code = getattr(fn, "__code__", None)
+        if code is not None:
+            found = (code.co_filename, code.co_firstlineno, code.co_name)
+    return found
+
+
+_CORE_FILE = globals().get("__file__") or "actors/_core"
+
+
+cdef int _emit(int level, Pid p, str what, str msg, tuple args, object exc_info,
+               dict extra) except -1:
+    """Log ``msg % args`` on "actors.core" at ``level`` (``exc_info`` True:
+    the exception being handled), located as above."""
+    if not _logger.isEnabledFor(level):
+        return 0
+    if exc_info is True:
+        exc_info = sys.exc_info()
+    where = None
+    if exc_info is not None and exc_info[2] is not None:
+        where = _raised_at(exc_info[2])
+    if where is None and p is not None:
+        where = _process_at(p)
+    if where is None:
+        where = (_CORE_FILE, 0, what)
+    _logger.handle(_logger.makeRecord(_logger.name, level, where[0], where[1], msg, args,
+                                      exc_info, where[2], extra))
+    return 0

@@ -69,9 +69,10 @@ cdef void _rl_summarise() noexcept:
         fields["dropped"] = n
         fields["max_count"] = _rl_max
         fields["window"] = _rl_window
-        _logger.warning("actors: %d crash reports dropped in the last %g s (more than %d per "
-                        "%g s; actors.lowlevel.set_crash_report_limit() changes the limit)",
-                        n, _rl_window, _rl_max, _rl_window, extra=fields)
+        _emit(logging.WARNING, None, "set_crash_report_limit",
+              "actors: %d crash reports dropped in the last %g s (more than %d per "
+              "%g s; actors.lowlevel.set_crash_report_limit() changes the limit)",
+              (n, _rl_window, _rl_max, _rl_window), None, fields)
     except BaseException:
         pass
 

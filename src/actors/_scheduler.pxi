@@ -344,17 +344,19 @@ cdef class Scheduler:
             fields["duration"] = secs
             fields["pids"] = [repr(q) for q in who]
             if len(who) == 1:
-                _logger.warning(
-                    "Long step: process %s held the event loop for %.0f ms; every other "
-                    "process and all asyncio I/O waited. Offload blocking or CPU-heavy "
-                    "work with `await actors.to_thread(fn)`.",
-                    _describe_step(<Pid>who[0]), secs * 1e3, extra=fields)
+                end = _step_end(<Pid>who[0])
+                _emit(logging.WARNING, <Pid>who[0], "long_step",
+                      "Long step: process %s held the event loop for %.0f ms%s. Every other "
+                      "process and all asyncio I/O waited meanwhile. Offload blocking or "
+                      "CPU-heavy work with `await actors.to_thread(fn)`.",
+                      (_describe_step(<Pid>who[0]), secs * 1e3, f"; it then {end}" if end else ""),
+                      None, fields)
             else:
-                _logger.warning(
-                    "Long step: the event loop was held for %.0f ms by a step of one of "
-                    "these processes: %s. Offload blocking or CPU-heavy work with "
-                    "`await actors.to_thread(fn)`.",
-                    secs * 1e3, "; ".join([_describe_step(<Pid>q) for q in who]), extra=fields)
+                _emit(logging.WARNING, None, "long_step",
+                      "Long step: the event loop was held for %.0f ms by a step of one of "
+                      "these processes: %s. Offload blocking or CPU-heavy work with "
+                      "`await actors.to_thread(fn)`.",
+                      (secs * 1e3, "; ".join([_describe_candidate(<Pid>q) for q in who])), None, fields)
         except BaseException:
             actors_fetch_exception()
 
@@ -420,14 +422,25 @@ cdef inline void _release_batch(PyObject** batch, int k) noexcept:
 
 
 cdef str _describe_step(Pid p):
-    """``<0.5.0> (registered name: ..., initial call: ...) stopped at ...``."""
+    """``<0.5.0> (registered name: ..., initial call: ...)``."""
     name = p.extra.name if p.extra is not None else None
+    return f"{p!r} (registered name: {name}, initial call: {_initial_call(p)})"
+
+
+cdef str _step_end(Pid p):
+    """How the step of ``p`` ended: ``"exited"``, ``"waited at fn (file:line)"``, or ""."""
     if p.state == S_DEAD:
-        where = "then exited"
-    else:
-        fn = _current_function(p)
-        where = f"then waited at {fn[0]} ({fn[1]}:{fn[2]})" if fn is not None else ""
-    return f"{p!r} (registered name: {name}, initial call: {_initial_call(p)}) {where}"
+        return "exited"
+    fn = _current_function(p)
+    return f"waited at {fn[0]} ({fn[1]}:{fn[2]})" if fn is not None else ""
+
+
+cdef str _describe_candidate(Pid p):
+    """``<0.5.0> (registered name: ..., initial call: ..., then waited at ...)``."""
+    name = p.extra.name if p.extra is not None else None
+    end = _step_end(p)
+    return (f"{p!r} (registered name: {name}, initial call: {_initial_call(p)}"
+            f"{', then ' + end if end else ''})")
 
 
 cdef inline void _make_runnable(Pid p) noexcept:
@@ -438,8 +451,8 @@ cdef inline void _make_runnable(Pid p) noexcept:
         try:
             _sched._grow_run_queue()
         except BaseException:
-            _logger.critical("actors: cannot queue %r to run: out of memory", p,
-                              extra=_log_fields(p, "internal_error"))
+            _emit(logging.CRITICAL, p, "run_queue", "actors: cannot queue %r to run: out of memory",
+                  (p,), None, _log_fields(p, "internal_error"))
             return
     p.state = S_RUNNABLE
     _incref(<PyObject*>p)
@@ -565,9 +578,8 @@ cdef void _internal_error(Pid p) noexcept:
     _current = None
     exc = actors_fetch_exception()
     try:
-        _logger.critical("actors: internal error while running %r", p,
-                         exc_info=(type(exc), exc, getattr(exc, "__traceback__", None)),
-                         extra=_log_fields(p, "internal_error"))
+        _emit(logging.CRITICAL, p, "internal_error", "actors: internal error while running %r", (p,),
+              (type(exc), exc, getattr(exc, "__traceback__", None)), _log_fields(p, "internal_error"))
         if p.state != S_DEAD:
             _terminate(p, exc, None, exc, False)
     except BaseException:
@@ -605,11 +617,11 @@ cdef void _close_coro(Pid p) noexcept:
             reason = p.extra.exit_reason if p.extra is not None else "killed"
             fields = _log_fields(p, "exit_ignored")
             fields["reason"] = _log_value(reason)
-            _logger.warning(
-                "Process %r (initial call: %s) caught its exit signal and awaited again; "
-                "closed as killed with reason %r. Do not catch BaseException around an "
-                "await in a process: catch Exception.",
-                p, fields["initial_call"], reason, extra=fields)
+            _emit(logging.WARNING, p, "exit_ignored",
+                  "Process %r (initial call: %s) caught its exit signal and awaited again; "
+                  "closed as killed with reason %r. Do not catch BaseException around an "
+                  "await in a process: catch Exception.",
+                  (p, fields["initial_call"], reason), None, fields)
     except BaseException:
         pass
 
@@ -626,8 +638,8 @@ cdef void _close_killed(Pid p) noexcept:
         _current = None
         _finish(p, RESUME_CLOSED, None)
     except BaseException:
-        _logger.exception("actors: closing killed process %r failed", p,
-                          extra=_log_fields(p, "internal_error"))
+        _emit(logging.ERROR, p, "internal_error", "actors: closing killed process %r failed", (p,),
+              True, _log_fields(p, "internal_error"))
 
 
 cdef int _on_foreign_yield(Pid p, object value) except -1:
@@ -674,8 +686,9 @@ cdef int _exiting_yield(Pid p, object value, object blocking) except -1:
         try:
             value.cancel()
         except BaseException:
-            _logger.exception("actors: cancelling the future awaited by exiting %r failed", p,
-                              extra=_log_fields(p, "internal_error"))
+            _emit(logging.ERROR, p, "internal_error",
+                  "actors: cancelling the future awaited by exiting %r failed", (p,),
+                  True, _log_fields(p, "internal_error"))
     if not p.killed:
         _make_runnable(p)
     return 0

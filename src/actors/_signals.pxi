@@ -45,8 +45,8 @@ cdef void _abandon_wait(Pid p) noexcept:
             fut.remove_done_callback(p._on_future_done)
             fut.cancel()
         except BaseException:
-            _logger.exception("actors: cancelling the future awaited by %r failed", p,
-                              extra=_log_fields(p, "internal_error"))
+            _emit(logging.ERROR, p, "internal_error", "actors: cancelling the future awaited by %r failed",
+                  (p,), True, _log_fields(p, "internal_error"))
 
 
 cdef int _signal(Pid target, object sender, object reason, bint from_link) except -1:
@@ -151,11 +151,11 @@ cdef void _log_exit(Pid p, object reason, object exc):
             return
         fields = _log_fields(p, "crash")
         fields["reason"] = _log_value(reason)
-        _logger.error(
-            "Process %r (registered name: %s, initial call: %s) exited with reason: %r",
-            p, fields["registered_name"], fields["initial_call"], reason,
-            exc_info=(type(exc), exc, exc.__traceback__) if isinstance(exc, BaseException) else None,
-            extra=fields)
+        _emit(logging.ERROR, p, "crash",
+              "Process %r (registered name: %s, initial call: %s) exited with reason: %r",
+              (p, fields["registered_name"], fields["initial_call"], reason),
+              (type(exc), exc, exc.__traceback__) if isinstance(exc, BaseException) else None,
+              fields)
     except BaseException:
         pass
 
@@ -294,8 +294,8 @@ cdef int _run_exit_callbacks(Scheduler s, Pid p, object reason, object result,
                 try:
                     cb(p, reason, result, exc, by_signal)
                 except BaseException:
-                    _logger.exception("actors: exit callback for %r failed", p,
-                                      extra=_log_fields(p, "internal_error"))
+                    _emit(logging.ERROR, p, "exit_callback", "actors: exit callback for %r failed",
+                          (p,), True, _log_fields(p, "internal_error"))
     return 0
 
 

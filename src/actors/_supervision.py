@@ -326,9 +326,19 @@ ANSWERS = {
 }
 
 
+def child_name(child_id: Any) -> str:
+    """How log messages name a child id: a class or function as
+    ``module.qualname`` (as the record's ``child_id`` field has it), anything
+    else as its repr (``'worker'``)."""
+    qualname = getattr(child_id, "__qualname__", None)
+    if isinstance(qualname, str):
+        return f"{getattr(child_id, '__module__', None) or '?'}.{qualname}"
+    return repr(child_id)
+
+
 def describe_child(child: "ChildState", pid: Pid) -> str:
     """How log messages name a child: its id, then its pid if that is not the id."""
-    return repr(pid) if child.id is pid else f"{child.id!r} ({pid!r})"
+    return repr(pid) if child.id is pid else f"{child_name(child.id)} ({pid!r})"
 
 
 class ChildState:
@@ -427,9 +437,10 @@ class SupervisorServer(GenServer):
 
     def report(self, level: int, event: str, msg: str, *args: Any, **fields: Any) -> None:
         """Log ``"<kind> <pid> (<name>): " + msg % args`` on "actors.supervisor"
-        with the structured fields of this supervisor and ``fields``."""
+        with the structured fields of this supervisor and ``fields``; the
+        record names the method that called ``report`` as its source."""
         lowlevel.report(_logger, level, event, self._pid, "%s %s: " + msg, self.kind, describe(self),
-                        *args, **fields)
+                        *args, stacklevel=2, **fields)
 
     # -- exits and restarts ------------------------------------------------------------
 
@@ -460,9 +471,9 @@ class SupervisorServer(GenServer):
         child_id = child.id
         if not self.intensity.add():
             self.report(logging.ERROR, "max_restart_intensity",
-                        "reached max restart intensity (%d in %s s) after child %r exited with "
+                        "reached max restart intensity (%d in %s s) after child %s exited with "
                         "reason %r; shutting down", self.intensity.max_restarts,
-                        self.intensity.max_seconds, child_id, reason,
+                        self.intensity.max_seconds, child_name(child_id), reason,
                         child_id=child_id, child_pid=pid, reason=reason,
                         restart_count=child.restarts, max_restarts=self.intensity.max_restarts,
                         max_seconds=self.intensity.max_seconds)
@@ -470,8 +481,8 @@ class SupervisorServer(GenServer):
             raise Stop("shutdown")
         child.restarts += 1
         if pid is None:
-            self.report(logging.INFO, "restart", "child %r: trying its restart again (restart %d)",
-                        child_id, child.restarts, child_id=child_id, child_pid=None, reason=reason,
+            self.report(logging.INFO, "restart", "child %s: trying its restart again (restart %d)",
+                        child_name(child_id), child.restarts, child_id=child_id, child_pid=None, reason=reason,
                         restart_count=child.restarts)
         else:
             self.report(logging.INFO, "restart", "child %s exited with reason %r; restarting it "
@@ -483,8 +494,8 @@ class SupervisorServer(GenServer):
     def _retry_later(self, child: ChildState, reason: Any) -> None:
         """Restarting ``child`` failed: mark it ``RESTARTING`` and try again
         once the messages already waiting are handled."""
-        self.report(logging.ERROR, "restart_failed", "restarting child %r failed: %r; trying again",
-                    child.id, reason, child_id=child.id, reason=reason,
+        self.report(logging.ERROR, "restart_failed", "restarting child %s failed: %r; trying again",
+                    child_name(child.id), reason, child_id=child.id, reason=reason,
                     restart_count=child.restarts)
         child.pid = RESTARTING
         child.failed = reason

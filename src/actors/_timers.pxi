@@ -244,7 +244,8 @@ cdef int _fire_timer(TimerNode* n) except -1:
             if target is not None:
                 _send_to_pid(<Pid>target, tref.msg)
     except BaseException:               # never abort the wheel half-way through a slot
-        _logger.exception("actors: timer %r failed", tref, extra=_log_fields(None, "timer_failed"))
+        _emit(logging.ERROR, None, "timer", "actors: timer %r failed", (tref,), True,
+              _log_fields(None, "timer_failed"))
     finally:
         _decref(n.owner)
     return 0

@@ -411,7 +411,7 @@ def bad_request(server: "GenServer", kind: str, request: Any, why: str) -> tuple
     """
     lowlevel.report(_logger, logging.ERROR, "bad_request", server._pid,
                     "%s %r received a malformed request %r: %s", kind, server._pid, request, why,
-                    request=request, why=why)
+                    request=request, why=why, stacklevel=2)
     return ("error", TypeError(f"{kind} {server._pid!r}: malformed request {request!r}: {why}"))
 
 
@@ -674,7 +674,7 @@ def _drop_malformed_call(server: GenServer, cls: type, msg: tuple[Any, ...]) -> 
     lowlevel.report(_logger, logging.ERROR, "bad_request", server._pid,
                     "%s %r dropped a malformed call message %r (from_ must be the caller's "
                     "(pid, ref))", cls.__qualname__, server._pid, msg,
-                    request=msg, why="from_ must be the caller's (pid, ref)")
+                    request=msg, why="from_ must be the caller's (pid, ref)", stacklevel=2)
 
 
 async def _stop(server: GenServer, cls: type, stop: Stop) -> None:

@@ -135,7 +135,7 @@ def is_clean_exit(reason: Any) -> bool:
 
 
 def report(logger: logging.Logger, level: int, event: str, pid: Pid | None, msg: str, /, *args: Any,
-           limited: bool = True, exc_info: Any = None, **fields: Any) -> bool:
+           limited: bool = True, exc_info: Any = None, stacklevel: int = 1, **fields: Any) -> bool:
     """Log ``msg % args`` at ``level`` with the runtime's structured fields.
 
     The record's ``extra`` is ``log_fields(pid, event, **fields)``.  Nothing
@@ -151,6 +151,9 @@ def report(logger: logging.Logger, level: int, event: str, pid: Pid | None, msg:
         msg, *args: the message, as for ``logger.log``.
         limited: False for records a storm cannot multiply (traces asked for).
         exc_info: as for ``logger.log``.
+        stacklevel: as for ``logger.log``, counted from the caller of
+            ``report``: 1 names that caller as the record's source; a helper
+            that reports for its own caller passes 2.
         **fields: the event's own fields (see ``log_fields``).
 
     Returns:
@@ -161,7 +164,7 @@ def report(logger: logging.Logger, level: int, event: str, pid: Pid | None, msg:
     if limited and not report_allowed():
         return False
     logger.log(level, msg, *args, exc_info=exc_info, extra=log_fields(pid, event, **fields),
-               stacklevel=2)
+               stacklevel=stacklevel + 1)
     return True
 
 

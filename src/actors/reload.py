@@ -196,4 +196,5 @@ def _fail(report: ReloadReport, pid: Pid, cls: type, exc: BaseException) -> None
     report.failed[pid] = exc
     lowlevel.report(_logger, logging.WARNING, "code_change_failed", pid,
                     "reload %s: %r (%s) stays on its old code: %r",
-                    report.module, pid, cls.__qualname__, exc, reload_module=report.module, reason=exc)
+                    report.module, pid, cls.__qualname__, exc, reload_module=report.module, reason=exc,
+                    stacklevel=2)

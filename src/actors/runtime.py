@@ -97,20 +97,12 @@ class Runtime:
                  gc_threshold: int | None = None,
                  asyncio_tasks: bool = True,
                  long_step: float | None = lowlevel.LONG_STEP) -> None:
-        if clock is not None and not callable(clock):
-            raise TypeError(f"Runtime(clock=...): clock must be callable, got {clock!r}")
-        if shutdown_timeout is not None:
-            lowlevel.check_seconds(shutdown_timeout, "shutdown_timeout")
-        if gc_threshold is not None and (not isinstance(gc_threshold, int) or gc_threshold < 1):
-            raise ValueError(f"Runtime(gc_threshold=...): must be a positive int, got {gc_threshold!r}")
+        _check_options("Runtime", clock=clock, shutdown_timeout=shutdown_timeout,
+                       gc_threshold=gc_threshold, asyncio_tasks=asyncio_tasks, long_step=long_step)
         self._clock = clock
         self._shutdown_timeout = shutdown_timeout
         self._gc_threshold = gc_threshold
-        self._asyncio_tasks = bool(asyncio_tasks)
-        if long_step is not None:
-            lowlevel.check_seconds(long_step, "long_step")
-            if long_step == 0:
-                raise ValueError("long_step must be > 0 seconds, or None to turn the report off")
+        self._asyncio_tasks = asyncio_tasks
         self._long_step = long_step
         self._old_gc: tuple[int, int, int] | None = None
         self._sched: Scheduler | None = None
@@ -157,6 +149,8 @@ class Runtime:
             RuntimeError: another actors runtime is running in this interpreter.
         """
         factory = _loop_factory(loop, "Runtime.start_thread")
+        _check_options("Runtime.start_thread", clock=clock, shutdown_timeout=shutdown_timeout,
+                       gc_threshold=gc_threshold, asyncio_tasks=asyncio_tasks, long_step=long_step)
         runtime = Runtime(clock=clock, shutdown_timeout=shutdown_timeout, gc_threshold=gc_threshold,
                           asyncio_tasks=asyncio_tasks, long_step=long_step)
         return ThreadRuntime._start(runtime, factory)
@@ -399,6 +393,7 @@ class ThreadRuntime:
         is cancelled, or its process killed: a KeyboardInterrupt that lands
         just after the post leaves no process behind."""
         fut: _Future[Any] = _Future(self)
+        fut._what = what
         try:
             self._post(what, fn, *args, fut=fut)
             while not fut.done():
@@ -460,8 +455,8 @@ class ThreadRuntime:
         """The runtime's event loop (for ``asyncio.run_coroutine_threadsafe``)."""
         return self._loop
 
-    def spawn(self, fn: Callable[..., Coroutine[Any, Any, Any]], /, *args: Any,
-              **kwargs: Any) -> lowlevel.Pid:
+    def spawn(self, fn: Callable[_P, Coroutine[Any, Any, object]], /, *args: _P.args,
+              **kwargs: _P.kwargs) -> lowlevel.Pid:
         """Start ``fn(*args, **kwargs)`` as a process and return its ``Pid``.
 
         From another thread, waits until the loop has spawned it.  The
@@ -494,7 +489,7 @@ class ThreadRuntime:
             raise self._not_running("Runtime.send")
         return lowlevel.send(dest, msg)
 
-    def call_sync(self, server: lowlevel.Pid | str | lowlevel.via, request: Any,
+    def call_sync(self, server: lowlevel.ServerRef, request: Any,
                   timeout: float | None = 5.0) -> Any:
         """``GenServer.call`` from synchronous code: send ``request``, block until the reply.
 
@@ -514,26 +509,29 @@ class ThreadRuntime:
         """
         if type(server) is not lowlevel.Pid:
             lowlevel.check_server(server, "server", "Runtime.call_sync")
-        lowlevel.check_seconds(timeout, "timeout", allow_none=True)
+        lowlevel.check_seconds(timeout, "Runtime.call_sync(timeout=...): timeout", allow_none=True)
         self._refuse_on_loop_thread("Runtime.call_sync()")
         try:
             ok, value = self._post_and_wait("Runtime.call_sync", self._run_process, _call,
                                             (server, request, timeout), {})
-        except ProcessExit as signal:            # the runtime stopped the call's process
-            raise RuntimeError(f"Runtime.call_sync({server!r}, ...): the call was stopped by the "
-                               f"exit signal {signal.reason!r}: the runtime is stopping") from None
+        except ProcessExit as signal:            # something killed the call's process
+            raise RuntimeError(f"Runtime.call_sync({server!r}, ...): the call's process was "
+                               f"stopped by the exit signal {signal.reason!r}") from signal
         if not ok:
             raise value
         return value
 
-    def submit(self, fn: Callable[..., Coroutine[Any, Any, _T]], /, *args: Any,
-               **kwargs: Any) -> concurrent.futures.Future[_T]:
+    def submit(self, fn: Callable[_P, Coroutine[Any, Any, _T]], /, *args: _P.args,
+               **kwargs: _P.kwargs) -> concurrent.futures.Future[_T]:
         """Run ``fn(*args, **kwargs)`` as a process; a future of its result.
 
         The future resolves with what ``fn`` returns, or fails with the
         exception it raised (its crash is also logged, as any process's),
         or with ``ProcessExit(reason)`` if an exit signal killed it (as
-        ``actors.run``).  Cancelling the future before the process starts
+        ``actors.run``).  If the process is still running when the runtime
+        stops, and the shutdown's exit signal ends it, the future fails with
+        ``RuntimeError`` (its ``__cause__`` is the ``ProcessExit``), as a
+        ``call_sync`` waiting then does.  Cancelling the future before the process starts
         prevents it; afterwards, stop the process with an exit signal.
 
         The process ends when ``fn`` returns, and what ``fn`` started with
@@ -556,7 +554,9 @@ class ThreadRuntime:
         Newest first, the processes without a parent get the exit signal
         ``"shutdown"``, each given ``shutdown_timeout`` seconds before it
         is killed; a trapping GenServer runs ``terminate``, a supervisor
-        stops its children.  Calls still waiting raise ``RuntimeError``.
+        stops its children.  Calls still waiting raise ``RuntimeError``: a
+        ``call_sync``, and a ``submit`` future whose process the shutdown
+        ends (one that returns or raises on its own resolves as usual).
         Calling ``stop`` again does nothing; any later call raises
         ``RuntimeError``.
 
@@ -568,7 +568,7 @@ class ThreadRuntime:
                 ``stop`` again to wait more.
             RuntimeError: called on the runtime's own thread.
         """
-        lowlevel.check_seconds(timeout, "timeout", allow_none=True)
+        lowlevel.check_seconds(timeout, "Runtime.stop(timeout=...): timeout", allow_none=True)
         if self._on_loop_thread():
             raise RuntimeError(
                 "Runtime.stop() was called on the runtime's own thread, which it would wait "
@@ -605,6 +605,7 @@ class _Future(concurrent.futures.Future[_T]):
         super().__init__()
         self._runtime = runtime
         self._pid: lowlevel.Pid | None = None
+        self._what = "Runtime.submit"            # what the caller called, for errors
 
     def result(self, timeout: float | None = None) -> _T:
         if not self.done():
@@ -618,10 +619,17 @@ class _Future(concurrent.futures.Future[_T]):
 
     def _exited(self, pid: lowlevel.Pid, reason: Any, result: Any, exc: BaseException | None,
                 by_signal: bool) -> None:
-        """The process doing the work has exited (runs on the loop)."""
+        """The process doing the work has exited (runs on the loop).  Killed
+        by an exit signal while the runtime stops: RuntimeError, caused by
+        the ``ProcessExit`` (a call waiting at stop raises RuntimeError)."""
         ok, value = _outcome(reason, result, exc, by_signal)
         if ok:
             self.set_result(value)
+        elif by_signal and self._runtime._state != "running":
+            err = RuntimeError(f"{self._what}: its process {pid!r} was stopped by the exit signal "
+                               f"{reason!r}: the runtime is stopping")
+            err.__cause__ = value
+            self.set_exception(err)
         else:
             self.set_exception(value)
 
@@ -795,7 +803,34 @@ async def _stop_and_wait(sched: Scheduler, pids: list[lowlevel.Pid], timeout: fl
             cancel_timer()
 
 
+def _check_options(what: str, *, clock: Any, shutdown_timeout: Any = None,
+                   gc_threshold: Any = None, asyncio_tasks: Any, long_step: Any) -> None:
+    """Check the options of ``Runtime`` (or ``what``, which takes them too):
+    TypeError or ValueError naming ``what`` and the option."""
+    if clock is not None and not callable(clock):
+        raise TypeError(f"{what}(clock=...): clock must be callable, got {clock!r}")
+    if shutdown_timeout is not None:
+        lowlevel.check_seconds(shutdown_timeout, f"{what}(shutdown_timeout=...): shutdown_timeout")
+    if gc_threshold is not None:
+        if type(gc_threshold) is bool or not isinstance(gc_threshold, int):
+            raise TypeError(f"{what}(gc_threshold=...): gc_threshold must be a positive int or "
+                            f"None, got {gc_threshold!r}")
+        if gc_threshold < 1:
+            raise ValueError(f"{what}(gc_threshold=...): gc_threshold must be a positive int, "
+                             f"got {gc_threshold!r}")
+    if type(asyncio_tasks) is not bool:
+        raise TypeError(f"{what}(asyncio_tasks=...): asyncio_tasks must be True or False, "
+                        f"got {asyncio_tasks!r}")
+    if long_step is not None:
+        lowlevel.check_seconds(long_step, f"{what}(long_step=...): long_step")
+        if long_step == 0:
+            raise ValueError(f"{what}(long_step=...): long_step must be > 0 seconds, or None "
+                             f"to turn the report off")
+
+
 def _loop_factory(loop: str | None, what: str = "run") -> Callable[[], asyncio.AbstractEventLoop]:
+    if loop is not None and type(loop) is not str:
+        raise TypeError(f'{what}(loop=...): loop must be None, "asyncio" or "uvloop", got {loop!r}')
     if loop is None or loop == "asyncio":
         return asyncio.new_event_loop
     if loop == "uvloop":
@@ -843,6 +878,7 @@ def run(main: Callable[..., Coroutine[Any, Any, _T]], *args: Any, loop: str | No
     if observe is not None and not isinstance(observe, (bool, dict)):
         raise TypeError(f"run(observe=...): must be True, False, None or a dict of options, got {observe!r}")
     factory = _loop_factory(loop)
+    _check_options("run", clock=clock, asyncio_tasks=asyncio_tasks, long_step=long_step)
     if lowlevel.current_scheduler() is not None:
         raise RuntimeError("actors.run() cannot be called while an actors runtime is running")
     try:

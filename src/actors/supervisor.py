@@ -218,6 +218,7 @@ from . import lowlevel
 from .lowlevel import Pid, StartError
 from ._supervision import (
     COUNT, DELETE, RESTART, RESTARTING, START, TERMINATE, WHICH, Child, ChildState, StartFailed,
+    child_name,
     SupervisorServer, call_supervisor, check_intensity, check_start_options, check_timeout,
     not_a_spec, not_hashable, start_child_process, start_supervisor, stop_supervisor,
 )
@@ -587,8 +588,8 @@ class _SupervisorServer(SupervisorServer):
             try:
                 await self._start(child)
             except StartFailed as failed:
-                self.report(logging.ERROR, "child_start_failed", "child %r failed to start: %r",
-                            child.id, failed.reason, child_id=child.id, reason=failed.reason)
+                self.report(logging.ERROR, "child_start_failed", "child %s failed to start: %r",
+                            child_name(child.id), failed.reason, child_id=child.id, reason=failed.reason)
                 await self._stop_all()
                 raise Stop(("shutdown", ("failed_to_start_child", child.id, failed.reason))) from None
         return None

@@ -464,7 +464,7 @@ def _reply(server: _Running, from_: Any, answer: tuple[Any, ...]) -> None:
     except TypeError:
         lowlevel.report(_logger, logging.WARNING, "bad_request", server._pid,
                         "%r: system message with a malformed from_ %r", server._pid, from_,
-                        request=from_, why="from_ must be the caller's (pid, ref)")
+                        request=from_, why="from_ must be the caller's (pid, ref)", stacklevel=2)
 
 
 def _state(server: _Running) -> dict[str, Any]:
@@ -603,7 +603,7 @@ def _trace(server: _Running, event: tuple[Any, ...], msg: str, *args: Any) -> No
     ``trace``, the event itself (kept as a tuple for Python consumers)."""
     extra = lowlevel.log_fields(server._pid, "trace")
     extra["trace"] = event
-    _logger.info(msg, *args, extra=extra)
+    _logger.info(msg, *args, extra=extra, stacklevel=2)
 
 
 def _call_hook(server: _Running) -> Callable[..., Any]:

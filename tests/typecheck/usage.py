@@ -148,6 +148,18 @@ async def embedded() -> None:
         assert_type(await actors.lowlevel.call_in_process(greet, "joe"), str)
 
 
+def threaded(rt: actors.ThreadRuntime) -> None:
+    """The thread runtime checks arguments as ``actors.spawn`` does (a ParamSpec)."""
+    assert_type(rt.spawn(square, 2), Pid)
+    assert_type(rt.submit(square, 3).result(), int)
+    assert_type(rt.submit(greet, "joe", punctuation="?").result(), str)
+    assert_type(rt.call_sync(via("registry", "counter"), "get"), Any)
+    rt.submit(square, "x")  # type: ignore[arg-type]
+    rt.spawn(square, "x")  # type: ignore[arg-type]
+    rt.submit(greet)  # type: ignore[call-arg]
+    rt.call_sync(42, "get")  # type: ignore[arg-type]
+
+
 async def introspect() -> None:
     state = await actors.sys.get_state("counter")
     assert_type(state, dict[str, Any])
