@@ -228,9 +228,11 @@ def test_a_submit_cancelled_before_it_starts_never_runs(start):
     """Cancelling the future while the loop has not picked the work up yet
     prevents the process from starting."""
     gate = threading.Event()
+    blocking = threading.Event()
     ran = []
 
     async def block_the_loop():
+        blocking.set()
         gate.wait(WAIT)          # holds the loop's thread, on purpose
 
     async def job():
@@ -238,6 +240,7 @@ def test_a_submit_cancelled_before_it_starts_never_runs(start):
 
     rt = start(long_step=None)
     blocker = rt.submit(block_the_loop)
+    assert blocking.wait(WAIT)   # the loop is held: it cannot pick up what comes next
     fut = rt.submit(job)
     assert fut.cancel()
     gate.set()
