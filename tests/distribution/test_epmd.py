@@ -27,6 +27,8 @@ from pathlib import Path
 
 import pytest
 
+import actors
+
 from actors.dist import epmd
 from actors.dist.epmd import (
     AlreadyRegistered,
@@ -40,7 +42,9 @@ from actors.dist.epmd import (
     register,
 )
 
-SRC = str(Path(__file__).resolve().parents[2] / "src")
+# The CLI runs in a subprocess on the same actors this process imported (the
+# checkout's src/ in a development tree, site-packages where it is installed).
+SRC = str(Path(actors.__file__).resolve().parents[1])
 EPMD = shutil.which("epmd")
 ERL = shutil.which("erl")
 needs_epmd = pytest.mark.skipif(EPMD is None, reason="Erlang's epmd is not installed "
