@@ -13,6 +13,8 @@ never the other way round. The modules:
 * ``plot``          -- ``--plot``: a bar chart per workload;
 * ``erlang``, ``bench.erl`` -- the Erlang/OTP versions (also the headline
   table's Erlang column);
+* ``erlang_cluster``, ``dist_bench.erl`` -- the distribution rows' Erlang
+  side: two distributed ``erl`` nodes with a private epmd;
 * ``impl_pykka``    -- pykka's versions (also the headline table's pykka column);
 * ``impl_gevent``, ``impl_thespian`` -- gevent's and thespian's versions.
 

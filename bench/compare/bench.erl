@@ -15,7 +15,8 @@
 %% the processes actually received, checked against what was expected before
 %% anything is printed (a missing message is an error, never a faster time).
 %%
-%% Protocol of serve/0: one request per line on stdin, "name arg1 arg2 ...";
+%% Protocol of serve/0 (serve/1 for another module's workloads, e.g.
+%% dist_bench's): one request per line on stdin, "name arg1 arg2 ...";
 %% one answer line on stdout, "RESULT ..." or "ERROR ...". "quit" (or end
 %% of input) halts. oneshot/1 runs a single request in a fresh VM (used for
 %% the memory workload) and halts.
@@ -28,7 +29,7 @@
 %% out because two behaviours in one module both define init/1).
 -module(bench).
 
--export([serve/0, oneshot/1]).
+-export([serve/0, serve/1, oneshot/1]).
 -export([ping_pong/1, ring/2, spawn_procs/1, fan_in/2,
          request_reply/1, request_reply_queued/2,
          timers/3, timer_lateness/3, memory/1,
@@ -39,25 +40,29 @@
 %% ---------------------------------------------------------------------
 %% driver
 
-serve() ->
+serve() -> serve(?MODULE).
+
+%% serve(Module): the same loop for the workloads of another module
+%% (dist_bench's, on a distributed node).
+serve(Module) ->
     case io:get_line("") of
         eof -> halt(0);
         {error, _} -> halt(1);
         Line ->
             case string:lexemes(string:trim(Line), " ") of
-                [] -> serve();
+                [] -> serve(Module);
                 ["quit"] -> halt(0);
                 [Name | Args] ->
-                    answer(Name, Args),
-                    serve()
+                    answer(Module, Name, Args),
+                    serve(Module)
             end
     end.
 
 oneshot([Name | Args]) ->
-    answer(atom_to_list(Name), [integer_to_list(A) || A <- Args]),
+    answer(?MODULE, atom_to_list(Name), [integer_to_list(A) || A <- Args]),
     halt(0).
 
-answer(Name, Args) ->
+answer(Module, Name, Args) ->
     Fun = list_to_atom(Name),
     Ints = [list_to_integer(A) || A <- Args],
     %% Each measurement runs in a fresh process so that a previous
@@ -65,7 +70,7 @@ answer(Name, Args) ->
     Parent = self(),
     {Pid, Mref} = spawn_monitor(fun() ->
         garbage_collect(),
-        Parent ! {self(), result, apply(?MODULE, Fun, Ints)}
+        Parent ! {self(), result, apply(Module, Fun, Ints)}
     end),
     receive
         {Pid, result, Props} ->

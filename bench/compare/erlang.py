@@ -7,6 +7,11 @@ compiled with ``erlc`` into a temporary directory, then one VM,
 request per line ("name arg ..." -> "RESULT key=value ..."). Workloads
 declared ``isolated`` (memory) get a fresh VM each time
 (``-eval 'bench:oneshot([name, args...]).'``).
+
+A workload's function may name its module (``"dist_bench:dist_stream"``;
+``bench`` by default). The functions of ``dist_bench.erl`` (the
+distribution rows) run on a pair of distributed nodes instead, started on
+first use: see ``erlang_cluster``.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from actors.benchmarks.catalog import MEMORY, LATENCY, RATE, MissingWork, Sample, Workload
 
@@ -25,6 +30,18 @@ ERL_FLAGS = ("+S", "1", "-noshell")
 
 #: The Erlang versions of the workloads.
 BENCH_ERL = Path(__file__).with_name("bench.erl")
+
+#: The module of the distribution rows, run on two nodes (``erlang_cluster``).
+CLUSTER_MODULE = "dist_bench"
+
+#: Every module compiled (``bench`` first: the default module of a workload).
+ERL_SOURCES = (BENCH_ERL, BENCH_ERL.with_name(f"{CLUSTER_MODULE}.erl"))
+
+
+def split_function(erlang: str) -> Tuple[str, str]:
+    """``"mod:fun"`` -> ``("mod", "fun")``; a bare ``"fun"`` is in ``bench``."""
+    mod, _, fn = erlang.rpartition(":")
+    return mod or "bench", fn
 
 
 def find_erl() -> Optional[str]:
@@ -68,17 +85,21 @@ class Erlang:
         self.timeout = timeout
         self.flags = list(flags)
         self.dir = tempfile.mkdtemp(prefix="actors-bench-erl-")
-        out = subprocess.run(["erlc", "-o", self.dir, str(BENCH_ERL)],
+        out = subprocess.run(["erlc", "-o", self.dir, *map(str, ERL_SOURCES)],
                              capture_output=True, text=True)
         if out.returncode != 0:
-            raise ErlangError(f"erlc bench.erl failed:\n{out.stdout}{out.stderr}")
+            raise ErlangError(f"erlc failed:\n{out.stdout}{out.stderr}")
         self.exports = self._exports()
         self.proc: Optional[subprocess.Popen] = None
+        self._cluster = None
 
     def _exports(self) -> set:
+        """``"mod:fun/arity"`` for every export of the compiled modules."""
+        mods = ", ".join(p.stem for p in ERL_SOURCES)
         out = subprocess.run(
             [self.erl, "-noshell", "-pa", self.dir, "-eval",
-             '[io:format("~s/~b~n", [F, A]) || {F, A} <- bench:module_info(exports)], halt().'],
+             f'[io:format("~s:~s/~b~n", [M, F, A]) || M <- [{mods}], '
+             '{F, A} <- M:module_info(exports)], halt().'],
             capture_output=True, text=True, timeout=60)
         return {line.strip() for line in out.stdout.splitlines() if line.strip()}
 
@@ -87,8 +108,20 @@ class Erlang:
         return erl_version()
 
     def has(self, w: Workload) -> bool:
-        """Whether ``bench.erl`` exports ``w``'s function, with ``w``'s arity."""
-        return bool(w.erlang) and f"{w.erlang}/{len(w.full)}" in self.exports
+        """Whether ``w``'s module exports its function, with ``w``'s arity."""
+        if not w.erlang:
+            return False
+        mod, fn = split_function(w.erlang)
+        return f"{mod}:{fn}/{len(w.full)}" in self.exports
+
+    def cluster(self):
+        """The two distributed nodes of the distribution rows (started on
+        first use, ended by :meth:`cleanup`): an ``ErlangCluster``."""
+        if self._cluster is None or self._cluster.closed:
+            from .erlang_cluster import ErlangCluster
+            self._cluster = ErlangCluster(self.erl, self.dir, flags=self.flags,
+                                          timeout=self.timeout)
+        return self._cluster
 
     # -- the long-running VM ------------------------------------------------
 
@@ -105,14 +138,9 @@ class Erlang:
         line = " ".join([fn, *map(str, args)])
         proc.stdin.write(line + "\n")
         proc.stdin.flush()
-        sel = selectors.DefaultSelector()
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        try:
-            if not sel.select(self.timeout):
-                self.close()
-                raise ErlangError(f"erl: no answer to {line!r} in {self.timeout:g} s (VM killed)")
-        finally:
-            sel.close()
+        if not wait_readable(proc, self.timeout):
+            self.close()
+            raise ErlangError(f"erl: no answer to {line!r} in {self.timeout:g} s (VM killed)")
         answer = proc.stdout.readline()
         if not answer:
             err = proc.stderr.read() if proc.poll() is not None else ""
@@ -143,6 +171,9 @@ class Erlang:
 
     def cleanup(self) -> None:
         self.close()
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # -- one measurement ----------------------------------------------------
@@ -150,11 +181,19 @@ class Erlang:
     def measure(self, w: Workload, params: Dict[str, int]) -> Sample:
         """Run ``w`` with ``params`` (a fresh VM if ``w`` is isolated) and return its sample."""
         args = [params[k] for k in w.full]          # declaration order
-        res = (self.oneshot if w.isolated else self.request)(w.erlang, args)
+        mod, fn = split_function(w.erlang or "")
+        if mod == CLUSTER_MODULE:
+            res = self.cluster().request("a", fn, args)
+        else:
+            res = (self.oneshot if w.isolated else self.request)(fn, args)
         if w.kind == RATE:
             count = int(res["count"])
             elapsed = int(res["elapsed_us"]) / 1e6
-            return Sample(count / elapsed, {"count": count, "elapsed_s": elapsed})
+            extra = {"count": count, "elapsed_s": elapsed}
+            for k in ("p50", "p99"):                # per-operation latency, if measured
+                if f"{k}_ns" in res:
+                    extra[f"{k}_us"] = int(res[f"{k}_ns"]) / 1e3
+            return Sample(count / elapsed, extra)
         if w.kind == LATENCY:
             extra = {
                 "count": int(res["count"]),
@@ -169,6 +208,16 @@ class Erlang:
             extra = {k: int(v) for k, v in res.items() if k != "name"}
             return Sample(float(res["bytes_per_process"]), extra)
         raise ValueError(f"unknown workload kind {w.kind!r}")
+
+
+def wait_readable(proc: subprocess.Popen, timeout: float) -> bool:
+    """Whether ``proc``'s stdout has something to read within ``timeout`` seconds."""
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    try:
+        return bool(sel.select(timeout))
+    finally:
+        sel.close()
 
 
 def parse(answer: str, request: str) -> Dict[str, str]:

@@ -79,6 +79,8 @@ def implementation(w: Workload, system: str) -> Optional[Callable[[Dict[str, int
 
 def not_applicable(w: Workload, system: str) -> Optional[str]:
     """Why ``system`` has no version of ``w`` (a note for the table), or None."""
+    if system == "actors" and w.needs_erlang:
+        return "actors: not run (its other end is an Erlang node, and Erlang does not run)"
     if system == "thespian":
         from .impl_thespian import NOT_APPLICABLE
         return NOT_APPLICABLE.get(w.name)

@@ -46,9 +46,12 @@ from .peers import (COMPARE_SYSTEMS, ERL_SYSTEM_FLAGS, PACKAGES, SUBPROCESS_SYST
                     installed, load, not_applicable, peer_version)
 from .plot import plot
 
-#: The rows of the comparison, in order.
+#: The rows of the comparison, in order. The distribution rows run only on
+#: actors and Erlang (two nodes each; see ``erlang_cluster``).
 COMPARE_WORKLOADS = ("ping-pong", "ring", "spawn", "fan-in", "request-reply-queued",
-                     "genserver-call", "timers", "timer-lateness", "memory")
+                     "genserver-call", "timers", "timer-lateness", "memory",
+                     "dist-stream", "dist-stream-to-beam", "dist-stream-from-beam",
+                     "dist-ping-pong", "dist-genserver-call", "dist-fan-in")
 
 WATCHDOG_S = 600
 
@@ -109,6 +112,8 @@ class Comparison:
     def has(self, w: Workload, system: str) -> bool:
         if system.startswith("erlang"):
             return self.erlang(system).has(w)
+        if system == "actors" and w.needs_erlang and "erlang" not in self.systems:
+            return False
         return implementation(w, system) is not None
 
     def measure(self, w: Workload, system: str, params: Dict[str, int]) -> Sample:
@@ -118,7 +123,9 @@ class Comparison:
             return measure_in_subprocess(w, system, params, Env("asyncio", self.quick))
         loop = "uvloop" if system == "asyncio+uvloop" else self.loop if system == "actors" \
             else "asyncio"
-        return runner.measure(w, system.split("+")[0], params, Env(loop, self.quick), None)
+        erl = self.erlang("erlang") if w.needs_erlang and "erlang" in self.systems else None
+        return runner.measure(w, system.split("+")[0], params,
+                              Env(loop, self.quick, erlang=erl), None)
 
     def run_workload(self, w: Workload) -> Row:
         params = w.params(self.quick)

@@ -17,8 +17,9 @@ one function registered with :func:`impl`::
 
 The Erlang column needs no Python: the workload names an exported function
 of ``bench.erl`` (in the repository's ``bench/compare``; by default the workload's name with ``-`` turned into
-``_``) that takes the parameters in the order they are declared; a workload
-whose function ``bench.erl`` does not export simply has no Erlang cell.
+``_``; ``"dist_bench:fn"`` for one of ``dist_bench.erl``, run on two nodes)
+that takes the parameters in the order they are declared; a workload
+whose function is not exported simply has no Erlang cell.
 
 Systems are ``SYSTEMS``: actors, the asyncio baseline, Erlang and pykka.
 actors' and the baseline's versions ship in this package; Erlang's and
@@ -62,6 +63,10 @@ class Env:
 
     loop: str = "asyncio"        # "asyncio" or "uvloop" (the Python systems' event loop)
     quick: bool = False
+    #: The checkout's Erlang driver (``bench/compare/erlang.py``) when Erlang
+    #: runs, else None: the rows whose actors side talks to Erlang nodes use
+    #: its ``cluster()``. Not passed to an isolated measurement.
+    erlang: Any = None
 
 
 @dataclasses.dataclass
@@ -232,6 +237,7 @@ class Workload:
     erlang: Optional[str]                 # exported function of bench.erl, or None
     isolated: bool = False                # each measurement in a fresh process
     baseline: str = "asyncio"             # what the "asyncio" column holds in this row
+    needs_erlang: bool = False            # actors' version talks to Erlang nodes (Env.erlang)
     impls: Dict[str, Callable[[Dict[str, int], Env], Sample]] = dataclasses.field(
         default_factory=dict[str, Callable[[Dict[str, int], Env], Sample]])
 
@@ -247,11 +253,15 @@ WORKLOADS: Dict[str, Workload] = {}
 
 def workload(name: str, kind: str, unit: str, description: str, *, full: Dict[str, int],
              quick: Dict[str, int], target: Optional[Target] = None, erlang: Optional[str] = "",
-             isolated: bool = False, baseline: str = "asyncio") -> Workload:
+             isolated: bool = False, baseline: str = "asyncio",
+             needs_erlang: bool = False) -> Workload:
     """Declare a workload (a row of the table). ``erlang=""`` means the default
-    function name (``name`` with ``-`` as ``_``); ``None`` means no Erlang version.
+    function name (``name`` with ``-`` as ``_``), ``"module:function"`` one
+    of another module of ``bench/compare``; ``None`` means no Erlang version.
     ``baseline`` names what the row's "asyncio" implementation really is when
-    it is not an asyncio program (e.g. ``"dict"``): the table marks its cells."""
+    it is not an asyncio program (e.g. ``"dict"``): the table marks its cells.
+    ``needs_erlang``: actors' version talks to Erlang nodes (``Env.erlang``),
+    so it runs only when Erlang does."""
     if name in WORKLOADS:
         raise ValueError(f"workload {name!r} declared twice")
     if list(full) != list(quick):
@@ -259,7 +269,7 @@ def workload(name: str, kind: str, unit: str, description: str, *, full: Dict[st
     if erlang == "":
         erlang = name.replace("-", "_")
     w = Workload(name, kind, unit, description, dict(full), dict(quick), target or Target(), erlang,
-                 isolated, baseline)
+                 isolated, baseline, needs_erlang)
     WORKLOADS[name] = w
     return w
 

@@ -61,6 +61,7 @@ def load() -> Dict[str, Workload]:
     from . import workloads, impl_asyncio  # noqa: F401  # pyright: ignore[reportUnusedImport]
     try:
         from . import impl_actors  # noqa: F401 (needs the compiled core)  # pyright: ignore[reportUnusedImport]
+        from . import impl_dist  # noqa: F401  # pyright: ignore[reportUnusedImport]
     except Exception as e:                    # noqa: BLE001 -- reported in the header
         _actors_import_error = f"{type(e).__name__}: {e}"
     _pykka = checkout.import_peer("impl_pykka")
@@ -119,8 +120,8 @@ def main(args: argparse.Namespace, argv: Optional[List[str]] = None) -> int:
             print("actors bench: --loop uvloop needs uvloop installed", file=sys.stderr)
             return 2
 
-    env = Env(loop=args.loop, quick=args.quick)
     erlang, erlang_note = start_erlang(args.no_erlang)
+    env = Env(loop=args.loop, quick=args.quick, erlang=erlang)
 
     meta = metadata(argv, env, rounds, erlang, erlang_note)
     if _actors_import_error:
@@ -156,7 +157,8 @@ def main(args: argparse.Namespace, argv: Optional[List[str]] = None) -> int:
 
 def systems_for(w: Workload, erlang: Any) -> List[str]:
     """The systems that run ``w``: those with a version of it that can run here."""
-    out: List[str] = [s for s in ("actors", "asyncio") if s in w.impls]
+    out: List[str] = [s for s in ("actors", "asyncio") if s in w.impls
+                      and not (s == "actors" and w.needs_erlang and erlang is None)]
     if erlang is not None and erlang.has(w):
         out.append("erlang")
     if "pykka" in w.impls and _pykka is not None and _pykka.available():
@@ -356,11 +358,16 @@ def fmt_value(w: Workload, value: Optional[float], extra: Optional[Dict[str, Any
 def cell(row: Row, system: str, erlang_note: Optional[str]) -> str:
     res = row.results.get(system)
     if res is None:
-        return "n/a"
+        return "-" if not_run_without_erlang(row, system) else "n/a"
     mark = baseline_mark(row, system)
     if mark:
         return f"{mark} {cell_value(row, system, res)}"
     return cell_value(row, system, res)
+
+
+def not_run_without_erlang(row: Row, system: str) -> bool:
+    """Whether ``system`` (actors) did not run ``row`` for want of Erlang nodes."""
+    return system == "actors" and row.workload.needs_erlang and "actors" not in row.results
 
 
 def baseline_mark(row: Row, system: str) -> str:
@@ -379,6 +386,9 @@ def cell_value(row: Row, system: str, res: SystemResult) -> str:
         extra = {k: res.median_extra(k) for k in ("p50_ms", "p99_ms", "max_ms")}
         early = max(s.extra.get("early", 0) for s in res.samples)
         return fmt_value(row.workload, res.median(), extra) + (f" EARLY:{early}" if early else "")
+    p50, p99 = res.median_extra("p50_us"), res.median_extra("p99_us")
+    if p50 is not None and p99 is not None:      # a rate with per-operation latency
+        return f"{fmt_value(row.workload, res.median())} ({p50:.0f}/{p99:.0f}us)"
     return fmt_value(row.workload, res.median())
 
 
@@ -431,8 +441,13 @@ def render_table(rows: Dict[str, Row], meta: Dict[str, Any]) -> str:
     out += [line(r) for r in body]
     out.append("")
     out.append("vs X: actors' rate / X's rate (higher is better for actors); for memory, X's "
-               "bytes / actors' bytes. Latency cells: p50/p99/max ms. n/a: that system has no "
-               "version of the row, or was not run (see the header).")
+               "bytes / actors' bytes. Latency cells: p50/p99/max ms; (a/b us): a rate's "
+               "p50/p99 latency per operation. n/a: that system has no version of the row, or "
+               "was not run (see the header).")
+    unrun = [row.workload.name for row in rows.values() if not_run_without_erlang(row, "actors")]
+    if unrun:
+        out.append(f"-: not run, {', '.join(unrun)} need(s) Erlang nodes "
+                   f"(erlang: {meta.get('erlang')}).")
     marked = sorted({row.workload.baseline for row in rows.values()} - {"asyncio"})
     if marked:
         out.append("[" + "], [".join(marked) + "]: in that row the asyncio column holds another "

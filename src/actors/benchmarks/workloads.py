@@ -123,3 +123,76 @@ REGISTRY_LOOKUP = workload(
     "same loop; erlang: ets:lookup on a set table",
     full={"lookups": 1_000_000, "keys": 1_000}, quick={"lookups": 100_000, "keys": 1_000},
     target=Speedup("asyncio", 1 / 3, text="time <= 3x dict (>= 0.33x)"), baseline="dict")
+
+# ----------------------------------------------------------------------------
+# distribution: two nodes, two OS processes, on loopback (issue 11). actors:
+# node A is this process (actors.run(..., node=...)), node B a peer
+# (actors.peer.start_link, its own OS process); erlang: two `erl +S 1 -hidden`
+# nodes (bench/compare/dist_bench.erl). A private epmd and a random cookie.
+# The Erlang column is BEAM -> BEAM in every row (dist_bench.erl).
+
+_STREAM = ("{messages:,} messages {{seq, N, <<16 bytes>>}} streamed by one process on node A "
+           "to one receiver on node B, which checks their order and reports the count when "
+           "the last one arrived; timed at the sender, from the first send to that report")
+
+DIST_STREAM = workload(
+    "dist-stream", RATE, "msg/s",
+    "Python -> Python: " + _STREAM + " (erlang: BEAM -> BEAM)",
+    full={"messages": 500_000}, quick={"messages": 20_000},
+    target=Speedup("erlang", 2, text=">= 2x BEAM -> BEAM"), erlang="dist_bench:dist_stream")
+
+DIST_STREAM_TO_BEAM = workload(
+    "dist-stream-to-beam", RATE, "msg/s",
+    "Python -> BEAM: " + _STREAM + ", node B an erl node (erlang: BEAM -> BEAM)",
+    full={"messages": 500_000}, quick={"messages": 20_000},
+    target=Speedup("erlang", 1, text=">= 1x BEAM -> BEAM"), erlang="dist_bench:dist_stream",
+    needs_erlang=True)
+
+DIST_STREAM_FROM_BEAM = workload(
+    "dist-stream-from-beam", RATE, "msg/s",
+    "BEAM -> Python: " + _STREAM + ", node A an erl node (erlang: BEAM -> BEAM)",
+    full={"messages": 500_000}, quick={"messages": 20_000},
+    target=Speedup("erlang", 1, text=">= 1x BEAM -> BEAM"), erlang="dist_bench:dist_stream",
+    needs_erlang=True)
+
+DIST_PING_PONG = workload(
+    "dist-ping-pong", RATE, "round trip/s",
+    "{round_trips:,} sequential round trips of an int between a process on node A and one on "
+    "node B, each timed (p50/p99 latency beside the rate)",
+    full={"round_trips": 100_000}, quick={"round_trips": 5_000},
+    target=Speedup("erlang", 1, text=">= 1x BEAM"), erlang="dist_bench:dist_ping_pong")
+
+DIST_GENSERVER_CALL = workload(
+    "dist-genserver-call", RATE, "call/s",
+    "{calls:,} sequential calls from node A to a counter server registered on node B, by "
+    "(name, node), each reply (the incremented count) checked (actors: GenServer.call; "
+    "erlang: gen_server:call({{Name, Node}}, incr))",
+    full={"calls": 50_000}, quick={"calls": 2_000},
+    target=Speedup("erlang", 1, text=">= 1x gen_server:call"),
+    erlang="dist_bench:dist_genserver_call")
+
+DIST_FAN_IN = workload(
+    "dist-fan-in", RATE, "msg/s",
+    "{senders} senders on node A x {each:,} messages (sender, seq) into one receiver on node "
+    "B that checks per-sender order and reports the count; timed from the first spawn to "
+    "that report",
+    full={"senders": 100, "each": 5_000}, quick={"senders": 100, "each": 100},
+    target=Speedup("erlang", 1, text=">= 1x BEAM"), erlang="dist_bench:dist_fan_in")
+
+DIST_CPU = workload(
+    "dist-cpu", RATE, "job/s",
+    "{jobs} CPU-bound jobs (a pure-Python loop of {iterations:,} multiply-adds each, result "
+    "checked), each a process spawned on one of 2 peer nodes in turn (two more OS "
+    "processes: 2 cores), timed from the first spawn to the last result; the BASELINE "
+    "COLUMN IS ACTORS ON 1 NODE: the same jobs spawned in this process (one core)",
+    full={"jobs": 40, "iterations": 1_000_000}, quick={"jobs": 4, "iterations": 100_000},
+    target=Speedup("asyncio", 1.8, text=">= 1.8x 1 node"), erlang=None, baseline="1 node")
+
+PING_PONG_NODE = workload(
+    "ping-pong-node", RATE, "msg/s",
+    "the ping-pong row ({messages:,} local messages) in a runtime that is a node "
+    "(actors.run(..., node=...), no connection); the BASELINE COLUMN IS ACTORS WITHOUT A "
+    "NODE: the very same run with no node started",
+    full={"messages": 1_000_000}, quick={"messages": 50_000},
+    target=Speedup("asyncio", 0.98, text="within 2% of no node (>= 0.98x)"), erlang=None,
+    baseline="no node")

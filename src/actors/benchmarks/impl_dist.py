@@ -1,0 +1,462 @@
+"""actors' version of the distribution rows: two nodes, two OS processes, on loopback.
+
+Node A is this process (``actors.run(main, node=..., cookie=...)``); node B
+is a peer, ``actors.peer.start_link()``, its own OS process (so the two nodes
+use two cores, like the two ``erl`` nodes), and the work on it is started
+with ``actors.Node.spawn`` (these module-level functions, imported there by
+name). In the rows with a BEAM end (``needs_erlang``), node B is an erl node
+of the checkout's ``ErlangCluster`` (``env.erlang.cluster()``), which runs
+``dist_bench.erl``'s registered sink or source.
+
+Each measurement gets a random cookie and an epmd of its own: the Erlang
+cluster's when a BEAM node takes part, else actors' built-in epmd (``python
+-m actors epmd``) on a free port, a child process ended by its pid; the
+nodes find it through ``ERL_EPMD_PORT``, set for the measurement.
+
+The messages are those of ``dist_bench.erl`` (atoms are ``actors.Atom``),
+so a Python end and a BEAM end speak to each other unchanged:
+
+* stream: the source sends ``(start, source, n)`` then ``n`` x ``(seq, i,
+  <16 bytes>)``; the sink checks each in order and answers ``(done, n)``;
+  timed at the source, from before ``start`` to the receipt of ``done``;
+* a registered source (BEAM -> Python) takes ``(go, sink, n, reply_to)`` and
+  answers ``(result, count, microseconds)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any, Dict, List, Optional, Tuple
+
+import actors
+from actors import Atom, Down, GenServer, Node, Pid, demonitor, monitor, receive, send, spawn
+
+from . import workloads  # noqa: F401 (declares the workloads before @impl)  # pyright: ignore[reportUnusedImport]
+from .catalog import Env, MissingWork, Sample, expect, impl, rate
+from .impl_actors import _ping_pong  # pyright: ignore[reportPrivateUsage]
+from .impl_actors import ping_pong as _ping_pong_without_node
+
+perf_counter: Callable[[], float] = time.perf_counter
+perf_counter_ns: Callable[[], int] = time.perf_counter_ns
+
+#: How long any one wait may take before the measurement fails.
+WAIT_S = 120.0
+
+START, SEQ, DONE = Atom("start"), Atom("seq"), Atom("done")
+GO, RESULT, WHOIS, SINK = Atom("go"), Atom("result"), Atom("whois"), Atom("sink")
+STOP, PONG_COUNT, FAN_IN_DONE = Atom("stop"), Atom("pong_count"), Atom("fan_in_done")
+#: The 16 bytes of every streamed message (not UTF-8: a binary, both ways).
+PAYLOAD = bytes(range(240, 256))
+
+#: The names dist_bench.erl registers on the BEAM node.
+BEAM_SINK, BEAM_SOURCE = "dist_bench_sink", "dist_bench_source"
+COUNTER = "dist_bench_counter"
+
+
+# ---------------------------------------------------------------------------
+# the nodes
+
+def free_port() -> int:
+    """A TCP port free on loopback right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def node_name(role: str) -> str:
+    """A fresh node name on loopback, e.g. ``actorsbench_a_1f2e3d4c@127.0.0.1``."""
+    return f"actorsbench_{role}_{secrets.token_hex(4)}@127.0.0.1"
+
+
+def _start_builtin_epmd(port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen([sys.executable, "-m", "actors", "epmd", "--port", str(port)],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while True:                          # ready once it accepts connections
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                _end(proc)
+                err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+                raise MissingWork(f"epmd did not start on port {port}: {err.strip()}") from None
+            time.sleep(0.02)
+
+
+def _end(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()                  # the process we started, by its pid
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=10)
+    if proc.stderr is not None:
+        proc.stderr.close()
+
+
+@contextlib.contextmanager
+def distribution(env: Env, beam: bool = False) -> Iterator[Tuple[str, Any]]:
+    """An epmd and a cookie for one measurement: yields ``(cookie, cluster)``.
+
+    With ``beam``, the checkout's Erlang cluster (``env.erlang.cluster()``,
+    yielded) provides both; else a built-in epmd is started on a free port
+    and ended after, with a fresh random cookie (``cluster`` is None).
+    ``ERL_EPMD_PORT`` names the epmd while the measurement runs (for this
+    node and its peers), and is restored after.
+    """
+    proc: Optional[subprocess.Popen[bytes]] = None
+    cluster: Any = None
+    if beam:
+        if env.erlang is None:
+            raise MissingWork("this row needs Erlang (erl on PATH, run from a checkout)")
+        cluster = env.erlang.cluster()
+        port, cookie = int(cluster.epmd_port), str(cluster.cookie)
+    else:
+        port, cookie = free_port(), "c" + secrets.token_hex(16)
+        proc = _start_builtin_epmd(port)
+    saved = os.environ.get("ERL_EPMD_PORT")
+    os.environ["ERL_EPMD_PORT"] = str(port)
+    try:
+        yield cookie, cluster
+    finally:
+        if saved is None:
+            os.environ.pop("ERL_EPMD_PORT", None)
+        else:
+            os.environ["ERL_EPMD_PORT"] = saved
+        if proc is not None:
+            _end(proc)
+
+
+def run_node(env: Env, cookie: str, main: Callable[..., Coroutine[Any, Any, Any]],
+             *args: Any) -> Any:
+    """``actors.run(main, *args)`` with this runtime a node (a fresh name, ``cookie``)."""
+    return actors.run(main, *args, loop=env.loop, node=node_name("a"), cookie=cookie)
+
+
+@contextlib.asynccontextmanager
+async def peers(count: int) -> Any:
+    """``count`` peer nodes (OS processes), stopped on the way out: yields their names."""
+    started: List[Tuple[Pid, str]] = []
+    try:
+        for _ in range(count):
+            started.append(await actors.peer.start_link())
+        yield [name for _pid, name in started]
+    finally:
+        for pid, _name in started:
+            await actors.peer.stop(pid)
+
+
+async def _await_down_or(ref: Any, what: str) -> Any:
+    """The next message; a ``Down`` (the monitored partner died) is an error."""
+    m = await receive(timeout=WAIT_S)
+    if isinstance(m, Down) and m.ref == ref:
+        raise MissingWork(f"{what} exited: {m.reason!r}")
+    return m
+
+
+# ---------------------------------------------------------------------------
+# stream
+
+async def sink() -> None:
+    """A stream's receiver: ``(start, source, n)``, then ``n`` in-order ``(seq, i, _)``;
+    answers ``(done, n)``."""
+    start = await receive(timeout=WAIT_S)
+    if not (isinstance(start, tuple) and len(start) == 3 and start[0] == START):
+        raise MissingWork(f"sink: got {start!r}, expected (start, source, n)")
+    _tag, source, n = start
+    for i in range(n):
+        m = await receive(timeout=WAIT_S)
+        if not (type(m) is tuple and len(m) == 3 and m[0] == SEQ and m[1] == i
+                and len(m[2]) == 16):
+            raise MissingWork(f"sink: got {m!r}, expected (seq, {i}, <16 bytes>)")
+    send(source, (DONE, n))
+
+
+async def stream_to(dest: Pid, n: int) -> Tuple[int, float]:
+    """Stream ``n`` messages to the sink ``dest``: (count it reported, seconds)."""
+    ref = monitor(dest)
+    seq, payload = SEQ, PAYLOAD
+    t0 = perf_counter()
+    send(dest, (START, actors.self(), n))
+    for i in range(n):
+        send(dest, (seq, i, payload))
+    m = await _await_down_or(ref, "the sink")
+    t1 = perf_counter()
+    demonitor(ref, flush=True)
+    if not (isinstance(m, tuple) and len(m) == 2 and m[0] == DONE):
+        raise MissingWork(f"stream: got {m!r}, expected (done, count)")
+    return int(m[1]), t1 - t0
+
+
+async def _py_to_py(n: int) -> Tuple[int, float]:
+    async with peers(1) as (peer,):
+        dest = await Node.spawn(peer, sink)
+        return await stream_to(dest, n)
+
+
+@impl("dist-stream", "actors")
+def dist_stream(p: Dict[str, int], env: Env) -> Sample:
+    with distribution(env) as (cookie, _):
+        count, elapsed = run_node(env, cookie, _py_to_py, p["messages"])
+    return rate(count, p["messages"], elapsed)
+
+
+async def _py_to_beam(beam: str, n: int) -> Tuple[int, float]:
+    send((BEAM_SINK, beam), (WHOIS, actors.self()))     # connects; untimed
+    m = await receive(timeout=WAIT_S)
+    if not (isinstance(m, tuple) and len(m) == 2 and m[0] == SINK):
+        raise MissingWork(f"stream to BEAM: got {m!r}, expected (sink, pid)")
+    return await stream_to(m[1], n)
+
+
+@impl("dist-stream-to-beam", "actors")
+def dist_stream_to_beam(p: Dict[str, int], env: Env) -> Sample:
+    with distribution(env, beam=True) as (cookie, cluster):
+        cluster.request("b", "sink_start", [])
+        count, elapsed = run_node(env, cookie, _py_to_beam, cluster.nodes["b"], p["messages"])
+    return rate(count, p["messages"], elapsed)
+
+
+async def _beam_to_py(beam: str, n: int) -> Tuple[int, int]:
+    dest = spawn(sink)
+    ref = monitor(dest)
+    send((BEAM_SOURCE, beam), (GO, dest, n, actors.self()))
+    m = await _await_down_or(ref, "the sink")
+    if not (isinstance(m, tuple) and len(m) == 3 and m[0] == RESULT):
+        raise MissingWork(f"stream from BEAM: got {m!r}, expected (result, count, us)")
+    return int(m[1]), int(m[2])
+
+
+@impl("dist-stream-from-beam", "actors")
+def dist_stream_from_beam(p: Dict[str, int], env: Env) -> Sample:
+    with distribution(env, beam=True) as (cookie, cluster):
+        cluster.request("b", "source_start", [])
+        count, us = run_node(env, cookie, _beam_to_py, cluster.nodes["b"], p["messages"])
+    return rate(count, p["messages"], us / 1e6)
+
+
+# ---------------------------------------------------------------------------
+# ping-pong across nodes
+
+async def pong(pinger: Pid) -> None:
+    """Echo every int to ``pinger``; on ``stop`` answer ``(pong_count, n)``."""
+    got = 0
+    while True:
+        m = await receive(timeout=WAIT_S)
+        if m == STOP:
+            send(pinger, (PONG_COUNT, got))
+            return
+        send(pinger, m)
+        got += 1
+
+
+def _pct(ordered: List[int], p: float) -> int:
+    return ordered[min(len(ordered) - 1, max(0, round(p * (len(ordered) - 1))))]
+
+
+async def _dist_ping_pong(n: int) -> Tuple[int, float, List[int]]:
+    async with peers(1) as (peer,):
+        partner = await Node.spawn(peer, pong, actors.self())
+        ref = monitor(partner)
+        lat = [0] * n
+        clock = perf_counter_ns
+        t0 = perf_counter()
+        for i in range(n):
+            t = clock()
+            send(partner, i)
+            m = await receive(timeout=WAIT_S)
+            lat[i] = clock() - t
+            if not (m == i):
+                raise MissingWork(f"ping: got {m!r}, expected {i}")
+        t1 = perf_counter()
+        send(partner, STOP)
+        m = await _await_down_or(ref, "the ponger")
+        demonitor(ref, flush=True)
+        expect(m == (PONG_COUNT, n), f"ping-pong: the ponger reported {m!r}, expected {n}")
+        return n, t1 - t0, lat
+
+
+@impl("dist-ping-pong", "actors")
+def dist_ping_pong(p: Dict[str, int], env: Env) -> Sample:
+    with distribution(env) as (cookie, _):
+        count, elapsed, lat = run_node(env, cookie, _dist_ping_pong, p["round_trips"])
+    sample = rate(count, p["round_trips"], elapsed, "round trips")
+    lat.sort()
+    sample.extra.update(p50_us=_pct(lat, 0.50) / 1e3, p99_us=_pct(lat, 0.99) / 1e3)
+    return sample
+
+
+# ---------------------------------------------------------------------------
+# GenServer.call across nodes
+
+class Counter(GenServer):
+    """A counter: ``"incr"`` answers the new count (as the local genserver-call row)."""
+
+    def init(self) -> None:
+        self.n = 0
+
+    def handle_call(self, request: Any, from_: Any) -> int:
+        if request == "incr":
+            self.n += 1
+        return self.n
+
+
+async def start_counter(parent: Pid, name: str) -> None:
+    """Start a :class:`Counter` registered as ``name``, then tell ``parent``."""
+    await Counter.start(name=name)
+    send(parent, ("started", name))
+
+
+async def _dist_genserver_call(calls: int) -> Tuple[int, float]:
+    async with peers(1) as (peer,):
+        await Node.spawn(peer, start_counter, actors.self(), COUNTER)
+        m = await receive(timeout=WAIT_S)
+        expect(m == ("started", COUNTER), f"genserver-call: got {m!r}, expected started")
+        server = (COUNTER, peer)
+        got = 0
+        t0 = perf_counter()
+        for i in range(1, calls + 1):
+            n = await GenServer.call(server, "incr")
+            if not (n == i):
+                raise MissingWork(f"dist-genserver-call: call {i} answered {n!r}")
+            got += 1
+        t1 = perf_counter()
+        return got, t1 - t0
+
+
+@impl("dist-genserver-call", "actors")
+def dist_genserver_call(p: Dict[str, int], env: Env) -> Sample:
+    with distribution(env) as (cookie, _):
+        got, elapsed = run_node(env, cookie, _dist_genserver_call, p["calls"])
+    return rate(got, p["calls"], elapsed, "replies")
+
+
+# ---------------------------------------------------------------------------
+# fan-in across nodes
+
+async def fan_in_sink(reply_to: Pid, senders: int, each: int) -> None:
+    """Receive ``senders * each`` ``(idx, seq)``, each sender's in order; answer
+    ``(fan_in_done, count)``."""
+    counts = [0] * senders
+    for _ in range(senders * each):
+        idx, seq = await receive(timeout=WAIT_S)
+        if not (counts[idx] == seq):
+            raise MissingWork(f"fan-in: sender {idx} sent {seq} out of order")
+        counts[idx] = seq + 1
+    expect(all(c == each for c in counts), "fan-in: a sender's messages are missing")
+    send(reply_to, (FAN_IN_DONE, sum(counts)))
+
+
+async def _sender(dest: Pid, idx: int, each: int) -> None:
+    for seq in range(each):
+        send(dest, (idx, seq))
+
+
+async def _dist_fan_in(senders: int, each: int) -> Tuple[int, float]:
+    async with peers(1) as (peer,):
+        dest = await Node.spawn(peer, fan_in_sink, actors.self(), senders, each)
+        ref = monitor(dest)
+        t0 = perf_counter()
+        for i in range(senders):
+            spawn(_sender, dest, i, each)
+        m = await _await_down_or(ref, "the receiver")
+        t1 = perf_counter()
+        demonitor(ref, flush=True)
+        if not (isinstance(m, tuple) and len(m) == 2 and m[0] == FAN_IN_DONE):
+            raise MissingWork(f"fan-in: got {m!r}, expected (fan_in_done, count)")
+        return int(m[1]), t1 - t0
+
+
+@impl("dist-fan-in", "actors")
+def dist_fan_in(p: Dict[str, int], env: Env) -> Sample:
+    with distribution(env) as (cookie, _):
+        got, elapsed = run_node(env, cookie, _dist_fan_in, p["senders"], p["each"])
+    return rate(got, p["senders"] * p["each"], elapsed)
+
+
+# ---------------------------------------------------------------------------
+# CPU-bound work: 2 workers on 2 peer nodes, or on this node
+
+def work(iterations: int) -> int:
+    """The CPU-bound job: ``sum(x * x for x in range(iterations))``, as a plain loop."""
+    s = 0
+    for x in range(iterations):
+        s += x * x
+    return s
+
+
+def work_expected(iterations: int) -> int:
+    """:func:`work`'s result, in closed form."""
+    k = iterations
+    return (k - 1) * k * (2 * k - 1) // 6
+
+
+async def worker(reply_to: Pid) -> None:
+    """Run jobs ``(i, iterations)`` until ``stop``, answering ``(i, result)`` each."""
+    while True:
+        m = await receive(timeout=WAIT_S)
+        if m == STOP:
+            return
+        i, iterations = m
+        send(reply_to, (i, work(iterations)))
+
+
+async def _cpu(jobs: int, iterations: int, nodes: int) -> Tuple[int, float]:
+    me = actors.self()
+    async with peers(nodes) as names:
+        if names:
+            workers = [await Node.spawn(name, worker, me) for name in names]
+        else:
+            workers = [spawn(worker, me) for _ in range(2)]
+        t0 = perf_counter()
+        for i in range(jobs):
+            send(workers[i % len(workers)], (i, iterations))
+        results: Dict[int, int] = {}
+        for _ in range(jobs):
+            i, r = await receive(timeout=WAIT_S)
+            results[i] = r
+        t1 = perf_counter()
+        for w in workers:
+            send(w, STOP)
+    want = work_expected(iterations)
+    expect(sorted(results) == list(range(jobs)) and all(r == want for r in results.values()),
+           "cpu: a job's result is missing or wrong")
+    return len(results), t1 - t0
+
+
+@impl("dist-cpu", "actors")
+def dist_cpu(p: Dict[str, int], env: Env) -> Sample:
+    with distribution(env) as (cookie, _):
+        got, elapsed = run_node(env, cookie, _cpu, p["jobs"], p["iterations"], 2)
+    return rate(got, p["jobs"], elapsed, "jobs")
+
+
+@impl("dist-cpu", "asyncio")
+def dist_cpu_one_node(p: Dict[str, int], env: Env) -> Sample:
+    """The baseline: the same 2 workers, in this runtime (one core, no node)."""
+    got, elapsed = actors.run(_cpu, p["jobs"], p["iterations"], 0, loop=env.loop)
+    return rate(got, p["jobs"], elapsed, "jobs")
+
+
+# ---------------------------------------------------------------------------
+# local ping-pong in a runtime that is a node
+
+@impl("ping-pong-node", "actors")
+def ping_pong_node(p: Dict[str, int], env: Env) -> Sample:
+    with distribution(env) as (cookie, _):
+        got, elapsed = run_node(env, cookie, _ping_pong, p["messages"])
+    return rate(got, p["messages"] // 2 * 2, elapsed)
+
+
+@impl("ping-pong-node", "asyncio")
+def ping_pong_without_node(p: Dict[str, int], env: Env) -> Sample:
+    """The baseline: the ping-pong row's actors version, no node."""
+    return _ping_pong_without_node(p, env)
