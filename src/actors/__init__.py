@@ -90,6 +90,11 @@ from .runtime import ThreadRuntime as ThreadRuntime
 from .supervisor import Child as Child
 from .supervisor import Supervisor as Supervisor
 from .runtime import run as run
+from .node import Node as Node
+from .node import NodeDown as NodeDown
+from .dist.etf import Atom as Atom
+from .dist.etf import ImproperList as ImproperList
+from . import node as _node
 from . import gen_server as _gen_server
 from . import registry as _registry
 from . import runtime as _runtime
@@ -107,6 +112,7 @@ async def _start_observer(**options: _Any) -> _Any:
 lowlevel.set_via_handler(_registry.ViaHandler())        # via(registry, key) names
 _gen_server.set_system_handler(sys.handle_system)       # actors.sys requests to servers
 _runtime.set_observer(_start_observer)                  # actors.run(observe=...)
+_runtime.set_node_hooks(_node.start_for_run, _node.Node.stop)   # actors.run(node=...)
 
 
 if _TYPE_CHECKING:
@@ -138,6 +144,7 @@ del _obj
 
 __all__ = [
     "Agent", "Child", "ChildSpec", "Continue", "DynamicSupervisor", "GenServer", "HIBERNATE", "IDLE_TIMEOUT", "IdleTimeout", "Ignore",
+    "Atom", "ImproperList", "Node", "NodeDown",
     "NOREPLY", "NoReply", "Reply", "Registry", "ReloadReport", "Stop", "Supervisor", "Task", "TaskSupervisor",
     "ANY", "ActorsError", "AlreadyRegistered", "CallExit", "Down", "Exit", "MockClock",
     "NoProcess", "Pid", "Process", "ProcessExit", "Ref", "Runtime", "StartError", "ThreadRuntime",

@@ -107,6 +107,8 @@ cdef inline int _send_to_pid(Pid p, object msg) except -1:
     cdef int t = p.trap
     cdef int r
     if p.state == S_DEAD or p.exiting:
+        if p.remote is not None:
+            return _remote_send(p, msg)
         return 0
     _sched.messages += 1
     if p.state == S_WAITING and _awaits_message(t):
@@ -159,14 +161,19 @@ cdef object _lookup(Scheduler s, object dest, str arg):
         return _resolve_via(<via>dest)
     if isinstance(dest, str):
         return s.names.get(str(dest))
-    raise TypeError(f"{arg} must be a Pid, a registered name (str) or via(registry, key), got {dest!r}")
+    raise TypeError(f"{arg} must be a Pid, a registered name (str), a (name, node) tuple "
+                    f"or via(registry, key), got {dest!r}")
 
 
 cdef Pid _resolve(object dest, str what):
-    """The pid behind ``dest``; NoProcess if a name or via is not held."""
+    """The pid behind ``dest`` (for ``(name, node)`` of another node: its
+    proxy); NoProcess if a name or via is not held."""
     if type(dest) is Pid:
         return <Pid>dest
-    p = _whereis(dest)
+    if type(dest) is tuple:
+        p = _name_at(dest, what)
+    else:
+        p = _whereis(dest)
     if p is None:
         raise NoProcess(f"{what}: no process is registered as {dest!r}")
     return <Pid>p
@@ -181,9 +188,13 @@ cdef object _send_impl(object dest, object msg):
         return _send_from_thread(dest, msg)
     if type(dest) is Pid:
         p = <Pid>dest
+    elif type(dest) is tuple:
+        _send_to_name_at(<tuple>dest, msg)
+        p = None
     else:
         p = _resolve(dest, "send")
-    _send_to_pid(p, msg)
+    if p is not None:
+        _send_to_pid(p, msg)
     _budget -= 1
     if _current is not None:
         _current.reductions += 1
@@ -203,6 +214,13 @@ cdef object _send_from_thread(object dest, object msg):
         raise RuntimeError(
             "send: no actors runtime is running: start one with actors.run(main) "
             "or `async with actors.Runtime():`")
+    if type(dest) is tuple:
+        _check_name_at(dest, "send")
+        try:
+            s.loop.call_soon_threadsafe(_deliver_to_name_at, dest, msg)
+        except RuntimeError:
+            pass
+        return msg
     if type(dest) is not Pid:
         pid = _lookup(s, dest, "dest")
         if pid is None:
@@ -290,7 +308,9 @@ def call(server, request, timeout=5.0):
         raise CallExit("calling_self", f"call: process {me!r} called itself")
     ref = _new_ref()
     _set_marker(me, ref)
-    if target.state == S_DEAD or target.exiting:
+    if target.remote is not None:
+        _remote_call(me, target, ref, request)
+    elif target.state == S_DEAD or target.exiting:
         _mb_append(me, _make_down(ref, target, "noproc"))
     else:
         tx = _extra(target)
@@ -453,6 +473,9 @@ def link(pid):
     cdef Pid p = _check_pid(pid, "link(pid)")
     if p is me:
         return None
+    if p.remote is not None:
+        _remote_link(me, p)
+        return None
     if p.state == S_DEAD or p.exiting:
         if me.trap_exit:
             _send_to_pid(me, _make_exit(p, "noproc"))
@@ -466,6 +489,9 @@ def unlink(pid):
     """Remove the link between the caller and ``pid`` (if any)."""
     cdef Pid me = _need_current("unlink()")
     cdef Pid p = _check_pid(pid, "unlink(pid)")
+    if p.remote is not None:
+        _remote_unlink(me, p)
+        return None
     if me.links is not None:
         me.links.discard(p)
     if p.links is not None:
@@ -489,7 +515,15 @@ def monitor(dest):
     cdef Ref ref = _new_ref()
     cdef Pid target
     _set_marker(me, ref)
-    t = dest if type(dest) is Pid else _whereis(dest)
+    if type(dest) is Pid:
+        t = dest
+    elif type(dest) is tuple:
+        t = _name_at(dest, "monitor")
+    else:
+        t = _whereis(dest)
+    if t is not None and (<Pid>t).remote is not None:
+        _remote_monitor(me, <Pid>t, ref)
+        return ref
     if t is None or (<Pid>t).state == S_DEAD or (<Pid>t).exiting:
         _send_to_pid(me, _make_down(ref, dest if t is None else t, "noproc"))
         return ref
@@ -513,7 +547,10 @@ def demonitor(ref, flush=False):
         raise TypeError(f"demonitor(ref): ref must be a Ref, got {ref!r}")
     if type(flush) is not bool:
         raise TypeError(f"demonitor(ref, flush): flush must be a bool, got {flush!r}")
+    target = me.extra.monitors.get(ref) if me.extra is not None and me.extra.monitors is not None else None
     removed = _remove_monitor(me, <Ref>ref)
+    if removed and (<Pid>target).remote is not None and _dist is not None:
+        _dist.demonitor(me, target, ref)
     if flush:
         if me.scanning:
             raise RuntimeError("demonitor(ref, flush=True) cannot be used inside a receive pattern")

@@ -114,11 +114,36 @@ cdef class Pid:
     cdef set links
     cdef _Extra extra
 
+    # A process of another node (see _remote.pxi): (node, id, serial,
+    # creation, index) for a pid, (node, name) for a name there; None for a
+    # local process.  A remote pid is a proxy: its state is S_DEAD, so code
+    # that does not know about nodes treats it as an exited process, and the
+    # operations that cross nodes check `remote` first.
+    cdef tuple remote
+    cdef object __weakref__
+
     def __init__(self):
         raise TypeError("Pids are made by the runtime: use actors.spawn()")
 
     def __repr__(self):
+        if self.remote is not None:
+            return _remote_repr(self)
         return f"<0.{self.number}.0>"
+
+    @property
+    def node(self):
+        """The name of the node the process runs on (``Node.self()`` for a local one)."""
+        if self.remote is not None:
+            return self.remote[0]
+        return _node_name
+
+    @property
+    def name_at(self):
+        """For the handle of a name registered on another node (used by the
+        distribution layer): ``(name, node)``; None for a pid."""
+        if self.remote is not None and len(self.remote) == 2:
+            return (self.remote[1], self.remote[0])
+        return None
 
     def __reduce__(self):
         raise TypeError(f"{self!r}: a Pid is local to its runtime and cannot be pickled")
@@ -200,12 +225,24 @@ cdef class Ref:
     # monitor is kept only on the server's side (monitored_by), not in the
     # caller's `monitors`: one dict insert and pop fewer per call.
     cdef Pid call_target
+    # A reference made by another node: (node, creation, ids); None if local.
+    cdef tuple remote
+    cdef object __weakref__
 
     def __init__(self):
         raise TypeError("Refs are made by actors.make_ref() or actors.monitor()")
 
     def __repr__(self):
+        if self.remote is not None:
+            return f"#Ref<{_node_index(self.remote[0])}.{'.'.join(map(str, reversed(self.remote[2])))}>"
         return f"#Ref<0.{self.number}>"
+
+    @property
+    def node(self):
+        """The name of the node that made the reference."""
+        if self.remote is not None:
+            return self.remote[0]
+        return _node_name
 
     def __reduce__(self):
         raise TypeError(f"{self!r}: a Ref is local to its runtime and cannot be pickled")

@@ -58,6 +58,8 @@ cdef int _signal(Pid target, object sender, object reason, bint from_link) excep
     that reason (a "kill" arriving through a link is an ordinary reason).
     """
     if target.state == S_DEAD:
+        if target.remote is not None:
+            _dist_notify("exit", (sender, target, reason, from_link))
         return 0
     if target.exiting:
         if not from_link and _is_str(reason, "kill"):
@@ -248,12 +250,17 @@ cdef int _notify_monitors(Pid p, _Extra x, object reason) except -1:
             q = <Pid>target
             if q.extra is not None and q.extra.monitored_by is not None:
                 q.extra.monitored_by.pop(ref, None)
+            if q.remote is not None:
+                _dist_notify("demonitor", (p, q, ref))
     if x.monitored_by is not None:
         for ref, owner in x.monitored_by.items():
             q = <Pid>owner
             if q.extra is not None and q.extra.monitors is not None:
                 q.extra.monitors.pop(ref, None)
-            _send_to_pid(q, _make_down(ref, p, reason))
+            if q.remote is not None:
+                _dist_notify("down", (p, q, ref, reason))
+            else:
+                _send_to_pid(q, _make_down(ref, p, reason))
     x.monitors = x.monitored_by = None
     return 0
 

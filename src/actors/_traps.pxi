@@ -297,9 +297,12 @@ cdef bint _drop_call_monitor(Ref ref) noexcept:
     if t.extra is None or t.extra.monitored_by is None:
         return False
     try:
-        return t.extra.monitored_by.pop(ref, None) is not None
+        owner = t.extra.monitored_by.pop(ref, None)
     except BaseException:
         return False
+    if owner is not None and t.remote is not None:
+        _dist_notify("demonitor", (owner, t, ref))
+    return owner is not None
 
 
 cdef void _trap_reset(Pid p) noexcept:

@@ -107,19 +107,40 @@ from ._core import via_register as via_register
 from ._core import via_unregister as via_unregister
 from ._core import where as where
 from ._core import whereis as whereis
+# The distribution layer's door (see _remote.pxi): processes of other nodes.
+from ._core import node_name as node_name
+from ._core import pid_to_wire as pid_to_wire
+from ._core import ref_to_wire as ref_to_wire
+from ._core import remote_demonitor as remote_demonitor
+from ._core import remote_down as remote_down
+from ._core import remote_exit as remote_exit
+from ._core import remote_gone as remote_gone
+from ._core import remote_link as remote_link
+from ._core import remote_monitor as remote_monitor
+from ._core import remote_peers as remote_peers
+from ._core import remote_pid as remote_pid
+from ._core import remote_ref as remote_ref
+from ._core import remote_unlink as remote_unlink
+from ._core import set_node as set_node
 
 
 #: What names a server (or any process) in client functions: its pid, a
-#: registered name, or ``via(registry, key)``.
-ServerRef: TypeAlias = Pid | str | via
+#: registered name, ``(name, node)`` for a name on another node, or
+#: ``via(registry, key)``.
+ServerRef: TypeAlias = Pid | str | tuple[str, str] | via
 
 
 def check_server(server: Any, arg: str, what: str) -> None:
     """TypeError naming the argument ``arg`` of ``what`` unless ``server`` is a
-    server reference: a ``Pid``, a registered name (``str``) or a ``via``."""
-    if type(server) is not Pid and not isinstance(server, (str, via)):
-        raise TypeError(f"{what}: {arg} must be a Pid, a registered name (str) or "
-                        f"via(registry, key), got {server!r}")
+    server reference: a ``Pid``, a registered name (``str``), a ``(name,
+    node)`` tuple or a ``via``."""
+    if type(server) is Pid or isinstance(server, (str, via)):
+        return
+    if (type(server) is tuple and len(server) == 2 and isinstance(server[0], str)
+            and isinstance(server[1], str)):
+        return
+    raise TypeError(f"{what}: {arg} must be a Pid, a registered name (str), a (name, node) "
+                    f"tuple or via(registry, key), got {server!r}")
 
 
 def is_clean_exit(reason: Any) -> bool:
@@ -178,6 +199,10 @@ __all__ = [
     "process_info", "process_list", "process_table", "receive_nowait", "reply",
     "report_allowed", "set_crash_report_limit",
     "via_register", "via_unregister", "Where",
+    # processes of other nodes (for actors.dist)
+    "node_name", "pid_to_wire", "ref_to_wire", "remote_demonitor", "remote_down", "remote_exit",
+    "remote_gone", "remote_link", "remote_monitor", "remote_peers", "remote_pid", "remote_ref",
+    "remote_unlink", "set_node",
 ]
 # The core's public names (send, receive, Pid...) are imported above for the
 # layers below the ``actors`` package, which take them from here; they are

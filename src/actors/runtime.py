@@ -49,6 +49,18 @@ RUN_GC_THRESHOLD = 50_000
 _start_observer: Callable[..., Any] | None = None
 
 
+#: ``(start, stop)`` of ``actors.Node`` for ``run(node=...)`` and for a
+#: runtime that stops while it is a node; registered with ``set_node_hooks``.
+_node_hooks: tuple[Callable[..., Any], Callable[[], Any]] | None = None
+
+
+def set_node_hooks(start: Callable[..., Any], stop: Callable[[], Any]) -> None:
+    """Register ``async start(name, cookie)`` and ``async stop()`` of the
+    node layer (``actors/__init__.py`` registers ``actors.Node``'s)."""
+    global _node_hooks
+    _node_hooks = (start, stop)
+
+
 def set_observer(start: Callable[..., Any] | None) -> None:
     """Register what ``run(observe=...)`` starts: ``async def start(**options)``
     returning an object with ``async stop()`` (``actors.observer.start``), or None."""
@@ -224,6 +236,8 @@ class Runtime:
         try:
             await shutdown_processes(sched, self._shutdown_timeout)
         finally:
+            if _node_hooks is not None:
+                await _node_hooks[1]()          # links to other nodes fire "noconnection"
             sched.close()
             self._sched = None
             if self._old_gc is not None:
@@ -846,7 +860,7 @@ def _loop_factory(loop: str | None, what: str = "run") -> Callable[[], asyncio.A
 def run(main: Callable[..., Coroutine[Any, Any, _T]], *args: Any, loop: str | None = None,
         clock: Callable[[], float] | None = None, asyncio_tasks: bool = True,
         observe: bool | dict[str, Any] | None = None, long_step: float | None = lowlevel.LONG_STEP,
-        **kwargs: Any) -> _T:
+        node: str | None = None, cookie: str | bytes | None = None, **kwargs: Any) -> _T:
     """Run ``main(*args, **kwargs)`` as the first process of a new runtime.
 
     Like ``asyncio.run``: makes a new event loop (uvloop with
@@ -864,6 +878,9 @@ def run(main: Callable[..., Coroutine[Any, Any, _T]], *args: Any, loop: str | No
         observe: start the observer dashboard while ``main`` runs: True, or a
             dict of ``actors.observer.start`` options (``{"port": 8000}``).
             Its URL, token included, is printed on stderr.
+        node: make the runtime this node (``"name@host"``) while ``main``
+            runs (``actors.Node.start``), with ``cookie`` (None: read
+            ``~/.erlang.cookie``).
 
     Returns:
         What ``main`` returned (None if it ended with ``ProcessExit("normal")``).
@@ -877,6 +894,10 @@ def run(main: Callable[..., Coroutine[Any, Any, _T]], *args: Any, loop: str | No
     lowlevel.check_async_fn(main, "run")
     if observe is not None and not isinstance(observe, (bool, dict)):
         raise TypeError(f"run(observe=...): must be True, False, None or a dict of options, got {observe!r}")
+    if node is not None and not isinstance(node, str):
+        raise TypeError(f"run(node=...): must be a node name like 'py@localhost', got {node!r}")
+    if cookie is not None and node is None:
+        raise TypeError("run(cookie=...): a cookie needs node=...")
     factory = _loop_factory(loop)
     _check_options("run", clock=clock, asyncio_tasks=asyncio_tasks, long_step=long_step)
     if lowlevel.current_scheduler() is not None:
@@ -890,14 +911,16 @@ def run(main: Callable[..., Coroutine[Any, Any, _T]], *args: Any, loop: str | No
             "actors.run() cannot be called from a running event loop: "
             "use `async with actors.Runtime()` there")
     with asyncio.Runner(loop_factory=factory) as runner:
-        result: _T = runner.run(_run_main(main, args, kwargs, clock, asyncio_tasks, observe, long_step))
+        result: _T = runner.run(_run_main(main, args, kwargs, clock, asyncio_tasks, observe, long_step,
+                                          node, cookie))
         return result
 
 
 async def _run_main(main: Callable[..., Coroutine[Any, Any, Any]], args: tuple[Any, ...],
                     kwargs: dict[str, Any], clock: Callable[[], float] | None,
                     asyncio_tasks: bool = True, observe: bool | dict[str, Any] | None = None,
-                    long_step: float | None = lowlevel.LONG_STEP) -> Any:
+                    long_step: float | None = lowlevel.LONG_STEP, node: str | None = None,
+                    cookie: str | bytes | None = None) -> Any:
     outcome: asyncio.Future[tuple[Any, Any, BaseException | None, bool]] = \
         asyncio.get_running_loop().create_future()
 
@@ -909,6 +932,10 @@ async def _run_main(main: Callable[..., Coroutine[Any, Any, Any]], args: tuple[A
     async with Runtime(clock=clock, gc_threshold=max(RUN_GC_THRESHOLD, gc.get_threshold()[0]),
                        asyncio_tasks=asyncio_tasks, long_step=long_step) as rt:
         dashboard = None
+        if node is not None:
+            if _node_hooks is None:
+                raise RuntimeError("run(node=...): no node layer is registered (import actors)")
+            await _node_hooks[0](node, cookie)
         if observe:
             if _start_observer is None:
                 raise RuntimeError("run(observe=...): no observer is registered "

@@ -44,7 +44,7 @@ from collections.abc import Callable
 from typing import Any, Final, TypeGuard
 
 from . import epmd as _epmd
-from .etf import Atom, ExternalPid, ExternalRef, ImproperList, decode_from, encode
+from .etf import Atom, Codec, ExternalPid, ExternalRef, ImproperList
 from .flags import ALIAS, DEFAULT_FLAGS, PUBLISHED
 from .flags import SEND_SENDER as _SEND_SENDER_FLAG
 from .handshake import (
@@ -116,6 +116,7 @@ _IS_AUTH = Atom("is_auth")
 _YES = Atom("yes")
 _ALIAS = Atom("alias")
 _UNUSED = Atom("")
+_PLAIN: Final = Codec()
 
 
 class _NoMessage:
@@ -135,9 +136,9 @@ class ProtocolError(ValueError):
     """A packet after the handshake that is not ``'p' + control [+ message]``."""
 
 
-def parse_packet(packet: bytes) -> tuple[tuple[Any, ...], Any]:
+def parse_packet(packet: bytes, codec: Codec = _PLAIN) -> tuple[tuple[Any, ...], Any]:
     """``(control, message)`` of one packet (``message`` is :data:`NO_MESSAGE`
-    for a control that carries none).
+    for a control that carries none), decoded with ``codec``.
 
     Raises:
         ProtocolError: the packet is malformed: not ``'p'``, bad ETF,
@@ -147,9 +148,9 @@ def parse_packet(packet: bytes) -> tuple[tuple[Any, ...], Any]:
     if not packet or packet[0] != _PASS_THROUGH:
         raise ProtocolError(f"a packet must start with 112 ('p'), got {packet[:8]!r}")
     try:
-        control, end = decode_from(packet, 1)
+        control, end = codec.decode_from(packet, 1)
         if end < len(packet):
-            message, end = decode_from(packet, end)
+            message, end = codec.decode_from(packet, end)
         else:
             message = NO_MESSAGE
     except (ValueError, RecursionError, TypeError) as exc:
@@ -203,6 +204,7 @@ class DistNode:
             :data:`NO_MESSAGE` when the control carries none).  Default: log
             at DEBUG.  An exception it raises is logged; the connection stays.
         on_nodeup: ``on_nodeup(node)`` when a connection is made.
+        codec: the term codec of every packet (its hooks map pids and refs).
         on_nodedown: ``on_nodedown(node, reason)``, once per connection lost:
             ``"connection_closed"``, ``"net_tick_timeout"``,
             ``"packet_too_large"``, ``"protocol_error"`` (it sent a malformed
@@ -213,7 +215,8 @@ class DistNode:
     """
 
     def __init__(self, name: str, cookie: str | bytes, *, host: str, epmd_port: int | None,
-                 hidden: bool, ticktime: float, setup_timeout: float) -> None:
+                 hidden: bool, ticktime: float, setup_timeout: float,
+                 codec: Codec = _PLAIN) -> None:
         self.name = name
         self.cookie = cookie
         self.host = host
@@ -221,6 +224,7 @@ class DistNode:
         self.hidden = hidden
         self.ticktime = ticktime
         self.setup_timeout = setup_timeout
+        self.codec = codec
         self.flags = DEFAULT_FLAGS if hidden else DEFAULT_FLAGS | PUBLISHED
         self.creation = 0
         self.port = 0
@@ -246,7 +250,7 @@ class DistNode:
                     epmd_port: int | None = None, hidden: bool = True,
                     ticktime: float = DEFAULT_TICKTIME,
                     setup_timeout: float = DEFAULT_TIMEOUT,
-                    builtin_epmd: bool = False) -> DistNode:
+                    builtin_epmd: bool = False, codec: Codec = _PLAIN) -> DistNode:
         """Start node ``name`` (``"name@host"``) with ``cookie``.
 
         Args:
@@ -260,6 +264,8 @@ class DistNode:
             ticktime: ``net_ticktime`` in seconds.
             setup_timeout: seconds for a connection set-up (``net_setuptime``).
             builtin_epmd: if an epmd must be started, use the in-process one.
+            codec: the term codec (default: pids and refs stay ``ExternalPid``
+                and ``ExternalRef``).
 
         Raises:
             TypeError, ValueError: a bad argument (named).
@@ -277,7 +283,7 @@ class DistNode:
             if not value > 0:
                 raise ValueError(f"{what} must be positive, got {value!r}")
         node = cls(name, cookie, host=host, epmd_port=epmd_port, hidden=hidden,
-                   ticktime=float(ticktime), setup_timeout=float(setup_timeout))
+                   ticktime=float(ticktime), setup_timeout=float(setup_timeout), codec=codec)
         try:
             node._epmd = await _epmd.ensure_epmd(epmd_port, builtin=builtin_epmd)
             node._server = await asyncio.start_server(node._on_tcp, host, 0)
@@ -440,7 +446,7 @@ class DistNode:
             while (batch := await conn.recv_batch()) is not None:
                 for packet in batch:
                     try:
-                        control, message = parse_packet(packet)
+                        control, message = parse_packet(packet, self.codec)
                     except ProtocolError as exc:
                         _logger.warning("dist: node %s sent a malformed packet (%s); "
                                         "disconnecting", conn.peer_name, exc)
@@ -488,15 +494,16 @@ class DistNode:
     def _net_kernel(self, conn: Connection, message: Any) -> bool:
         """``{'$gen_call', {From, Tag}, {is_auth, Node}}`` -> ``{Tag, yes}`` to From."""
         match message:
-            case (Atom() as g, (ExternalPid() as sender, tag), (Atom() as q, _)) if (
+            case (Atom() as g, (sender, tag), (Atom() as q, _)) if (
                     g == _GEN_CALL and q == _IS_AUTH):
                 pass
             case _:
                 return False
+        encode = self.codec.encode
         reply = encode((tag, _YES))
         control: tuple[Any, ...]
         if (isinstance(tag, ImproperList) and tag.items == (_ALIAS,)
-                and isinstance(tag.tail, ExternalRef) and conn.flags & ALIAS):
+                and conn.flags & ALIAS):
             control = (ALIAS_SEND_TAG, self.pid, tag.tail)
         elif conn.flags & _SEND_SENDER_FLAG:
             control = (SEND_SENDER_TAG, self.pid, sender)
@@ -532,6 +539,10 @@ class DistNode:
 
     # -- ping ----------------------------------------------------------------------------
 
+    def owns_ref(self, ref: ExternalRef) -> bool:
+        """True for the tag of one of this node's pings (decoders keep it as is)."""
+        return ref in self._calls
+
     def make_ref(self) -> ExternalRef:
         """A new reference of this node."""
         n = next(self._ref_counter)
@@ -556,6 +567,7 @@ class DistNode:
                 ref = self.make_ref()
                 waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
                 self._calls[ref] = (node, waiter)
+                encode = self.codec.encode
                 try:
                     conn.send(b"p" + encode((REG_SEND_TAG, self.pid, _UNUSED, _NET_KERNEL))
                               + encode((_GEN_CALL, (self.pid, ref),

@@ -1,0 +1,513 @@
+"""The bridge between the core's processes and the wire.
+
+:class:`Bridge` is the distribution layer's handler installed in the core
+(``lowlevel.set_node``): the core calls it when a local operation names a
+process of another node, and it turns control messages from other nodes
+into the core's ``remote_*`` calls.  The wire is a :class:`DistNode`.
+
+What crosses (ERTS "Distribution Protocol", "Protocol between connected
+nodes"):
+
+=====================  =========================================================
+local operation        control message sent
+=====================  =========================================================
+``send(pid, m)``       ``SEND {2, '', To}`` + m
+``send((n, node), m)`` ``REG_SEND {6, From, '', Name}`` + m
+``call(server, r)``    ``MONITOR_P {19, From, To, Ref}`` then the send of
+                       ``{'$gen_call', {From, Ref}, Req}``
+``link`` / ``unlink``  ``LINK {1, From, To}`` / ``UNLINK_ID {35, Id, From, To}``
+``monitor(pid)``       ``MONITOR_P {19, From, To | Name, Ref}``
+``demonitor(ref)``     ``DEMONITOR_P {20, From, To | Name, Ref}``
+an exit through a link ``EXIT {3, From, To, Reason}``
+``exit(pid, reason)``  ``EXIT2 {8, From, To, Reason}``
+a monitored exit       ``MONITOR_P_EXIT {21, From | Name, To, Ref, Reason}``
+``Node.spawn``         ``SPAWN_REQUEST {29, ReqId, From, GL, {M, F, A}, Opts}``
+=====================  =========================================================
+
+Sends to a node not connected yet are queued, in order, while it is
+connected; if that fails they are dropped (a send never fails) and every link
+and monitor to that node fires with ``"noconnection"``, as they all do when
+a connection is lost.  A message or reason that cannot be encoded raises
+TypeError before anything is sent.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from typing import Any, Final
+
+from .. import lowlevel
+from ..lowlevel import Down, Exit, Pid, Ref
+from .etf import Atom, Codec, ExternalPid, ExternalRef, ImproperList
+from .flags import UNLINK_ID
+from .node import (
+    ALIAS_SEND_TAG,
+    DEMONITOR_P_TAG,
+    EXIT2_TAG,
+    EXIT_TAG,
+    GROUP_LEADER_TAG,
+    LINK_TAG,
+    MONITOR_P_EXIT_TAG,
+    MONITOR_P_TAG,
+    NO_MESSAGE,
+    PAYLOAD_EXIT2_TAG,
+    PAYLOAD_EXIT_TAG,
+    PAYLOAD_MONITOR_P_EXIT_TAG,
+    REG_SEND_TAG,
+    SEND_SENDER_TAG,
+    SEND_TAG,
+    SPAWN_REPLY_TAG,
+    SPAWN_REQUEST_TAG,
+    UNLINK_ID_ACK_TAG,
+    UNLINK_ID_TAG,
+    UNLINK_TAG,
+    DistNode,
+)
+
+__all__ = ["Bridge", "reason_from_wire", "reason_to_wire"]
+
+_logger = logging.getLogger("actors.dist")
+
+_UNUSED: Final = Atom("")
+_ALIAS: Final = Atom("alias")
+_NOPROC: Final = Atom("noproc")
+_LINK: Final = Atom("link")
+_MONITOR: Final = Atom("monitor")
+_DOWN: Final = Atom("DOWN")
+_EXIT: Final = Atom("EXIT")
+_PROCESS: Final = Atom("process")
+_NOT_ALLOWED: Final = Atom("not_allowed")
+_BADARG: Final = Atom("badarg")
+_GEN_MESSAGES: Final = {"$gen_call": Atom("$gen_call"), "$gen_cast": Atom("$gen_cast")}
+_ATOM_REASONS: Final = frozenset(("normal", "kill", "killed", "shutdown", "noproc",
+                                  "noconnection", "not_allowed", "calling_self"))
+
+
+def reason_to_wire(reason: Any) -> Any:
+    """The term an exit reason travels as: the BEAM's reasons as atoms (a
+    BEAM process sent the binary ``<<"normal">>`` as a reason would die), an
+    exception as ``{ClassName, Message}``."""
+    if type(reason) is str and reason in _ATOM_REASONS:
+        return Atom(reason)
+    if type(reason) is tuple and len(reason) == 2 and reason[0] == "shutdown":
+        return (Atom("shutdown"), reason[1])
+    if isinstance(reason, BaseException):
+        return (Atom(type(reason).__name__), str(reason))
+    return reason
+
+
+def reason_from_wire(reason: Any) -> Any:
+    """A reason that arrived: atoms become ``str`` (the core compares reasons
+    like ``"normal"`` and ``"kill"`` as exact ``str``)."""
+    if isinstance(reason, Atom):
+        return str(reason)
+    if type(reason) is tuple and len(reason) == 2 and isinstance(reason[0], Atom) \
+            and reason[0] == "shutdown":
+        return ("shutdown", reason[1])
+    return reason
+
+
+def _outgoing(msg: Any) -> Any:
+    """The OTP messages the OTP layers build with ``str`` tags get their atoms."""
+    if type(msg) is tuple and msg and type(msg[0]) is str:
+        tag = _GEN_MESSAGES.get(msg[0])
+        if tag is not None:
+            return (tag, *msg[1:])
+    return msg
+
+
+def _is_local(pid: Any) -> bool:
+    return type(pid) is Pid and pid.node == lowlevel.node_name()
+
+
+class Bridge:
+    """The core's handler for processes of other nodes, over ``node``.
+
+    Attributes:
+        node: the :class:`DistNode` (its ``codec`` is this bridge's).
+        allow_spawn: the modules a spawn request may start functions of
+            (``True``: any; ``None``: none).
+        on_nodedown: called with ``(node, reason)`` after the links and
+            monitors over a lost connection have fired.
+    """
+
+    def __init__(self, allow_spawn: bool | list[str] | None = None) -> None:
+        self.node: DistNode | None = None
+        self.allow_spawn = allow_spawn
+        self.on_nodedown: Callable[[str, str], object] | None = None
+        self.codec = Codec(make_pid=self._make_pid, make_ref=self._make_ref,
+                           default=self._default)
+        self._pending: dict[str, list[bytes]] = {}
+        self._proxies: dict[str, set[Pid]] = {}
+        self._by_name: dict[Ref, Any] = {}     # monitors of us by name: ref -> the name
+        self._spawns: dict[Ref, tuple[str, Pid]] = {}
+        self._unlink_id = 0
+
+    def attach(self, node: DistNode) -> None:
+        """Serve ``node``: its controls come here, its losses break links."""
+        self.node = node
+        node.on_control = self.dispatch
+        node.on_nodedown = self._nodedown
+
+    # -- the codec's hooks -------------------------------------------------------------
+
+    def _make_pid(self, pid: ExternalPid) -> Any:
+        if self.node is not None and pid == self.node.pid:
+            return pid
+        return lowlevel.remote_pid(str(pid.node), pid.id, pid.serial, pid.creation)
+
+    def _make_ref(self, ref: ExternalRef) -> Any:
+        if self.node is not None and self.node.owns_ref(ref):
+            return ref
+        return lowlevel.remote_ref(str(ref.node), ref.creation, tuple(ref.ids))
+
+    @staticmethod
+    def _default(obj: Any) -> Any:
+        tp = type(obj)
+        if tp is Pid:
+            return ExternalPid(*lowlevel.pid_to_wire(obj))
+        if tp is Ref:
+            return ExternalRef(*lowlevel.ref_to_wire(obj))
+        if tp is Down:
+            return (_DOWN, obj[0], _PROCESS, obj[1], reason_to_wire(obj[2]))
+        if tp is Exit:
+            return (_EXIT, obj[0], reason_to_wire(obj[1]))
+        return NotImplemented
+
+    # -- packets -------------------------------------------------------------------------
+
+    def _packet(self, control: tuple[Any, ...], message: Any = NO_MESSAGE) -> bytes:
+        encode = self.codec.encode
+        if message is NO_MESSAGE:
+            return b"p" + encode(control)
+        return b"p" + encode(control) + encode(message)
+
+    def _send_packets(self, node: str, packets: list[bytes]) -> None:
+        """Send in order; connect first if need be (queued meanwhile)."""
+        dist = self.node
+        if dist is None:
+            return
+        pending = self._pending.get(node)
+        if pending is not None:
+            pending.extend(packets)
+            return
+        conn = dist.connection(node)
+        if conn is not None and not conn.closed:
+            try:
+                conn.send_many(packets) if len(packets) > 1 else conn.send(packets[0])
+            except ConnectionError:
+                pass
+            return
+        self._pending[node] = list(packets)
+        dist._spawn(self._connect_and_flush(node))
+
+    async def _connect_and_flush(self, node: str) -> None:
+        dist = self.node
+        ok = dist is not None and await dist.connect(node)
+        packets = self._pending.pop(node, [])
+        conn = dist.connection(node) if ok and dist is not None else None
+        if conn is None:
+            _logger.info("dist: %d signal(s) to %s dropped: cannot connect", len(packets), node)
+            self._gone(node)
+            return
+        try:
+            conn.send_many(packets)
+        except ConnectionError:
+            pass
+
+    def _track(self, proxy: Pid) -> None:
+        self._proxies.setdefault(proxy.node, set()).add(proxy)
+
+    def _untrack_if_idle(self, proxy: Pid) -> None:
+        if not lowlevel.remote_peers(proxy):
+            proxies = self._proxies.get(proxy.node)
+            if proxies is not None:
+                proxies.discard(proxy)
+
+    @staticmethod
+    def _target(proxy: Pid) -> Any:
+        """A proxy as the wire names it: a pid, or a registered name's atom."""
+        return Atom(proxy.name_at[0]) if _is_name(proxy) else proxy
+
+    def _sender(self) -> Any:
+        """The sending process, or the node's own pseudo-process outside one."""
+        if lowlevel.in_process():
+            return lowlevel.self()
+        return self.node.pid if self.node is not None else _UNUSED
+
+    # -- hooks the core calls ------------------------------------------------------------
+
+    def send(self, proxy: Pid, msg: Any) -> None:
+        """A message to a process (or a registered name) of another node."""
+        msg = _outgoing(msg)
+        if _is_name(proxy):
+            control: tuple[Any, ...] = (REG_SEND_TAG, self._sender(), _UNUSED,
+                                        Atom(proxy.name_at[0]))
+        elif (type(msg) is tuple and len(msg) == 2 and isinstance(msg[0], ImproperList)
+              and msg[0].items == (_ALIAS,) and type(msg[0].tail) is Ref):
+            control = (ALIAS_SEND_TAG, self._sender(), msg[0].tail)   # a reply to an OTP 24+ call
+        else:
+            control = (SEND_TAG, _UNUSED, proxy)
+        self._send_packets(proxy.node, [self._packet(control, msg)])
+
+    def call(self, caller: Pid, proxy: Pid, ref: Ref, request: Any) -> None:
+        """Monitor the server, then send it ``{'$gen_call', {caller, ref}, request}``."""
+        message = self._packet((SEND_TAG, _UNUSED, proxy) if not _is_name(proxy) else
+                               (REG_SEND_TAG, caller, _UNUSED, Atom(proxy.name_at[0])),
+                               (_GEN_MESSAGES["$gen_call"], (caller, ref), request))
+        self._track(proxy)
+        monitor = self._packet((MONITOR_P_TAG, caller, self._target(proxy), ref))
+        self._send_packets(proxy.node, [monitor, message])
+
+    def link(self, local: Pid, proxy: Pid) -> None:
+        self._track(proxy)
+        self._send_packets(proxy.node, [self._packet((LINK_TAG, local, proxy))])
+
+    def unlink(self, local: Pid, proxy: Pid) -> None:
+        conn = self.node.connection(proxy.node) if self.node is not None else None
+        if conn is not None and conn.flags & UNLINK_ID:
+            self._unlink_id += 1
+            control: tuple[Any, ...] = (UNLINK_ID_TAG, self._unlink_id, local, proxy)
+        else:
+            control = (UNLINK_TAG, local, proxy)
+        self._send_packets(proxy.node, [self._packet(control)])
+        self._untrack_if_idle(proxy)
+
+    def monitor(self, local: Pid, proxy: Pid, ref: Ref) -> None:
+        self._track(proxy)
+        self._send_packets(proxy.node, [self._packet((MONITOR_P_TAG, local, self._target(proxy), ref))])
+
+    def demonitor(self, local: Pid, proxy: Pid, ref: Ref) -> None:
+        self._send_packets(proxy.node,
+                           [self._packet((DEMONITOR_P_TAG, local, self._target(proxy), ref))])
+        self._untrack_if_idle(proxy)
+
+    def exit(self, sender: Pid | None, proxy: Pid, reason: Any, from_link: bool) -> None:
+        """An exit signal to a remote process: through a link (``EXIT``) or
+        sent with ``exit/2`` (``EXIT2``)."""
+        if _is_name(proxy):
+            return
+        frm: Any = sender if sender is not None else (self.node.pid if self.node else _UNUSED)
+        control = (EXIT_TAG if from_link else EXIT2_TAG, frm, proxy, _wire_reason(self.codec, reason))
+        self._send_packets(proxy.node, [self._packet(control)])
+        if from_link:
+            self._untrack_if_idle(proxy)
+
+    def down(self, local: Pid, proxy: Pid, ref: Ref, reason: Any) -> None:
+        """A local process that ``proxy`` monitored exited."""
+        frm = self._by_name.pop(ref, local)
+        control = (MONITOR_P_EXIT_TAG, frm, proxy, ref, _wire_reason(self.codec, reason))
+        self._send_packets(proxy.node, [self._packet(control)])
+        self._untrack_if_idle(proxy)
+
+    # -- remote spawn --------------------------------------------------------------------
+
+    def spawn_request(self, node: str, caller: Pid, module: str, function: str,
+                      args: list[Any], link: bool) -> Ref:
+        """Send a spawn request; the answer comes to ``caller`` as
+        ``(req_id, pid | reason)``.  Returns ``req_id``."""
+        req_id = lowlevel.make_ref()
+        opts = [_LINK] if link else []
+        control = (SPAWN_REQUEST_TAG, req_id, caller, caller,
+                   (Atom(module), Atom(function), len(args)), opts)
+        packet = self._packet(control, list(args))
+        self._spawns[req_id] = (node, caller)
+        self._send_packets(node, [packet])
+        return req_id
+
+    def linked(self, proxy: Pid, local: Pid) -> None:
+        """Record a link the other node made already (a ``spawn_link``)."""
+        lowlevel.remote_link(proxy, local)
+        self._track(proxy)
+
+    def _spawn_reply(self, control: tuple[Any, ...]) -> None:
+        _, req_id, to, _flags, result = control
+        entry = self._spawns.pop(req_id, None)
+        if entry is None:
+            return
+        if type(result) is Pid:
+            lowlevel.send(entry[1], (req_id, result))
+        else:
+            lowlevel.send(entry[1], (req_id, reason_from_wire(result)))
+
+    def _serve_spawn(self, node: str, control: tuple[Any, ...], args: Any) -> None:
+        _, req_id, frm, _gl, mfa, opts = control
+        result: Any
+        try:
+            fn = self._allowed_function(mfa)
+            if not isinstance(args, list):
+                raise TypeError("the arguments must be a list")
+            pid = lowlevel.spawn(fn, *args)
+        except PermissionError:
+            result = _NOT_ALLOWED
+        except Exception as exc:  # noqa: BLE001 (the requester gets the reason)
+            _logger.info("dist: spawn request %r from %s failed: %s", mfa, node, exc)
+            result = _BADARG
+        else:
+            result = pid
+            opts = opts if isinstance(opts, list) else []
+            if _LINK in opts and type(frm) is Pid and not _is_local(frm):
+                lowlevel.remote_link(frm, pid)
+                self._track(frm)
+            if _MONITOR in opts and type(frm) is Pid and not _is_local(frm):
+                lowlevel.remote_monitor(frm, pid, req_id)
+                self._track(frm)
+        self._send_packets(node, [self._packet((SPAWN_REPLY_TAG, req_id, frm, 0, result))])
+
+    def _allowed_function(self, mfa: Any) -> Callable[..., Any]:
+        if not (type(mfa) is tuple and len(mfa) == 3 and isinstance(mfa[0], str)
+                and isinstance(mfa[1], str)):
+            raise TypeError(f"bad {{Module, Function, Arity}}: {mfa!r}")
+        module, function = str(mfa[0]), str(mfa[1])
+        allowed = self.allow_spawn
+        if not (allowed is True or (isinstance(allowed, list) and module in allowed)):
+            raise PermissionError(module)
+        obj: Any = importlib.import_module(module)
+        for part in function.split("."):
+            obj = getattr(obj, part)
+        lowlevel.check_async_fn(obj, "spawn")
+        return obj
+
+    # -- control messages from other nodes ----------------------------------------------
+
+    def dispatch(self, node: str, control: tuple[Any, ...], message: Any) -> None:
+        """One control message from ``node`` (``DistNode.on_control``)."""
+        tag = control[0]
+        if tag == SEND_TAG or tag == SEND_SENDER_TAG:
+            self._deliver(control[2], message)
+        elif tag == REG_SEND_TAG:
+            name = control[3]
+            if isinstance(name, str):
+                to = lowlevel.whereis(str(name))
+                if to is not None:
+                    self._deliver(to, message)
+        elif tag == ALIAS_SEND_TAG:
+            self._deliver_alias(control[2], message)
+        elif tag == LINK_TAG:
+            _, frm, to = control
+            if self._from(node, frm) and _is_local(to):
+                if lowlevel.remote_link(frm, to):
+                    self._track(frm)
+                else:
+                    self._send_packets(node, [self._packet((EXIT_TAG, to, frm, _NOPROC))])
+        elif tag == UNLINK_ID_TAG:
+            _, unlink_id, frm, to = control
+            if self._from(node, frm) and _is_local(to):
+                lowlevel.remote_unlink(frm, to)
+                self._send_packets(node, [self._packet((UNLINK_ID_ACK_TAG, unlink_id, to, frm))])
+                self._untrack_if_idle(frm)
+        elif tag == UNLINK_TAG:
+            _, frm, to = control
+            if self._from(node, frm) and _is_local(to):
+                lowlevel.remote_unlink(frm, to)
+        elif tag in (EXIT_TAG, EXIT2_TAG, PAYLOAD_EXIT_TAG, PAYLOAD_EXIT2_TAG):
+            frm, to = control[1], control[2]
+            reason = control[3] if tag in (EXIT_TAG, EXIT2_TAG) else message
+            if self._from(node, frm) and _is_local(to):
+                lowlevel.remote_exit(frm, to, reason_from_wire(reason),
+                                     tag in (EXIT_TAG, PAYLOAD_EXIT_TAG))
+        elif tag == MONITOR_P_TAG:
+            self._monitored(node, control)
+        elif tag == DEMONITOR_P_TAG:
+            _, frm, _to, ref = control
+            if self._from(node, frm) and type(ref) is Ref:
+                self._by_name.pop(ref, None)
+                lowlevel.remote_demonitor(frm, ref)
+                self._untrack_if_idle(frm)
+        elif tag in (MONITOR_P_EXIT_TAG, PAYLOAD_MONITOR_P_EXIT_TAG):
+            _, frm, to, ref = control[:4]
+            reason = control[4] if tag == MONITOR_P_EXIT_TAG else message
+            self._monitor_fired(node, ref, reason)
+        elif tag == SPAWN_REQUEST_TAG:
+            self._serve_spawn(node, control, message)
+        elif tag == SPAWN_REPLY_TAG:
+            self._spawn_reply(control)
+        elif tag in (GROUP_LEADER_TAG, UNLINK_ID_ACK_TAG):
+            pass
+        else:
+            _logger.debug("dist: from %s, unhandled control %r", node, control)
+
+    @staticmethod
+    def _from(node: str, pid: Any) -> bool:
+        """A signal's sender must be a process of the node that sent it (a
+        peer cannot speak for a third node)."""
+        return type(pid) is Pid and pid.node == node
+
+    @staticmethod
+    def _deliver(to: Any, message: Any) -> None:
+        if not _is_local(to):
+            return                      # not ours: never forwarded
+        if (type(message) is tuple and len(message) == 2 and type(message[0]) is Ref
+                and message[0].node == lowlevel.node_name()):
+            lowlevel.reply((to, message[0]), message[1])   # a late reply is dropped
+        else:
+            lowlevel.send(to, message)
+
+    @staticmethod
+    def _deliver_alias(alias: Any, message: Any) -> None:
+        # Our calls use plain reference tags, so an alias send can only answer
+        # one with [alias | Ref]: deliver nothing we did not ask for.
+        _logger.debug("dist: alias send to %r dropped", alias)
+
+    def _monitored(self, node: str, control: tuple[Any, ...]) -> None:
+        _, frm, target, ref = control
+        if not self._from(node, frm) or type(ref) is not Ref:
+            return
+        by_name = isinstance(target, Atom)
+        if by_name:
+            local: Any = str(target)
+        elif _is_local(target):
+            local = target
+        else:
+            local = None
+        pid = lowlevel.remote_monitor(frm, local, ref) if local is not None else None
+        if pid is None:
+            self._send_packets(node, [self._packet((MONITOR_P_EXIT_TAG, target, frm, ref, _NOPROC))])
+            return
+        if by_name:
+            self._by_name[ref] = target
+        self._track(frm)
+
+    def _monitor_fired(self, node: str, ref: Any, reason: Any) -> None:
+        if type(ref) is not Ref:
+            return
+        for proxy in list(self._proxies.get(node, ())):
+            if lowlevel.remote_down(proxy, ref, reason_from_wire(reason)):
+                self._untrack_if_idle(proxy)
+                return
+
+    # -- connection loss -----------------------------------------------------------------
+
+    def _gone(self, node: str) -> None:
+        for proxy in self._proxies.pop(node, set()):
+            lowlevel.remote_gone(proxy, "noconnection")
+        for req_id, (n, caller) in list(self._spawns.items()):
+            if n == node:
+                del self._spawns[req_id]
+                lowlevel.send(caller, (req_id, "noconnection"))
+
+    def _nodedown(self, node: str, reason: str) -> None:
+        self._gone(node)
+        if self.on_nodedown is not None:
+            self.on_nodedown(node, reason)
+
+    def close(self) -> None:
+        """The node is stopping: every link and monitor over it fires."""
+        for node in list(self._proxies):
+            self._gone(node)
+        self._pending.clear()
+
+
+def _is_name(proxy: Pid) -> bool:
+    return proxy.name_at is not None
+
+
+def _wire_reason(codec: Codec, reason: Any) -> Any:
+    """``reason`` as it can travel: if it cannot be encoded, its repr."""
+    term = reason_to_wire(reason)
+    try:
+        codec.encode(term)
+    except (TypeError, ValueError, RecursionError):
+        return repr(reason)
+    return term
