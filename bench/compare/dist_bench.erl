@@ -26,7 +26,7 @@
 -module(dist_bench).
 
 -export([serve/0]).
--export([connect/0, dist_stream/1, dist_ping_pong/1, dist_genserver_call/1, dist_fan_in/2,
+-export([ready/0, connect/0, dist_stream/1, dist_ping_pong/1, dist_genserver_call/1, dist_fan_in/2,
          sink_start/0, source_start/0]).
 %% spawned on the peer node
 -export([sink/0, pong/1, fan_in_sink/3]).
@@ -54,7 +54,10 @@ peer() ->
         Other -> exit({cannot_connect, Peer, Other})
     end.
 
-%% Connect to the peer (the driver's check that both nodes are up).
+%% Answers once this node is up (distribution started, serving requests).
+ready() -> [{ready, 1}].
+
+%% Connect to the peer (the driver's check, once both are ready).
 connect() ->
     peer(),
     [{connected, 1}].

@@ -150,7 +150,9 @@ class ErlangCluster:
                      "-hidden", "-kernel", "inet_dist_use_interface", "{127,0,0,1}",
                      "-pa", code_dir, "-dist_bench_peer", self.nodes[other],
                      "-eval", "dist_bench:serve()."], env)
-            for me in ("a", "b"):              # both up, and connected to each other
+            for me in ("a", "b"):              # both up (registered with epmd) ...
+                self.request(me, "ready", [], timeout=START_TIMEOUT_S)
+            for me in ("a", "b"):              # ... and connected to each other
                 self.request(me, "connect", [], timeout=START_TIMEOUT_S)
         except BaseException:
             self.close()

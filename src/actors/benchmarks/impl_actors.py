@@ -69,6 +69,10 @@ async def _ping_pong(messages: int) -> tuple[int, float]:
     return got + pong_got, t1 - t0
 
 
+#: The ping-pong row's main process (``impl_dist`` also runs it in a node).
+ping_pong_main = _ping_pong
+
+
 @impl("ping-pong", "actors")
 def ping_pong(p: Dict[str, int], env: Env) -> Sample:
     got, elapsed = run(_ping_pong, env, p["messages"])

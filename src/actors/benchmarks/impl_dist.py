@@ -9,9 +9,10 @@ of the checkout's ``ErlangCluster`` (``env.erlang.cluster()``), which runs
 ``dist_bench.erl``'s registered sink or source.
 
 Each measurement gets a random cookie and an epmd of its own: the Erlang
-cluster's when a BEAM node takes part, else actors' built-in epmd (``python
--m actors epmd``) on a free port, a child process ended by its pid; the
-nodes find it through ``ERL_EPMD_PORT``, set for the measurement.
+cluster's when a BEAM node takes part, else one on a free port (Erlang's
+``epmd`` if installed, else ``python -m actors epmd``), a child process
+ended by its pid; the nodes find it through ``ERL_EPMD_PORT``, set for the
+measurement.
 
 The messages are those of ``dist_bench.erl`` (atoms are ``actors.Atom``),
 so a Python end and a BEAM end speak to each other unchanged:
@@ -28,24 +29,32 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Coroutine, Iterator
-from typing import Any, Dict, List, Optional, Tuple
+from collections.abc import AsyncGenerator, Callable, Coroutine, Generator
+from typing import Any, Dict, List, Optional, Tuple, cast
 
 import actors
-from actors import Atom, Down, GenServer, Node, Pid, demonitor, monitor, receive, send, spawn
+from actors import (ANY, Atom, Down, GenServer, Node, Pid, demonitor, monitor, receive, send, sleep,
+                    spawn)
+from actors.lowlevel import LONG_STEP
 
 from . import workloads  # noqa: F401 (declares the workloads before @impl)  # pyright: ignore[reportUnusedImport]
 from .catalog import Env, MissingWork, Sample, expect, impl, rate
-from .impl_actors import _ping_pong  # pyright: ignore[reportPrivateUsage]
 from .impl_actors import ping_pong as _ping_pong_without_node
+from .impl_actors import ping_pong_main
 
 perf_counter: Callable[[], float] = time.perf_counter
 perf_counter_ns: Callable[[], int] = time.perf_counter_ns
 
+#: A streaming sender yields to the event loop (``await sleep(0)``) after
+#: this many sends, as a long loop in actors should (the BEAM preempts its
+#: sender by itself): the connection then writes while the sender goes on.
+YIELD_EVERY = 1000
 #: How long any one wait may take before the measurement fails.
 WAIT_S = 120.0
 
@@ -75,44 +84,116 @@ def node_name(role: str) -> str:
     return f"actorsbench_{role}_{secrets.token_hex(4)}@127.0.0.1"
 
 
-def _start_builtin_epmd(port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([sys.executable, "-m", "actors", "epmd", "--port", str(port)],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+class _Child:
+    """An OS process this measurement started; its stderr goes to a temporary file."""
+
+    def __init__(self, argv: List[str], **options: Any):
+        self.err = tempfile.TemporaryFile()
+        self.proc: subprocess.Popen[str] = subprocess.Popen(argv, stderr=self.err, text=True,
+                                                           **options)
+
+    def tail(self) -> str:
+        """The end of what it wrote on stderr."""
+        self.err.seek(0)
+        return self.err.read().decode(errors="replace").strip()[-2000:]
+
+    def readline(self) -> str:
+        assert self.proc.stdout is not None
+        return self.proc.stdout.readline()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Close its stdin (a peer then stops) and wait; end it if it lingers."""
+        if self.proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=timeout)
+        self.end()
+
+    def end(self) -> None:
+        """End it by its pid unless it is gone, reap it, close its files."""
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=10)
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+        self.err.close()
+
+
+def _start_epmd(port: int) -> _Child:
+    """Erlang's ``epmd`` if installed, else actors' (``python -m actors epmd``),
+    in the foreground on ``127.0.0.1:port``."""
+    binary = shutil.which("epmd")
+    argv = ([binary, "-port", str(port), "-address", "127.0.0.1"] if binary else
+            [sys.executable, "-m", "actors", "epmd", "--port", str(port)])
+    child = _Child(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while True:                          # ready once it accepts connections
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc
+            return child
         except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                _end(proc)
-                err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-                raise MissingWork(f"epmd did not start on port {port}: {err.strip()}") from None
+            if child.proc.poll() is not None or time.monotonic() > deadline:
+                err = child.tail()
+                child.end()
+                raise MissingWork(f"epmd did not start on port {port}: {err}") from None
             time.sleep(0.02)
 
 
-def _end(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()                  # the process we started, by its pid
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=10)
-    if proc.stderr is not None:
-        proc.stderr.close()
+class Dist:
+    """What one measurement's nodes share: the cookie, the event loop, the
+    epmd (``ERL_EPMD_PORT``) and, in a row with a BEAM end, the Erlang
+    cluster (``beam``; else None)."""
+
+    def __init__(self, cookie: str, loop: str, epmd_port: int, beam: Any = None):
+        self.cookie = cookie
+        self.loop = loop
+        self.epmd_port = epmd_port
+        self.beam = beam
+
+    def run(self, main: Callable[..., Coroutine[Any, Any, Any]], *args: Any,
+            long_step: Optional[float] = LONG_STEP) -> Any:
+        """``actors.run(main, self, *args)``, this runtime a node (a fresh name)."""
+        return actors.run(main, self, *args, loop=self.loop, node=node_name("a"),
+                          cookie=self.cookie, long_step=long_step)
+
+    @contextlib.asynccontextmanager
+    async def peers(self, count: int) -> AsyncGenerator[List[str], None]:
+        """``count`` peer nodes, each an OS process (``distpeer``), ended on the
+        way out: yields their names. Called in a process of this node."""
+        started: List[_Child] = []
+        names = [node_name(f"b{i}") for i in range(count)]
+        try:
+            for name in names:
+                started.append(_Child(
+                    [sys.executable, "-m", "actors.benchmarks.distpeer", name, self.cookie,
+                     self.loop], stdin=subprocess.PIPE, stdout=subprocess.PIPE))
+            for name, child in zip(names, started):
+                if (await actors.to_thread(child.readline)).strip() != "READY":
+                    await actors.to_thread(child.stop)
+                    raise MissingWork(f"peer node {name} did not start: {child.tail()}")
+            yield names
+        finally:
+            for child in started:
+                await actors.to_thread(child.stop)
 
 
 @contextlib.contextmanager
-def distribution(env: Env, beam: bool = False) -> Iterator[Tuple[str, Any]]:
-    """An epmd and a cookie for one measurement: yields ``(cookie, cluster)``.
+def distribution(env: Env, beam: bool = False) -> Generator[Dist, None, None]:
+    """The epmd, cookie and loop of one measurement's nodes (a :class:`Dist`).
 
-    With ``beam``, the checkout's Erlang cluster (``env.erlang.cluster()``,
-    yielded) provides both; else a built-in epmd is started on a free port
-    and ended after, with a fresh random cookie (``cluster`` is None).
-    ``ERL_EPMD_PORT`` names the epmd while the measurement runs (for this
-    node and its peers), and is restored after.
+    With ``beam``, the checkout's Erlang cluster (``env.erlang.cluster()``)
+    provides the epmd and the cookie; else an epmd is started on a free port
+    (Erlang's, or actors' built-in one) and ended after, with a fresh random
+    cookie. ``ERL_EPMD_PORT``
+    names the epmd while the measurement runs (for this node and its peers),
+    and is restored after.
     """
-    proc: Optional[subprocess.Popen[bytes]] = None
+    epmd: Optional[_Child] = None
     cluster: Any = None
     if beam:
         if env.erlang is None:
@@ -121,42 +202,30 @@ def distribution(env: Env, beam: bool = False) -> Iterator[Tuple[str, Any]]:
         port, cookie = int(cluster.epmd_port), str(cluster.cookie)
     else:
         port, cookie = free_port(), "c" + secrets.token_hex(16)
-        proc = _start_builtin_epmd(port)
+        epmd = _start_epmd(port)
     saved = os.environ.get("ERL_EPMD_PORT")
     os.environ["ERL_EPMD_PORT"] = str(port)
     try:
-        yield cookie, cluster
+        yield Dist(cookie, env.loop, port, cluster)
     finally:
         if saved is None:
             os.environ.pop("ERL_EPMD_PORT", None)
         else:
             os.environ["ERL_EPMD_PORT"] = saved
-        if proc is not None:
-            _end(proc)
+        if epmd is not None:
+            epmd.end()
 
 
-def run_node(env: Env, cookie: str, main: Callable[..., Coroutine[Any, Any, Any]],
-             *args: Any) -> Any:
-    """``actors.run(main, *args)`` with this runtime a node (a fresh name, ``cookie``)."""
-    return actors.run(main, *args, loop=env.loop, node=node_name("a"), cookie=cookie)
-
-
-@contextlib.asynccontextmanager
-async def peers(count: int) -> Any:
-    """``count`` peer nodes (OS processes), stopped on the way out: yields their names."""
-    started: List[Tuple[Pid, str]] = []
-    try:
-        for _ in range(count):
-            started.append(await actors.peer.start_link())
-        yield [name for _pid, name in started]
-    finally:
-        for pid, _name in started:
-            await actors.peer.stop(pid)
+def tagged(m: Any, tag: Atom, size: int, what: str) -> Tuple[Any, ...]:
+    """``m`` if it is a ``size``-tuple starting with ``tag``, else MissingWork."""
+    if not (m.__class__ is tuple and len(m) == size and m[0] == tag):
+        raise MissingWork(f"{what}: got {m!r}, expected a {size}-tuple ({tag}, ...)")
+    return cast(Tuple[Any, ...], m)
 
 
 async def _await_down_or(ref: Any, what: str) -> Any:
     """The next message; a ``Down`` (the monitored partner died) is an error."""
-    m = await receive(timeout=WAIT_S)
+    m: Any = await receive(timeout=WAIT_S)
     if isinstance(m, Down) and m.ref == ref:
         raise MissingWork(f"{what} exited: {m.reason!r}")
     return m
@@ -168,13 +237,10 @@ async def _await_down_or(ref: Any, what: str) -> Any:
 async def sink() -> None:
     """A stream's receiver: ``(start, source, n)``, then ``n`` in-order ``(seq, i, _)``;
     answers ``(done, n)``."""
-    start = await receive(timeout=WAIT_S)
-    if not (isinstance(start, tuple) and len(start) == 3 and start[0] == START):
-        raise MissingWork(f"sink: got {start!r}, expected (start, source, n)")
-    _tag, source, n = start
+    _tag, source, n = tagged(await receive(timeout=WAIT_S), START, 3, "sink")
     for i in range(n):
-        m = await receive(timeout=WAIT_S)
-        if not (type(m) is tuple and len(m) == 3 and m[0] == SEQ and m[1] == i
+        m: Any = await receive(timeout=WAIT_S)
+        if not (m.__class__ is tuple and len(m) == 3 and m[0] == SEQ and m[1] == i
                 and len(m[2]) == 16):
             raise MissingWork(f"sink: got {m!r}, expected (seq, {i}, <16 bytes>)")
     send(source, (DONE, n))
@@ -188,58 +254,59 @@ async def stream_to(dest: Pid, n: int) -> Tuple[int, float]:
     send(dest, (START, actors.self(), n))
     for i in range(n):
         send(dest, (seq, i, payload))
+        if i % YIELD_EVERY == YIELD_EVERY - 1:
+            await sleep(0)
     m = await _await_down_or(ref, "the sink")
     t1 = perf_counter()
     demonitor(ref, flush=True)
-    if not (isinstance(m, tuple) and len(m) == 2 and m[0] == DONE):
-        raise MissingWork(f"stream: got {m!r}, expected (done, count)")
-    return int(m[1]), t1 - t0
+    return int(tagged(m, DONE, 2, "stream")[1]), t1 - t0
 
 
-async def _py_to_py(n: int) -> Tuple[int, float]:
-    async with peers(1) as (peer,):
+async def _py_to_py(d: Dist, n: int) -> Tuple[int, float]:
+    async with d.peers(1) as (peer,):
         dest = await Node.spawn(peer, sink)
         return await stream_to(dest, n)
 
 
 @impl("dist-stream", "actors")
 def dist_stream(p: Dict[str, int], env: Env) -> Sample:
-    with distribution(env) as (cookie, _):
-        count, elapsed = run_node(env, cookie, _py_to_py, p["messages"])
+    with distribution(env) as d:
+        count, elapsed = d.run(_py_to_py, p["messages"])
     return rate(count, p["messages"], elapsed)
 
 
-async def _py_to_beam(beam: str, n: int) -> Tuple[int, float]:
-    send((BEAM_SINK, beam), (WHOIS, actors.self()))     # connects; untimed
-    m = await receive(timeout=WAIT_S)
-    if not (isinstance(m, tuple) and len(m) == 2 and m[0] == SINK):
-        raise MissingWork(f"stream to BEAM: got {m!r}, expected (sink, pid)")
-    return await stream_to(m[1], n)
+async def _py_to_beam(d: Dist, n: int) -> Tuple[int, float]:
+    send((BEAM_SINK, d.beam.nodes["b"]), (WHOIS, actors.self()))     # connects; untimed
+    _tag, dest = tagged(await receive(timeout=WAIT_S), SINK, 2, "stream to BEAM")
+    return await stream_to(dest, n)
 
 
 @impl("dist-stream-to-beam", "actors")
 def dist_stream_to_beam(p: Dict[str, int], env: Env) -> Sample:
-    with distribution(env, beam=True) as (cookie, cluster):
-        cluster.request("b", "sink_start", [])
-        count, elapsed = run_node(env, cookie, _py_to_beam, cluster.nodes["b"], p["messages"])
+    with distribution(env, beam=True) as d:
+        d.beam.request("b", "sink_start", [])
+        count, elapsed = d.run(_py_to_beam, p["messages"])
     return rate(count, p["messages"], elapsed)
 
 
-async def _beam_to_py(beam: str, n: int) -> Tuple[int, int]:
+async def _beam_to_py(d: Dist, n: int) -> Tuple[int, int]:
     dest = spawn(sink)
     ref = monitor(dest)
-    send((BEAM_SOURCE, beam), (GO, dest, n, actors.self()))
-    m = await _await_down_or(ref, "the sink")
-    if not (isinstance(m, tuple) and len(m) == 3 and m[0] == RESULT):
-        raise MissingWork(f"stream from BEAM: got {m!r}, expected (result, count, us)")
-    return int(m[1]), int(m[2])
+    send((BEAM_SOURCE, d.beam.nodes["b"]), (GO, dest, n, actors.self()))
+    m: Any = await receive((RESULT, ANY, ANY), Down, timeout=WAIT_S)
+    if isinstance(m, Down) and m.ref == ref and m.reason == "normal":
+        m = await receive((RESULT, ANY, ANY), timeout=WAIT_S)     # the sink is done first
+    elif isinstance(m, Down):
+        raise MissingWork(f"the sink exited: {m.reason!r}")
+    _tag, count, us = tagged(m, RESULT, 3, "stream from BEAM")
+    return int(count), int(us)
 
 
 @impl("dist-stream-from-beam", "actors")
 def dist_stream_from_beam(p: Dict[str, int], env: Env) -> Sample:
-    with distribution(env, beam=True) as (cookie, cluster):
-        cluster.request("b", "source_start", [])
-        count, us = run_node(env, cookie, _beam_to_py, cluster.nodes["b"], p["messages"])
+    with distribution(env, beam=True) as d:
+        d.beam.request("b", "source_start", [])
+        count, us = d.run(_beam_to_py, p["messages"])
     return rate(count, p["messages"], us / 1e6)
 
 
@@ -262,8 +329,8 @@ def _pct(ordered: List[int], p: float) -> int:
     return ordered[min(len(ordered) - 1, max(0, round(p * (len(ordered) - 1))))]
 
 
-async def _dist_ping_pong(n: int) -> Tuple[int, float, List[int]]:
-    async with peers(1) as (peer,):
+async def _dist_ping_pong(d: Dist, n: int) -> Tuple[int, float, List[int]]:
+    async with d.peers(1) as (peer,):
         partner = await Node.spawn(peer, pong, actors.self())
         ref = monitor(partner)
         lat = [0] * n
@@ -286,8 +353,8 @@ async def _dist_ping_pong(n: int) -> Tuple[int, float, List[int]]:
 
 @impl("dist-ping-pong", "actors")
 def dist_ping_pong(p: Dict[str, int], env: Env) -> Sample:
-    with distribution(env) as (cookie, _):
-        count, elapsed, lat = run_node(env, cookie, _dist_ping_pong, p["round_trips"])
+    with distribution(env) as d:
+        count, elapsed, lat = d.run(_dist_ping_pong, p["round_trips"])
     sample = rate(count, p["round_trips"], elapsed, "round trips")
     lat.sort()
     sample.extra.update(p50_us=_pct(lat, 0.50) / 1e3, p99_us=_pct(lat, 0.99) / 1e3)
@@ -315,8 +382,8 @@ async def start_counter(parent: Pid, name: str) -> None:
     send(parent, ("started", name))
 
 
-async def _dist_genserver_call(calls: int) -> Tuple[int, float]:
-    async with peers(1) as (peer,):
+async def _dist_genserver_call(d: Dist, calls: int) -> Tuple[int, float]:
+    async with d.peers(1) as (peer,):
         await Node.spawn(peer, start_counter, actors.self(), COUNTER)
         m = await receive(timeout=WAIT_S)
         expect(m == ("started", COUNTER), f"genserver-call: got {m!r}, expected started")
@@ -334,8 +401,8 @@ async def _dist_genserver_call(calls: int) -> Tuple[int, float]:
 
 @impl("dist-genserver-call", "actors")
 def dist_genserver_call(p: Dict[str, int], env: Env) -> Sample:
-    with distribution(env) as (cookie, _):
-        got, elapsed = run_node(env, cookie, _dist_genserver_call, p["calls"])
+    with distribution(env) as d:
+        got, elapsed = d.run(_dist_genserver_call, p["calls"])
     return rate(got, p["calls"], elapsed, "replies")
 
 
@@ -358,10 +425,12 @@ async def fan_in_sink(reply_to: Pid, senders: int, each: int) -> None:
 async def _sender(dest: Pid, idx: int, each: int) -> None:
     for seq in range(each):
         send(dest, (idx, seq))
+        if seq % YIELD_EVERY == YIELD_EVERY - 1:
+            await sleep(0)
 
 
-async def _dist_fan_in(senders: int, each: int) -> Tuple[int, float]:
-    async with peers(1) as (peer,):
+async def _dist_fan_in(d: Dist, senders: int, each: int) -> Tuple[int, float]:
+    async with d.peers(1) as (peer,):
         dest = await Node.spawn(peer, fan_in_sink, actors.self(), senders, each)
         ref = monitor(dest)
         t0 = perf_counter()
@@ -370,15 +439,13 @@ async def _dist_fan_in(senders: int, each: int) -> Tuple[int, float]:
         m = await _await_down_or(ref, "the receiver")
         t1 = perf_counter()
         demonitor(ref, flush=True)
-        if not (isinstance(m, tuple) and len(m) == 2 and m[0] == FAN_IN_DONE):
-            raise MissingWork(f"fan-in: got {m!r}, expected (fan_in_done, count)")
-        return int(m[1]), t1 - t0
+        return int(tagged(m, FAN_IN_DONE, 2, "fan-in")[1]), t1 - t0
 
 
 @impl("dist-fan-in", "actors")
 def dist_fan_in(p: Dict[str, int], env: Env) -> Sample:
-    with distribution(env) as (cookie, _):
-        got, elapsed = run_node(env, cookie, _dist_fan_in, p["senders"], p["each"])
+    with distribution(env) as d:
+        got, elapsed = d.run(_dist_fan_in, p["senders"], p["each"])
     return rate(got, p["senders"] * p["each"], elapsed)
 
 
@@ -409,10 +476,12 @@ async def worker(reply_to: Pid) -> None:
         send(reply_to, (i, work(iterations)))
 
 
-async def _cpu(jobs: int, iterations: int, nodes: int) -> Tuple[int, float]:
+async def _cpu(d: Optional[Dist], jobs: int, iterations: int) -> Tuple[int, float]:
+    """The jobs over 2 workers: on 2 peer nodes (``d``), or here (``d`` None)."""
     me = actors.self()
-    async with peers(nodes) as names:
-        if names:
+    async with contextlib.AsyncExitStack() as stack:
+        if d is not None:
+            names = await stack.enter_async_context(d.peers(2))
             workers = [await Node.spawn(name, worker, me) for name in names]
         else:
             workers = [spawn(worker, me) for _ in range(2)]
@@ -434,25 +503,30 @@ async def _cpu(jobs: int, iterations: int, nodes: int) -> Tuple[int, float]:
 
 @impl("dist-cpu", "actors")
 def dist_cpu(p: Dict[str, int], env: Env) -> Sample:
-    with distribution(env) as (cookie, _):
-        got, elapsed = run_node(env, cookie, _cpu, p["jobs"], p["iterations"], 2)
+    with distribution(env) as d:
+        got, elapsed = d.run(_cpu, p["jobs"], p["iterations"], long_step=None)
     return rate(got, p["jobs"], elapsed, "jobs")
 
 
 @impl("dist-cpu", "asyncio")
 def dist_cpu_one_node(p: Dict[str, int], env: Env) -> Sample:
     """The baseline: the same 2 workers, in this runtime (one core, no node)."""
-    got, elapsed = actors.run(_cpu, p["jobs"], p["iterations"], 0, loop=env.loop)
+    got, elapsed = actors.run(_cpu, None, p["jobs"], p["iterations"], loop=env.loop,
+                              long_step=None)
     return rate(got, p["jobs"], elapsed, "jobs")
 
 
 # ---------------------------------------------------------------------------
 # local ping-pong in a runtime that is a node
 
+async def _ping_pong_as_node(d: Dist, messages: int) -> Tuple[int, float]:
+    return await ping_pong_main(messages)
+
+
 @impl("ping-pong-node", "actors")
 def ping_pong_node(p: Dict[str, int], env: Env) -> Sample:
-    with distribution(env) as (cookie, _):
-        got, elapsed = run_node(env, cookie, _ping_pong, p["messages"])
+    with distribution(env) as d:
+        got, elapsed = d.run(_ping_pong_as_node, p["messages"])
     return rate(got, p["messages"] // 2 * 2, elapsed)
 
 

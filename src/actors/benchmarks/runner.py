@@ -172,6 +172,9 @@ def run_workload(w: Workload, env: Env, rounds: int, erlang: Any) -> Row:
     systems = systems_for(w, erlang)
     for s in systems:
         row.results[s] = SystemResult()
+    if not systems:
+        print(f"[{w.name}] not run: no system can run it here", file=sys.stderr, flush=True)
+        return row
     for r in range(rounds):
         k = r % len(systems)
         order = systems[k:] + systems[:k]
