@@ -455,6 +455,8 @@ class Bridge:
         if not self._from(node, frm) or type(ref) is not Ref:
             return
         by_name = isinstance(target, Atom)
+        if by_name and target == "net_kernel":
+            return      # DistNode answers net_kernel's calls; it lives as long as the node
         if by_name:
             local: Any = str(target)
         elif _is_local(target):
