@@ -1,4 +1,4 @@
-"""Python and BEAM processes are pids to each other (issue 11, API.md section 8).
+"""Python and BEAM processes are pids to each other (issue 11, docs/api.md section 8).
 
 Every rule here is checked against a real ``erl`` node (OTP 25): messages both
 ways, names on either node, calls both ways on OTP's wire format, links,

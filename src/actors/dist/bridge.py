@@ -65,6 +65,9 @@ from .node import (
     DistNode,
 )
 
+# Control messages are matched by shape: see pyproject's note on these rules.
+# pyright: reportUnknownArgumentType=false, reportUnknownVariableType=false
+
 __all__ = ["Bridge", "reason_from_wire", "reason_to_wire"]
 
 _logger = logging.getLogger("actors.dist")
@@ -228,7 +231,8 @@ class Bridge:
     @staticmethod
     def _target(proxy: Pid) -> Any:
         """A proxy as the wire names it: a pid, or a registered name's atom."""
-        return Atom(proxy.name_at[0]) if _is_name(proxy) else proxy
+        name = _registered_name(proxy)
+        return proxy if name is None else name
 
     def _sender(self) -> Any:
         """The sending process, or the node's own pseudo-process outside one."""
@@ -241,9 +245,9 @@ class Bridge:
     def send(self, proxy: Pid, msg: Any) -> None:
         """A message to a process (or a registered name) of another node."""
         msg = _outgoing(msg)
-        if _is_name(proxy):
-            control: tuple[Any, ...] = (REG_SEND_TAG, self._sender(), _UNUSED,
-                                        Atom(proxy.name_at[0]))
+        name = _registered_name(proxy)
+        if name is not None:
+            control: tuple[Any, ...] = (REG_SEND_TAG, self._sender(), _UNUSED, name)
         elif (type(msg) is tuple and len(msg) == 2 and isinstance(msg[0], ImproperList)
               and msg[0].items == (_ALIAS,) and type(msg[0].tail) is Ref):
             control = (ALIAS_SEND_TAG, self._sender(), msg[0].tail)   # a reply to an OTP 24+ call
@@ -253,8 +257,9 @@ class Bridge:
 
     def call(self, caller: Pid, proxy: Pid, ref: Ref, request: Any) -> None:
         """Monitor the server, then send it ``{'$gen_call', {caller, ref}, request}``."""
-        message = self._packet((SEND_TAG, _UNUSED, proxy) if not _is_name(proxy) else
-                               (REG_SEND_TAG, caller, _UNUSED, Atom(proxy.name_at[0])),
+        name = _registered_name(proxy)
+        message = self._packet((SEND_TAG, _UNUSED, proxy) if name is None else
+                               (REG_SEND_TAG, caller, _UNUSED, name),
                                (_GEN_MESSAGES["$gen_call"], (caller, ref), request))
         self._track(proxy)
         monitor = self._packet((MONITOR_P_TAG, caller, self._target(proxy), ref))
@@ -322,7 +327,7 @@ class Bridge:
         self._track(proxy)
 
     def _spawn_reply(self, control: tuple[Any, ...]) -> None:
-        _, req_id, to, _flags, result = control
+        _, req_id, _to, _flags, result = control
         entry = self._spawns.pop(req_id, None)
         if entry is None:
             return
@@ -367,7 +372,8 @@ class Bridge:
         for part in function.split("."):
             obj = getattr(obj, part)
         lowlevel.check_async_fn(obj, "spawn")
-        return obj
+        fn: Callable[..., Any] = obj
+        return fn
 
     # -- control messages from other nodes ----------------------------------------------
 
@@ -503,6 +509,12 @@ class Bridge:
 
 def _is_name(proxy: Pid) -> bool:
     return proxy.name_at is not None
+
+
+def _registered_name(proxy: Pid) -> Atom | None:
+    """For the handle of a name on another node, the name as an atom."""
+    at = proxy.name_at
+    return None if at is None else Atom(at[0])
 
 
 def _wire_reason(codec: Codec, reason: Any) -> Any:

@@ -100,7 +100,7 @@ CONTROLS: Final[dict[int, tuple[int, bool]]] = {
     NODE_LINK_TAG: (1, False), REG_SEND_TAG: (4, True), GROUP_LEADER_TAG: (3, False),
     EXIT2_TAG: (4, False), SEND_TT_TAG: (4, True), EXIT_TT_TAG: (5, False),
     REG_SEND_TT_TAG: (5, True), EXIT2_TT_TAG: (5, False), MONITOR_P_TAG: (4, False),
-    DEMONITOR_P_TAG: (4, False), MONITOR_P_EXIT_TAG: (4, False), SEND_SENDER_TAG: (3, True),
+    DEMONITOR_P_TAG: (4, False), MONITOR_P_EXIT_TAG: (5, False), SEND_SENDER_TAG: (3, True),
     SEND_SENDER_TT_TAG: (4, True), PAYLOAD_EXIT_TAG: (3, True), PAYLOAD_EXIT_TT_TAG: (4, True),
     PAYLOAD_EXIT2_TAG: (3, True), PAYLOAD_EXIT2_TT_TAG: (4, True),
     PAYLOAD_MONITOR_P_EXIT_TAG: (4, True), SPAWN_REQUEST_TAG: (6, True),
