@@ -73,8 +73,10 @@ def _check_node(node: Any, what: str) -> str:
 def _check_allow_spawn(value: Any) -> bool | list[str] | None:
     if value is None or value is True or value is False:
         return None if value is False else value
-    if isinstance(value, (list, tuple)) and all(isinstance(m, str) for m in value):
-        return list(value)
+    if isinstance(value, (list, tuple)):
+        modules: list[Any] = list(value)  # pyright: ignore[reportUnknownArgumentType]
+        if all(isinstance(m, str) for m in modules):
+            return modules
     raise TypeError(f"Node.start(allow_spawn=...): must be None, True or a list of module "
                     f"names, got {value!r}")
 

@@ -227,8 +227,19 @@ class ErlNode:
         return await asyncio.to_thread(self.expect, pattern, timeout)
 
     def suspend(self) -> None:
-        """Freeze the OS process (SIGSTOP): a node that hangs."""
+        """Freeze the OS process (SIGSTOP): a node that hangs.  Returns once
+        the kernel reports it stopped (a signal is delivered asynchronously)."""
         os.kill(self.pid, signal.SIGSTOP)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with open(f"/proc/{self.pid}/stat") as f:
+                    state = f.read().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                return
+            if state in ("T", "t"):
+                return
+            time.sleep(0.001)
 
     def resume(self) -> None:
         """Undo :meth:`suspend` (SIGCONT)."""
