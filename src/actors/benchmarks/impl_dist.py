@@ -36,7 +36,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncGenerator, Callable, Coroutine, Generator
-from typing import Any, Dict, List, Optional, Tuple, cast
+from typing import Any, Dict, List, Optional, Tuple
 
 import actors
 from actors import (ANY, Atom, Down, GenServer, Node, Pid, demonitor, monitor, receive, send, sleep,
@@ -220,7 +220,7 @@ def tagged(m: Any, tag: Atom, size: int, what: str) -> Tuple[Any, ...]:
     """``m`` if it is a ``size``-tuple starting with ``tag``, else MissingWork."""
     if not (m.__class__ is tuple and len(m) == size and m[0] == tag):
         raise MissingWork(f"{what}: got {m!r}, expected a {size}-tuple ({tag}, ...)")
-    return cast(Tuple[Any, ...], m)
+    return tuple(m)
 
 
 async def _await_down_or(ref: Any, what: str) -> Any:
