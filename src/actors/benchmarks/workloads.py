@@ -126,10 +126,14 @@ REGISTRY_LOOKUP = workload(
 
 # ----------------------------------------------------------------------------
 # distribution: two nodes, two OS processes, on loopback (issue 11). actors:
-# node A is this process (actors.run(..., node=...)), node B a peer
-# (actors.peer.start_link, its own OS process); erlang: two `erl +S 1 -hidden`
-# nodes (bench/compare/dist_bench.erl). A private epmd and a random cookie.
-# The Erlang column is BEAM -> BEAM in every row (dist_bench.erl).
+# node A is this process (actors.run(..., node=...)), node B a peer node in
+# an OS process of its own (impl_dist, distpeer); erlang: two `erl +S 1
+# -hidden` nodes (bench/compare/dist_bench.erl, erlang_cluster.py). A private
+# epmd and a random cookie. The Erlang column is BEAM -> BEAM in every row.
+
+#: How every distribution row runs, said after its description.
+_NODES = (" [2 nodes, 2 OS processes, loopback; actors: this process + a peer node; "
+          "erlang: 2 erl +S 1 nodes]")
 
 _STREAM = ("{messages:,} messages {{seq, N, <<16 bytes>>}} streamed by one process on node A "
            "to one receiver on node B, which checks their order and reports the count when "
@@ -139,20 +143,20 @@ _STREAM = ("{messages:,} messages {{seq, N, <<16 bytes>>}} streamed by one proce
 
 DIST_STREAM = workload(
     "dist-stream", RATE, "msg/s",
-    "Python -> Python: " + _STREAM + " (erlang: BEAM -> BEAM)",
+    "Python -> Python: " + _STREAM + " (erlang: BEAM -> BEAM)" + _NODES,
     full={"messages": 300_000}, quick={"messages": 20_000},
     target=Speedup("erlang", 2, text=">= 2x BEAM -> BEAM"), erlang="dist_bench:dist_stream")
 
 DIST_STREAM_TO_BEAM = workload(
     "dist-stream-to-beam", RATE, "msg/s",
-    "Python -> BEAM: " + _STREAM + ", node B an erl node (erlang: BEAM -> BEAM)",
+    "Python -> BEAM: " + _STREAM + "; node B an erl node (erlang: BEAM -> BEAM)" + _NODES,
     full={"messages": 300_000}, quick={"messages": 20_000},
     target=Speedup("erlang", 1, text=">= 1x BEAM -> BEAM"), erlang="dist_bench:dist_stream",
     needs_erlang=True)
 
 DIST_STREAM_FROM_BEAM = workload(
     "dist-stream-from-beam", RATE, "msg/s",
-    "BEAM -> Python: " + _STREAM + ", node A an erl node (erlang: BEAM -> BEAM)",
+    "BEAM -> Python: " + _STREAM + "; node A an erl node (erlang: BEAM -> BEAM)" + _NODES,
     full={"messages": 300_000}, quick={"messages": 20_000},
     target=Speedup("erlang", 1, text=">= 1x BEAM -> BEAM"), erlang="dist_bench:dist_stream",
     needs_erlang=True)
@@ -160,7 +164,7 @@ DIST_STREAM_FROM_BEAM = workload(
 DIST_PING_PONG = workload(
     "dist-ping-pong", RATE, "round trip/s",
     "{round_trips:,} sequential round trips of an int between a process on node A and one on "
-    "node B, each timed (p50/p99 latency beside the rate)",
+    "node B, each timed (p50/p99 latency beside the rate)" + _NODES,
     full={"round_trips": 20_000}, quick={"round_trips": 2_000},
     target=Speedup("erlang", 1, text=">= 1x BEAM"), erlang="dist_bench:dist_ping_pong")
 
@@ -168,7 +172,7 @@ DIST_GENSERVER_CALL = workload(
     "dist-genserver-call", RATE, "call/s",
     "{calls:,} sequential calls from node A to a counter server registered on node B, by "
     "(name, node), each reply (the incremented count) checked (actors: GenServer.call; "
-    "erlang: gen_server:call({{Name, Node}}, incr))",
+    "erlang: gen_server:call({{Name, Node}}, incr))" + _NODES,
     full={"calls": 20_000}, quick={"calls": 2_000},
     target=Speedup("erlang", 1, text=">= 1x gen_server:call"),
     erlang="dist_bench:dist_genserver_call")
@@ -177,7 +181,7 @@ DIST_FAN_IN = workload(
     "dist-fan-in", RATE, "msg/s",
     "{senders} senders on node A x {each:,} messages (sender, seq) into one receiver on node "
     "B that checks per-sender order and reports the count; timed from the first spawn to "
-    "that report (actors' senders yield every 1,000 sends)",
+    "that report (actors' senders yield every 1,000 sends)" + _NODES,
     full={"senders": 100, "each": 3_000}, quick={"senders": 100, "each": 100},
     target=Speedup("erlang", 1, text=">= 1x BEAM"), erlang="dist_bench:dist_fan_in")
 
