@@ -10,7 +10,7 @@ never one above:
 2. OTP: ``child_spec``, ``gen_server``, ``_supervision``, ``supervisor``,
    ``dynamic_supervisor``, ``task``, ``task_supervisor``, ``agent``,
    ``registry``, ``introspection``; and the Erlang distribution ``actors.dist``
-   (its wire-level modules ``flags``, ``handshake`` and ``epmd`` are layer 0:
+   (its wire-level modules ``flags``, ``handshake``, ``epmd`` and ``tls`` are layer 0:
    they import nothing from actors but each other).
 3. tools inside processes: ``sys``, ``reload``.
 4. the ``actors`` package (``__init__.py``): re-exports the public names and
@@ -68,6 +68,7 @@ LAYERS = {
     "actors.dist.flags": 0,
     "actors.dist.handshake": 0,
     "actors.dist.epmd": 0,
+    "actors.dist.tls": 0,
     "actors.sys": 3,
     "actors.reload": 3,
     "actors": 4,

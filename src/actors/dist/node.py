@@ -54,8 +54,11 @@ from .handshake import (
     HandshakeError,
     accept,
     dial,
+    listen,
     simultaneous_status,
 )
+from .tls import SSLOption
+from .tls import split as _split_ssl
 
 __all__ = ["NO_MESSAGE", "DistNode", "ProtocolError"]
 
@@ -213,7 +216,8 @@ class DistNode:
     """
 
     def __init__(self, name: str, cookie: str | bytes, *, host: str, epmd_port: int | None,
-                 hidden: bool, ticktime: float, setup_timeout: float) -> None:
+                 hidden: bool, ticktime: float, setup_timeout: float,
+                 ssl: SSLOption = None) -> None:
         self.name = name
         self.cookie = cookie
         self.host = host
@@ -221,6 +225,7 @@ class DistNode:
         self.hidden = hidden
         self.ticktime = ticktime
         self.setup_timeout = setup_timeout
+        self._server_ssl, self._client_ssl = _split_ssl(ssl)
         self.flags = DEFAULT_FLAGS if hidden else DEFAULT_FLAGS | PUBLISHED
         self.creation = 0
         self.port = 0
@@ -246,7 +251,7 @@ class DistNode:
                     epmd_port: int | None = None, hidden: bool = True,
                     ticktime: float = DEFAULT_TICKTIME,
                     setup_timeout: float = DEFAULT_TIMEOUT,
-                    builtin_epmd: bool = False) -> DistNode:
+                    builtin_epmd: bool = False, ssl: SSLOption = None) -> DistNode:
         """Start node ``name`` (``"name@host"``) with ``cookie``.
 
         Args:
@@ -260,6 +265,9 @@ class DistNode:
             ticktime: ``net_ticktime`` in seconds.
             setup_timeout: seconds for a connection set-up (``net_setuptime``).
             builtin_epmd: if an epmd must be started, use the in-process one.
+            ssl: TLS for every connection (OTP's ``-proto_dist inet_tls``): a
+                ``(server_context, client_context)`` pair, e.g. from
+                :func:`actors.dist.tls.contexts`; see :func:`actors.dist.tls.split`.
 
         Raises:
             TypeError, ValueError: a bad argument (named).
@@ -277,10 +285,11 @@ class DistNode:
             if not value > 0:
                 raise ValueError(f"{what} must be positive, got {value!r}")
         node = cls(name, cookie, host=host, epmd_port=epmd_port, hidden=hidden,
-                   ticktime=float(ticktime), setup_timeout=float(setup_timeout))
+                   ticktime=float(ticktime), setup_timeout=float(setup_timeout), ssl=ssl)
         try:
             node._epmd = await _epmd.ensure_epmd(epmd_port, builtin=builtin_epmd)
-            node._server = await asyncio.start_server(node._on_tcp, host, 0)
+            node._server = await listen(node._on_tcp, host, 0, ssl=node._server_ssl,
+                                        timeout=node.setup_timeout)
             node.port = node._server.sockets[0].getsockname()[1]
             node._registration = await _epmd.register(name, node.port, hidden=hidden,
                                                        epmd_port=node._epmd.port)
@@ -370,7 +379,7 @@ class DistNode:
                 host = node.split("@", 1)[1]
                 conn = await dial(self.name, self.creation, node, host, info.port,
                                   self.cookie, flags=self.flags, timeout=self.setup_timeout,
-                                  ticktime=self.ticktime)
+                                  ticktime=self.ticktime, ssl=self._client_ssl)
             except HandshakeError as exc:
                 if exc.reason == "nok":
                     # a simultaneous connect that its own (incoming) one wins:
