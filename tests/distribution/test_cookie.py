@@ -226,13 +226,15 @@ def epmd():
 
 @pytest.fixture
 def erl_with_home(epmd, home, tmp_path):
-    """``start()`` runs an erl node without -setcookie whose $HOME is ``home``;
+    """``start()`` runs an erl node without -setcookie whose $HOME is ``home``
+    (a refused cookie file stops it with a crash dump, kept in ``tmp_path``);
     it is stopped (by pid) when the test ends."""
     nodes: list[ErlNode] = []
 
     def start() -> ErlNode:
         node = ErlNode(f"ck{len(nodes)}x{epmd.port}@127.0.0.1", cookie=None, epmd=epmd,
-                       env={"HOME": str(home), "XDG_CONFIG_HOME": str(tmp_path / "xdg")})
+                       env={"HOME": str(home), "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
+                            "ERL_CRASH_DUMP": str(tmp_path / "erl_crash.dump")})
         nodes.append(node)
         return node
 
