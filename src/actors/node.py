@@ -25,6 +25,9 @@ from typing import Any, NamedTuple
 
 from . import lowlevel
 from .dist.bridge import Bridge
+from .dist.cookie import check_cookie, read_cookie
+from .dist.tls import SSLOption, warn_if_unencrypted
+from .dist.tls import split as split_ssl
 from .dist.node import DistNode
 from .lowlevel import Pid, Ref
 
@@ -96,7 +99,7 @@ class Node:
     @staticmethod
     async def start(name: str, cookie: str | bytes | None = None, *, hidden: bool = True,
                     listen: str = "127.0.0.1", allow_spawn: bool | list[str] | None = None,
-                    ssl: Any = None, epmd_port: int | None = None,
+                    ssl: SSLOption = None, epmd_port: int | None = None,
                     ticktime: float | None = None) -> str:
         """Make this runtime the node ``name`` (``"name@host"``).
 
@@ -113,8 +116,10 @@ class Node:
             listen: the interface to listen on (loopback by default).
             allow_spawn: the modules other nodes may spawn functions of
                 (``True``: any; ``None``: none, spawns fail ``not_allowed``).
-            ssl: an ``ssl.SSLContext`` for TLS distribution (``-proto_dist
-                inet_tls``).
+            ssl: TLS distribution (``-proto_dist inet_tls``): a ``(server,
+                client)`` pair of ``ssl.SSLContext``, e.g. from
+                ``actors.dist.tls.contexts(certfile, keyfile, cafile=...)``.
+                Listening beyond loopback without it logs a warning.
             epmd_port: the epmd port.
             ticktime: ``net_ticktime`` in seconds (default 60).
 
@@ -132,15 +137,12 @@ class Node:
             raise RuntimeError("Node.start: no actors runtime is running")
         if _state is not None:
             raise RuntimeError(f"Node.start: this runtime is the node {_state.dist.name} already")
-        if cookie is None:
-            from .dist.cookie import read_cookie
-            cookie = read_cookie()
-        elif not isinstance(cookie, (str, bytes)) or not cookie:
-            raise TypeError(f"Node.start(cookie=...): must be a non-empty str or bytes, got {cookie!r}")
+        cookie = read_cookie() if cookie is None else check_cookie(cookie, "Node.start(cookie)")
         if not isinstance(hidden, bool):
             raise TypeError(f"Node.start(hidden=...): must be a bool, got {hidden!r}")
         if not isinstance(listen, str):
             raise TypeError(f"Node.start(listen=...): must be a str, got {listen!r}")
+        server_ssl, _ = split_ssl(ssl, "Node.start(ssl)")
         bridge = Bridge(_check_allow_spawn(allow_spawn))
         options: dict[str, Any] = {}
         if ticktime is not None:
@@ -149,6 +151,7 @@ class Node:
             options["ssl"] = ssl
         dist = await DistNode.start(name, cookie, host=listen, epmd_port=epmd_port, hidden=hidden,
                                     codec=bridge.codec, **options)
+        warn_if_unencrypted(listen, server_ssl)
         bridge.attach(dist)
         state = _State(dist, bridge)
         bridge.on_nodedown = lambda node, reason: _nodedown(state, node)
