@@ -524,3 +524,23 @@ def test_tls_nodes_ping_each_other(aio_run, epmd, erl, certs):
                 await asyncio.wait_for(conn.wait_closed(), 10)
 
     aio_run(main)
+
+
+@pytest.mark.actors
+async def test_a_node_started_with_ssl_talks_tls_to_erl(epmd, erl, certs):
+    """actors.Node.start(ssl=...): processes on a TLS Python node and a TLS
+    erl node message each other, and each side pings the other."""
+    import actors
+
+    node = erl(certs.optfile)
+    me = f"py{next(_names)}@{HOST}"
+    await actors.Node.start(me, cookie=COOKIE, epmd_port=epmd.port, ssl=(certs.server, certs.client))
+    try:
+        assert await actors.Node.ping(node.name) == "pong"
+        assert await node.aeval(f"net_adm:ping('{me}')") == "pong"
+        await node.aeval("register(echo, spawn(fun L() -> receive {F, M} -> F ! {echoed, M}, "
+                         "L() end end))")
+        actors.send(("echo", node.name), (actors.self(), "over tls"))
+        assert await actors.receive(timeout=10) == ("echoed", "over tls")
+    finally:
+        await actors.Node.stop()
