@@ -128,6 +128,8 @@ from .lowlevel import (
     call_in_process, check_seconds, check_server, in_process,
 )
 from .child_spec import ChildSpec
+from .dist.etf import Atom
+from .dist.remote import error_from_wire, error_to_wire, remote_node
 from typing import TypeAlias
 
 # What a server argument may be: a Pid, a locally registered name, or a via(registry, key).
@@ -144,6 +146,9 @@ CALL = "$gen_call"
 CAST = "$gen_cast"
 STOP = "$gen_stop"
 SYSTEM = "$system"
+#: The reply a server sends instead of one that cannot travel to the caller's
+#: node: ``(REPLY_ERROR, (ClassName, message))``; ``GenServer.call`` raises it.
+REPLY_ERROR = Atom("$gen_reply_error")
 #: Process dictionary key holding a server's current class (set at start,
 #: updated by a code upgrade): how ``actors.reload`` finds the servers to upgrade.
 GEN_SERVER_KEY = "$gen_server"
@@ -366,7 +371,11 @@ class GenServer:
         """
         if type(server) is not Pid:
             check_server(server, "server", "GenServer.call")
-        return await lowlevel.call(server, request, timeout)
+        result = await lowlevel.call(server, request, timeout)
+        if type(result) is tuple and len(result) == 2 and type(result[0]) is Atom \
+                and result[0] == REPLY_ERROR:
+            raise error_from_wire(result[1], f"GenServer.call: the reply of {server!r}")
+        return result
 
     @staticmethod
     def cast(server: ServerRef, request: Any) -> None:
@@ -603,12 +612,18 @@ async def _loop(server: GenServer, cls: type, parent: Pid | None, action: Any) -
                     raise
                 tp = type(result)
                 if tp is Reply:
-                    reply(from_, result.value)
+                    try:
+                        reply(from_, result.value)
+                    except TypeError as exc:        # it cannot travel to the caller's node
+                        _reply_failed(server, from_, exc)
                     action = result.action
                 elif tp is NoReply:
                     action = result.action
                 else:
-                    reply(from_, result)
+                    try:
+                        reply(from_, result)
+                    except TypeError as exc:
+                        _reply_failed(server, from_, exc)
                     continue
                 if not _is_action(action):
                     raise _BadReturn(action)
@@ -667,6 +682,15 @@ async def _run_action(server: GenServer, action: Any, is_async: frozenset[str]) 
     if action is HIBERNATE:
         gc.collect(0)
     return None
+
+
+def _reply_failed(server: GenServer, from_: Any, exc: TypeError) -> None:
+    """A reply to a caller on another node could not be encoded: the server
+    goes on, and the caller gets ``TypeError`` instead of the reply."""
+    lowlevel.report(_logger, logging.ERROR, "bad_reply", server._pid,
+                    "%s %r: its reply to %r cannot travel to node %s: %s", type(server).__qualname__,
+                    server._pid, from_[0], from_[0].node, exc, why=str(exc), stacklevel=2)
+    lowlevel.reply(from_, (REPLY_ERROR, error_to_wire(exc)))
 
 
 def _drop_malformed_call(server: GenServer, cls: type, msg: tuple[Any, ...]) -> None:
@@ -753,17 +777,31 @@ async def _system_message(server: GenServer, msg: tuple[Any, ...]) -> Any:
 
 
 async def stop_process(server: ServerRef, reason: Any, timeout: float | None) -> None:
-    """Ask a GenServer-based process to stop with ``reason``; wait for its exit."""
-    pid = server if isinstance(server, Pid) else lowlevel.whereis(server)
-    if pid is None or not lowlevel.is_alive(pid):
-        raise NoProcess(f"stop: no process {server!r}")
+    """Ask a GenServer-based process to stop with ``reason``; wait for its exit.
+
+    ``server`` may be on another node (a remote ``Pid`` or ``(name, node)``):
+    the request travels there, and a server that cannot be reached exits the
+    call with ``"noconnection"`` (``CallExit``).
+    """
+    if remote_node(server) is not None:
+        target: Any = server                 # monitored and sent to as it is
+    else:
+        if type(server) is tuple:            # (name, this node)
+            server = server[0]
+        target = server if isinstance(server, Pid) else lowlevel.whereis(server)
+        if target is None or not lowlevel.is_alive(target):
+            raise NoProcess(f"stop: no process {server!r}")
     if not in_process():
-        await call_in_process(stop_process, pid, reason, timeout)
+        await call_in_process(stop_process, target, reason, timeout)
         return
-    if pid is lowlevel.self():
+    if target is lowlevel.self():
         raise CallExit("calling_self", "stop: a process cannot stop itself this way; raise Stop(reason)")
-    ref = lowlevel.monitor(pid)
-    lowlevel.send(pid, (STOP, None, reason))
+    ref = lowlevel.monitor(target)
+    try:
+        lowlevel.send(target, (STOP, None, reason))
+    except TypeError:                        # the reason cannot travel: nothing was sent
+        lowlevel.demonitor(ref, flush=True)
+        raise
     down = await lowlevel.receive(Down(ref, ANY, ANY), timeout=timeout, default=None)
     if down is None:
         lowlevel.demonitor(ref, flush=True)
