@@ -73,6 +73,30 @@ subclass ``class Stack(Agent)`` gets its own id, ``Stack``.  Name an agent
 (``name=`` a ``str`` or ``via(registry, key)``) so that clients find it
 again after a restart.
 
+Agents on other nodes
+---------------------
+Every client function also takes an agent of another node: its ``Pid``,
+or ``(name, node)``.  The functions still run inside the agent, so on its
+node; and since actors never pickles, a function travels by name, as
+``(module, qualname)``, and the agent's node imports it.  So it must be a
+function defined at the top level of a module that both nodes can import,
+and the agent's node must allow that module (``allow_spawn`` of
+``Node.start``, as for ``Node.spawn``)::
+
+    # shop/stock.py, on both nodes:  def add(state, item, n): ...
+    # the agent's node: await Node.start("shop@host", allow_spawn=["shop.stock"])
+    await Agent.update(("stock", "shop@host"), stock.add, "apples", 3)
+
+A lambda, a nested function, a bound method or a ``functools.partial``
+raises ``TypeError`` before anything is sent, as do arguments that cannot
+travel as terms (``str``, ``bytes``, numbers, tuples, lists, dicts, pids...).
+A module the agent's node does not allow raises ``PermissionError``, a
+function it cannot find ``LookupError``, and a result that cannot travel
+back ``TypeError``: the agent goes on in each case.  A function that raises
+crashes the agent as on one node; the caller's ``CallExit`` then has the
+reason ``(class name, message)``, e.g. ``("ValueError", "bad state")``, as
+every exception that crosses nodes.
+
 When (not) to use an agent
 --------------------------
 Use an agent for shared state that is read and replaced in small steps: a
@@ -81,6 +105,11 @@ cache, a counter, a configuration.  When the state goes with behaviour
 one-off computation use a ``Task``.
 """
 from __future__ import annotations
+
+# Requests are untyped (Any) and matched by shape, as in `type(request) is
+# tuple and len(request) == 3`; pyright narrows them to tuple[Unknown, ...],
+# which its strict mode reports at every use.
+# pyright: reportUnknownArgumentType=false, reportUnknownVariableType=false
 
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, TypeVarTuple, cast, overload
@@ -137,7 +166,7 @@ async def _remote_call(agent: Any, node: str, op: str, fn: Any, args: tuple[Any,
                        timeout: float | None, what: str) -> Any:
     """``op`` on an agent of another node: ``fn`` travels by name."""
     kind, value = await call(agent, (op, function_to_wire(fn, what, node), args), timeout)
-    if kind == _ERROR:
+    if kind != _OK:
         raise error_from_wire(value, node)
     return value
 
@@ -226,10 +255,16 @@ class Agent(GenServer):
                   timeout: float | None = 5.0) -> Any:
         """Return ``fn(state, *args)``, computed inside the agent.
 
+        ``agent`` may be on another node (a ``Pid`` or ``(name, node)``):
+        ``fn`` then travels by name (see "Agents on other nodes").
+
         Raises:
             NoProcess: no such agent.
             CallExit: the agent exited (for example because ``fn`` raised).
             Timeout: no answer within ``timeout`` seconds (default 5).
+            TypeError: ``fn`` is not callable; for an agent of another node,
+                ``fn`` or ``args`` (or the result) cannot travel.
+            PermissionError: the agent's node does not allow ``fn``'s module.
         """
         if type(agent) is not Pid:
             check_server(agent, "agent", "Agent.get")
@@ -247,7 +282,7 @@ class Agent(GenServer):
         Returns once the agent has stored the new state.
 
         Raises:
-            NoProcess, CallExit, Timeout: as ``get``.
+            NoProcess, CallExit, Timeout, TypeError, PermissionError: as ``get``.
         """
         if type(agent) is not Pid:
             check_server(agent, "agent", "Agent.update")
@@ -276,7 +311,8 @@ class Agent(GenServer):
             ``result``; the agent keeps ``new_state``.
 
         Raises:
-            NoProcess, CallExit, Timeout: as ``get``.  If ``fn`` does not
+            NoProcess, CallExit, Timeout, TypeError, PermissionError: as
+                ``get``.  If ``fn`` does not
                 return a pair, the agent crashes with a ``TypeError``
                 (``CallExit``).
         """
@@ -296,15 +332,17 @@ class Agent(GenServer):
              *args: *_Ts) -> None:
         """Replace the state with ``fn(state, *args)`` without waiting; never fails.
 
-        Returns at once, even if the agent does not exist.
+        Returns at once, even if the agent does not exist.  (For an agent of
+        another node, ``fn`` and ``args`` that cannot travel raise
+        ``TypeError``; a module that node does not allow is logged there and
+        the request dropped.)
         """
         if type(agent) is not Pid:
             check_server(agent, "agent", "Agent.cast")
         _check_fn(fn, "Agent.cast")
         node = remote_node(agent)
-        if node is not None:
-            fn = function_to_wire(fn, "Agent.cast", node)
-        GenServer.cast(agent, (_CAST, fn, args))
+        sent: Any = fn if node is None else function_to_wire(fn, "Agent.cast", node)
+        GenServer.cast(agent, (_CAST, sent, args))
 
     @staticmethod
     async def stop(agent: ServerRef, reason: Any = "normal",  # pyright: ignore[reportIncompatibleMethodOverride]

@@ -103,6 +103,20 @@ mailbox.  A server that exits during a call raises ``CallExit`` (with
 that calls itself gets ``CallExit("calling_self")`` instead of a deadlock.
 ``start``/``start_link``/``stop`` wait forever unless given ``timeout=``.
 
+Servers on other nodes
+----------------------
+On a node (``actors.Node``), ``call``, ``cast`` and ``stop`` also take a
+server of another node: its ``Pid``, or ``(name, node)`` for a name
+registered there.  ``call`` and ``cast`` speak OTP's own format, so they
+reach BEAM ``gen_server``s too, and BEAM processes reach Python servers;
+``stop`` is between Python nodes.  Requests and replies travel as terms: a
+request that cannot raises ``TypeError`` before anything is sent, and a
+reply that cannot (say, an open file) raises ``TypeError`` in the caller
+while the server goes on (it logs the error).  A server that cannot be
+reached, or whose node is lost during the call, exits the call with
+``CallExit("noconnection")``; an exception that makes it exit arrives as
+the reason ``(class name, message)``.
+
 When (not) to use a GenServer
 -----------------------------
 Use one to serialize access to state or to a resource, or to model a
@@ -132,7 +146,7 @@ from .dist.etf import Atom
 from .dist.remote import error_from_wire, error_to_wire, remote_node
 from typing import TypeAlias
 
-# What a server argument may be: a Pid, a locally registered name, or a via(registry, key).
+# What a server argument may be: a Pid, a registered name, (name, node), or a via(registry, key).
 ServerRef: TypeAlias = lowlevel.ServerRef
 
 __all__ = [
@@ -365,9 +379,12 @@ class GenServer:
 
         Raises:
             NoProcess: the server does not exist.
-            CallExit: it exited before replying (``.reason``).
+            CallExit: it exited before replying (``.reason``), or its node
+                cannot be reached (``"noconnection"``).
             Timeout: no reply within ``timeout`` seconds (default 5).
-            TypeError: ``server`` is not a Pid, a name or a via.
+            TypeError: ``server`` is not a Pid, a name, ``(name, node)`` or
+                a via; or (another node) the request or the reply cannot
+                travel.
         """
         if type(server) is not Pid:
             check_server(server, "server", "GenServer.call")
@@ -380,7 +397,8 @@ class GenServer:
     @staticmethod
     def cast(server: ServerRef, request: Any) -> None:
         """Send ``request`` to ``server`` without waiting; never fails (but a
-        ``server`` that is not a Pid, a name or a via is a ``TypeError``)."""
+        ``server`` that is not a Pid, a name, ``(name, node)`` or a via, or a
+        ``request`` that cannot travel to its node, is a ``TypeError``)."""
         if type(server) is not Pid:
             check_server(server, "server", "GenServer.cast")
         try:
@@ -397,12 +415,16 @@ class GenServer:
     async def stop(server: ServerRef, reason: Any = "normal", timeout: float | None = None) -> None:
         """Stop ``server`` with ``reason`` and wait until it has exited.
 
-        The server runs ``terminate(reason)`` first.
+        The server runs ``terminate(reason)`` first.  It may be a Python
+        server on another node.
 
         Raises:
             NoProcess: the server does not exist.
             Timeout: it did not exit within ``timeout`` seconds.
-            TypeError: ``server`` is not a Pid, a name or a via.
+            CallExit: it exited with another reason (``"noconnection"``: its
+                node cannot be reached).
+            TypeError: ``server`` is not a Pid, a name, ``(name, node)`` or
+                a via, or ``reason`` cannot travel to its node.
         """
         check_server(server, "server", "GenServer.stop")
         check_seconds(timeout, "timeout", allow_none=True)
@@ -786,9 +808,8 @@ async def stop_process(server: ServerRef, reason: Any, timeout: float | None) ->
     if remote_node(server) is not None:
         target: Any = server                 # monitored and sent to as it is
     else:
-        if type(server) is tuple:            # (name, this node)
-            server = server[0]
-        target = server if isinstance(server, Pid) else lowlevel.whereis(server)
+        local: Any = server[0] if type(server) is tuple else server      # (name, this node): name
+        target = local if isinstance(local, Pid) else lowlevel.whereis(local)
         if target is None or not lowlevel.is_alive(target):
             raise NoProcess(f"stop: no process {server!r}")
     if not in_process():

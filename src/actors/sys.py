@@ -86,6 +86,27 @@ exist raises ``NoProcess``; one that exits before answering raises
 ``CallExit("calling_self")``.  The functions work from a process and from
 plain asyncio code running an ``actors.Runtime``.
 
+Servers on other nodes
+----------------------
+Every function here also takes a server of another Python node: its
+``Pid`` or ``(name, node)``.  What it answers travels as terms, so:
+
+* ``replace_state``'s ``fn`` and ``change_code``'s ``cls`` travel by name,
+  as ``(module, qualname)``: they must be defined at the top level of a
+  module both nodes import, and the server's node must allow that module
+  (``allow_spawn``, as for ``Node.spawn``), else ``PermissionError``; a
+  lambda or a closure raises ``TypeError`` before anything is sent;
+* ``get_state`` (and ``replace_state``'s answer) raises ``TypeError``,
+  naming the attribute, if the state holds something that cannot travel;
+  ``get_status`` shows the class as ``"module.qualname"`` and anything
+  that cannot travel as its ``repr`` (it is for people to read);
+* an error raised in the server comes back as the same class when it is a
+  builtin one (``ValueError``, ``TypeError``...), else as ``RuntimeError``
+  naming the class; ``statistics`` times are ``datetime`` again.
+
+A node that cannot be reached, or is lost, makes them raise
+``CallExit("noconnection")``.
+
 ``format_status``
 -----------------
 A server class may define ``format_status(self, status) -> status`` to
@@ -153,7 +174,7 @@ async def get_state(server: ServerRef, timeout: float | None = 5.0) -> dict[str,
     """The server's state: a shallow copy of its instance attributes.
 
     Args:
-        server: a ``Pid``, registered name or ``via``.
+        server: a ``Pid``, registered name, ``(name, node)`` or ``via``.
         timeout: seconds to wait for the answer (``None``: forever).
 
     Returns:
@@ -173,7 +194,7 @@ async def replace_state(server: ServerRef, fn: Callable[[dict[str, Any]], Any],
     """Replace the server's state with ``fn(state)``, run inside the server.
 
     Args:
-        server: a ``Pid``, registered name or ``via``.
+        server: a ``Pid``, registered name, ``(name, node)`` or ``via``.
         fn: called with the state dict (a copy, as ``get_state`` returns it);
             returns the new state dict (it may be the same dict, changed).
             May be an ``async`` function.
@@ -191,9 +212,8 @@ async def replace_state(server: ServerRef, fn: Callable[[dict[str, Any]], Any],
     if not callable(fn):
         raise TypeError(f"replace_state(server, fn): fn must be callable, got {fn!r}")
     node = remote_node(server)
-    if node is not None:
-        fn = function_to_wire(fn, "sys.replace_state", node)
-    state: dict[str, Any] = await _request(server, ("replace_state", fn), timeout, "replace_state")
+    sent: Any = fn if node is None else function_to_wire(fn, "sys.replace_state", node)
+    state: dict[str, Any] = await _request(server, ("replace_state", sent), timeout, "replace_state")
     return state
 
 
@@ -209,7 +229,7 @@ async def get_status(server: ServerRef, timeout: float | None = 5.0) -> dict[str
     ``format_status(self, status)`` gets the dict and returns the one shown.
 
     Args:
-        server: a ``Pid``, registered name or ``via``.
+        server: a ``Pid``, registered name, ``(name, node)`` or ``via``.
         timeout: seconds to wait for the answer (``None``: forever).
 
     Raises:
@@ -228,7 +248,7 @@ async def suspend(server: ServerRef, timeout: float | None = 5.0) -> None:
     server does nothing.
 
     Args:
-        server: a ``Pid``, registered name or ``via``.
+        server: a ``Pid``, registered name, ``(name, node)`` or ``via``.
         timeout: seconds to wait for the answer (``None``: forever).
 
     Raises:
@@ -243,7 +263,7 @@ async def resume(server: ServerRef, timeout: float | None = 5.0) -> None:
     Resuming a running server does nothing.
 
     Args:
-        server: a ``Pid``, registered name or ``via``.
+        server: a ``Pid``, registered name, ``(name, node)`` or ``via``.
         timeout: seconds to wait for the answer (``None``: forever).
 
     Raises:
@@ -259,7 +279,7 @@ async def trace(server: ServerRef, flag: bool, timeout: float | None = 5.0) -> N
     documentation for their text and their ``pid`` and ``event`` fields.
 
     Args:
-        server: a ``Pid``, registered name or ``via``.
+        server: a ``Pid``, registered name, ``(name, node)`` or ``via``.
         flag: ``True`` or ``False``.
         timeout: seconds to wait for the answer (``None``: forever).
 
@@ -277,7 +297,7 @@ async def statistics(server: ServerRef, flag: bool | str,
     """Count the messages a server handles: start, stop, or read the counts.
 
     Args:
-        server: a ``Pid``, registered name or ``via``.
+        server: a ``Pid``, registered name, ``(name, node)`` or ``via``.
         flag: ``True`` starts counting (from zero, also when already on),
             ``False`` stops, ``"get"`` reads.
         timeout: seconds to wait for the answer (``None``: forever).
@@ -522,7 +542,8 @@ def _to_wire(server: _Running, request: Any, answer: tuple[Any, ...], node: str)
             status[_readable(key)] = _readable(item)
         value = status
     elif op == "statistics" and type(value) is dict:
-        value = {k: v.isoformat() if k in _TIMES else v for k, v in value.items()}
+        value = {k: v.isoformat() if isinstance(v, datetime.datetime) else v
+                 for k, v in value.items()}
     if not encodable(value):
         why = f"the answer of {server._pid!r} cannot travel to node {node}"
         if type(value) is dict:

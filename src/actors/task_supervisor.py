@@ -49,6 +49,31 @@ each task is also linked to the consumer, so that the tasks die with it;
 their exceptions are raised in (or yielded to) the consumer, never sent as
 exit signals.
 
+Tasks on other nodes
+--------------------
+On a node (``actors.Node``), ``create``, ``start_child`` and ``stream``
+also take a supervisor of another Python node, ``(name, node)`` or its
+``Pid`` (Elixir's ``Task.Supervisor.async_nolink({Sup, node}, ...)``): the
+tasks run there, under that supervisor, and you await them as local ones
+(``await task``, ``wait``, ``poll``, ``shutdown``; a timeout kills the task
+there)::
+
+    task = await TaskSupervisor.create(("tasks", "worker@host"), render, page)
+    html = await task
+
+The task function travels by name, as ``(module, qualname)``: it must be
+an async function defined at the top level of a module both nodes import,
+and the other node must allow that module (``allow_spawn`` of
+``Node.start``), else ``StartError("not_allowed")``.  Arguments and results
+travel as terms (``str``, ``bytes``, numbers, tuples, lists, dicts,
+pids...): a lambda, a closure or an argument that cannot travel raises
+``TypeError`` before anything is sent; a result that cannot makes the task
+crash with ``TypeError``.  A crash reaches ``await task`` as ``CallExit``
+whose reason is ``(class name, message)``, e.g. ``("ValueError", "boom")``;
+a node that cannot be reached, or is lost while the task runs, as
+``CallExit("noconnection")``.  A stream's tasks on another node are linked
+to stand-in processes linked to the consumer, so they still die with it.
+
 Shutting down
 -------------
 Each task gets ``shutdown`` seconds (default 5) to exit after the
@@ -66,7 +91,7 @@ give ``stream`` a ``max_concurrency`` below it); ``max_restarts`` and
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine, Iterable
-from typing import Any, Literal, TypeVar, overload
+from typing import Any, Literal, TypeVar, cast, overload
 
 from .lowlevel import (
     ANY, CallExit, Down, NoProcess, Pid, ServerRef, ProcessExit, StartError, Timeout, demonitor,
@@ -170,7 +195,7 @@ async def _start_remotely(supervisor: Any, node: str, mode: str, fn: Any, args: 
     """Start a task on ``node`` under ``supervisor`` (a remote Pid or ``(name, node)``)."""
     fn_ref = function_to_wire(fn, what, node)
     me = current_process(f"{what}()")
-    sup = supervisor[0] if type(supervisor) is tuple else supervisor
+    sup: Any = cast("tuple[str, str]", supervisor)[0] if type(supervisor) is tuple else supervisor
     tag = make_ref()
     sched = current_scheduler()
     assert sched is not None                    # the caller is a process
@@ -242,7 +267,9 @@ class TaskSupervisor:
     """Supervise tasks started on demand; see the module documentation.
 
     All functions take the supervisor as a ``Pid``, a registered name or a
-    ``via(registry, key)``.
+    ``via(registry, key)``; ``create``, ``start_child`` and ``stream`` also
+    take one of another node (``(name, node)`` or its ``Pid``): see "Tasks
+    on other nodes".
     """
 
     def __init__(self) -> None:
@@ -318,9 +345,12 @@ class TaskSupervisor:
 
         Raises:
             TypeError: ``fn`` is not an async function, or ``supervisor`` not
-                a Pid, a name or a via.
-            StartError: the supervisor already runs ``max_children`` tasks.
+                a Pid, a name, ``(name, node)`` or a via; for another node,
+                ``fn`` or the arguments cannot travel.
+            StartError: the supervisor already runs ``max_children`` tasks;
+                ``"not_allowed"``: its node does not allow ``fn``'s module.
             NoProcess: no such supervisor.
+            CallExit: ``"noconnection"``: its node cannot be reached.
             Timeout: the supervisor did not answer within ``timeout``.
             RuntimeError: called outside a process.
         """
@@ -362,9 +392,12 @@ class TaskSupervisor:
 
         Raises:
             TypeError, ValueError: a bad ``supervisor``, ``fn``, ``restart``,
-                ``shutdown`` or ``timeout``.
-            StartError: the supervisor already runs ``max_children`` tasks.
+                ``shutdown`` or ``timeout``; for another node, ``fn`` or the
+                arguments cannot travel.
+            StartError: the supervisor already runs ``max_children`` tasks;
+                ``"not_allowed"``: its node does not allow ``fn``'s module.
             NoProcess: no such supervisor.
+            CallExit: ``"noconnection"``: its node cannot be reached.
             Timeout: the supervisor did not answer within ``timeout``.
         """
         check_server(supervisor, "supervisor", "TaskSupervisor.start_child")
@@ -403,7 +436,10 @@ class TaskSupervisor:
 
         Elixir's ``Task.Supervisor.async_stream``.  Each task is a temporary
         child of the supervisor and is linked to the consumer.  Takes the
-        options of ``Task.stream``, and ``shutdown`` for the tasks.
+        options of ``Task.stream``, and ``shutdown`` for the tasks.  A
+        supervisor of another node runs the tasks there (see "Tasks on other
+        nodes"); the consumer then gets a failed task's exception as
+        ``CallExit`` with the reason ``(class name, message)``.
 
         Returns:
             A ``TaskStream``: ``async for result in TaskSupervisor.stream(...)``.

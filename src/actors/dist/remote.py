@@ -26,6 +26,11 @@ the runtime is not a node.
 """
 from __future__ import annotations
 
+# Terms from other nodes are untyped (Any) and matched by shape, as in
+# `type(ref) is tuple and len(ref) == 2`; pyright narrows them to
+# tuple[Unknown, ...], which its strict mode reports at every use.
+# pyright: reportUnknownArgumentType=false, reportUnknownVariableType=false
+
 import builtins
 import importlib
 import sys
