@@ -1,6 +1,7 @@
 """Functions other nodes spawn on a Python node in the tests (``allow_spawn``)."""
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import actors
@@ -70,6 +71,16 @@ def reset(state: dict) -> dict:
     return {"items": {}}
 
 
+def fail_sys(state: dict) -> dict:
+    """sys.replace_state: raise ValueError."""
+    raise ValueError("no good")
+
+
+def hold_a_lock(state: dict) -> dict:
+    """sys.replace_state: a state that cannot travel."""
+    return {**state, "lock": threading.Lock()}
+
+
 async def double(x: int) -> int:
     """A task: ``2 * x``, on whatever node runs it."""
     return 2 * x
@@ -83,6 +94,13 @@ async def where_am_i() -> str:
 async def task_fails(message: str) -> None:
     """A task that raises ValueError(message)."""
     raise ValueError(message)
+
+
+async def fail_on(message: str) -> str:
+    """A task: ``message``, or ValueError if it is ``"boom"``."""
+    if message == "boom":
+        raise ValueError(message)
+    return message
 
 
 async def announce_and_wait(to: Any) -> None:
@@ -104,7 +122,8 @@ class Store(actors.GenServer):
             return object()
         if request == "self":
             return actors.self()
-        if request == "hang":
+        if request[0] == "hang":                   # tell request[1], never answer
+            actors.send(request[1], "hanging")
             return actors.NOREPLY
         if request[0] == "get":
             return self.items.get(request[1])
@@ -137,3 +156,20 @@ async def start_agent(name: str, to: Any) -> None:
     ``("agent", pid)`` to ``to``."""
     pid = await actors.Agent.start(empty, name=name)
     actors.send(to, ("agent", pid))
+
+
+async def task_not_a_term() -> Any:
+    """A task whose result cannot travel."""
+    return object()
+
+
+class Helpers:
+    """Functions reachable through a class, by qualified name."""
+
+    @staticmethod
+    def static(state: Any) -> Any:
+        return state
+
+    @classmethod
+    def klass(cls, state: Any) -> Any:
+        return state
