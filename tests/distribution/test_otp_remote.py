@@ -143,6 +143,21 @@ async def test_a_node_that_cannot_be_reached_exits_the_call_noconnection(epmd, r
             assert info.value.reason == "noconnection"
 
 
+async def test_a_runtime_that_is_not_a_node_reaches_no_other_node():
+    assert not actors.Node.alive()
+    for attempt in (GenServer.call(("server", NOWHERE), "x"),
+                    GenServer.stop(("server", NOWHERE)),
+                    Agent.update(("agent", NOWHERE), spawn_targets.put_key, "k", 1),
+                    actors_sys.suspend(("server", NOWHERE)),
+                    TaskSupervisor.create(("tasks", NOWHERE), spawn_targets.double, 1),
+                    TaskSupervisor.start_child(("tasks", NOWHERE), spawn_targets.double, 1)):
+        with pytest.raises(CallExit) as info:
+            await attempt
+        assert info.value.reason == "noconnection"
+    with pytest.raises(TypeError, match="top level of a module"):   # checked before all that
+        await Agent.get(("agent", NOWHERE), lambda state: state)
+
+
 async def test_a_node_lost_during_a_call_and_a_task_exits_them_noconnection(epmd, cookie):
     other = await asyncio.to_thread(start_python_node, epmd, cookie)
     try:
