@@ -170,8 +170,8 @@ async def _remote_start(caller: Pid, tag: Any, supervisor: Any, fn_ref: Any, arg
         if mode == _CHILD:
             spec = Task.child_spec(fn, *args, restart=options["restart"], shutdown=shutdown, **kwargs)
         else:
-            spec = ChildSpec(id=Task, start=(_start_nolink_task, (caller, fn, args, kwargs, mode == _STREAM)),
-                             restart="temporary", shutdown=shutdown)
+            start = (_start_nolink_task, (caller, fn, args, kwargs, mode == _STREAM))
+            spec = ChildSpec(id=Task, start=start, restart="temporary", shutdown=shutdown)
         answer: tuple[Any, Any] = (_OK, await DynamicSupervisor.start_child(supervisor, spec))
     except PermissionError as exc:
         answer = (_ERROR, (Atom("not_allowed"), str(exc)))
@@ -359,6 +359,8 @@ class TaskSupervisor:
         node = remote_node(supervisor)
         if node is not None:
             check_seconds(timeout, "TaskSupervisor.create(timeout)")
+            # Check ``shutdown`` here, as the spec does for a local task.
+            shutdown = ChildSpec(id=Task, start=(_start_nolink_task, ()), shutdown=shutdown).shutdown
             return await _remote_task(supervisor, node, _CREATE, fn, args, kwargs, shutdown, timeout,
                                       "TaskSupervisor.create")
         owner = current_process("TaskSupervisor.create()")
