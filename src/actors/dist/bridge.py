@@ -32,13 +32,13 @@ TypeError before anything is sent.
 """
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable
 from typing import Any, Final
 
 from .. import lowlevel
 from ..lowlevel import Down, Exit, Pid, Ref
+from . import remote
 from .etf import Atom, Codec, ExternalPid, ExternalRef, ImproperList
 from .flags import UNLINK_ID
 from .handshake import Connection
@@ -164,6 +164,7 @@ class Bridge:
         node.on_control = self.dispatch
         node.on_packet = self.receive
         node.on_nodedown = self._nodedown
+        remote.serve(self)              # the OTP layers' door to the node (actors.dist.remote)
 
     # -- the codec's hooks -------------------------------------------------------------
 
@@ -403,15 +404,8 @@ class Bridge:
         if not (type(mfa) is tuple and len(mfa) == 3 and isinstance(mfa[0], str)
                 and isinstance(mfa[1], str)):
             raise TypeError(f"bad {{Module, Function, Arity}}: {mfa!r}")
-        module, function = str(mfa[0]), str(mfa[1])
-        allowed = self.allow_spawn
-        if not (allowed is True or (isinstance(allowed, list) and module in allowed)):
-            raise PermissionError(module)
-        obj: Any = importlib.import_module(module)
-        for part in function.split("."):
-            obj = getattr(obj, part)
-        lowlevel.check_async_fn(obj, "spawn")
-        fn: Callable[..., Any] = obj
+        fn: Callable[..., Any] = remote.resolve_function(self.allow_spawn, str(mfa[0]), str(mfa[1]),
+                                                         spawn=True)
         return fn
 
     # -- control messages from other nodes ----------------------------------------------
@@ -580,6 +574,7 @@ class Bridge:
         for node in list(self._proxies):
             self._gone(node)
         self._pending.clear()
+        remote.serve(None)
 
 
 def _is_name(proxy: Pid) -> bool:
