@@ -214,8 +214,8 @@ cdef tuple _check_name_at(object dest, str what):
     """``(name, node)`` from a ``(name, node)`` destination, checked."""
     if len(<tuple>dest) != 2 or not isinstance((<tuple>dest)[0], str) \
             or not isinstance((<tuple>dest)[1], str):
-        raise TypeError(f"{what}: a name on a node must be a (name, node) tuple of two str, "
-                        f"got {dest!r}")
+        raise TypeError(f"{what}: dest, a name on a node, must be a (name, node) tuple of "
+                        f"two str, got {dest!r}")
     return (str((<tuple>dest)[0]), str((<tuple>dest)[1]))
 
 

@@ -136,9 +136,10 @@ def check_server(server: Any, arg: str, what: str) -> None:
     node)`` tuple or a ``via``."""
     if type(server) is Pid or isinstance(server, (str, via)):
         return
-    if (type(server) is tuple and len(server) == 2 and isinstance(server[0], str)
-            and isinstance(server[1], str)):
-        return
+    if type(server) is tuple:
+        parts = cast("tuple[object, ...]", server)
+        if len(parts) == 2 and isinstance(parts[0], str) and isinstance(parts[1], str):
+            return
     raise TypeError(f"{what}: {arg} must be a Pid, a registered name (str), a (name, node) "
                     f"tuple or via(registry, key), got {server!r}")
 

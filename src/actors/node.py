@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 from . import lowlevel
 from .dist.bridge import Bridge
 from .dist.cookie import check_cookie, read_cookie
+from .dist.remote import function_to_wire
 from .dist.tls import SSLOption, warn_if_unencrypted
 from .dist.tls import split as split_ssl
 from .dist.node import DistNode
@@ -245,6 +246,8 @@ class Node:
         module and qualified name, if its ``allow_spawn`` lets it.
 
         Raises:
+            TypeError: ``fn`` is not an async function defined at the top
+                level of a module (a lambda, a closure, a bound method).
             actors.StartError: the node refused (reason ``"not_allowed"``),
                 could not start it (``"badarg"``) or is unreachable
                 (``"noconnection"``).
@@ -267,10 +270,7 @@ class Node:
 async def _spawn(node: str, fn: Any, args: tuple[Any, ...], *, link: bool, what: str) -> Pid:
     _check_node(node, what)
     lowlevel.check_async_fn(fn, f"Node.{what}")
-    module, qualname = getattr(fn, "__module__", None), getattr(fn, "__qualname__", "")
-    if not module or "<" in qualname:
-        raise ValueError(f"Node.{what}(fn): fn must be a module-level async function (the other "
-                         f"node imports it by name), got {fn!r}")
+    module, qualname = (str(part) for part in function_to_wire(fn, f"Node.{what}", node))
     me = lowlevel.self()
     if node == lowlevel.node_name():
         return lowlevel.spawn_link(fn, *args) if link else lowlevel.spawn(fn, *args)

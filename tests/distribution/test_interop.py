@@ -456,7 +456,7 @@ async def test_python_spawns_on_another_node_refused_by_the_beam_rules(epmd, coo
     async with python_node(epmd, cookie):
         with pytest.raises(TypeError):
             await actors.Node.spawn(erl.name, "not a function")  # type: ignore[arg-type]
-        with pytest.raises(ValueError, match="module-level"):
+        with pytest.raises(TypeError, match="top level"):
             async def local_fn():
                 pass
             await actors.Node.spawn(erl.name, local_fn)

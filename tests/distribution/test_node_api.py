@@ -20,9 +20,7 @@ from actors import Node
 
 from conftest import python_node, unique_name
 
-pytestmark = pytest.mark.actors
-
-
+@pytest.mark.actors
 async def test_not_a_node():
     assert Node.self() == "nonode@nohost" and not Node.alive() and Node.list() == []
     assert await Node.ping("anyone@127.0.0.1") == "pang"
@@ -35,6 +33,7 @@ async def test_not_a_node():
     (42, TypeError), ("no-at-sign", ValueError), ("@host", ValueError), ("name@", ValueError),
     ("a@b@c", ValueError),
 ])
+@pytest.mark.actors
 async def test_bad_names_are_refused_before_starting(name, error):
     with pytest.raises(error, match="node"):
         await Node.start(name, cookie="c")
@@ -47,6 +46,7 @@ async def test_bad_names_are_refused_before_starting(name, error):
     ({"listen": 127001}, TypeError, "listen"), ({"allow_spawn": "mod"}, TypeError, "allow_spawn"),
     ({"allow_spawn": [1]}, TypeError, "allow_spawn"), ({"ssl": "tls"}, TypeError, "ssl"),
 ])
+@pytest.mark.actors
 async def test_bad_options_are_refused_before_starting(options, error, named):
     options = {"cookie": "c", **options}
     with pytest.raises(error, match=named):
@@ -54,6 +54,7 @@ async def test_bad_options_are_refused_before_starting(options, error, named):
     assert not Node.alive()
 
 
+@pytest.mark.actors
 async def test_one_node_per_runtime(epmd, cookie):
     async with python_node(epmd, cookie) as me:
         with pytest.raises(RuntimeError, match=me):
@@ -61,6 +62,7 @@ async def test_one_node_per_runtime(epmd, cookie):
         assert Node.self() == me
 
 
+@pytest.mark.actors
 async def test_cookie_none_creates_the_cookie_file_owner_only(epmd, tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
@@ -80,6 +82,7 @@ async def test_cookie_none_creates_the_cookie_file_owner_only(epmd, tmp_path, mo
         await Node.stop()
 
 
+@pytest.mark.actors
 async def test_a_readable_cookie_file_is_refused(epmd, tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     path = tmp_path / ".erlang.cookie"
@@ -90,6 +93,7 @@ async def test_a_readable_cookie_file_is_refused(epmd, tmp_path, monkeypatch):
     assert not Node.alive()
 
 
+@pytest.mark.actors
 async def test_listening_beyond_loopback_without_tls_warns(epmd, cookie, caplog):
     with caplog.at_level(logging.WARNING, logger="actors.dist"):
         async with python_node(epmd, cookie):
@@ -119,6 +123,7 @@ def test_run_with_node_makes_the_runtime_a_node_while_main_runs(epmd, cookie):
         actors.run(main, cookie="c")
 
 
+@pytest.mark.actors
 async def test_node_monitor_checks_its_arguments(epmd, cookie):
     with pytest.raises(TypeError, match="node"):
         Node.monitor(42)            # type: ignore[arg-type]

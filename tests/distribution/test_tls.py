@@ -429,7 +429,9 @@ def test_we_dial_a_tls_erl_and_exchange_messages(aio_run, epmd, erl, certs):
         await echo(node, conn, "hello over TLS")
         conn.close()
         assert await asyncio.wait_for(conn.wait_closed(), 10) == "closed"
-        assert await hidden_nodes(node) == []
+        # erl sees the close on its own schedule: ask it to wait for it
+        assert await node.aeval("(fun W(0) -> nodes(hidden); W(N) -> case nodes(hidden) of "
+                                "[] -> []; _ -> receive after 20 -> W(N - 1) end end end)(250)") == "[]"
 
     aio_run(main)
 
