@@ -424,6 +424,83 @@ cdef class BitString:
         return (BitString, (self.data, self.bits))
 
 
+# -- exit reasons, Down and Exit -------------------------------------------------
+
+# The exit reasons that are atoms on the BEAM (a process that receives the exit
+# signal <<"normal">> dies; one that receives normal does not).
+cdef dict _REASON_ATOMS = {name: Atom(name) for name in
+                           ("normal", "kill", "killed", "shutdown", "noproc", "noconnection")}
+cdef dict _REASON_STRS = {name: name for name in _REASON_ATOMS}
+cdef object _A_SHUTDOWN = _REASON_ATOMS["shutdown"]
+cdef object _tuple_new = tuple.__new__
+cdef object _down_type = None
+cdef object _exit_type = None
+
+
+def reason_to_term(reason):
+    """The term an exit reason travels as (in ``Down``/``Exit`` messages and
+    exit signals): ``"normal"``, ``"kill"``, ``"killed"``, ``"shutdown"``,
+    ``"noproc"``, ``"noconnection"`` -> that atom; ``("shutdown", x)`` ->
+    ``(Atom("shutdown"), x)``; an exception -> ``(Atom(ClassName),
+    str(exc))`` (an atom and a binary); anything else unchanged."""
+    return _reason_to_term(reason)
+
+
+def term_to_reason(term):
+    """The inverse of ``reason_to_term`` where there is one: the atoms
+    ``normal``, ``kill``, ``killed``, ``shutdown``, ``noproc``,
+    ``noconnection`` -> that ``str``; ``{shutdown, X}`` -> ``("shutdown",
+    X)``; anything else unchanged (an exception's ``{ClassName, Message}``
+    stays a tuple). Decoded ``Down``/``Exit`` messages carry reasons mapped
+    so."""
+    return _term_to_reason(term)
+
+
+cdef object _reason_to_term(object reason):
+    cdef type t = type(reason)
+    cdef object name, text
+    if t is str:
+        return _REASON_ATOMS.get(reason, reason)
+    if (t is tuple and PyTuple_GET_SIZE(reason) == 2
+            and type(<object>PyTuple_GET_ITEM(reason, 0)) is str
+            and <object>PyTuple_GET_ITEM(reason, 0) == "shutdown"):
+        return (_A_SHUTDOWN, <object>PyTuple_GET_ITEM(reason, 1))
+    if isinstance(reason, BaseException):
+        name = t.__name__[:MAX_ATOM_CHARS]
+        try:
+            text = str(reason)
+        except Exception:
+            text = "<exception str() failed>"
+        return (Atom(name), text)
+    return reason
+
+
+cdef object _term_to_reason(object term):
+    if type(term) is _atom_type:
+        return _REASON_STRS.get(term, term)
+    if (type(term) is tuple and PyTuple_GET_SIZE(term) == 2
+            and type(<object>PyTuple_GET_ITEM(term, 0)) is _atom_type
+            and <object>PyTuple_GET_ITEM(term, 0) == "shutdown"):
+        return ("shutdown", <object>PyTuple_GET_ITEM(term, 1))
+    return term
+
+
+def set_down_exit_types(down, exit):
+    """Teach the codec the runtime's ``Down`` and ``Exit`` message types (tuple
+    subclasses, ``Down(ref, pid, reason)`` and ``Exit(pid, reason)``), as
+    ``actors.dist.etf`` does when it is imported. From then on a ``Down``
+    encodes as ``{'DOWN', Ref, process, Pid, Reason}`` and an ``Exit`` as
+    ``{'EXIT', Pid, Reason}`` (the reason through ``reason_to_term``), and
+    those shapes decode to them (``Ref`` must be a reference; ``Pid`` of an
+    EXIT a pid, or ``undefined`` for ``Exit(None, reason)``)."""
+    global _down_type, _exit_type
+    for name, cls in (("down", down), ("exit", exit)):
+        if not (isinstance(cls, type) and issubclass(cls, tuple)):
+            raise TypeError(f"set_down_exit_types({name}=...): must be a tuple subclass, not {cls!r}")
+    _down_type = down
+    _exit_type = exit
+
+
 # -- the encoder ---------------------------------------------------------------
 
 cdef struct Buf:
@@ -833,9 +910,13 @@ cdef int _enc_bits(Buf* b, BitString o) except -1:
 
 
 cdef int _enc_other(Buf* b, object o, Codec c) except -1:
-    """Anything but the exact types: the ``default`` hook first, then
-    subclasses of the built-in types as their base type."""
+    """Anything but the exact types: ``Down`` and ``Exit`` (once registered),
+    then the ``default`` hook, then subclasses of the built-in types as their
+    base type."""
     cdef object r
+    cdef type t = type(o)
+    if t is _down_type or t is _exit_type:
+        return _enc_down_exit(b, <tuple>o, c, t is _down_type)
     if c is not None and c.default is not None:
         _enter(b)
         try:
@@ -863,6 +944,30 @@ cdef int _enc_other(Buf* b, object o, Codec c) except -1:
         return _enc_map(b, dict(o), c)
     raise TypeError(f"cannot encode a {type(o).__qualname__} as an Erlang term "
                     f"(value: {_short_repr(o)})")
+
+
+cdef int _enc_down_exit(Buf* b, tuple o, Codec c, bint down) except -1:
+    """``Down(ref, pid, reason)`` as ``{'DOWN', Ref, process, Pid, Reason}``,
+    ``Exit(pid, reason)`` as ``{'EXIT', Pid, Reason}``."""
+    cdef Py_ssize_t n = PyTuple_GET_SIZE(o)
+    if n != (3 if down else 2):
+        raise ValueError(f"a {type(o).__name__} has {3 if down else 2} fields, not {n}")
+    _reserve(b, 2)
+    _u8(b, SMALL_TUPLE_EXT)
+    _u8(b, 5 if down else 3)
+    _enter(b)
+    try:
+        if down:
+            _enc_literal_atom(b, "DOWN", 4)
+            _enc_term(b, <object>PyTuple_GET_ITEM(o, 0), c)
+            _enc_literal_atom(b, "process", 7)
+        else:
+            _enc_literal_atom(b, "EXIT", 4)
+        _enc_term(b, <object>PyTuple_GET_ITEM(o, n - 2), c)
+        _enc_term(b, _reason_to_term(<object>PyTuple_GET_ITEM(o, n - 1)), c)
+    finally:
+        _leave(b)
+    return 0
 
 
 cdef str _short_repr(object o):
@@ -1228,6 +1333,7 @@ cdef object _dec_tuple(Dec* d, Codec c, bint key, Py_ssize_t n):
     cdef Py_ssize_t k
     cdef tuple t
     cdef object x
+    cdef unsigned int tag1 = 0      # the tag of the second element
     if n > d.n - d.i:
         _truncated(d)
     t = PyTuple_New(n)
@@ -1236,11 +1342,40 @@ cdef object _dec_tuple(Dec* d, Codec c, bint key, Py_ssize_t n):
     _denter(d)
     try:
         for k in range(n):
+            if k == 1:
+                tag1 = d.p[d.i] if d.i < d.n else 0
             x = _dec_elem(d, c, key)
             Py_INCREF(x)
             PyTuple_SET_ITEM(t, k, x)
     finally:
         _dleave(d)
+    if _down_type is not None:
+        if n == 5 and (tag1 == NEWER_REFERENCE_EXT or tag1 == NEW_REFERENCE_EXT
+                       or tag1 == REFERENCE_EXT):
+            return _as_down(t)
+        if n == 3 and (tag1 == NEW_PID_EXT or tag1 == PID_EXT
+                       or <object>PyTuple_GET_ITEM(t, 1) is None):
+            return _as_exit(t)
+    return t
+
+
+cdef object _as_down(tuple t):
+    """``{'DOWN', Ref, process, Pid, Reason}`` (Ref a reference) as a Down."""
+    cdef object head = <object>PyTuple_GET_ITEM(t, 0)
+    cdef object kind = <object>PyTuple_GET_ITEM(t, 2)
+    if (type(head) is _atom_type and head == "DOWN"
+            and type(kind) is _atom_type and kind == "process"):
+        return _tuple_new(_down_type, (<object>PyTuple_GET_ITEM(t, 1), <object>PyTuple_GET_ITEM(t, 3),
+                                       _term_to_reason(<object>PyTuple_GET_ITEM(t, 4))))
+    return t
+
+
+cdef object _as_exit(tuple t):
+    """``{'EXIT', Pid, Reason}`` (Pid a pid or undefined) as an Exit."""
+    cdef object head = <object>PyTuple_GET_ITEM(t, 0)
+    if type(head) is _atom_type and head == "EXIT":
+        return _tuple_new(_exit_type, (<object>PyTuple_GET_ITEM(t, 1),
+                                       _term_to_reason(<object>PyTuple_GET_ITEM(t, 2))))
     return t
 
 
@@ -1495,8 +1630,9 @@ cdef class Codec:
     ``make_pid(ExternalPid)`` / ``make_ref(ExternalRef)``: what a decoded pid
     or reference becomes (default: the ExternalPid/ExternalRef itself).
     ``default(obj)``: called when encoding an object whose type is not one of
-    the exact types the codec knows (subclasses included, before they are
-    encoded as their base type: a NamedTuple reaches it); it returns the term
+    the exact types the codec knows (``Down`` and ``Exit`` are known;
+    subclasses included, before they are encoded as their base type: a
+    NamedTuple reaches it); it returns the term
     to encode instead, or ``NotImplemented`` to let the codec go on (a
     subclass of int/float/str/bytes/tuple/list/dict as its base type, anything
     else a TypeError). ``max_inflated``: the largest size a compressed term
