@@ -37,6 +37,8 @@ cdef extern from "Python.h":
     object PyUnicode_DecodeUTF8(const char* s, Py_ssize_t size, const char* errors)
     object PyUnicode_DecodeLatin1(const char* s, Py_ssize_t size, const char* errors)
     Py_ssize_t PyUnicode_GET_LENGTH(object s)
+    bint PyUnicode_IS_ASCII(object s)
+    void* PyUnicode_DATA(object s)
     long long PyLong_AsLongLongAndOverflow(object o, int* overflow) except? -1
     int PyFloat_Pack8(double x, char* p, int le) except -1
     double PyFloat_Unpack8(const char* p, int le) except? -1.0
@@ -577,12 +579,20 @@ cdef inline void _leave(Buf* b) noexcept:
     Py_LeaveRecursiveCall()
 
 
+cdef inline const char* _utf8(object s, Py_ssize_t* n) except NULL:
+    """The UTF-8 text of ``s`` (ASCII text is its own UTF-8: no call)."""
+    if PyUnicode_IS_ASCII(s):
+        n[0] = PyUnicode_GET_LENGTH(s)
+        return <const char*>PyUnicode_DATA(s)
+    return PyUnicode_AsUTF8AndSize(s, n)
+
+
 cdef int _enc_atom_text(Buf* b, object s) except -1:
     cdef Py_ssize_t n
     cdef const char* p
     if PyUnicode_GET_LENGTH(s) > 255:
         raise ValueError(f"an atom has at most 255 characters, not {PyUnicode_GET_LENGTH(s)}")
-    p = PyUnicode_AsUTF8AndSize(s, &n)
+    p = _utf8(s, &n)
     _reserve(b, n + 3)
     if n < 256:
         _u8(b, SMALL_ATOM_UTF8_EXT)
@@ -614,7 +624,7 @@ cdef int _enc_binary(Buf* b, const char* p, Py_ssize_t n) except -1:
 
 cdef int _enc_str(Buf* b, object s) except -1:
     cdef Py_ssize_t n
-    cdef const char* p = PyUnicode_AsUTF8AndSize(s, &n)
+    cdef const char* p = _utf8(s, &n)
     return _enc_binary(b, p, n)
 
 
