@@ -613,7 +613,7 @@ cdef inline int _enc_literal_atom(Buf* b, const char* text, Py_ssize_t n) except
 
 
 cdef int _enc_binary(Buf* b, const char* p, Py_ssize_t n) except -1:
-    if n > U32_MAX:
+    if <uint64_t>n > U32_MAX:
         raise ValueError("a binary of 4 GiB or more cannot be encoded")
     _reserve(b, n + 5)
     _u8(b, BINARY_EXT)
@@ -632,7 +632,7 @@ cdef int _enc_big(Buf* b, object o) except -1:
     cdef object mag = -o if o < 0 else o
     cdef Py_ssize_t nbytes = (mag.bit_length() + 7) // 8
     cdef bytes digits = mag.to_bytes(nbytes, "little")
-    if nbytes > U32_MAX:
+    if <uint64_t>nbytes > U32_MAX:
         raise ValueError("the integer is too big for the External Term Format")
     _reserve(b, nbytes + 6)
     if nbytes < 256:
