@@ -1192,7 +1192,7 @@ cdef object _make_atom(const unsigned char* s, Py_ssize_t n, bint latin1, bint s
         return Atom(text)
     cand = PyList_GET_ITEM(_atom_slots, h & (ATOM_SLOTS - 1))
     if <object>cand is not None:
-        cp = PyUnicode_AsUTF8AndSize(<object>cand, &m)
+        cp = _utf8(<object>cand, &m)
         if m == n and memcmp(cp, s, n) == 0:
             return <object>cand
     if not ascii and not _utf8_valid(s, n):
