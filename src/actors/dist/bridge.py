@@ -37,9 +37,17 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from .. import lowlevel
-from ..lowlevel import Down, Exit, Pid, Ref
+from ..lowlevel import Pid, Ref
 from . import remote
-from .etf import Atom, Codec, ExternalPid, ExternalRef, ImproperList
+from .etf import (
+    Atom,
+    Codec,
+    ExternalPid,
+    ExternalRef,
+    ImproperList,
+    reason_to_term,
+    term_to_reason,
+)
 from .flags import UNLINK_ID
 from .handshake import Connection
 from .node import (
@@ -69,7 +77,7 @@ from .node import (
 # Control messages are matched by shape: see pyproject's note on these rules.
 # pyright: reportUnknownArgumentType=false, reportUnknownVariableType=false
 
-__all__ = ["Bridge", "reason_from_wire", "reason_to_wire"]
+__all__ = ["Bridge"]
 
 _logger = logging.getLogger("actors.dist")
 
@@ -78,41 +86,12 @@ _ALIAS: Final = Atom("alias")
 _NOPROC: Final = Atom("noproc")
 _LINK: Final = Atom("link")
 _MONITOR: Final = Atom("monitor")
-_DOWN: Final = Atom("DOWN")
-_EXIT: Final = Atom("EXIT")
-_PROCESS: Final = Atom("process")
 _NOT_ALLOWED: Final = Atom("not_allowed")
 _BADARG: Final = Atom("badarg")
 _GEN_MESSAGES: Final = {"$gen_call": Atom("$gen_call"), "$gen_cast": Atom("$gen_cast")}
 _MAX_ROUTES: Final = 10_000
 _SEND_PREFIX: Final = b"p\x83h\x03a\x02"        # 'p' + {2, ...: a SEND
 _REG_SEND_PREFIX: Final = b"p\x83h\x04a\x06"    # 'p' + {6, ...: a REG_SEND
-_ATOM_REASONS: Final = frozenset(("normal", "kill", "killed", "shutdown", "noproc",
-                                  "noconnection", "not_allowed", "calling_self"))
-
-
-def reason_to_wire(reason: Any) -> Any:
-    """The term an exit reason travels as: the BEAM's reasons as atoms (a
-    BEAM process sent the binary ``<<"normal">>`` as a reason would die), an
-    exception as ``{ClassName, Message}``."""
-    if type(reason) is str and reason in _ATOM_REASONS:
-        return Atom(reason)
-    if type(reason) is tuple and len(reason) == 2 and reason[0] == "shutdown":
-        return (Atom("shutdown"), reason[1])
-    if isinstance(reason, BaseException):
-        return (Atom(type(reason).__name__), str(reason))
-    return reason
-
-
-def reason_from_wire(reason: Any) -> Any:
-    """A reason that arrived: atoms become ``str`` (the core compares reasons
-    like ``"normal"`` and ``"kill"`` as exact ``str``)."""
-    if isinstance(reason, Atom):
-        return str(reason)
-    if type(reason) is tuple and len(reason) == 2 and isinstance(reason[0], Atom) \
-            and reason[0] == "shutdown":
-        return ("shutdown", reason[1])
-    return reason
 
 
 def _outgoing(msg: Any) -> Any:
@@ -185,10 +164,6 @@ class Bridge:
             return ExternalPid(*lowlevel.pid_to_wire(obj))
         if tp is Ref:
             return ExternalRef(*lowlevel.ref_to_wire(obj))
-        if tp is Down:
-            return (_DOWN, obj[0], _PROCESS, obj[1], reason_to_wire(obj[2]))
-        if tp is Exit:
-            return (_EXIT, obj[0], reason_to_wire(obj[1]))
         return NotImplemented
 
     # -- packets -------------------------------------------------------------------------
@@ -374,7 +349,7 @@ class Bridge:
         if type(result) is Pid:
             lowlevel.send(entry[1], (req_id, result))
         else:
-            lowlevel.send(entry[1], (req_id, reason_from_wire(result)))
+            lowlevel.send(entry[1], (req_id, term_to_reason(result)))
 
     def _serve_spawn(self, node: str, control: tuple[Any, ...], args: Any) -> None:
         _, req_id, frm, _gl, mfa, opts = control
@@ -480,7 +455,7 @@ class Bridge:
             frm, to = control[1], control[2]
             reason = control[3] if tag in (EXIT_TAG, EXIT2_TAG) else message
             if self._from(node, frm) and _is_local(to):
-                lowlevel.remote_exit(frm, to, reason_from_wire(reason),
+                lowlevel.remote_exit(frm, to, term_to_reason(reason),
                                      tag in (EXIT_TAG, PAYLOAD_EXIT_TAG))
         elif tag == MONITOR_P_TAG:
             self._monitored(node, control)
@@ -550,7 +525,7 @@ class Bridge:
         if type(ref) is not Ref:
             return
         for proxy in list(self._proxies.get(node, ())):
-            if lowlevel.remote_down(proxy, ref, reason_from_wire(reason)):
+            if lowlevel.remote_down(proxy, ref, term_to_reason(reason)):
                 self._untrack_if_idle(proxy)
                 return
 
@@ -589,7 +564,7 @@ def _registered_name(proxy: Pid) -> Atom | None:
 
 def _wire_reason(codec: Codec, reason: Any) -> Any:
     """``reason`` as it can travel: if it cannot be encoded, its repr."""
-    term = reason_to_wire(reason)
+    term = reason_to_term(reason)
     try:
         codec.encode(term)
     except (TypeError, ValueError, RecursionError):
