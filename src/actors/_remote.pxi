@@ -403,6 +403,19 @@ def remote_monitor(pid, target, ref):
     return t
 
 
+def remote_monitored(pid, local, ref):
+    """``local`` monitors the process ``pid`` of another node with ``ref``, a
+    monitor that node has made already (a spawn request's ``monitor``
+    option): record it, as ``monitor`` would, without asking.  False if
+    ``local`` is not alive."""
+    cdef Pid r = _check_remote(pid, "remote_monitored(pid)")
+    cdef Pid l = _check_pid(local, "remote_monitored(local)")
+    if l.state == S_DEAD or l.exiting:
+        return False
+    _add_monitor(l, r, <Ref?>ref)
+    return True
+
+
 def remote_demonitor(pid, ref):
     """A process of another node removed its monitor ``ref``."""
     cdef Pid r = _check_remote(pid, "remote_demonitor(pid)")

@@ -117,6 +117,7 @@ from ._core import remote_exit as remote_exit
 from ._core import remote_gone as remote_gone
 from ._core import remote_link as remote_link
 from ._core import remote_monitor as remote_monitor
+from ._core import remote_monitored as remote_monitored
 from ._core import remote_peers as remote_peers
 from ._core import remote_pid as remote_pid
 from ._core import remote_ref as remote_ref
@@ -202,7 +203,7 @@ __all__ = [
     "via_register", "via_unregister", "Where",
     # processes of other nodes (for actors.dist)
     "node_name", "pid_to_wire", "ref_to_wire", "remote_demonitor", "remote_down", "remote_exit",
-    "remote_gone", "remote_link", "remote_monitor", "remote_peers", "remote_pid", "remote_ref",
+    "remote_gone", "remote_link", "remote_monitor", "remote_monitored", "remote_peers", "remote_pid", "remote_ref",
     "remote_unlink", "set_node",
 ]
 # The core's public names (send, receive, Pid...) are imported above for the

@@ -252,37 +252,41 @@ class Node:
                 could not start it (``"badarg"``) or is unreachable
                 (``"noconnection"``).
         """
-        return await _spawn(node, fn, args, link=False, what="spawn")
+        pid, _ = await _spawn(node, fn, args, link=False, monitor=False, what="spawn")
+        return pid
 
     @staticmethod
     async def spawn_link(node: str, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> Pid:
         """``spawn``, linked to the caller atomically."""
-        return await _spawn(node, fn, args, link=True, what="spawn_link")
+        pid, _ = await _spawn(node, fn, args, link=True, monitor=False, what="spawn_link")
+        return pid
 
     @staticmethod
     async def spawn_monitor(node: str, fn: Callable[..., Coroutine[Any, Any, Any]],
                             *args: Any) -> tuple[Pid, Ref]:
-        """``spawn``, then monitored by the caller: ``(pid, ref)``."""
-        pid = await _spawn(node, fn, args, link=False, what="spawn_monitor")
-        return pid, lowlevel.monitor(pid)
+        """``spawn``, monitored by the caller atomically: ``(pid, ref)``."""
+        pid, ref = await _spawn(node, fn, args, link=False, monitor=True, what="spawn_monitor")
+        assert ref is not None
+        return pid, ref
 
 
-async def _spawn(node: str, fn: Any, args: tuple[Any, ...], *, link: bool, what: str) -> Pid:
+async def _spawn(node: str, fn: Any, args: tuple[Any, ...], *, link: bool, monitor: bool,
+                 what: str) -> tuple[Pid, Ref | None]:
     _check_node(node, what)
     lowlevel.check_async_fn(fn, f"Node.{what}")
     module, qualname = (str(part) for part in function_to_wire(fn, f"Node.{what}", node))
     me = lowlevel.self()
     if node == lowlevel.node_name():
-        return lowlevel.spawn_link(fn, *args) if link else lowlevel.spawn(fn, *args)
+        if monitor:
+            return lowlevel.spawn_monitor(fn, *args)
+        return (lowlevel.spawn_link(fn, *args) if link else lowlevel.spawn(fn, *args)), None
     state = _need(what)
-    req = state.bridge.spawn_request(node, me, module, qualname, list(args), link)
+    req = state.bridge.spawn_request(node, me, module, qualname, list(args), link, monitor)
     _, result = await lowlevel.receive((req, lowlevel.ANY), timeout=SPAWN_TIMEOUT)
     if type(result) is not Pid:
         raise lowlevel.StartError(result, f"Node.{what}: {node} did not start "
                                           f"{module}.{qualname}: {result}")
-    if link:
-        state.bridge.linked(result, me)
-    return result
+    return result, (req if monitor else None)
 
 
 async def _connect_or_down(state: _State, node: str) -> None:

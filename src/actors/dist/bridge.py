@@ -133,7 +133,7 @@ class Bridge:
         self._pending: dict[str, list[bytes]] = {}
         self._proxies: dict[str, set[Pid]] = {}
         self._by_name: dict[Ref, Any] = {}     # monitors of us by name: ref -> the name
-        self._spawns: dict[Ref, tuple[str, Pid]] = {}
+        self._spawns: dict[Ref, tuple[str, Pid, bool, bool]] = {}
         self._unlink_id = 0
 
     def attach(self, node: DistNode) -> None:
@@ -324,32 +324,42 @@ class Bridge:
     # -- remote spawn --------------------------------------------------------------------
 
     def spawn_request(self, node: str, caller: Pid, module: str, function: str,
-                      args: list[Any], link: bool) -> Ref:
+                      args: list[Any], link: bool, monitor: bool = False) -> Ref:
         """Send a spawn request; the answer comes to ``caller`` as
-        ``(req_id, pid | reason)``.  Returns ``req_id``."""
+        ``(req_id, pid | reason)``.  Returns ``req_id``, which is also the
+        monitor's reference with ``monitor``."""
         req_id = lowlevel.make_ref()
-        opts = [_LINK] if link else []
+        opts = ([_LINK] if link else []) + ([_MONITOR] if monitor else [])
         control = (SPAWN_REQUEST_TAG, req_id, caller, caller,
                    (Atom(module), Atom(function), len(args)), opts)
         packet = self._packet(control, list(args))
-        self._spawns[req_id] = (node, caller)
+        self._spawns[req_id] = (node, caller, link, monitor)
         self._send_packets(node, [packet])
         return req_id
 
-    def linked(self, proxy: Pid, local: Pid) -> None:
-        """Record a link the other node made already (a ``spawn_link``)."""
-        lowlevel.remote_link(proxy, local)
-        self._track(proxy)
-
-    def _spawn_reply(self, control: tuple[Any, ...]) -> None:
+    def _spawn_reply(self, node: str, control: tuple[Any, ...]) -> None:
         _, req_id, _to, _flags, result = control
         entry = self._spawns.pop(req_id, None)
         if entry is None:
             return
+        _, caller, link, monitor = entry
         if type(result) is Pid:
-            lowlevel.send(entry[1], (req_id, result))
+            # The link and the monitor exist on the other node already: record
+            # them now, before any signal of the new process is read.
+            if link:
+                if lowlevel.remote_link(result, caller):
+                    self._track(result)
+                else:
+                    self._send_packets(node, [self._packet((EXIT_TAG, caller, result, _NOPROC))])
+            if monitor:
+                if lowlevel.remote_monitored(result, caller, req_id):
+                    self._track(result)
+                else:
+                    self._send_packets(node, [self._packet((DEMONITOR_P_TAG, caller, result,
+                                                            req_id))])
+            lowlevel.send(caller, (req_id, result))
         else:
-            lowlevel.send(entry[1], (req_id, term_to_reason(result)))
+            lowlevel.send(caller, (req_id, term_to_reason(result)))
 
     def _serve_spawn(self, node: str, control: tuple[Any, ...], args: Any) -> None:
         _, req_id, frm, _gl, mfa, opts = control
@@ -472,7 +482,7 @@ class Bridge:
         elif tag == SPAWN_REQUEST_TAG:
             self._serve_spawn(node, control, message)
         elif tag == SPAWN_REPLY_TAG:
-            self._spawn_reply(control)
+            self._spawn_reply(node, control)
         elif tag in (GROUP_LEADER_TAG, UNLINK_ID_ACK_TAG):
             pass
         else:
@@ -534,7 +544,7 @@ class Bridge:
     def _gone(self, node: str) -> None:
         for proxy in self._proxies.pop(node, set()):
             lowlevel.remote_gone(proxy, "noconnection")
-        for req_id, (n, caller) in list(self._spawns.items()):
+        for req_id, (n, caller, _, _) in list(self._spawns.items()):
             if n == node:
                 del self._spawns[req_id]
                 lowlevel.send(caller, (req_id, "noconnection"))
