@@ -299,6 +299,21 @@ def _nodedown(state: _State, node: str) -> None:
         lowlevel.send(pid, NodeDown(node))
 
 
+def start_options() -> dict[str, Any]:
+    """How this runtime's node was started: ``name``, ``cookie``, ``listen``,
+    ``epmd_port`` (resolved), ``ticktime`` and ``hidden``; what ``actors.peer``
+    needs to start nodes that join it.
+
+    Raises:
+        RuntimeError: the runtime is not a node.
+    """
+    dist = _need("start_options").dist
+    from .dist.epmd import default_epmd_port
+    return {"name": dist.name, "cookie": dist.cookie, "listen": dist.host,
+            "epmd_port": dist.epmd_port if dist.epmd_port is not None else default_epmd_port(),
+            "ticktime": dist.ticktime, "hidden": dist.hidden}
+
+
 async def start_for_run(name: str, cookie: str | bytes | None) -> Callable[[], Coroutine[Any, Any, None]]:
     """``run(main, node=..., cookie=...)``: start the node; returns its ``stop``."""
     await Node.start(name, cookie)
