@@ -173,3 +173,100 @@ class Helpers:
     @classmethod
     def klass(cls, state: Any) -> Any:
         return state
+
+
+# -- for test_peer.py: run on peer nodes (actors.peer) ----------------------------------------
+
+async def about(to: Any) -> None:
+    """Tell ``to`` where this runs: the node, its OS process, its actors, its loop."""
+    import asyncio
+    import os
+    import shutil
+    actors.send(to, {"node": actors.Node.self(), "nodes": sorted(actors.Node.list()),
+                     "os_pid": os.getpid(), "actors": actors.__file__,
+                     "loop": type(asyncio.get_running_loop()).__module__.split(".")[0],
+                     "erl": shutil.which("erl"), "epmd": shutil.which("epmd")})
+
+
+async def count_to(to: Any, n: int) -> None:
+    """Send ``to`` the numbers ``0 .. n-1``, in order."""
+    for i in range(n):
+        actors.send(to, ("n", i))
+
+
+async def idle() -> None:
+    """Wait for ever (until an exit signal ends it)."""
+    while True:
+        await actors.receive()
+
+
+async def exit_when_told() -> None:
+    """Exit with the reason in the first message it gets."""
+    raise actors.ProcessExit(await actors.receive())
+
+
+async def send_exit(to: Any, reason: Any) -> None:
+    """``exit(to, reason)``: an exit signal from this node."""
+    actors.exit(to, reason)
+
+
+async def raise_value_error(text: str) -> None:
+    """Crash with ``ValueError(text)``."""
+    raise ValueError(text)
+
+
+class Counter(actors.GenServer):
+    """Counts ``"incr"`` calls; ``("add", n)`` casts add ``n``; ``"stop"`` stops it."""
+
+    def init(self) -> None:
+        self.count = 0
+
+    def handle_call(self, request: Any, from_: Any) -> Any:
+        if request == "incr":
+            self.count += 1
+        return ("count", self.count, actors.Node.self())
+
+    def handle_cast(self, request: Any) -> None:
+        if request == "stop":
+            raise actors.Stop("normal")
+        self.count += request[1]
+
+
+async def start_counter(name: str, to: Any) -> None:
+    """Start a ``Counter`` registered as ``name`` (it outlives this process);
+    tell ``to`` its pid."""
+    actors.send(to, ("counter", await Counter.start(name=name)))
+
+
+async def call_and_tell(server: Any, request: Any, to: Any) -> None:
+    """``GenServer.call(server, request)`` from here; tell ``to`` the reply."""
+    actors.send(to, ("called", await actors.GenServer.call(server, request, timeout=10)))
+
+
+async def spawn_on(node: str, to: Any) -> None:
+    """``Node.spawn`` a ``tell`` on ``node``; tell ``to`` the error if refused."""
+    try:
+        await actors.Node.spawn(node, tell, to, "spawned")
+    except actors.StartError as exc:
+        actors.send(to, ("refused", exc.reason))
+
+
+async def start_peer(to: Any) -> None:
+    """Start a peer of this node; tell ``to`` its name; stay (it is linked to us)."""
+    _, node = await actors.peer.start_link()
+    actors.send(to, ("peer", node))
+    await idle()
+
+
+async def ask(server: Any, message: Any, to: Any) -> None:
+    """Send ``(self(), message)`` to ``server``; tell ``to`` the answer."""
+    actors.send(server, (actors.self(), message))
+    actors.send(to, ("answer", actors.Node.self(), await actors.receive(timeout=10)))
+
+
+async def burn(n: int, to: Any) -> None:
+    """CPU-bound work: tell ``to`` the sum of the squares below ``n``."""
+    total = 0
+    for i in range(n):
+        total += i * i
+    actors.send(to, ("burned", n, total))
