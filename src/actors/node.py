@@ -49,9 +49,10 @@ class NodeDown(NamedTuple):
 class _State:
     """The running node: its wire, its bridge, and who monitors which node."""
 
-    def __init__(self, dist: DistNode, bridge: Bridge) -> None:
+    def __init__(self, dist: DistNode, bridge: Bridge, ssl: SSLOption = None) -> None:
         self.dist = dist
         self.bridge = bridge
+        self.ssl = ssl
         self.monitors: dict[str, list[Pid]] = {}
 
 
@@ -154,7 +155,7 @@ class Node:
                                     codec=bridge.codec, **options)
         warn_if_unencrypted(listen, server_ssl)
         bridge.attach(dist)
-        state = _State(dist, bridge)
+        state = _State(dist, bridge, ssl)
         bridge.on_nodedown = lambda node, reason: _nodedown(state, node)
         lowlevel.set_node(name, dist.creation, bridge)
         _state = state
@@ -301,17 +302,18 @@ def _nodedown(state: _State, node: str) -> None:
 
 def start_options() -> dict[str, Any]:
     """How this runtime's node was started: ``name``, ``cookie``, ``listen``,
-    ``epmd_port`` (resolved), ``ticktime`` and ``hidden``; what ``actors.peer``
-    needs to start nodes that join it.
+    ``epmd_port`` (resolved), ``ticktime``, ``hidden`` and ``ssl``; what
+    ``actors.peer`` needs to start nodes that join it.
 
     Raises:
         RuntimeError: the runtime is not a node.
     """
-    dist = _need("start_options").dist
+    state = _need("start_options")
+    dist = state.dist
     from .dist.epmd import default_epmd_port
     return {"name": dist.name, "cookie": dist.cookie, "listen": dist.host,
             "epmd_port": dist.epmd_port if dist.epmd_port is not None else default_epmd_port(),
-            "ticktime": dist.ticktime, "hidden": dist.hidden}
+            "ticktime": dist.ticktime, "hidden": dist.hidden, "ssl": state.ssl}
 
 
 async def start_for_run(name: str, cookie: str | bytes | None) -> Callable[[], Coroutine[Any, Any, None]]:

@@ -88,8 +88,8 @@ async def start_link(name: str | None = None, *, allow_spawn: bool | list[str] |
         the peer's node name.
 
     Raises:
-        RuntimeError: not called inside a process, or this runtime is not a
-            node (``actors.Node.start``).
+        RuntimeError: not called inside a process, this runtime is not a
+            node (``actors.Node.start``), or a TLS one (not supported yet).
         TypeError, ValueError: a bad argument (named).
         actors.StartError: the peer did not start: ``.reason`` is
             ``("exit_status", status)`` or ``"timeout"``, the message quotes
@@ -126,6 +126,9 @@ async def _start(name: Any, allow_spawn: Any, env: Any, timeout: Any, *, link: b
         raise RuntimeError(f"{what}: this runtime is not a node: start one first with "
                            f"`await actors.Node.start(name)`")
     options = start_options()
+    if options["ssl"] is not None:
+        raise RuntimeError(f"{what}: this node uses TLS distribution (Node.start(ssl=...)); "
+                           f"peers of a TLS node are not supported yet")
     host = options["name"].partition("@")[2]
     node = _peer_name(name, host, what)
     allowed = _check_allow_spawn(allow_spawn, what)

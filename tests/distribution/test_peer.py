@@ -18,8 +18,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import trustme  # (the test extra's) a CA and certificates, made in memory
 
 import actors
+import actors.dist.tls
 from actors import ANY, Down, Exit, GenServer, NodeDown, StartError
 
 import spawn_targets as targets
@@ -143,6 +145,19 @@ async def test_bad_arguments_name_the_argument(epmd, cookie):
         with pytest.raises(TypeError, match="pid"):
             await actors.peer.stop("peer1")
         assert actors.Node.list() == []
+
+
+async def test_a_tls_node_has_no_peers_yet(epmd, cookie, tmp_path):
+    ca = trustme.CA()
+    leaf = ca.issue_cert("127.0.0.1")
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    leaf.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
+    leaf.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
+    ssl = actors.dist.tls.contexts(tmp_path / "cert.pem", tmp_path / "key.pem",
+                                   cafile=tmp_path / "ca.pem")
+    async with python_node(epmd, cookie, ssl=ssl):
+        with pytest.raises(RuntimeError, match="TLS"):
+            await actors.peer.start_link()
 
 
 async def test_a_peer_that_cannot_start_raises_starterror_with_its_stderr(epmd, cookie):
