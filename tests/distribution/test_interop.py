@@ -9,6 +9,8 @@ allowed and refused.  Each test runs on every loop of ``--actors-loop``.
 from __future__ import annotations
 
 import re
+import sys
+import types
 
 import pytest
 
@@ -463,17 +465,21 @@ async def test_python_spawns_on_another_node_refused_by_the_beam_rules(epmd, coo
 
 
 
-def beam_function(module: str, name: str):
+def beam_function(monkeypatch, module: str, name: str):
     """A stand-in that ``Node.spawn`` sends as ``{module, name, Arity}``: how
-    a Python node names a BEAM function."""
+    a Python node names a BEAM function (a module of that name, holding it,
+    is put in ``sys.modules`` for the test, where Node.spawn looks it up)."""
     async def stand_in(*args):
         raise AssertionError("runs on the BEAM only")
     stand_in.__module__, stand_in.__qualname__ = module, name
+    fake = types.ModuleType(module)
+    setattr(fake, name, stand_in)
+    monkeypatch.setitem(sys.modules, module, fake)
     return stand_in
 
 
-async def test_spawn_link_and_spawn_monitor_on_the_beam_are_atomic(epmd, cookie, erl):
-    erlang_exit = beam_function("erlang", "exit")
+async def test_spawn_link_and_spawn_monitor_on_the_beam_are_atomic(epmd, cookie, erl, monkeypatch):
+    erlang_exit = beam_function(monkeypatch, "erlang", "exit")
     async with python_node(epmd, cookie):
         actors.Process.flag("trap_exit", True)
         # erlang:exit(boom) ends the new process at once, before the caller

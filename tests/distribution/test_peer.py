@@ -71,8 +71,9 @@ def epmd():
 def without_erlang() -> dict[str, str]:
     """An environment whose PATH finds neither ``erl`` nor ``epmd``."""
     dirs = os.environ.get("PATH", "").split(os.pathsep)
+    erlang = ("erl", "epmd")
     return {"PATH": os.pathsep.join(
-        d for d in dirs if d and not any(os.path.exists(os.path.join(d, b)) for b in ("erl", "epmd")))}
+        d for d in dirs if d and not any(os.path.exists(os.path.join(d, b)) for b in erlang))}
 
 
 async def about(node: str) -> dict:
