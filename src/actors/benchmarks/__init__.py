@@ -7,7 +7,7 @@ workloads against a hand-written asyncio baseline. The pieces:
 * ``workloads``     -- the rows: one ``workload(...)`` declaration each;
 * ``impl_actors``   -- actors' version of each workload;
 * ``impl_asyncio``  -- the asyncio baseline (Task + Queue per process, a future per call);
-* ``impl_dist``     -- actors' version of the distribution rows (two nodes, a peer OS process);
+* ``impl_dist``     -- actors' version of the distribution rows (this node and an ``actors.peer``);
 * ``runner``        -- interleaved rounds, medians, the table and ``--json``;
 * ``isolated``      -- one measurement in a fresh interpreter (memory);
 * ``cli``           -- the options, and ``--compare`` handed to the checkout;
@@ -26,7 +26,7 @@ an exported function in ``bench/compare/bench.erl`` (taking the parameters
 in declaration order); a system without one shows "n/a".
 
 The distribution rows (``dist-*``) run on two nodes: actors' as this
-process and a peer node (``impl_dist``), Erlang's as two ``erl +S 1``
+process and a peer node (``actors.peer``; ``impl_dist``), Erlang's as two ``erl +S 1``
 nodes (``bench/compare/dist_bench.erl``, driven by ``erlang_cluster.py``).
 """
 

@@ -41,7 +41,6 @@ from typing import Any, Dict, List, Optional, Tuple
 import actors
 from actors import (ANY, Atom, Down, GenServer, Node, Pid, demonitor, monitor, receive, send, sleep,
                     spawn)
-from actors.lowlevel import LONG_STEP
 
 from . import workloads  # noqa: F401 (declares the workloads before @impl)  # pyright: ignore[reportUnusedImport]
 from .catalog import Env, MissingWork, Sample, expect, impl, rate
@@ -96,19 +95,6 @@ class _Child:
         self.err.seek(0)
         return self.err.read().decode(errors="replace").strip()[-2000:]
 
-    def readline(self) -> str:
-        assert self.proc.stdout is not None
-        return self.proc.stdout.readline()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Close its stdin (a peer then stops) and wait; end it if it lingers."""
-        if self.proc.stdin is not None:
-            with contextlib.suppress(OSError):
-                self.proc.stdin.close()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(timeout=timeout)
-        self.end()
-
     def end(self) -> None:
         """End it by its pid unless it is gone, reap it, close its files."""
         if self.proc.poll() is None:
@@ -116,10 +102,6 @@ class _Child:
                 self.proc.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=10)
-        for stream in (self.proc.stdin, self.proc.stdout):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
         self.err.close()
 
 
@@ -154,31 +136,27 @@ class Dist:
         self.epmd_port = epmd_port
         self.beam = beam
 
-    def run(self, main: Callable[..., Coroutine[Any, Any, Any]], *args: Any,
-            long_step: Optional[float] = LONG_STEP) -> Any:
+    def run(self, main: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> Any:
         """``actors.run(main, self, *args)``, this runtime a node (a fresh name)."""
         return actors.run(main, self, *args, loop=self.loop, node=node_name("a"),
-                          cookie=self.cookie, long_step=long_step)
+                          cookie=self.cookie)
 
     @contextlib.asynccontextmanager
     async def peers(self, count: int) -> AsyncGenerator[List[str], None]:
-        """``count`` peer nodes, each an OS process (``distpeer``), ended on the
-        way out: yields their names. Called in a process of this node."""
-        started: List[_Child] = []
-        names = [node_name(f"b{i}") for i in range(count)]
+        """``count`` peer nodes (``actors.peer``: each an OS process, same cookie,
+        epmd and loop), stopped on the way out: yields their names. Called in a
+        process of this node."""
+        started: List[Pid] = []
+        names: List[str] = []
         try:
-            for name in names:
-                started.append(_Child(
-                    [sys.executable, "-m", "actors.benchmarks.distpeer", name, self.cookie,
-                     self.loop], stdin=subprocess.PIPE, stdout=subprocess.PIPE))
-            for name, child in zip(names, started):
-                if (await actors.to_thread(child.readline)).strip() != "READY":
-                    await actors.to_thread(child.stop)
-                    raise MissingWork(f"peer node {name} did not start: {child.tail()}")
+            for _ in range(count):
+                pid, name = await actors.peer.start_link()
+                started.append(pid)
+                names.append(name)
             yield names
         finally:
-            for child in started:
-                await actors.to_thread(child.stop)
+            for pid in started:
+                await actors.peer.stop(pid)
 
 
 @contextlib.contextmanager
@@ -451,16 +429,21 @@ def dist_fan_in(p: Dict[str, int], env: Env) -> Sample:
 # ---------------------------------------------------------------------------
 # CPU-bound work: 2 workers on 2 peer nodes, or on this node
 
-def work(iterations: int) -> int:
-    """The CPU-bound job: ``sum(x * x for x in range(iterations))``, as a plain loop."""
+#: A CPU-bound job yields to the event loop after this many iterations (a
+#: step of a few milliseconds), as a long computation in actors should.
+CHUNK = 100_000
+
+
+def work(start: int, stop: int) -> int:
+    """CPU-bound: ``sum(x * x for x in range(start, stop))``, as a plain loop."""
     s = 0
-    for x in range(iterations):
+    for x in range(start, stop):
         s += x * x
     return s
 
 
 def work_expected(iterations: int) -> int:
-    """:func:`work`'s result, in closed form."""
+    """The result of a job of ``iterations`` (:func:`work` from 0), in closed form."""
     k = iterations
     return (k - 1) * k * (2 * k - 1) // 6
 
@@ -472,7 +455,11 @@ async def worker(reply_to: Pid) -> None:
         if m == STOP:
             return
         i, iterations = m
-        send(reply_to, (i, work(iterations)))
+        total = 0
+        for start in range(0, iterations, CHUNK):
+            total += work(start, min(start + CHUNK, iterations))
+            await sleep(0)
+        send(reply_to, (i, total))
 
 
 async def _cpu(d: Optional[Dist], jobs: int, iterations: int) -> Tuple[int, float]:
@@ -503,15 +490,14 @@ async def _cpu(d: Optional[Dist], jobs: int, iterations: int) -> Tuple[int, floa
 @impl("dist-cpu", "actors")
 def dist_cpu(p: Dict[str, int], env: Env) -> Sample:
     with distribution(env) as d:
-        got, elapsed = d.run(_cpu, p["jobs"], p["iterations"], long_step=None)
+        got, elapsed = d.run(_cpu, p["jobs"], p["iterations"])
     return rate(got, p["jobs"], elapsed, "jobs")
 
 
 @impl("dist-cpu", "asyncio")
 def dist_cpu_one_node(p: Dict[str, int], env: Env) -> Sample:
     """The baseline: the same 2 workers, in this runtime (one core, no node)."""
-    got, elapsed = actors.run(_cpu, None, p["jobs"], p["iterations"], loop=env.loop,
-                              long_step=None)
+    got, elapsed = actors.run(_cpu, None, p["jobs"], p["iterations"], loop=env.loop)
     return rate(got, p["jobs"], elapsed, "jobs")
 
 

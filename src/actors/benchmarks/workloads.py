@@ -127,7 +127,7 @@ REGISTRY_LOOKUP = workload(
 # ----------------------------------------------------------------------------
 # distribution: two nodes, two OS processes, on loopback (issue 11). actors:
 # node A is this process (actors.run(..., node=...)), node B a peer node in
-# an OS process of its own (impl_dist, distpeer); erlang: two `erl +S 1
+# an OS process of its own (actors.peer; impl_dist); erlang: two `erl +S 1
 # -hidden` nodes (bench/compare/dist_bench.erl, erlang_cluster.py). A private
 # epmd and a random cookie. The Erlang column is BEAM -> BEAM in every row.
 
@@ -187,8 +187,8 @@ DIST_FAN_IN = workload(
 
 DIST_CPU = workload(
     "dist-cpu", RATE, "job/s",
-    "{jobs} CPU-bound jobs (a pure-Python loop of {iterations:,} multiply-adds each, result "
-    "checked) sent in turn to 2 worker processes, one on each of 2 peer nodes (two more OS "
+    "{jobs} CPU-bound jobs (a pure-Python loop of {iterations:,} multiply-adds each, "
+    "yielding every 100,000, result checked) sent in turn to 2 worker processes, one on each of 2 peer nodes (two more OS "
     "processes: 2 cores; this node only hands out the jobs), timed from the first job sent "
     "to the last result; the BASELINE COLUMN IS ACTORS ON 1 NODE: the same 2 workers in this "
     "process (one core)",
