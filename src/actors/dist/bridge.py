@@ -91,6 +91,7 @@ _BADARG: Final = Atom("badarg")
 _GEN_MESSAGES: Final = {"$gen_call": Atom("$gen_call"), "$gen_cast": Atom("$gen_cast")}
 _MAX_ROUTES: Final = 10_000
 _SEND_PREFIX: Final = b"p\x83h\x03a\x02"        # 'p' + {2, ...: a SEND
+_SEND_SENDER_PREFIX: Final = b"p\x83h\x03a\x16"  # 'p' + {22, ...: a SEND_SENDER (OTP 25's send)
 _REG_SEND_PREFIX: Final = b"p\x83h\x04a\x06"    # 'p' + {6, ...: a REG_SEND
 
 
@@ -396,10 +397,10 @@ class Bridge:
     # -- control messages from other nodes ----------------------------------------------
 
     def receive(self, conn: Connection, packet: bytes) -> bool:
-        """The hot path of ``DistNode``'s reader: deliver a ``SEND`` or
-        ``REG_SEND`` packet and return True; False leaves the packet to the
+        """The hot path of ``DistNode``'s reader: deliver a ``SEND``,
+        ``SEND_SENDER`` or ``REG_SEND`` packet and return True; False leaves the packet to the
         general path (``parse_packet``, then :meth:`dispatch`)."""
-        if packet.startswith(_SEND_PREFIX):
+        if packet.startswith(_SEND_PREFIX) or packet.startswith(_SEND_SENDER_PREFIX):
             name = None
         elif packet.startswith(_REG_SEND_PREFIX):
             name = True
@@ -424,7 +425,9 @@ class Bridge:
             to = lowlevel.whereis(str(control[3]))
             if to is None:
                 return True
-        if type(to) is Pid and to.node == self._self_name:
+        if type(to) is not Pid:
+            return False                        # e.g. the node's own pseudo-process: DistNode's
+        if to.node == self._self_name:
             if type(message) is tuple and len(message) == 2 and type(message[0]) is Ref:
                 lowlevel.reply((to, message[0]), message[1])   # a late reply is dropped
             else:

@@ -218,8 +218,8 @@ class Connection:
     # -- sending ------------------------------------------------------------------
 
     def send(self, packet: bytes) -> None:
-        """Queue one packet (``b"p" + control + message``); it leaves in the
-        next flush, with everything else sent in this event-loop iteration.
+        """Send one packet (``b"p" + control + message``): the first of an
+        event-loop iteration at once, the others in one write at the next.
 
         Raises:
             ConnectionError: the connection is closed.
@@ -227,12 +227,18 @@ class Connection:
         if self.close_reason is not None:
             raise ConnectionError(f"the connection to {self.peer_name} is closed "
                                   f"({self.close_reason})")
-        out = self._out
-        out.append(_pack_size(len(packet)))
-        out.append(packet)
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            self._loop.call_soon(self._flush)
+        if self._flush_scheduled:
+            out = self._out
+            out.append(_pack_size(len(packet)))
+            out.append(packet)
+            return
+        # The first packet of an event-loop iteration leaves at once (a round
+        # trip waits for no flush); the ones after it are batched until the
+        # next iteration (one write for a burst).
+        self._transport.write(_pack_size(len(packet)) + packet)
+        self._wrote_something = True
+        self._flush_scheduled = True
+        self._loop.call_soon(self._flush)
 
     def send_many(self, packets: list[bytes]) -> None:
         """Queue several packets (see :meth:`send`)."""
