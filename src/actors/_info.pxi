@@ -139,7 +139,7 @@ cdef Py_ssize_t _mailbox_limit(object limit, str what) except -2:
     return limit
 
 
-def process_table(*, mailbox_limit=None):
+def process_table(*, mailbox_limit=None, pids=None):
     """One row per live process, in spawn order: ``(pid, registered_name,
     initial_call, message_queue_len, reductions, memory, status)``.
 
@@ -147,29 +147,40 @@ def process_table(*, mailbox_limit=None):
     much faster (an observer's process table of 100,000 processes).
     ``mailbox_limit=N`` bounds the work per process: ``memory`` measures the
     first N messages of each mailbox and counts the rest at their average size.
+    ``pids=[...]``: rows for those processes only (the live local ones, in the
+    order given), so that a caller can build a large table in slices.
     """
     cdef Py_ssize_t walk = _mailbox_limit(mailbox_limit, "process_table()")
     cdef list out = []
     cdef dict calls = {}
     cdef Pid p
-    cdef _Extra x
     if _sched is None:
+        return out
+    if pids is not None:
+        for obj in pids:
+            p = _check_pid(obj, "process_table(pids=...)")
+            if p.state != S_DEAD and p.remote is None:
+                out.append(_table_row(p, walk, calls))
         return out
     p = _sched.procs_head
     while p is not None:
-        x = p.extra
-        call = None
-        if x is not None and x.dictionary is not None:
-            call = x.dictionary.get("$initial_call")
-        if type(call) is not str:
-            fn = call if call is not None else p.fn
-            call = calls.get(fn)
-            if call is None:
-                call = calls[fn] = _initial_call(p)
-        out.append((p, x.name if x is not None else None, call, p.mb_len + _has_handoff(p),
-                    int(p.reductions), int(_memory(p, walk)), _status(p)))
+        out.append(_table_row(p, walk, calls))
         p = p.pl_next
     return out
+
+
+cdef tuple _table_row(Pid p, Py_ssize_t walk, dict calls):
+    cdef _Extra x = p.extra
+    call = None
+    if x is not None and x.dictionary is not None:
+        call = x.dictionary.get("$initial_call")
+    if type(call) is not str:
+        fn = call if call is not None else p.fn
+        call = calls.get(fn)
+        if call is None:
+            call = calls[fn] = _initial_call(p)
+    return (p, x.name if x is not None else None, call, p.mb_len + _has_handoff(p),
+            int(p.reductions), int(_memory(p, walk)), _status(p))
 
 
 def process_info(pid, key=None, *, mailbox_limit=None):
