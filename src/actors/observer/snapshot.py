@@ -23,10 +23,15 @@ average size) however long it is, and reprs are cut short as they are made
 """
 from __future__ import annotations
 
+import asyncio
+import bisect
 import itertools
+import math
 import os
+import platform
 import re
 import reprlib
+import sys as _sys
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -34,7 +39,9 @@ from typing import Any, cast
 
 import actors
 from actors import Process
-from actors._supervision import SupervisorServer
+from actors import _supervision as supervision
+from actors._supervision import SupervisorServer, default_modules
+from actors import sys as actors_sys
 from actors.gen_server import GEN_SERVER_KEY
 from actors.lowlevel import Pid, current_scheduler, process_info, process_table
 
@@ -103,11 +110,23 @@ def pid_number(pid: Any) -> int:
 
 def find_pid(number: int) -> Any:
     """The live process whose pid prints as ``<0.number.0>``, or None."""
-    wanted = f"<0.{number}.0>"
-    for pid in Process.list():
-        if str(pid) == wanted:
-            return pid
+    live = Process.list()                   # in spawn order: pid numbers increase
+    i = bisect.bisect_left(live, number, key=pid_number)
+    if i < len(live) and pid_number(live[i]) == number:
+        return live[i]
     return None
+
+
+_PRIVATE_SERVER = re.compile(r"(actors(?:\.\w+)*)\._(\w+?)Server\.init")
+
+
+def initial_call(call: str | None) -> str | None:
+    """An initial call as the observer shows it: a library server's private
+    class is named by its public face (``actors.registry._RegistryServer.init``
+    is shown as ``actors.registry.Registry.init``)."""
+    if call is None or "._" not in call:
+        return call
+    return _PRIVATE_SERVER.sub(r"\1.\2.init", call)
 
 
 def _short(value: Any) -> str:
@@ -119,6 +138,15 @@ def _short(value: Any) -> str:
         except Exception as exc:        # noqa: BLE001 - a broken __repr__ is shown, not raised
             text = f"<{type(value).__name__}: repr failed: {exc!r}>"
     return text if len(text) <= _REPR_LIMIT else text[:_REPR_LIMIT - 3] + "..."
+
+
+def short(value: Any) -> str:
+    """``repr(value)`` cut to 300 characters, built with ``reprlib`` limits so
+    that a huge value costs no more than a small one (how the observer shows
+    messages, states, dictionary values and registry entries)."""
+    if isinstance(value, str):
+        return _short(repr(value[:_REPR_LIMIT]))
+    return _short(value)
 
 
 def label(value: Any) -> str:
@@ -135,8 +163,10 @@ def label(value: Any) -> str:
 def jsonable(value: Any, depth: int = 0) -> Any:
     """``value`` made JSON-ready: pids and refs as text, tuples as lists,
     anything else that JSON cannot hold as its (shortened) ``repr``."""
-    if value is None or isinstance(value, (bool, int, float)):
+    if value is None or isinstance(value, (bool, int)):
         return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)      # JSON has no inf or nan
     if isinstance(value, str):
         return _short(value)
     if depth > 3:
@@ -169,45 +199,181 @@ def _names_by_pid() -> dict[Pid, str]:
 # -- system ------------------------------------------------------------------------
 
 
-class Sampler:
-    """Samples the scheduler's counters to turn totals into rates.
+#: The columns of ``Sampler.series``: one value per sample.
+SERIES = ("t", "messages_per_second", "steps_per_second", "busy_percent", "run_queue",
+          "loop_lag_ms", "process_count", "memory_rss", "crashes_per_second",
+          "restarts_per_second", "long_steps_per_second")
+#: The columns of a process's history (``Sampler.process_history``).
+PROCESS_SERIES = ("t", "reductions_per_second", "queue", "memory")
+_CHUNK = 1000                   # processes per slice of a census (about a millisecond)
 
-    The scheduler counts process ``steps`` and ``messages`` since it started;
-    a rate is the difference between two samples over the (monotonic, wall
-    clock) time between them.  The last ``maxlen`` rates are kept as
-    ``history`` for the charts.
+
+class Sampler:
+    """Samples the runtime to turn its counters into rates and charts.
+
+    The scheduler counts process ``steps``, ``messages``, busy time and
+    ``crashes`` since it started, and supervisors count their restarts; a
+    rate is the difference between two samples over the (monotonic) time
+    between them.  Each ``sample`` appends one row to ``series`` (the last
+    ``maxlen``: 5 minutes at one a second), and the observer calls it once
+    an interval, with the event loop's lag (how late its own timer fired).
+
+    Besides the system, a sampler follows the processes a page shows
+    (``watch``): for each, the last ``process_points`` samples of its
+    reductions per second, message queue and memory, for the sparklines.
+    At most ``watch_max`` processes are followed; one not shown for a
+    minute is dropped.
+
+    A *census* (``await census()``) walks every process, a slice at a time
+    with the loop free between slices, for the totals no counter gives
+    (memory of all processes, queued messages) and the table of a large
+    system (``table``).
 
     Args:
-        maxlen: how many samples to remember (300 at one a second: 5 minutes).
+        maxlen: how many samples to remember.
+        watch_max: how many processes to follow at most.
+        process_points: how many samples of each followed process to remember.
     """
 
-    def __init__(self, maxlen: int = 300) -> None:
-        if not isinstance(maxlen, int) or isinstance(maxlen, bool) or maxlen < 1:
-            raise ValueError(f"Sampler(maxlen=...): must be a positive int, got {maxlen!r}")
+    def __init__(self, maxlen: int = 300, watch_max: int = 500, process_points: int = 120) -> None:
+        for name, value in (("maxlen", maxlen), ("watch_max", watch_max),
+                            ("process_points", process_points)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"Sampler({name}=...): must be a positive int, got {value!r}")
         self.started: float = time.monotonic()
+        self.started_wall: float = time.time()
         self.history: deque[tuple[float, float, float]] = deque(maxlen=maxlen)
-        # (monotonic time, steps, messages, busy seconds) at the last sample
-        self._last: tuple[float, int, int, float] | None = None
+        self.series: dict[str, deque[Any]] = {k: deque(maxlen=maxlen) for k in SERIES}
+        # (monotonic time, steps, messages, busy seconds, crashes, restarts, long steps)
+        self._last: tuple[float, int, int, float, int, int, int] | None = None
         self.steps_per_second: float = 0.0
         self.messages_per_second: float = 0.0
         self.busy_percent: float = 0.0
+        self.crashes_per_second: float = 0.0
+        self.restarts_per_second: float = 0.0
+        self.loop_lag_ms: float = 0.0
+        self.watch_max = watch_max
+        self.process_points = process_points
+        # pid -> (last asked for, monotonic), and pid -> samples (t, reductions, queue, memory)
+        self._watched: dict[Pid, float] = {}
+        self._points: dict[Pid, deque[tuple[float, int, int, int]]] = {}
+        # the last census
+        self.table: list[tuple[Any, ...]] = []
+        self.table_at: float | None = None          # wall-clock time it was taken
+        self.census_seconds: float = 0.0            # loop time the last census took
+        self.memory: dict[str, Any] = {}
 
-    def sample(self) -> None:
-        """Read the counters now and update the rates and the history."""
+    def sample(self, loop_lag: float | None = None) -> None:
+        """Read the counters now; update the rates, the series and the followed processes.
+
+        Args:
+            loop_lag: seconds the event loop was late for the sampler's timer.
+        """
         sched = _scheduler()
-        now, steps, messages = time.monotonic(), sched.steps, sched.messages
-        busy = sched.busy_seconds
+        now = time.monotonic()
+        counters = (sched.steps, sched.messages, sched.busy_seconds, sched.crashes,
+                    supervision.restart_total, sched.long_steps)
+        if loop_lag is not None:
+            self.loop_lag_ms = max(0.0, loop_lag * 1e3)
         if self._last is not None:
-            t0, s0, m0, b0 = self._last
+            t0, s0, m0, b0, c0, r0, l0 = self._last
             dt = now - t0
             if dt > 0:
+                steps, messages, busy, crashes, restarts, long_steps = counters
                 self.steps_per_second = max(0, steps - s0) / dt
                 self.messages_per_second = max(0, messages - m0) / dt
                 self.busy_percent = min(100.0, max(0.0, 100.0 * (busy - b0) / dt))
-                self.history.append((round(now - self.started, 3),
-                                     round(self.messages_per_second, 1),
+                self.crashes_per_second = max(0, crashes - c0) / dt
+                self.restarts_per_second = max(0, restarts - r0) / dt
+                t = round(now - self.started, 3)
+                self.history.append((t, round(self.messages_per_second, 1),
                                      round(self.steps_per_second, 1)))
-        self._last = (now, steps, messages, busy)
+                row = (t, round(self.messages_per_second, 1), round(self.steps_per_second, 1),
+                       round(self.busy_percent, 2), sched.run_queue_length,
+                       round(self.loop_lag_ms, 2), sched.process_count, memory_rss(),
+                       round(self.crashes_per_second, 2), round(self.restarts_per_second, 2),
+                       round(max(0, long_steps - l0) / dt, 2))
+                for key, value in zip(SERIES, row):
+                    self.series[key].append(value)
+        self._last = (now, *counters)
+        self._sample_processes(now)
+
+    # -- the processes a page shows ------------------------------------------------
+
+    def watch(self, pids: list[Any]) -> None:
+        """Follow these processes (the rows a page shows, the process it opened)."""
+        now = time.monotonic()
+        for pid in pids:
+            if isinstance(pid, Pid):
+                self._watched[pid] = now
+        if len(self._watched) > self.watch_max:           # keep the most recently shown
+            keep = sorted(self._watched.items(), key=lambda kv: kv[1])[-self.watch_max:]
+            self._watched = dict(keep)
+            self._points = {p: v for p, v in self._points.items() if p in self._watched}
+
+    def _sample_processes(self, now: float) -> None:
+        horizon = now - 60.0
+        for pid in [p for p, seen in self._watched.items() if seen < horizon]:
+            del self._watched[pid]
+            self._points.pop(pid, None)
+        if not self._watched:
+            return
+        rows = process_table(mailbox_limit=10, pids=list(self._watched))
+        alive: set[Pid] = set()
+        t = round(now - self.started, 3)
+        for row in rows:
+            pid = row[0]
+            alive.add(pid)
+            points = self._points.get(pid)
+            if points is None:
+                points = self._points[pid] = deque(maxlen=self.process_points)
+            points.append((t, row[4], row[3], row[5]))
+        for pid in [p for p in self._watched if p not in alive]:
+            del self._watched[pid]
+            self._points.pop(pid, None)
+
+    def process_history(self, pid: Any) -> dict[str, list[Any]]:
+        """A followed process's recent samples, as columns (``PROCESS_SERIES``);
+        empty lists for a process that is not followed yet."""
+        points = list(self._points.get(pid, ()))
+        out: dict[str, list[Any]] = {k: [] for k in PROCESS_SERIES}
+        for (t0, r0, _, _), (t1, r1, queue, memory) in zip(points, points[1:]):
+            out["t"].append(t1)
+            out["reductions_per_second"].append(round(max(0, r1 - r0) / max(1e-9, t1 - t0), 1))
+            out["queue"].append(queue)
+            out["memory"].append(memory)
+        return out
+
+    # -- the census ----------------------------------------------------------------
+
+    async def census(self) -> None:
+        """Walk every process, ``_CHUNK`` at a time, yielding to the loop
+        between slices; then set ``table``, ``table_at``, ``memory`` and
+        ``census_seconds`` (the loop time it took, slices only)."""
+        spent = 0.0
+        t0 = time.perf_counter()
+        pids = Process.list()
+        spent += time.perf_counter() - t0
+        table: list[tuple[Any, ...]] = []
+        for i in range(0, len(pids), _CHUNK):
+            await asyncio.sleep(0)
+            if current_scheduler() is None:
+                return
+            t0 = time.perf_counter()
+            table.extend(process_table(mailbox_limit=MAILBOX_PREVIEW, pids=pids[i:i + _CHUNK]))
+            spent += time.perf_counter() - t0
+        processes_bytes = sum(r[5] for r in table)
+        rss = memory_rss()
+        self.table = table
+        self.table_at = time.time()
+        self.census_seconds = spent
+        self.memory = {"processes": processes_bytes, "messages": sum(r[3] for r in table),
+                       "other": max(0, rss - processes_bytes) if rss is not None else None,
+                       "measured_at": self.table_at}
+
+    def series_dict(self) -> dict[str, list[Any]]:
+        """``series`` as JSON-ready columns."""
+        return {k: list(v) for k, v in self.series.items()}
 
 
 def memory_rss() -> int | None:
@@ -231,6 +397,19 @@ def uptime() -> float | None:
         return None
 
 
+def versions() -> dict[str, Any]:
+    """What runs here: actors, Python, the event loop, the OS."""
+    loop = _scheduler().loop
+    module = type(loop).__module__.split(".")[0]
+    loop_version = getattr(_sys.modules.get(module), "__version__", None)
+    loop_name = f"{module} {loop_version}" if module != "asyncio" and loop_version else (
+        f"asyncio ({type(loop).__name__})" if module == "asyncio" else module)
+    return {"actors": actors.__version__,
+            "python": f"{platform.python_implementation()} {platform.python_version()}",
+            "loop": loop_name, "os": f"{platform.system()} {platform.release()}",
+            "os_pid": os.getpid()}
+
+
 def system(sampler: Sampler | None = None) -> dict[str, Any]:
     """The system summary.
 
@@ -240,11 +419,18 @@ def system(sampler: Sampler | None = None) -> dict[str, Any]:
     ``scheduler_busy_percent`` (the share of wall time the scheduler spent
     running processes over the last sample), ``long_steps`` and
     ``longest_step_ms`` (process steps that held the loop longer than the
-    runtime's ``long_step``), ``registered`` (how many local names), ``memory_rss`` (bytes),
-    ``uptime`` (seconds), ``history`` (``[seconds, messages/s, steps/s]``
-    samples, oldest first).
+    runtime's ``long_step``), ``crashes`` (processes that ended by raising)
+    and ``restarts`` (by supervisors), with ``crashes_per_second`` and
+    ``restarts_per_second``, ``loop_lag_ms`` (how late the event loop ran
+    the sampler's timer), ``registered`` (how many local names),
+    ``memory_rss`` (bytes), ``memory`` (by kind, from the last census:
+    ``processes``, ``other``, ``messages`` queued), ``uptime`` (seconds),
+    ``started`` (Unix time), ``versions``, ``node`` (its name, or None),
+    ``history`` (``[seconds, messages/s, steps/s]`` samples, oldest first)
+    and ``series`` (every sampled value, as columns: ``SERIES``).
     """
     sched = _scheduler()
+    up = uptime()
     return {
         "process_count": sched.process_count,
         "run_queue_length": sched.run_queue_length,
@@ -255,10 +441,20 @@ def system(sampler: Sampler | None = None) -> dict[str, Any]:
         "scheduler_busy_percent": round(sampler.busy_percent, 1) if sampler else 0.0,
         "long_steps": sched.long_steps,
         "longest_step_ms": round(sched.longest_step * 1e3, 1),
+        "crashes": sched.crashes,
+        "restarts": supervision.restart_total,
+        "crashes_per_second": round(sampler.crashes_per_second, 2) if sampler else 0.0,
+        "restarts_per_second": round(sampler.restarts_per_second, 2) if sampler else 0.0,
+        "loop_lag_ms": round(sampler.loop_lag_ms, 2) if sampler else 0.0,
         "registered": len(actors.registered()),
         "memory_rss": memory_rss(),
-        "uptime": uptime(),
+        "memory": dict(sampler.memory) if sampler else {},
+        "uptime": up,
+        "started": round(time.time() - up, 1) if up is not None else None,
+        "versions": versions(),
+        "node": actors.Node.self() if actors.Node.alive() else None,
         "history": [list(h) for h in sampler.history] if sampler else [],
+        "series": sampler.series_dict() if sampler else {k: [] for k in SERIES},
     }
 
 
@@ -294,13 +490,17 @@ def processes(sort: str = "pid", filter: str | None = None, limit: int | None = 
 
     Returns:
         ``{"total": live processes, "matched": rows that passed the filter,
-        "rows": [{column: value}...]}``.
+        "rows": [{column: value}...]}``; each row also has
+        ``current_function``, where the process waits in the user's code
+        (``where_text``); ``pids`` lists the rows' ``Pid`` objects (for the
+        server; it is not JSON).
 
     Raises:
         ValueError: unknown ``sort``, bad ``limit``.  TypeError: bad ``filter``.
     """
     _check_table_args(sort, filter, limit, reverse)
-    table = process_table(mailbox_limit=MAILBOX_PREVIEW)   # one pass, in the core
+    table = [r if "._" not in r[2] else (*r[:2], initial_call(r[2]), *r[3:])
+             for r in process_table(mailbox_limit=MAILBOX_PREVIEW)]   # one pass, in the core
     total = len(table)
     if filter:
         needle = filter.lower()
@@ -323,66 +523,228 @@ def processes(sort: str = "pid", filter: str | None = None, limit: int | None = 
     if limit is not None:
         table = table[:limit]
     rows = [{"pid": str(r[0]), "registered_name": r[1], "initial_call": r[2],
-             "message_queue_len": r[3], "reductions": r[4], "memory": r[5], "status": r[6]}
+             "message_queue_len": r[3], "reductions": r[4], "memory": r[5], "status": r[6],
+             "current_function": where_text(where(stack(r[0]), server_class(
+                 process_info(r[0], "dictionary"))))}
             for r in table]
-    return {"total": total, "matched": matched, "rows": rows}
+    return {"total": total, "matched": matched, "rows": rows, "pids": [r[0] for r in table]}
+
+
+# -- one process: where it waits, what it runs ---------------------------------------
+
+#: Where the library's own code lives: frames there are not "user code".
+_LIBRARY_DIRS = tuple(os.path.join(os.path.dirname(m.__file__ or ""), "")
+                      for m in (actors, asyncio))
+_STACK_LIMIT = 64
+_SERVER_KINDS = {"Supervisor": "supervisor", "DynamicSupervisor": "dynamic_supervisor"}
+_KIND_LABELS = {"supervisor": "Supervisor", "dynamic_supervisor": "DynamicSupervisor",
+                "registry": "Registry"}
+
+
+def is_library_file(filename: str) -> bool:
+    """True for a file of actors itself or of asyncio (not the user's code)."""
+    return filename.startswith(_LIBRARY_DIRS)
+
+
+def stack(pid: Any) -> list[dict[str, Any]]:
+    """The frames of a suspended process, innermost first (at most 64).
+
+    Each is ``{"function", "file", "line", "library"}``; ``library`` is true
+    for a frame of actors or asyncio (a GenServer's receive loop, a
+    supervisor's machinery), so a page can show the user's own frames first.
+    A process that is running (asking about itself) or exited has none.
+    """
+    coro = pid.get_coro() if isinstance(pid, Pid) else None
+    frames: list[dict[str, Any]] = []
+    while coro is not None and len(frames) < _STACK_LIMIT:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is None:
+            break
+        code = frame.f_code
+        frames.append({"function": code.co_qualname, "file": code.co_filename,
+                       "line": frame.f_lineno, "library": is_library_file(code.co_filename)})
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+    frames.reverse()
+    return frames
+
+
+def server_class(dictionary: dict[Any, Any] | None) -> type | None:
+    """The GenServer class a process runs (from its process dictionary), or None."""
+    cls = dictionary.get(GEN_SERVER_KEY) if dictionary else None
+    return cls if isinstance(cls, type) and issubclass(cls, actors.GenServer) else None
+
+
+def server_kind(cls: type | None) -> str | None:
+    """What a GenServer class is to the observer: ``"supervisor"``,
+    ``"dynamic_supervisor"``, ``"registry"``, ``"agent"``, ``"gen_server"``,
+    or None for a process that is not a server."""
+    if cls is None:
+        return None
+    if issubclass(cls, SupervisorServer):
+        return _SERVER_KINDS.get(cls.kind, "supervisor")
+    if cls.__module__ == "actors.registry":
+        return "registry"
+    if issubclass(cls, actors.Agent):
+        return "agent"
+    return "gen_server"
+
+
+def _defined_at(cls: type) -> tuple[str, int] | tuple[None, None]:
+    """File and line of the first callback the user's class defines itself."""
+    for klass in cls.__mro__:
+        if klass.__module__.startswith("actors.") or klass.__module__ == "actors":
+            break
+        for name in ("handle_call", "handle_cast", "handle_info", "init"):
+            code = getattr(klass.__dict__.get(name), "__code__", None)
+            if code is not None:
+                return code.co_filename, code.co_firstlineno
+    return None, None
+
+
+def where(frames: list[dict[str, Any]], cls: type | None) -> dict[str, Any] | None:
+    """Where a process waits, in the user's code: the innermost frame that is
+    not the library's.  A server waiting in its receive loop (no user frame
+    at all) is ``"<Class>: waiting for a message"`` at its class's callbacks.
+    ``{"function", "file", "line", "library"}``, or None (running, exited)."""
+    for frame in frames:
+        if not frame["library"]:
+            return frame
+    if cls is not None:
+        kind = server_kind(cls)
+        name = _KIND_LABELS.get(kind or "") or cls.__qualname__
+        file, line = _defined_at(cls)
+        return {"function": f"{name}: waiting for a message", "file": file, "line": line,
+                "library": file is None}
+    return frames[0] if frames else None
+
+
+def where_text(place: dict[str, Any] | None) -> str:
+    """``where`` as one line: ``fn (file:line)``."""
+    if place is None:
+        return ""
+    if place["file"] is None:
+        return place["function"]
+    return f"{place['function']} ({os.path.basename(place['file'])}:{place['line']})"
+
+
+def hidden_key(key: Any) -> bool:
+    """The library's own process-dictionary keys (``"$gen_server"``,
+    ``"$initial_call"``...): kept out of the observer's dictionary view."""
+    return isinstance(key, str) and key.startswith("$")
 
 
 def process(pid: Any) -> dict[str, Any] | None:
     """Everything about one process, JSON-ready; None if it is dead.
 
     Adds ``pid`` to the keys of ``Process.info``; ``monitors`` become
-    ``{"ref", "pid"}`` objects; ``current_function`` a
-    ``{"function", "file", "line"}`` object; ``messages`` holds shortened
-    reprs of the first ``MAILBOX_PREVIEW`` messages and ``messages_more``
-    how many more are queued; dictionary values are shortened reprs (the
-    first 100).
+    ``{"ref", "pid"}`` objects; ``current_function`` is where it waits *in
+    the user's code* (see ``where``: a ``{"function", "file", "line",
+    "library"}`` object) and ``stack`` its frames, innermost first (see
+    ``stack``); ``server`` says what it runs (``{"kind", "class"}`` for a
+    GenServer, else None); ``messages`` holds shortened reprs of the first
+    ``MAILBOX_PREVIEW`` messages and ``messages_more`` how many more are
+    queued; ``dictionary`` the user's entries as shortened reprs (the first
+    100; the library's ``"$..."`` keys are left out and counted in
+    ``dictionary_hidden``).
     """
     info = process_info(pid, mailbox_limit=MAILBOX_PREVIEW)
     if info is None:
         return None
+    cls = server_class(info["dictionary"])
+    frames = stack(pid)
     out: dict[str, Any] = {"pid": str(pid)}
     for key, value in info.items():
         if key == "monitors":
             out[key] = [{"ref": repr(ref), "pid": jsonable(target)} for ref, target in value]
         elif key == "current_function":
-            out[key] = (None if value is None else
-                        {"function": value[0], "file": value[1], "line": value[2]})
+            out[key] = where(frames, cls)
         elif key == "messages":
-            out[key] = [_short(m) for m in value]
+            out[key] = [short(m) for m in value]
             out["messages_more"] = max(0, info["message_queue_len"] - len(value))
+        elif key == "initial_call":
+            out[key] = initial_call(value)
         elif key == "dictionary":
-            out[key] = {label(k): _short(v)
-                        for k, v in itertools.islice(value.items(), _MESSAGES_LIMIT)}
+            shown = [(k, v) for k, v in value.items() if not hidden_key(k)]
+            out[key] = {label(k): short(v) for k, v in shown[:_MESSAGES_LIMIT]}
+            out["dictionary_hidden"] = len(value) - len(shown)
         else:
             out[key] = jsonable(value)
+    out["stack"] = frames
+    out["server"] = None if cls is None else {
+        "kind": server_kind(cls), "class": f"{cls.__module__}.{cls.__qualname__}"}
     return out
+
+
+async def server_status(pid: Any, timeout: float = 1.0) -> dict[str, Any]:
+    """``sys.get_status`` of a live GenServer (so its ``format_status`` applies).
+
+    Raises:
+        LookupError: the process is dead or is not a GenServer.
+        actors.Timeout: it did not answer within ``timeout`` seconds.
+        actors.NoProcess, actors.CallExit: it exited meanwhile.
+    """
+    pdict = process_info(pid, "dictionary") if isinstance(pid, Pid) else None
+    if pdict is None:
+        raise LookupError(f"{pid!r} is not alive")
+    if server_class(pdict) is None:
+        raise LookupError(f"{pid!r} is not a GenServer: only servers answer sys requests")
+    status = await actors_sys.get_status(pid, timeout=timeout)
+    return status if isinstance(status, dict) else {"state": status}
+
+
+async def server_state(pid: Any, timeout: float = 1.0) -> dict[str, Any]:
+    """A GenServer's state as ``sys.get_status`` gives it, so a class's
+    ``format_status`` decides what is shown (hide secrets there).
+
+    Returns ``{"pid", "class", "status" ("running" | "suspended"), "trace",
+    "state"}``: ``state`` maps each attribute to its shortened repr (the
+    first 100), or is one shortened repr if ``format_status`` made it
+    something other than a dict.
+
+    Raises:
+        LookupError, actors.Timeout, actors.NoProcess, actors.CallExit: as
+        ``server_status``.
+    """
+    status = await server_status(pid, timeout)
+    state = status.get("state")
+    if isinstance(state, dict):
+        pairs = itertools.islice(cast("dict[Any, Any]", state).items(), _MESSAGES_LIMIT)
+        shown: Any = {label(k): short(v) for k, v in pairs}
+    else:
+        shown = short(state)
+    cls = status.get("class")
+    return {"pid": str(pid), "class": label(cls) if cls is not None else None,
+            "status": jsonable(status.get("status")), "trace": bool(status.get("trace")),
+            "state": shown}
 
 
 # -- names -------------------------------------------------------------------------
 
 
-def names() -> dict[str, Any]:
-    """Names: ``{"local": [{"name", "pid"}...], "registries": [{"pid",
-    "name", "count"}...]}`` (the running ``Registry`` servers and how many
-    entries each holds)."""
-    local = sorted(({"name": n, "pid": str(p)} for p, n in _names_by_pid().items()),
-                   key=lambda e: e["name"])
-    registries: list[dict[str, Any]] = []
-    info = Process.info
+_kind_cache: dict[Pid, str | None] = {}
+
+
+def server_kinds() -> dict[Pid, str]:
+    """``{pid: kind}`` (see ``server_kind``) for every live server, in spawn order.
+
+    A process's kind never changes, so it is looked up once (in its process
+    dictionary) and remembered while the process lives."""
+    global _kind_cache
+    seen = _kind_cache
+    fresh: dict[Pid, str | None] = {}
+    out: dict[Pid, str] = {}
     for pid in Process.list():
-        if info(pid, "initial_call") != "actors.registry._RegistryServer.init":
-            continue
-        name = info(pid, "registered_name")
-        try:
-            count = actors.Registry.count(name or pid)
-        except Exception:       # noqa: BLE001 - starting up or shutting down
-            count = None
-        registries.append({"pid": str(pid), "name": name, "count": count})
-    return {"local": local, "registries": registries}
-
-
-# -- supervision trees -------------------------------------------------------------
+        kind = seen.get(pid, "?")
+        if kind == "?":
+            pdict = process_info(pid, "dictionary")
+            kind = server_kind(server_class(pdict))
+            if kind is None and not process_info(pid, "reductions"):
+                continue                # not started yet: it may still become a server
+        fresh[pid] = kind
+        if kind is not None:
+            out[pid] = kind
+    _kind_cache = fresh
+    return out
 
 
 def supervisors() -> dict[Pid, str]:
@@ -391,55 +753,168 @@ def supervisors() -> dict[Pid, str]:
     A supervisor is a GenServer whose class (in its process dictionary, as
     ``actors.reload`` finds servers) is a supervisor server; its initial
     call names the user's supervisor module, whatever it is."""
-    found: dict[Pid, str] = {}
-    for pid in Process.list():
-        pdict = process_info(pid, "dictionary")
-        cls = pdict.get(GEN_SERVER_KEY) if pdict else None
-        if isinstance(cls, type) and issubclass(cls, SupervisorServer):
-            found[pid] = "dynamic_supervisor" if cls.kind == "DynamicSupervisor" else "supervisor"
-    return found
+    return {pid: kind for pid, kind in server_kinds().items()
+            if kind in ("supervisor", "dynamic_supervisor")}
+
+
+def _registry_keys(ref: Any) -> str:
+    """``"unique"`` or ``"duplicate"``: only a unique registry names processes in ``via``."""
+    try:
+        actors.whereis(actors.via(ref, ("$observer", "probe")))
+    except ValueError:
+        return "duplicate"
+    except Exception:                   # noqa: BLE001 - gone meanwhile
+        return "?"
+    return "unique"
+
+
+def registries() -> list[dict[str, Any]]:
+    """The running ``Registry`` servers: ``[{"pid", "name", "keys"
+    ("unique" | "duplicate"), "count"}...]`` in spawn order."""
+    out: list[dict[str, Any]] = []
+    for pid, kind in server_kinds().items():
+        if kind != "registry":
+            continue
+        name = process_info(pid, "registered_name")
+        try:
+            count = actors.Registry.count(name or pid)
+        except Exception:       # noqa: BLE001 - starting up or shutting down
+            count = None
+        out.append({"pid": str(pid), "name": name, "keys": _registry_keys(name or pid), "count": count})
+    return out
+
+
+def names() -> dict[str, Any]:
+    """Names: ``{"local": [{"name", "pid", "initial_call"}...], "registries":
+    [...]}`` (the running ``Registry`` servers, as ``registries()``)."""
+    local: list[dict[str, Any]] = [
+        {"name": n, "pid": str(p), "initial_call": initial_call(process_info(p, "initial_call"))}
+        for p, n in sorted(_names_by_pid().items(), key=lambda pn: pn[1])]
+    return {"local": local, "registries": registries()}
+
+
+def registry(pid: Any, filter: str | None = None, limit: int = 500) -> dict[str, Any] | None:
+    """One registry's entries: ``{"pid", "name", "keys", "count", "matched",
+    "entries": [{"key", "pid", "value"}...]}`` (keys and values as shortened
+    reprs; ``filter`` keeps the entries whose key, owner or value contains
+    it, case-insensitive; at most ``limit`` of them).  None if ``pid`` is not
+    a running registry.
+
+    Cost: one ``Registry.select`` (a pass over the whole table)."""
+    if server_kinds().get(pid) != "registry":
+        return None
+    name = process_info(pid, "registered_name")
+    ref = name or pid
+    try:
+        triples = actors.Registry.select(ref)
+    except Exception:           # noqa: BLE001 - exited meanwhile
+        return None
+    needle = filter.lower() if filter else None
+    entries: list[dict[str, Any]] = []
+    matched = 0
+    for key, owner, value in triples:
+        row = {"key": short(key), "pid": str(owner), "value": short(value)}
+        if needle and needle not in f"{row['key']} {row['pid']} {row['value']}".lower():
+            continue
+        matched += 1
+        if len(entries) < limit:
+            entries.append(row)
+    return {"pid": str(pid), "name": name, "keys": _registry_keys(ref), "count": len(triples),
+            "matched": matched, "entries": entries}
+
+
+# -- nodes -------------------------------------------------------------------------
+
+
+def nodes() -> dict[str, Any]:
+    """Distribution: ``{"alive", "self", "nodes": [{"name"}...]}`` (the
+    connected nodes, as ``actors.Node.list()``)."""
+    alive = actors.Node.alive()
+    return {"alive": alive, "self": actors.Node.self(),
+            "nodes": [{"name": name} for name in actors.Node.list()] if alive else []}
+
+
+# -- supervision trees -------------------------------------------------------------
+
+
+def _restart_info(child: Any) -> dict[str, Any] | None:
+    last = getattr(child, "last_restart", None)
+    if last is None:
+        return None
+    reason, when = last
+    return {"reason": short(reason), "time": when}
+
+
+def _supervisor_facts(state: dict[str, Any], kind: str) -> dict[str, Any]:
+    """What the tree shows of one supervisor, read from its state (``sys.get_state``)."""
+    intensity = state.get("intensity")
+    module = state.get("module")
+    children: list[dict[str, Any]] = []
+    for child in list(state.get("children", {}).values()):
+        spec = child.spec
+        modules = default_modules(spec)
+        children.append({
+            "id": None if kind == "dynamic_supervisor" else label(child.id),
+            "pid": jsonable(child.pid), "ref": child.pid,
+            "type": spec.type, "restart": child.restart, "restarts": child.restarts,
+            "last_restart": _restart_info(child), "shutdown": jsonable(child.shutdown),
+            "modules": [label(m) for m in cast("Sequence[Any]", modules)]
+            if isinstance(modules, (list, tuple)) else label(modules)})
+    return {
+        "strategy": state.get("strategy", "one_for_one"),
+        "max_restarts": getattr(intensity, "max_restarts", None),
+        "max_seconds": getattr(intensity, "max_seconds", None),
+        "max_children": jsonable(state.get("max_children")),
+        "module": label(type(module)) if module is not None else None,
+        "children": children,
+    }
 
 
 async def tree(timeout: float = 1.0) -> list[dict[str, Any]]:
     """The supervision trees, one per root supervisor (one that no other
     supervisor supervises), in spawn order.
 
-    A node is ``{"pid", "name", "kind", "children": [...], "error"}``; a
-    child is ``{"id", "pid", "type", "name", "modules"}`` where ``pid`` is
-    the pid, ``"restarting"`` or None (not running), and a child that is a
-    supervisor also has ``kind``/``children``/``error`` (its own subtree).
-    ``error`` is set when a supervisor did not answer within ``timeout``
-    seconds (busy restarting, or exiting).
+    A supervisor is ``{"pid", "name", "kind", "strategy", "max_restarts",
+    "max_seconds", "max_children", "module", "children": [...], "error"}``;
+    a child is ``{"id", "pid", "type", "restart", "restarts",
+    "last_restart", "shutdown", "name", "modules"}`` where ``pid`` is the
+    pid, ``"restarting"`` or None (not running), ``id`` is None under a
+    DynamicSupervisor, ``restarts`` counts the supervisor's restarts of it
+    and ``last_restart`` is ``{"reason", "time"}`` (Unix time) of the last
+    one, or None.  A child that is a supervisor also has the supervisor's
+    keys (its own subtree).  ``error`` is set when a supervisor did not
+    answer within ``timeout`` seconds (busy restarting, or exiting).
 
-    Runs inside a process (it calls ``which_children``).
+    Runs inside a process (it asks each supervisor for its state with
+    ``sys.get_state``).
     """
     kinds = supervisors()
     named = _names_by_pid()
-    found: dict[Pid, tuple[list[Any], str | None]] = {}
+    found: dict[Pid, tuple[dict[str, Any] | None, str | None]] = {}
     for pid, kind in kinds.items():
-        call = (actors.Supervisor.which_children if kind == "supervisor"
-                else actors.DynamicSupervisor.which_children)
         try:
-            found[pid] = (await call(pid, timeout=timeout), None)
+            found[pid] = (_supervisor_facts(await actors_sys.get_state(pid, timeout=timeout), kind),
+                          None)
         except Exception as exc:        # noqa: BLE001 - shown on the page
-            found[pid] = ([], f"{type(exc).__name__}: {exc}")
-    supervised = {c.pid for children, _ in found.values() for c in children}
+            found[pid] = (None, f"{type(exc).__name__}: {exc}")
+    supervised = {c["ref"] for facts, _ in found.values() if facts for c in facts["children"]}
 
     def node(pid: Pid, seen: frozenset[Pid]) -> dict[str, Any]:
-        children, error = found.get(pid, ([], None))
+        facts, error = found.get(pid, (None, None))
         out: dict[str, Any] = {"pid": str(pid), "name": named.get(pid), "kind": kinds.get(pid),
-               "error": error, "children": []}
+                               "error": error}
+        out.update({k: v for k, v in (facts or {}).items() if k != "children"})
+        children: list[dict[str, Any]] = []
+        out["children"] = children
         seen = seen | {pid}
-        for child in children:
-            modules = child.modules
-            entry = {"id": label(child.id), "pid": jsonable(child.pid), "type": child.type,
-                     "name": named.get(child.pid) if not isinstance(child.pid, str) else None,
-                     "modules": [label(m) for m in cast("Sequence[Any]", modules)]
-                     if isinstance(modules, (list, tuple)) else label(modules)}
-            if child.pid in found and child.pid not in seen:
-                sub = node(child.pid, seen)
-                entry.update(kind=sub["kind"], error=sub["error"], children=sub["children"])
-            out["children"].append(entry)
+        for child in (facts or {}).get("children", []):
+            ref = child.pop("ref")
+            entry = dict(child, name=named.get(ref) if isinstance(ref, Pid) else None)
+            if ref in found and ref not in seen:
+                sub = node(ref, seen)
+                entry.update({k: v for k, v in sub.items() if k not in entry or k == "children"})
+                entry["kind"], entry["error"] = sub["kind"], sub["error"]
+            children.append(entry)
         return out
 
     return [node(pid, frozenset()) for pid in kinds if pid not in supervised]
