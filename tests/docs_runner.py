@@ -3,7 +3,8 @@ blocks, and handing them to the type checkers.
 
 Finding them: ``parse_blocks(page)`` reads a page's fenced code blocks with
 their directives (``<!-- skip: reason -->`` before a block, a ```` ```text ````
-block right after one as its output, ``# test_x.py`` as a block's first line).
+block right after one as its output, ``# test_x.py`` as a block's first line
+for a test file, ``# name.py`` for a module the page's other blocks import).
 ``tests/test_docs.py`` runs them; ``tests/test_typing.py`` type-checks them.
 
 Running them: ``tests/test_docs.py`` runs this script in a fresh interpreter for
@@ -20,7 +21,8 @@ with the page's path as its file name, shifted to the line where it starts.
 
 Type-checking them: ``write_typecheck_sources`` writes what runs as Python
 files: a page's script blocks, in order, as one module (they run in one
-namespace), each ``# test_x.py`` block as a module of its own.  Code keeps its
+namespace), each ``# test_x.py`` block as a module of its own, each
+``# name.py`` block as the module ``name`` (so ``import name`` finds it).  Code keeps its
 line: line N of a written file is line N of its page (blank lines stand for
 the prose between blocks), so a checker's ``file:line`` maps back to
 ``page.md:line`` by the file name alone.
@@ -55,6 +57,7 @@ def pages() -> list[Path]:
 _FENCE = re.compile(r"^(?P<indent>\s*)(?P<ticks>`{3,})\s*(?P<lang>[\w+-]*)")
 _SKIP = re.compile(r"^\s*<!--\s*skip:\s*(?P<reason>.+?)\s*-->\s*$")
 _TEST_FILE = re.compile(r"^#\s*(?P<name>test_\w+\.py)\s*$")
+_MODULE_FILE = re.compile(r"^#\s*(?P<name>[A-Za-z_]\w*\.py)\s*$")
 
 
 @dataclass
@@ -80,6 +83,16 @@ class Block:
     @property
     def test_file(self) -> str | None:
         m = _TEST_FILE.match(self.code.split("\n", 1)[0])
+        return m.group("name") if m else None
+
+    @property
+    def module_file(self) -> str | None:
+        """``name.py`` for a block whose first line is ``# name.py`` (not a
+        test file): a module, saved under that name beside the page's
+        scripts, which they import (it is not run as a script)."""
+        if self.test_file is not None:
+            return None
+        m = _MODULE_FILE.match(self.code.split("\n", 1)[0])
         return m.group("name") if m else None
 
 
@@ -243,6 +256,14 @@ def write_typecheck_sources(blocks: list[Block], out: Path) -> dict[Path, str]:
         if block.lang != "python" or block.skip is not None:
             continue
         stem = re.sub(r"\W", "_", block.rel)
+        if block.module_file is not None:
+            # Its own name: the page's scripts import it (one directory, so
+            # two pages may not both define a module of one name).
+            target = out / block.module_file
+            assert target not in written, f"{block.id}: {block.module_file} is defined twice"
+            target.write_text(_at_its_lines([block]), encoding="utf-8")
+            written[target] = block.rel
+            continue
         if block.test_file is None:
             scripts.setdefault(block.path, []).append(block)
             continue

@@ -14,9 +14,20 @@
     (``# test_counter.py``) is a complete pytest module: it is written to a
     fresh directory under that name and run with pytest (``pytester``), on
     its own; every test in it must pass.
+  - A block whose first line names another file (``# greeter.py``) is a
+    module the page tells you to save: it is written under that name to the
+    directory the page's blocks run in, which is on ``PYTHONPATH`` (so the
+    page's blocks, and the Python processes they start, import it), and
+    must import cleanly itself.  It is not run as a script.
   - ``<!-- skip: reason -->`` on the line before a block keeps it from
     running.  Use it only for what cannot run here (a server that never
     ends, a shell session); prefer examples that terminate.
+
+  Pages run with ``ERL_EPMD_PORT`` pointing at a private epmd (actors' own,
+  ``python -m actors epmd``, started for the session and stopped at its
+  end), so an example that starts a node neither meets the machine's
+  nodes nor leaves an epmd daemon behind.  The docstring examples run with
+  it too.
 
   ``docs/api.md`` is the contract: its blocks are notation (a signature line,
   fragments with placeholder names such as ``fn`` and ``request``) that
@@ -49,6 +60,7 @@ import re
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,8 +79,60 @@ PAGE_TIMEOUT = 90.0
 _SIGNATURE = re.compile(r"^[\w.]+\(.*\)\s*->\s*.+$")
 
 PYTHON_BLOCKS = python_blocks()
-SCRIPT_BLOCKS = [b for b in PYTHON_BLOCKS if b.test_file is None]
+SCRIPT_BLOCKS = [b for b in PYTHON_BLOCKS if b.test_file is None and b.module_file is None]
 TEST_FILE_BLOCKS = [b for b in PYTHON_BLOCKS if b.test_file is not None]
+MODULE_BLOCKS = [b for b in PYTHON_BLOCKS if b.module_file is not None]
+
+
+# -- a private epmd ------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def docs_epmd() -> Iterator[int]:
+    """The port of a private epmd (``python -m actors epmd --port 0``, the same
+    actors this process imports), for the examples that start nodes; ended by
+    its pid at the end of the session."""
+    env = dict(os.environ)
+    where = str(Path(actors.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [where, env.get("PYTHONPATH")]))
+    proc = subprocess.Popen([sys.executable, "-m", "actors", "epmd", "--port", "0"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()        # "epmd listening on 127.0.0.1:PORT"
+        m = re.search(r"listening on \S+:(\d+)", line)
+        assert m, f"python -m actors epmd did not start: {line}{proc.stdout.read()}"
+        yield int(m.group(1))
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def _page_env(work: Path, epmd_port: int) -> dict[str, str]:
+    """The environment a page's blocks run in: its directory (where its modules
+    are saved) first on PYTHONPATH, and the private epmd."""
+    env = dict(os.environ, PYTHONHASHSEED="0", ERL_EPMD_PORT=str(epmd_port))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(work), env.get("PYTHONPATH")]))
+    return env
+
+
+def _page_dir(path: Path, tmp_root: Path) -> Path:
+    """The directory a page's blocks run in, with the page's modules saved in it."""
+    work = tmp_root / re.sub(r"\W", "_", path.relative_to(ROOT).as_posix())
+    if not work.exists():
+        work.mkdir(parents=True)
+        for block in MODULE_BLOCKS:
+            if block.path == path and block.skip is None:
+                assert block.module_file is not None
+                (work / block.module_file).write_text(block.code, encoding="utf-8")
+    return work
 
 
 # -- running a page's blocks -------------------------------------------------------------
@@ -76,16 +140,15 @@ TEST_FILE_BLOCKS = [b for b in PYTHON_BLOCKS if b.test_file is not None]
 _page_results: dict[Path, dict[int, dict[str, Any]]] = {}
 
 
-def _run_page(path: Path, tmp_root: Path) -> dict[int, dict[str, Any]]:
+def _run_page(path: Path, tmp_root: Path, epmd_port: int) -> dict[int, dict[str, Any]]:
     """Run every runnable script block of ``path`` in one fresh interpreter."""
     if path in _page_results:
         return _page_results[path]
     blocks = [b for b in SCRIPT_BLOCKS if b.path == path and b.skip is None]
-    work = tmp_root / re.sub(r"\W", "_", path.relative_to(ROOT).as_posix())
-    work.mkdir(parents=True, exist_ok=True)
+    work = _page_dir(path, tmp_root)
     (work / "blocks.json").write_text(json.dumps(
         [{"path": str(b.path), "line": b.line, "code": b.code} for b in blocks]))
-    env = dict(os.environ, PYTHONHASHSEED="0")
+    env = _page_env(work, epmd_port)
     proc = subprocess.run(
         [sys.executable, "-W", "error", str(RUNNER), "blocks.json", "results.json"],
         cwd=work, env=env, capture_output=True, text=True, timeout=PAGE_TIMEOUT)
@@ -112,14 +175,14 @@ def docs_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize("block", SCRIPT_BLOCKS, ids=[b.id for b in SCRIPT_BLOCKS])
-def test_code_block(block: Block, docs_tmp: Path) -> None:
+def test_code_block(block: Block, docs_tmp: Path, docs_epmd: int) -> None:
     """Each Python block runs without error, and prints what the docs show."""
     if block.skip is not None:
         assert block.skip.strip(), f"{block.id}: <!-- skip: --> needs a reason"
         # Not run; it must still be valid Python.
         compile(block.code, block.id, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
         return
-    result = _run_page(block.path, docs_tmp)[block.line]
+    result = _run_page(block.path, docs_tmp, docs_epmd)[block.line]
     if result["not_run"]:
         pytest.fail(f"not run: the earlier block {result['first_failure']} failed")
     if result["error"]:
@@ -130,6 +193,22 @@ def test_code_block(block: Block, docs_tmp: Path) -> None:
         if not checker.check_output(block.expected, result["output"], doctest.ELLIPSIS):
             pytest.fail(f"{block.id}: the output differs from the text block after it.\n"
                         f"expected:\n{block.expected}\ngot:\n{result['output']}", pytrace=False)
+
+
+@pytest.mark.parametrize("block", MODULE_BLOCKS, ids=[b.id for b in MODULE_BLOCKS])
+def test_module_block(block: Block, docs_tmp: Path, docs_epmd: int) -> None:
+    """A module a page tells you to save (first line ``# name.py``) imports
+    cleanly, from the directory the page's blocks run in."""
+    assert block.module_file is not None
+    compile(block.code, block.id, "exec")
+    if block.skip is not None:
+        return
+    work = _page_dir(block.path, docs_tmp)
+    name = block.module_file.removesuffix(".py")
+    proc = subprocess.run([sys.executable, "-W", "error", "-c", f"import {name}"], cwd=work,
+                          env=_page_env(work, docs_epmd), capture_output=True, text=True,
+                          timeout=PAGE_TIMEOUT)
+    assert proc.returncode == 0, f"{block.id}: import {name} failed:\n{proc.stdout}{proc.stderr}"
 
 
 @pytest.mark.parametrize("block", TEST_FILE_BLOCKS, ids=[b.id for b in TEST_FILE_BLOCKS])
@@ -150,8 +229,8 @@ def test_test_file_block(block: Block, pytester: pytest.Pytester) -> None:
 
 
 def test_parse_blocks_reads_the_directives(tmp_path: Path) -> None:
-    """Output blocks, skip comments, test files and indented (tabbed) blocks
-    are recognised; a text block after prose is not an output."""
+    """Output blocks, skip comments, test files, module files and indented
+    (tabbed) blocks are recognised; a text block after prose is not an output."""
     page = tmp_path / "page.md"
     page.write_text(textwrap.dedent('''\
         Intro.
@@ -181,15 +260,22 @@ def test_parse_blocks_reads_the_directives(tmp_path: Path) -> None:
             # test_example.py
             def test_x(): pass
             ```
+
+        ```python
+        # greeter.py
+        def hello() -> str: return "hi"
+        ```
         '''))
     blocks = parse_blocks(page)
     assert [(b.line, b.lang) for b in blocks] == [(4, "python"), (8, "text"), (13, "python"),
-                                                  (19, "text"), (25, "python")]
-    first, _, forever, prose, tabbed = blocks
+                                                  (19, "text"), (25, "python"), (30, "python")]
+    first, _, forever, prose, tabbed, module = blocks
     assert first.expected == "hi\n" and first.skip is None and first.test_file is None
+    assert first.module_file is None
     assert forever.skip == "runs forever" and forever.expected is None
-    assert tabbed.test_file == "test_example.py"
+    assert tabbed.test_file == "test_example.py" and tabbed.module_file is None
     assert tabbed.code == "# test_example.py\ndef test_x(): pass\n"
+    assert module.module_file == "greeter.py" and module.test_file is None
 
 
 def test_contract_blocks_compile() -> None:
@@ -238,8 +324,11 @@ DOCTESTS = _doctests()
 
 
 @pytest.mark.parametrize("test", DOCTESTS, ids=[t.name for t in DOCTESTS])
-def test_docstring_examples(test: doctest.DocTest) -> None:
-    """Each docstring's ``>>>`` examples give the output they show."""
+def test_docstring_examples(test: doctest.DocTest, docs_epmd: int,
+                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each docstring's ``>>>`` examples give the output they show (a node an
+    example starts registers with the private epmd)."""
+    monkeypatch.setenv("ERL_EPMD_PORT", str(docs_epmd))
     out: list[str] = []
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
     runner.run(test, out=out.append, clear_globs=True)

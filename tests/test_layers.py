@@ -9,14 +9,15 @@ never one above:
 1. runtime: ``actors.runtime`` runs the core on an asyncio loop.
 2. OTP: ``child_spec``, ``gen_server``, ``_supervision``, ``supervisor``,
    ``dynamic_supervisor``, ``task``, ``task_supervisor``, ``agent``,
-   ``registry``, ``introspection``; and the Erlang distribution ``actors.dist``
+   ``registry``, ``introspection``; and the Erlang distribution: ``actors.dist``
    (its wire-level modules ``flags``, ``handshake`` and ``epmd`` are layer 0:
-   they import nothing from actors but each other).
+   they import nothing from actors but each other) and ``actors.node``, the
+   public ``Node`` on it.
 3. tools inside processes: ``sys``, ``reload``.
 4. the ``actors`` package (``__init__.py``): re-exports the public names and
    registers the hooks that let a lower layer call a higher one
    (``lowlevel.set_via_handler``, ``gen_server.set_system_handler``,
-   ``runtime.set_observer``), once, in one place.
+   ``runtime.set_observer``, ``runtime.set_node_hooks``), once, in one place.
 5. tools on top: ``observer``, ``top``, ``stress``, ``benchmarks``,
    ``testing`` (the pytest plugin), ``__main__``.  (``actors.observer`` is
    reached from the package lazily, by name, on first use, so importing
@@ -65,6 +66,7 @@ LAYERS = {
     "actors.registry": 2,
     "actors.introspection": 2,
     "actors.dist": 2,
+    "actors.node": 2,
     "actors.dist.flags": 0,
     "actors.dist.handshake": 0,
     "actors.dist.epmd": 0,
@@ -84,7 +86,7 @@ CORE_IMPORTERS = {"actors", "actors.lowlevel"}
 
 #: the functions that register a hook (a lower layer calling a higher one):
 #: called only by ``actors/__init__.py``
-HOOKS = {"set_via_handler", "set_system_handler", "set_observer"}
+HOOKS = {"set_via_handler", "set_system_handler", "set_observer", "set_node_hooks"}
 
 
 def layer_of(module: str) -> int | None:

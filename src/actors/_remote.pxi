@@ -31,11 +31,49 @@ cdef str _node_name = "nonode@nohost"
 cdef object _creation = 0
 cdef object _dist = None
 cdef dict _node_indexes = {}        # node name -> the N printed in <N.id.serial>
-cdef object _remote_pids = weakref.WeakValueDictionary()      # (node, id, serial, creation)
-cdef object _remote_names = weakref.WeakValueDictionary()     # (node, name)
-cdef object _remote_refs = weakref.WeakValueDictionary()      # (node, creation, ids)
-cdef object _exported_pids = weakref.WeakValueDictionary()    # number -> local Pid
-cdef object _exported_refs = weakref.WeakValueDictionary()    # number -> local Ref
+
+# Interning tables: key -> weakref to the Pid/Ref, swept of dead entries when
+# a table has doubled since its last sweep (amortised O(1), no callbacks).
+# The proxies last made are also kept alive by a small ring, so that a peer
+# streaming from one process does not make and drop a proxy per message.
+cdef class _Interned:
+    cdef dict table
+    cdef Py_ssize_t swept_size
+
+    def __cinit__(self):
+        self.table = {}
+        self.swept_size = 64
+
+    cdef object get(self, object key):
+        cdef PyObject* w = PyDict_GetItemWithError(self.table, key)
+        if w == NULL:
+            return None
+        obj = (<object>w)()
+        return obj
+
+    cdef int put(self, object key, object obj) except -1:
+        self.table[key] = weakref.ref(obj)
+        if len(self.table) >= 2 * self.swept_size:
+            dead = [k for k, w in self.table.items() if w() is None]
+            for k in dead:
+                del self.table[k]
+            self.swept_size = max(64, len(self.table))
+        return 0
+
+
+cdef _Interned _remote_pids = _Interned()      # (node, id, serial, creation)
+cdef _Interned _remote_names = _Interned()     # (node, name)
+cdef _Interned _remote_refs = _Interned()      # (node, creation, ids)
+cdef _Interned _exported_pids = _Interned()    # number -> local Pid
+cdef _Interned _exported_refs = _Interned()    # number -> local Ref
+cdef list _recent = [None] * 256
+cdef unsigned int _recent_next = 0
+
+
+cdef inline void _keep_recent(object obj) noexcept:
+    global _recent_next
+    _recent[_recent_next & 255] = obj
+    _recent_next += 1
 
 
 def set_node(name, creation=0, handler=None):
@@ -104,7 +142,8 @@ def remote_pid(node, id, serial, creation):
         return found
     p = _dead_pid(id)
     p.remote = (node, id, serial, creation, _node_index(node))
-    _remote_pids[key] = p
+    _remote_pids.put(key, p)
+    _keep_recent(p)
     return p
 
 
@@ -116,7 +155,8 @@ cdef Pid _remote_name(str name, str node):
         return <Pid>found
     p = _dead_pid(0)
     p.remote = (node, name)
-    _remote_names[key] = p
+    _remote_names.put(key, p)
+    _keep_recent(p)
     return p
 
 
@@ -127,8 +167,8 @@ def pid_to_wire(pid):
         if len(p.remote) == 2:
             raise TypeError(f"pid_to_wire: {p!r} names a process, it is not a pid")
         return p.remote[:4]
-    if p.number not in _exported_pids:
-        _exported_pids[p.number] = p
+    if _exported_pids.get(p.number) is None:
+        _exported_pids.put(p.number, p)
     return (_node_name, p.number & 0xFFFFFFFF, p.number >> 32, _creation)
 
 
@@ -141,8 +181,8 @@ def ref_to_wire(ref):
     if r.remote is not None:
         return r.remote
     n = r.number
-    if n not in _exported_refs:
-        _exported_refs[n] = r
+    if _exported_refs.get(n) is None:
+        _exported_refs.put(n, r)
     return (_node_name, _creation, (n & 0x3FFFF, (n >> 18) & 0xFFFFFFFF, n >> 50))
 
 
@@ -166,7 +206,7 @@ def remote_ref(node, creation, ids):
         return found
     r = Ref.__new__(Ref)
     r.remote = key
-    _remote_refs[key] = r
+    _remote_refs.put(key, r)
     return r
 
 

@@ -263,8 +263,11 @@ async def test_a_beam_process_links_to_a_python_process(epmd, cookie, erl):
 
         pid = actors.spawn(target)
         actors.send(trapper, (Atom("link"), pid))
-        actors.send(trapper, "sync")            # links and messages keep their order
-        await erl.aexpect(r'got <<"sync">>')
+        actors.send(trapper, "sync")
+        await erl.aexpect(r'got <<"sync">>')    # erl linked; its LINK is on the wire
+        actors.register("inbox")
+        await erl.aeval(f"{{inbox, {q(me)}}} ! after_link")   # signals keep their order
+        await actors.receive("after_link", timeout=10)
         actors.send(pid, "gone_now")
         line = await erl.aexpect(r"got \{'EXIT',<\d+\.\d+\.\d+>,(.*)\}")
         assert line.group(1) == '<<"gone_now">>'

@@ -41,6 +41,7 @@ from .. import lowlevel
 from ..lowlevel import Down, Exit, Pid, Ref
 from .etf import Atom, Codec, ExternalPid, ExternalRef, ImproperList
 from .flags import UNLINK_ID
+from .handshake import Connection
 from .node import (
     ALIAS_SEND_TAG,
     DEMONITOR_P_TAG,
@@ -83,6 +84,9 @@ _PROCESS: Final = Atom("process")
 _NOT_ALLOWED: Final = Atom("not_allowed")
 _BADARG: Final = Atom("badarg")
 _GEN_MESSAGES: Final = {"$gen_call": Atom("$gen_call"), "$gen_cast": Atom("$gen_cast")}
+_MAX_ROUTES: Final = 10_000
+_SEND_PREFIX: Final = b"p\x83h\x03a\x02"        # 'p' + {2, ...: a SEND
+_REG_SEND_PREFIX: Final = b"p\x83h\x04a\x06"    # 'p' + {6, ...: a REG_SEND
 _ATOM_REASONS: Final = frozenset(("normal", "kill", "killed", "shutdown", "noproc",
                                   "noconnection", "not_allowed", "calling_self"))
 
@@ -141,6 +145,12 @@ class Bridge:
         self.on_nodedown: Callable[[str, str], object] | None = None
         self.codec = Codec(make_pid=self._make_pid, make_ref=self._make_ref,
                            default=self._default)
+        self._encode = self.codec.encode
+        self._decode_from = self.codec.decode_from
+        self._self_name = lowlevel.node_name()
+        # The hot path of a send: destination (and sender) -> (connection,
+        # b"p" + the encoded control), valid while that connection is open.
+        self._routes: dict[Any, tuple[Connection, bytes]] = {}
         self._pending: dict[str, list[bytes]] = {}
         self._proxies: dict[str, set[Pid]] = {}
         self._by_name: dict[Ref, Any] = {}     # monitors of us by name: ref -> the name
@@ -150,7 +160,9 @@ class Bridge:
     def attach(self, node: DistNode) -> None:
         """Serve ``node``: its controls come here, its losses break links."""
         self.node = node
+        self._self_name = node.name
         node.on_control = self.dispatch
+        node.on_packet = self.receive
         node.on_nodedown = self._nodedown
 
     # -- the codec's hooks -------------------------------------------------------------
@@ -244,16 +256,43 @@ class Bridge:
 
     def send(self, proxy: Pid, msg: Any) -> None:
         """A message to a process (or a registered name) of another node."""
+        if type(msg) is not tuple or not msg or type(msg[0]) not in (str, ImproperList):
+            route = self._routes.get(proxy if proxy.name_at is None else (proxy, self._sender()))
+            if route is not None and route[0].close_reason is None:
+                route[0].send(route[1] + self._encode(msg))
+                return
+        self._send_slow(proxy, msg)
+
+    def _send_slow(self, proxy: Pid, msg: Any) -> None:
         msg = _outgoing(msg)
         name = _registered_name(proxy)
         if name is not None:
-            control: tuple[Any, ...] = (REG_SEND_TAG, self._sender(), _UNUSED, name)
+            sender = self._sender()
+            control: tuple[Any, ...] = (REG_SEND_TAG, sender, _UNUSED, name)
+            if self._route(proxy.node, (proxy, sender), control, msg):
+                return
         elif (type(msg) is tuple and len(msg) == 2 and isinstance(msg[0], ImproperList)
               and msg[0].items == (_ALIAS,) and type(msg[0].tail) is Ref):
             control = (ALIAS_SEND_TAG, self._sender(), msg[0].tail)   # a reply to an OTP 24+ call
         else:
             control = (SEND_TAG, _UNUSED, proxy)
+            if self._route(proxy.node, proxy, control, msg):
+                return
         self._send_packets(proxy.node, [self._packet(control, msg)])
+
+    def _route(self, node: str, key: Any, control: tuple[Any, ...], msg: Any) -> bool:
+        """Send over an open connection and remember the route for ``key``;
+        False if ``node`` is not connected (or sends to it are queued)."""
+        conn = self.node.connection(node) if self.node is not None else None
+        if conn is None or conn.closed or node in self._pending:
+            return False
+        body = self._encode(msg)                  # TypeError before anything is kept
+        prefix = self._packet(control)
+        if len(self._routes) >= _MAX_ROUTES:
+            self._routes.clear()
+        self._routes[key] = (conn, prefix)
+        conn.send(prefix + body)
+        return True
 
     def call(self, caller: Pid, proxy: Pid, ref: Ref, request: Any) -> None:
         """Monitor the server, then send it ``{'$gen_call', {caller, ref}, request}``."""
@@ -376,6 +415,42 @@ class Bridge:
         return fn
 
     # -- control messages from other nodes ----------------------------------------------
+
+    def receive(self, conn: Connection, packet: bytes) -> bool:
+        """The hot path of ``DistNode``'s reader: deliver a ``SEND`` or
+        ``REG_SEND`` packet and return True; False leaves the packet to the
+        general path (``parse_packet``, then :meth:`dispatch`)."""
+        if packet.startswith(_SEND_PREFIX):
+            name = None
+        elif packet.startswith(_REG_SEND_PREFIX):
+            name = True
+        else:
+            return False
+        try:
+            control, end = self._decode_from(packet, 1)
+            message, end = self._decode_from(packet, end)
+        except (ValueError, RecursionError, TypeError):
+            return False
+        if end != len(packet) or type(control) is not tuple:
+            return False
+        if name is None:
+            if len(control) != 3:
+                return False
+            to = control[2]
+        else:
+            if len(control) != 4 or not isinstance(control[3], str):
+                return False
+            if control[3] == "net_kernel":
+                return False                    # DistNode answers it
+            to = lowlevel.whereis(str(control[3]))
+            if to is None:
+                return True
+        if type(to) is Pid and to.node == self._self_name:
+            if type(message) is tuple and len(message) == 2 and type(message[0]) is Ref:
+                lowlevel.reply((to, message[0]), message[1])   # a late reply is dropped
+            else:
+                lowlevel.send(to, message)
+        return True
 
     def dispatch(self, node: str, control: tuple[Any, ...], message: Any) -> None:
         """One control message from ``node`` (``DistNode.on_control``)."""

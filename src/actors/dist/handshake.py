@@ -57,6 +57,10 @@ from .flags import DEFAULT_FLAGS, NAME_ME, REQUIRED_FLAGS
 __all__ = ["DEFAULT_TICKTIME", "DEFAULT_TIMEOUT", "MAX_HANDSHAKE_PACKET", "Connection",
            "HandshakeError", "accept", "dial", "digest", "simultaneous_status", "start_server"]
 
+# 4-byte big-endian packet lengths, after the handshake.
+_pack_size = struct.Struct(">I").pack
+_unpack_size = struct.Struct(">I").unpack_from
+
 _logger = logging.getLogger("actors.dist")
 
 #: seconds for a whole handshake (OTP's ``net_setuptime``, 7 s by default)
@@ -199,8 +203,9 @@ class Connection:
         if self.close_reason is not None:
             raise ConnectionError(f"the connection to {self.peer_name} is closed "
                                   f"({self.close_reason})")
-        self._out.append(struct.pack(">I", len(packet)))
-        self._out.append(packet)
+        out = self._out
+        out.append(_pack_size(len(packet)))
+        out.append(packet)
         if not self._flush_scheduled:
             self._flush_scheduled = True
             self._loop.call_soon(self._flush)
@@ -282,8 +287,9 @@ class Connection:
                 size_buf = len(buf)
                 pos = 0
                 got = False
+                view = memoryview(buf)
                 while size_buf - pos >= 4:
-                    size = int.from_bytes(buf[pos:pos + 4], "big")
+                    size = _unpack_size(buf, pos)[0]
                     if size == 0:                       # a tick: nothing to do
                         pos += 4
                         continue
@@ -296,9 +302,10 @@ class Connection:
                     end = pos + 4 + size
                     if end > size_buf:
                         break
-                    self._inbox.append(bytes(buf[pos + 4:end]))
+                    self._inbox.append(bytes(view[pos + 4:end]))
                     got = True
                     pos = end
+                view.release()
                 if pos:
                     del buf[:pos]
                 if got:

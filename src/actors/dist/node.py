@@ -128,6 +128,7 @@ class _NoMessage:
 NO_MESSAGE: Final = _NoMessage()
 
 ControlHandler = Callable[[str, tuple[Any, ...], Any], object]
+PacketHandler = Callable[[Connection, bytes], bool]
 NodedownHandler = Callable[[str, str], object]
 NodeupHandler = Callable[[str], object]
 
@@ -203,6 +204,9 @@ class DistNode:
             message the node does not handle itself (``message`` is
             :data:`NO_MESSAGE` when the control carries none).  Default: log
             at DEBUG.  An exception it raises is logged; the connection stays.
+        on_packet: ``on_packet(connection, packet) -> bool``, offered every
+            packet first (the hot path of the layer above); True means it
+            was handled.
         on_nodeup: ``on_nodeup(node)`` when a connection is made.
         codec: the term codec of every packet (its hooks map pids and refs).
         on_nodedown: ``on_nodedown(node, reason)``, once per connection lost:
@@ -230,6 +234,7 @@ class DistNode:
         self.port = 0
         self.pid = ExternalPid(name, 0, 0, 0)
         self.on_control: ControlHandler = self._log_control
+        self.on_packet: PacketHandler | None = None
         self.on_nodeup: NodeupHandler | None = None
         self.on_nodedown: NodedownHandler | None = None
         self._epmd: _epmd.EpmdHandle | None = None
@@ -443,8 +448,11 @@ class DistNode:
 
     async def _read(self, conn: Connection) -> None:
         try:
+            fast = self.on_packet
             while (batch := await conn.recv_batch()) is not None:
                 for packet in batch:
+                    if fast is not None and fast(conn, packet):
+                        continue
                     try:
                         control, message = parse_packet(packet, self.codec)
                     except ProtocolError as exc:
