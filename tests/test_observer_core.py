@@ -107,3 +107,61 @@ def test_a_supervisor_keeps_each_child_s_last_restart(run, quiet_crashes):
         assert f.restarts == 1 and _supervision.restart_total == before + 1
 
     run(main)
+
+
+def test_process_table_continues_after_a_process(run):
+    """``after=pid`` starts with the first process spawned after ``pid``, alive
+    or dead, and ``limit=N`` stops after N rows: a table walked a slice at a
+    time misses nothing and repeats nothing."""
+    async def main():
+        pids = [actors.spawn(idle) for _ in range(10)]
+        whole = [r[0] for r in process_table()]
+        start = whole.index(pids[0])
+        assert [r[0] for r in process_table(after=pids[2], limit=3)] == pids[3:6]
+        assert [r[0] for r in process_table(after=pids[-1])] == whole[whole.index(pids[-1]) + 1:]
+        actors.exit(pids[4], "kill")
+        await actors.sleep(0)
+        assert [r[0] for r in process_table(after=pids[4], limit=2)] == pids[5:7]
+        walked, cursor = [], None
+        while rows := process_table(after=cursor, limit=4):
+            walked += [r[0] for r in rows]
+            cursor = rows[-1][0]
+        assert walked == [r[0] for r in process_table()]
+        assert [r[0] for r in process_table(limit=2)] == whole[:2]
+        assert process_table(limit=0) == [] and start >= 0
+        for bad in (-1, 1.5, True):
+            with pytest.raises(ValueError, match="limit"):
+                process_table(limit=bad)
+        with pytest.raises(TypeError, match="after"):
+            process_table(after="<0.1.0>")
+
+    run(main)
+
+
+def test_process_info_with_a_limit_lists_some_links_and_monitors(run):
+    """With ``mailbox_limit=N``, ``Process.info`` lists at most N links,
+    monitors and monitored_by (a supervisor of 100,000 children is not sorted
+    whole for a page); without it, all of them."""
+    async def hub():
+        for pid in await actors.receive():
+            actors.link(pid)
+            actors.monitor(pid)
+        await actors.receive("never")
+
+    async def main():
+        others = [actors.spawn(idle) for _ in range(30)]
+        center = actors.spawn(hub)
+        actors.send(center, others)
+        for pid in others:
+            actors.monitor(center)
+        await actors.sleep(0)
+        full = actors.lowlevel.process_info(center)
+        assert len(full["links"]) == 30 and len(full["monitors"]) == 30
+        assert len(full["monitored_by"]) == 30
+        some = actors.lowlevel.process_info(center, mailbox_limit=5)
+        assert len(some["links"]) == 5 and set(some["links"]) <= set(others)
+        assert some["links"] == sorted(some["links"], key=lambda p: int(str(p).split(".")[1]))
+        assert len(some["monitors"]) == 5 and len(some["monitored_by"]) == 5
+        assert len(actors.lowlevel.process_info(center, "links", mailbox_limit=50)) == 30
+
+    run(main)
