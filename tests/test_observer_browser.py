@@ -92,7 +92,7 @@ async def load():
         for name in ("worker_b", "tracee"):
             try:
                 await Worker.call(name, "ping", timeout=1)
-            except Exception:       # noqa: BLE001 - restarting, suspended: keep going
+            except Exception:       # noqa: BLE001, S110 - restarting, suspended: keep going
                 pass
         await actors.sleep(0.02)
 
@@ -336,8 +336,11 @@ def test_kill_with_a_reason_shows_the_restart_in_the_tree_graph(browser, system,
     wait(driver, lambda d: css(d, "#gone"), "the page did not say the process is gone")
 
     click(driver, 'nav a[data-tab="tree"]', "could not open the Supervision tab")
-    new = wait(driver, lambda d: (lambda n: n if n[0].startswith("<") and n[0] != old_pid else None)(
-        tree_node(d, "worker_a")), "the graph never showed worker_a restarted")
+    def restarted(d):
+        node = tree_node(d, "worker_a")
+        return node if node[0].startswith("<") and node[0] != old_pid else None
+
+    new = wait(driver, restarted, "the graph never showed worker_a restarted")
     assert new[1] == restarts + 1 and "flash" in new[2]
     wait(driver, lambda d: "'shutdown'" in css(d, '#restarts tr[data-id="worker_a"]').text,
          "the restarts table does not give the reason")
@@ -431,7 +434,7 @@ def test_narrow_window_and_dark_mode(system, tmp_path):
         for view, ready in (("/processes", "#rows tr"), ("/tree?root=top_sup", "#tree-graph"),
                             ("/system", "#cards .card"), (f"/processes/{number_of(system, 'vault')}", "#state-kv")):
             open_page(driver, system, view)
-            wait(driver, lambda d: css(d, ready), f"{view} did not show")
+            wait(driver, lambda d, ready=ready: css(d, ready), f"{view} did not show")
             assert driver.execute_script(fits), f"{view} overflows a narrow window"
         assert css(driver, 'nav a[data-tab="tree"]').is_displayed()
         open_page(driver, system, "/processes")

@@ -576,10 +576,33 @@ def test_registries_show_their_keys_values_and_owners(run):
     run(main)
 
 
-def test_nodes_view_without_distribution(run):
-    """A system that is not a distributed node says so (and lists no node)."""
+def test_the_nodes_view_lists_the_connected_nodes(run):
+    """Without distribution the view says so; as a node, it lists each
+    connected node with the round trip of a ping (a peer that answers)."""
+    import socket
+
+    from actors.dist.node import DistNode
+
     async def main():
-        assert snapshot.nodes() == {"alive": False, "self": actors.Node.self(), "nodes": []}
+        empty = await snapshot.nodes()
+        assert empty == {"alive": False, "self": "nonode@nohost", "nodes": []}
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        peer = await DistNode.start("obspeer@127.0.0.1", "c00kie", epmd_port=port, builtin_epmd=True)
+        try:
+            me = await actors.Node.start("obsnode@127.0.0.1", cookie="c00kie", epmd_port=port)
+            try:
+                assert await actors.Node.connect(peer.name)
+                view = await snapshot.nodes()
+                assert view["alive"] is True and view["self"] == me
+                [link] = view["nodes"]
+                assert link["name"] == peer.name and link["ping_ms"] > 0 and link["seen_since"] > 0
+                assert snapshot.system()["node"] == me
+            finally:
+                await actors.Node.stop()
+        finally:
+            await peer.stop()
 
     run(main)
 
@@ -618,4 +641,126 @@ def test_every_new_route_needs_the_token_its_host_and_its_origin(run):
                 assert (await actors.sys.get_status(victim))["trace"] is False
         finally:
             await obs.stop()
+    run(main)
+
+
+# -- a large system ---------------------------------------------------------------------
+
+
+def test_a_large_system_is_served_from_the_census(run, monkeypatch):
+    """Beyond LIVE_LIMIT processes, the table is chosen among the last census's
+    rows a slice at a time, with current values; it ranks, filters and
+    counts as the one-pass table does, finds a process spawned after the
+    census, and says which census it used."""
+    monkeypatch.setattr(snapshot, "LIVE_LIMIT", 100)
+    monkeypatch.setattr(snapshot, "_CHUNK", 64)
+
+    async def main():
+        pids = [actors.spawn(idle) for _ in range(700)]
+        for i, pid in enumerate(pids[:50]):
+            for _ in range(i % 7):
+                actors.send(pid, "m")
+        actors.register("needle_big", pids[333])
+        await actors.sleep(0)
+        obs = await observer.start()
+        try:
+            late = actors.spawn(idle)
+            await actors.sleep(0)
+            async with aiohttp.ClientSession() as s:
+                for query, sort, filt, rev in (("sort=message_queue_len&limit=20", "message_queue_len", None, False),
+                                              ("sort=pid&limit=15&reverse=1", "pid", None, True),
+                                              ("sort=pid&limit=15", "pid", None, False),
+                                              ("sort=registered_name&limit=5", "registered_name", None, False),
+                                              ("filter=needle&limit=5", "pid", "needle", False)):
+                    big = await get(s, obs, f"/api/processes?{query}")
+                    one = snapshot.processes(sort=sort, filter=filt, limit=big and len(big["rows"]),
+                                             reverse=rev)
+                    assert big["as_of"] is not None, query
+                    assert [r["pid"] for r in big["rows"]] == [r["pid"] for r in one["rows"]], query
+                    assert big["matched"] == one["matched"] and big["total"] == one["total"], query
+                assert (await get(s, obs, f"/api/processes/{n(late)}"))["pid"] == str(late)
+                assert (await get(s, obs, f"/api/processes/{n(pids[5])}"))["pid"] == str(pids[5])
+                actors.exit(pids[6], "kill")
+                await get(s, obs, f"/api/processes/{n(pids[6])}", 404)
+                await get(s, obs, "/api/processes/999999999", 404)
+        finally:
+            await obs.stop()
+        for pid in pids:
+            actors.exit(pid, "kill")
+
+    run(main)
+
+
+def test_a_supervisor_s_children_are_listed_up_to_a_cap(run, monkeypatch):
+    """A supervisor with more children than MAX_CHILDREN lists the first ones
+    and counts them all; asked for one root, the tree gives that one whole
+    and the others without children."""
+    monkeypatch.setattr(snapshot, "MAX_CHILDREN", 3)
+
+    async def main():
+        await actors.DynamicSupervisor.start_link(name="many")
+        for i in range(7):
+            await actors.DynamicSupervisor.start_child("many", Worker.child_spec(i))
+        await actors.Supervisor.start_link([actors.Supervisor.child_spec(Worker, id="w")], name="other")
+        whole = {t["name"]: t for t in await snapshot.tree()}
+        assert len(whole["many"]["children"]) == 3 and whole["many"]["children_total"] == 7
+        one = {t["name"]: t for t in await snapshot.tree(root="other")}
+        assert one["many"]["collapsed"] is True and one["many"]["children"] == []
+        assert one["many"]["strategy"] == "one_for_one"
+        assert [c["id"] for c in one["other"]["children"]] == ["w"]
+        first = await snapshot.tree(root=None)
+        assert first[0]["name"] == "many" and "collapsed" not in first[0]
+
+    run(main)
+
+
+def test_a_large_registry_is_read_at_most_every_ten_seconds(run, monkeypatch):
+    """Reading a registry costs a pass over it: a large one is read again only
+    after 10 seconds (the answer says when it was read)."""
+    monkeypatch.setattr(snapshot, "_REGISTRY_CACHED", 2)
+
+    async def main():
+        reg = await actors.Registry.start_link(keys="duplicate")
+
+        async def member():
+            for i in range(3):
+                actors.Registry.register(reg, "k", i)
+            await actors.receive("never")
+
+        actors.spawn(member)
+        await until(lambda: actors.Registry.count(reg) == 3, "three entries")
+        first = await snapshot.registry(reg)
+        actors.spawn(member)
+        await until(lambda: actors.Registry.count(reg) == 6, "six entries")
+        again = await snapshot.registry(reg)
+        assert again["as_of"] == first["as_of"] and again["count"] == 3
+        assert (await snapshot.registry(reg, filter="2"))["matched"] == 1
+
+    run(main)
+
+
+def test_no_system_request_to_a_server_with_a_long_mailbox(run, monkeypatch):
+    """A server with more than SYS_MAILBOX_LIMIT messages queued is not sent a
+    system request (it would wait behind them, or, suspended, be searched for
+    among them): its state, suspend, resume and trace are refused (409) and
+    say why; kill still works."""
+    monkeypatch.setattr(snapshot, "SYS_MAILBOX_LIMIT", 5)
+
+    async def main():
+        worker = await Worker.start()
+        await actors.sys.suspend(worker)
+        for i in range(6):
+            Worker.cast(worker, i)
+        obs = await observer.start()
+        try:
+            async with aiohttp.ClientSession() as s:
+                error = await get(s, obs, f"/api/processes/{n(worker)}/state", 409)
+                assert "6 messages queued" in error["error"]
+                for action in ("suspend", "resume", "trace"):
+                    await post(s, obs, f"/api/processes/{n(worker)}/{action}", 409)
+                assert (await get(s, obs, f"/api/processes/{n(worker)}"))["message_queue_len"] == 6
+                await post(s, obs, f"/api/processes/{n(worker)}/kill")
+        finally:
+            await obs.stop()
+
     run(main)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import ipaddress
+import json
 import secrets
 import socket
 import sys
@@ -27,9 +28,8 @@ from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote, urlsplit
 
 import actors
-from actors.lowlevel import call_in_process, current_scheduler
-
 from actors import sys as actors_sys
+from actors.lowlevel import call_in_process, current_scheduler, process_table
 
 from . import snapshot, tracing
 
@@ -279,6 +279,7 @@ _SECURITY_HEADERS = {
 }
 _MAX_REASON = 200
 _SYS_TIMEOUT = 2.0
+_SPARKLINES = 100               # the first rows of a process table get their history
 
 
 def _make_app(gate: _Gate, sampler: snapshot.Sampler, tracer: tracing.Tracer) -> web.Application:
@@ -332,27 +333,47 @@ def _make_app(gate: _Gate, sampler: snapshot.Sampler, tracer: tracing.Tracer) ->
             raise _BadRequest(f"sort must be one of {', '.join(snapshot.SORT_KEYS)}")
         limit = _int_arg(q, "limit", 1000)
         reverse = q.get("reverse") in ("1", "true", "yes")
-        table = snapshot.processes(sort=sort, filter=q.get("filter") or None,
-                                   limit=min(limit, _MAX_LIMIT), reverse=reverse)
-        shown = table.pop("pids")
-        sampler.watch(shown[:sampler.watch_max])
-        for pid, row in zip(shown, table["rows"]):
-            row["history"] = sampler.process_history(pid)
-        return web.json_response(table)
+        if small():
+            table = snapshot.processes(sort=sort, filter=q.get("filter") or None,
+                                       limit=min(limit, _MAX_LIMIT), reverse=reverse)
+        else:
+            census = sampler.table
+            since = process_table(mailbox_limit=snapshot.MAILBOX_PREVIEW, limit=1000,
+                                  after=census.pids[-1] if census.pids else None)
+            table = await snapshot.processes_in(census.extended(since), sort=sort,
+                                                filter=q.get("filter") or None,
+                                                limit=min(limit, _MAX_LIMIT), reverse=reverse)
+            table["as_of"] = census.at
+        shown = table.pop("pids")[:_SPARKLINES]
+        sampler.watch(shown)
+        for pid, row in zip(shown, table["rows"]):           # sparklines: values only
+            history = sampler.process_history(pid, last=30)
+            row["history"] = {"reductions_per_second": [round(v) for v in history["reductions_per_second"]],
+                              "queue": history["queue"], "memory": history["memory"]}
+        return await _json_in_slices(table, "rows")
 
-    def target(request: web.Request, alive: bool = True) -> Any:
+    def small() -> bool:
+        """Few enough processes to read them all in one step (else: the census)."""
+        sched = current_scheduler()
+        return sched is None or sched.process_count <= snapshot.LIVE_LIMIT or sampler.table.at is None
+
+    def kinds() -> dict[Any, str] | None:
+        """The servers, from the last census for a large system (None: find them now)."""
+        return None if small() else sampler.kinds
+
+    async def target(request: web.Request, alive: bool = True) -> Any:
         """The process a URL names (``/api/processes/N/...``); 404 if it is not alive."""
         try:
             number = int(request.match_info["number"])
         except ValueError:
             raise _BadRequest("a pid is written as its middle number: /api/processes/42") from None
-        pid = snapshot.find_pid(number)
+        pid = snapshot.find_pid(number) if small() else await snapshot.find_pid_in(number, sampler.table)
         if alive and (pid is None or not actors.Process.alive(pid)):
             raise _Refused(404, "no such process")
         return pid
 
     async def one_process(request: web.Request) -> web.Response:
-        pid = target(request)
+        pid = await target(request)
         data = snapshot.process(pid)
         if data is None:
             raise _Refused(404, "no such process")
@@ -361,14 +382,14 @@ def _make_app(gate: _Gate, sampler: snapshot.Sampler, tracer: tracing.Tracer) ->
         return web.json_response(data)
 
     async def state(request: web.Request) -> web.Response:
-        pid = target(request)
+        pid = await target(request)
         try:
             return web.json_response(await snapshot.server_state(pid, timeout=_SYS_TIMEOUT))
-        except BaseException as exc:
+        except BaseException as exc:    # noqa: BLE001 - _sys_refusal re-raises what is not a refusal
             raise _sys_refusal(pid, exc) from None
 
     async def kill(request: web.Request) -> web.Response:
-        pid = target(request)
+        pid = await target(request)
         reason = (await _body(request)).get("reason", "kill")
         if not isinstance(reason, str) or not reason or len(reason) > _MAX_REASON:
             raise _BadRequest(f"reason must be a non-empty string of at most {_MAX_REASON} "
@@ -378,33 +399,34 @@ def _make_app(gate: _Gate, sampler: snapshot.Sampler, tracer: tracing.Tracer) ->
 
     def sys_action(name: str) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def act(request: web.Request) -> web.Response:
-            pid = target(request)
+            pid = await target(request)
             try:
                 await snapshot.server_status(pid, timeout=_SYS_TIMEOUT)       # a live server?
+                snapshot.check_mailbox(pid)
                 await getattr(actors_sys, name)(pid, timeout=_SYS_TIMEOUT)
-            except BaseException as exc:
+            except BaseException as exc:    # noqa: BLE001 - _sys_refusal re-raises what is not a refusal
                 raise _sys_refusal(pid, exc) from None
             return web.json_response({"pid": str(pid),
                                       "status": "suspended" if name == "suspend" else "running"})
         return act
 
     async def trace_start(request: web.Request) -> web.Response:
-        pid = target(request)
+        pid = await target(request)
         try:
             session = await tracer.start(pid, timeout=_SYS_TIMEOUT)
-        except BaseException as exc:
+        except BaseException as exc:    # noqa: BLE001 - _sys_refusal re-raises what is not a refusal
             raise _sys_refusal(pid, exc) from None
         return web.json_response(session.summary())
 
     async def trace_stop(request: web.Request) -> web.Response:
-        pid = target(request, alive=False)
+        pid = await target(request, alive=False)
         session = await tracer.stop(pid) if pid is not None else None
         if session is None:
             raise _Refused(404, "this process is not traced")
         return web.json_response(session.summary())
 
     async def trace_events(request: web.Request) -> web.Response:
-        pid = target(request, alive=False)
+        pid = await target(request, alive=False)
         session = tracer.get(pid) if pid is not None else None
         if session is None:
             return web.json_response({"pid": request.match_info["number"], "active": False,
@@ -416,21 +438,23 @@ def _make_app(gate: _Gate, sampler: snapshot.Sampler, tracer: tracing.Tracer) ->
         return web.json_response([s.summary() for s in tracer.sessions.values()])
 
     async def tree(request: web.Request) -> web.Response:
-        return web.json_response(await call_in_process(snapshot.tree))
+        root: Any = request.query.get("root", snapshot.ALL_TREES)
+        return web.json_response(await call_in_process(snapshot.tree, kinds=kinds(), root=root or None))
 
     async def names(request: web.Request) -> web.Response:
-        return web.json_response(snapshot.names())
+        return web.json_response(snapshot.names(kinds()))
 
     async def one_registry(request: web.Request) -> web.Response:
-        pid = target(request)
-        limit = min(_int_arg(request.query, "limit", 500), _MAX_LIMIT)
-        data = snapshot.registry(pid, filter=request.query.get("filter") or None, limit=limit)
+        pid = await target(request)
+        limit = min(_int_arg(request.query, "limit", 200), _MAX_LIMIT)
+        data = await snapshot.registry(pid, filter=request.query.get("filter") or None, limit=limit,
+                                       kinds=kinds())
         if data is None:
             raise _Refused(404, f"{pid!r} is not a Registry")
         return web.json_response(data)
 
     async def nodes(request: web.Request) -> web.Response:
-        return web.json_response(snapshot.nodes())
+        return web.json_response(await snapshot.nodes())
 
     app = web.Application(middlewares=[guard])
     for path in PAGES:
@@ -452,6 +476,21 @@ def _make_app(gate: _Gate, sampler: snapshot.Sampler, tracer: tracing.Tracer) ->
     app.router.add_get(r"/api/registries/{number}", one_registry)
     app.router.add_get("/api/nodes", nodes)
     return app
+
+
+async def _json_in_slices(data: dict[str, Any], key: str) -> web.Response:
+    """A JSON response whose list ``data[key]`` is encoded 100 items at a
+    time, the loop free in between (a table of thousands of rows)."""
+    items: list[Any] = data.pop(key)
+    head = json.dumps(data)
+    parts: list[str] = []
+    for start in range(0, len(items), 100):
+        if start:
+            await asyncio.sleep(0)
+        part = json.dumps(items[start:start + 100])
+        parts.append(part[1:-1])
+    body = f'{head[:-1]}{", " if data else ""}"{key}": [{", ".join(parts)}]}}'
+    return web.Response(text=body, content_type="application/json")
 
 
 def _sys_refusal(pid: Any, exc: BaseException) -> _Refused:

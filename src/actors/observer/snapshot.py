@@ -4,27 +4,37 @@ Every function here reads the live runtime of the calling thread and returns
 plain JSON-ready data (dicts, lists, strings, numbers): pids appear as their
 printed form ``"<0.42.0>"``.  Nothing here changes the system.
 
-* ``system(sampler)`` - counters: process count, run queue, steps and
-  messages (totals and per second), memory (RSS), uptime.
-* ``processes(sort=, filter=, limit=)`` - the process table.
-* ``process(pid)`` - everything ``Process.info`` knows about one process.
-* ``names()`` - locally registered names and the running registries.
-* ``await tree()`` - the supervision trees (it asks each supervisor for its
-  children, so it must run inside a process: from plain asyncio code use
+* ``system(sampler)`` - counters and their series over time: process
+  count, run queue, reductions and messages per second, scheduler use,
+  event-loop lag, long steps, crashes and restarts, memory by kind, versions.
+* ``processes(sort=, filter=, limit=)`` - the process table (and
+  ``processes_in(census, ...)``, the same for a large system).
+* ``process(pid)`` - everything ``Process.info`` knows about one process,
+  where it waits in the user's code (``stack``, ``where``), and what it
+  runs; ``await server_state(pid)`` - a GenServer's state through
+  ``sys.get_status`` (so ``format_status`` applies).
+* ``names()``, ``registries()``, ``await registry(pid)`` - local names and
+  the running registries with their entries; ``await nodes()`` - the
+  connected nodes.
+* ``await tree()`` - the supervision trees (it asks each supervisor with
+  ``sys``, so it must run inside a process: from plain asyncio code use
   ``actors.lowlevel.call_in_process(tree)``).
+* ``Sampler`` - rates, series, the sparklines of the processes a page
+  shows, and the *census* of every process.
 
-Cost: every call does work bounded by the number of processes, never by
-the size of a mailbox: the process table is one pass of
-``lowlevel.process_table`` and ``process(pid)`` one ``process_info``, both
-with ``mailbox_limit=MAILBOX_PREVIEW``, so they look at the first
-``MAILBOX_PREVIEW`` messages of a mailbox (memory counts the rest at their
-average size) however long it is, and reprs are cut short as they are made
-(``reprlib``), so a huge message costs no more than a small one.
+Cost: no call walks more than the first ``MAILBOX_PREVIEW`` messages of a
+mailbox (memory counts the rest at their average size), and reprs are cut
+short as they are made (``reprlib``), so a huge message costs no more than
+a small one.  Up to ``LIVE_LIMIT`` processes, a table is read whole at once
+(``lowlevel.process_table``, a few milliseconds); a larger system is read by
+the sampler's census a slice at a time, the loop free between slices, and
+tables are chosen among its rows a slice at a time as well.
 """
 from __future__ import annotations
 
 import asyncio
 import bisect
+import heapq
 import itertools
 import math
 import os
@@ -33,6 +43,7 @@ import re
 import reprlib
 import sys as _sys
 import time
+from array import array
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, cast
@@ -40,24 +51,56 @@ from typing import Any, cast
 import actors
 from actors import Process
 from actors import _supervision as supervision
-from actors._supervision import SupervisorServer, default_modules
 from actors import sys as actors_sys
+from actors._supervision import SupervisorServer, default_modules
 from actors.gen_server import GEN_SERVER_KEY
 from actors.lowlevel import Pid, current_scheduler, process_info, process_table
 
 __all__ = [
+    "ALL_TREES",
     "COLUMNS",
+    "Census",
+    "LIVE_LIMIT",
     "MAILBOX_PREVIEW",
+    "MAX_CHILDREN",
+    "MAX_NODES",
+    "MailboxTooLong",
+    "PROCESS_SERIES",
+    "SERIES",
     "SORT_KEYS",
+    "SYS_MAILBOX_LIMIT",
     "Sampler",
+    "check_mailbox",
     "find_pid",
+    "find_pid_in",
+    "hidden_key",
+    "initial_call",
+    "is_library_file",
     "jsonable",
+    "label",
+    "memory_rss",
     "names",
+    "nodes",
     "pid_number",
     "process",
     "processes",
+    "processes_in",
+    "registries",
+    "registry",
+    "server_class",
+    "server_kind",
+    "server_kinds",
+    "server_state",
+    "server_status",
+    "short",
+    "stack",
+    "supervisors",
     "system",
     "tree",
+    "uptime",
+    "versions",
+    "where",
+    "where_text",
 ]
 
 #: The columns of a process table row (keys of ``Process.info``, plus ``pid``).
@@ -117,6 +160,28 @@ def find_pid(number: int) -> Any:
     return None
 
 
+async def find_pid_in(number: int, census: Census) -> Any:
+    """``find_pid`` for a large system: a binary search among a ``census``'s
+    processes (in spawn order), else among the processes spawned since, a
+    slice at a time."""
+    pids = census.pids
+    i = bisect.bisect_left(pids, number, key=pid_number)
+    if i < len(pids) and pid_number(pids[i]) == number:
+        return pids[i] if Process.alive(pids[i]) else None
+    if i < len(pids):
+        return None                         # older than the census's newest: it has exited
+    cursor = pids[-1] if pids else None
+    while True:
+        tail = process_table(mailbox_limit=0, after=cursor, limit=_CHUNK)
+        for row in tail:
+            if pid_number(row[0]) == number:
+                return row[0]
+        if len(tail) < _CHUNK or pid_number(tail[-1][0]) > number:
+            return None
+        cursor = tail[-1][0]
+        await asyncio.sleep(0)
+
+
 _PRIVATE_SERVER = re.compile(r"(actors(?:\.\w+)*)\._(\w+?)Server\.init")
 
 
@@ -124,12 +189,18 @@ def initial_call(call: str | None) -> str | None:
     """An initial call as the observer shows it: a library server's private
     class is named by its public face (``actors.registry._RegistryServer.init``
     is shown as ``actors.registry.Registry.init``)."""
-    if call is None or "._" not in call:
+    if call is None or "Server.init" not in call or "._" not in call:
         return call
     return _PRIVATE_SERVER.sub(r"\1.\2.init", call)
 
 
+_SCALARS = (int, float, bool, type(None))
+
+
 def _short(value: Any) -> str:
+    if type(value) in _SCALARS:
+        text = repr(value)
+        return text if len(text) <= _REPR_LIMIT else text[:_REPR_LIMIT - 3] + "..."
     if isinstance(value, str):
         text = value[:_REPR_LIMIT + 1]
     else:
@@ -205,7 +276,60 @@ SERIES = ("t", "messages_per_second", "steps_per_second", "busy_percent", "run_q
           "restarts_per_second", "long_steps_per_second")
 #: The columns of a process's history (``Sampler.process_history``).
 PROCESS_SERIES = ("t", "reductions_per_second", "queue", "memory")
-_CHUNK = 1000                   # processes per slice of a census (about a millisecond)
+_CHUNK = 500                    # rows per slice when choosing rows (about a millisecond)
+_CENSUS_SLICE = 250             # processes per slice of a census (about a millisecond)
+#: Up to this many processes, a request reads them all at once (a few
+#: milliseconds); beyond, it works from the sampler's last census, a slice at a time.
+LIVE_LIMIT = 2000
+
+
+class Census:
+    """The process table at one moment, as columns (``process_table``'s).
+
+    Columns rather than one tuple per process: a census of 100,000
+    processes keeps a few objects alive, not 100,000 (the garbage
+    collector's full passes, which a heap that large makes long, are
+    triggered by objects that live on, not by those freed at once).
+    ``at`` is the wall-clock time it was taken.
+    """
+
+    __slots__ = ("at", "calls", "memory", "names", "pids", "queues", "reductions", "status")
+
+    def __init__(self) -> None:
+        self.pids: list[Pid] = []
+        self.names: list[str | None] = []
+        self.calls: list[str] = []
+        self.queues = array("q")
+        self.reductions = array("q")
+        self.memory = array("q")
+        self.status: list[str] = []
+        self.at: float | None = None
+
+    def __len__(self) -> int:
+        return len(self.pids)
+
+    def add(self, rows: list[tuple[Any, ...]]) -> None:
+        """Append rows of ``process_table``."""
+        for pid, name, call, queue, reductions, memory, status in rows:
+            self.pids.append(pid)
+            self.names.append(name)
+            self.calls.append(call)
+            self.queues.append(queue)
+            self.reductions.append(reductions)
+            self.memory.append(memory)
+            self.status.append(status)
+
+    def extended(self, rows: list[tuple[Any, ...]]) -> Census:
+        """A copy with ``rows`` appended (the columns are copied, not the
+        values), or this census itself if there are none."""
+        if not rows:
+            return self
+        out = Census()
+        out.pids, out.names, out.calls = self.pids[:], self.names[:], self.calls[:]
+        out.queues, out.reductions, out.memory = self.queues[:], self.reductions[:], self.memory[:]
+        out.status, out.at = self.status[:], self.at
+        out.add(rows)
+        return out
 
 
 class Sampler:
@@ -256,10 +380,11 @@ class Sampler:
         self.process_points = process_points
         # pid -> (last asked for, monotonic), and pid -> samples (t, reductions, queue, memory)
         self._watched: dict[Pid, float] = {}
-        self._points: dict[Pid, deque[tuple[float, int, int, int]]] = {}
+        self._points: dict[Pid, deque[tuple[float, float, int, int]]] = {}
+        self._reductions: dict[Pid, tuple[float, int]] = {}    # the last sample of each
         # the last census
-        self.table: list[tuple[Any, ...]] = []
-        self.table_at: float | None = None          # wall-clock time it was taken
+        self.table = Census()
+        self.kinds: dict[Pid, str] = {}
         self.census_seconds: float = 0.0            # loop time the last census took
         self.memory: dict[str, Any] = {}
 
@@ -308,68 +433,80 @@ class Sampler:
                 self._watched[pid] = now
         if len(self._watched) > self.watch_max:           # keep the most recently shown
             keep = sorted(self._watched.items(), key=lambda kv: kv[1])[-self.watch_max:]
-            self._watched = dict(keep)
-            self._points = {p: v for p, v in self._points.items() if p in self._watched}
+            for pid in set(self._watched) - {p for p, _ in keep}:
+                self._forget(pid)
 
     def _sample_processes(self, now: float) -> None:
         horizon = now - 60.0
         for pid in [p for p, seen in self._watched.items() if seen < horizon]:
-            del self._watched[pid]
-            self._points.pop(pid, None)
+            self._forget(pid)
         if not self._watched:
             return
         rows = process_table(mailbox_limit=10, pids=list(self._watched))
         alive: set[Pid] = set()
-        t = round(now - self.started, 3)
-        for row in rows:
-            pid = row[0]
+        for pid, _, _, queue, reductions, memory, _ in rows:
             alive.add(pid)
+            last = self._reductions.get(pid)
+            self._reductions[pid] = (now, reductions)
+            if last is None:
+                continue                # a rate needs two samples
             points = self._points.get(pid)
             if points is None:
                 points = self._points[pid] = deque(maxlen=self.process_points)
-            points.append((t, row[4], row[3], row[5]))
+            rate = round(max(0, reductions - last[1]) / max(1e-9, now - last[0]), 1)
+            points.append((round(now - self.started, 3), rate, queue, memory))
         for pid in [p for p in self._watched if p not in alive]:
-            del self._watched[pid]
-            self._points.pop(pid, None)
+            self._forget(pid)
 
-    def process_history(self, pid: Any) -> dict[str, list[Any]]:
-        """A followed process's recent samples, as columns (``PROCESS_SERIES``);
-        empty lists for a process that is not followed yet."""
-        points = list(self._points.get(pid, ()))
-        out: dict[str, list[Any]] = {k: [] for k in PROCESS_SERIES}
-        for (t0, r0, _, _), (t1, r1, queue, memory) in zip(points, points[1:]):
-            out["t"].append(t1)
-            out["reductions_per_second"].append(round(max(0, r1 - r0) / max(1e-9, t1 - t0), 1))
-            out["queue"].append(queue)
-            out["memory"].append(memory)
-        return out
+    def _forget(self, pid: Pid) -> None:
+        self._watched.pop(pid, None)
+        self._points.pop(pid, None)
+        self._reductions.pop(pid, None)
+
+    def process_history(self, pid: Any, last: int | None = None) -> dict[str, list[Any]]:
+        """A followed process's recent samples (the ``last`` ones), as columns
+        (``PROCESS_SERIES``); empty lists for a process not followed yet."""
+        points = self._points.get(pid)
+        if not points:
+            return {k: [] for k in PROCESS_SERIES}
+        rows = list(points) if last is None or last >= len(points) else \
+            list(itertools.islice(points, len(points) - last, None))
+        return {k: list(column) for k, column in zip(PROCESS_SERIES, zip(*rows))}
 
     # -- the census ----------------------------------------------------------------
 
     async def census(self) -> None:
-        """Walk every process, ``_CHUNK`` at a time, yielding to the loop
-        between slices; then set ``table``, ``table_at``, ``memory`` and
-        ``census_seconds`` (the loop time it took, slices only)."""
+        """Walk every process, ``_CENSUS_SLICE`` at a time, yielding to the loop
+        between slices; then set ``table`` (a ``Census``), ``kinds`` (the
+        servers, as ``server_kinds``), ``memory`` and ``census_seconds`` (the
+        loop time it took, slices only)."""
         spent = 0.0
-        t0 = time.perf_counter()
-        pids = Process.list()
-        spent += time.perf_counter() - t0
-        table: list[tuple[Any, ...]] = []
-        for i in range(0, len(pids), _CHUNK):
+        table = Census()
+        classify = _Classifier()
+        cursor: Any = None
+        while True:
             await asyncio.sleep(0)
             if current_scheduler() is None:
                 return
             t0 = time.perf_counter()
-            table.extend(process_table(mailbox_limit=MAILBOX_PREVIEW, pids=pids[i:i + _CHUNK]))
+            rows = process_table(mailbox_limit=MAILBOX_PREVIEW, after=cursor, limit=_CENSUS_SLICE)
+            for row in rows:
+                classify.add(row[0])
+            table.add(rows)
             spent += time.perf_counter() - t0
-        processes_bytes = sum(r[5] for r in table)
+            if not rows:
+                break
+            cursor = rows[-1][0]
+        classify.done()
+        table.at = time.time()
+        processes_bytes = sum(table.memory)
         rss = memory_rss()
         self.table = table
-        self.table_at = time.time()
+        self.kinds = classify.kinds
         self.census_seconds = spent
-        self.memory = {"processes": processes_bytes, "messages": sum(r[3] for r in table),
+        self.memory = {"processes": processes_bytes, "messages": sum(table.queues),
                        "other": max(0, rss - processes_bytes) if rss is not None else None,
-                       "measured_at": self.table_at}
+                       "measured_at": table.at}
 
     def series_dict(self) -> dict[str, list[Any]]:
         """``series`` as JSON-ready columns."""
@@ -477,9 +614,41 @@ _COLUMN_INDEX = {"pid": 0, "registered_name": 1, "initial_call": 2, "message_que
                  "reductions": 4, "memory": 5, "status": 6}
 
 
+def _public(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A table row with its initial call as the observer shows it."""
+    return row if "._" not in row[2] else (*row[:2], initial_call(row[2]), *row[3:])
+
+
+def _order(sort: str, reverse: bool | None) -> tuple[Callable[[Any], Any], bool]:
+    """The sort key of a table row for ``sort``, and whether it is descending."""
+    descending = sort in _NUMERIC
+    if reverse:
+        descending = not descending
+    column = _COLUMN_INDEX[sort]
+    if sort == "pid":
+        return (lambda r: pid_number(r[0])), descending
+    if sort == "registered_name":
+        return (lambda r: (r[1] is None, r[1] or "")), descending
+    return (lambda r: r[column] if r[column] is not None else ""), descending
+
+
+def _text(row: tuple[Any, ...]) -> str:
+    return f"{row[0]} {row[1] or ''} {row[2]}".lower()
+
+
+def _answer(total: int, matched: int, table: list[tuple[Any, ...]]) -> dict[str, Any]:
+    rows = [{"pid": str(r[0]), "registered_name": r[1], "initial_call": r[2],
+             "message_queue_len": r[3], "reductions": r[4], "memory": r[5], "status": r[6],
+             "current_function": where_text(where(stack(r[0]), server_class(
+                 process_info(r[0], "dictionary"))))}
+            for r in table]
+    return {"total": total, "matched": matched, "rows": rows, "pids": [r[0] for r in table]}
+
+
 def processes(sort: str = "pid", filter: str | None = None, limit: int | None = None,
               reverse: bool | None = None) -> dict[str, Any]:
-    """The process table.
+    """The process table, from one pass over every process (see
+    ``processes_in`` for a large system).
 
     Args:
         sort: a column of ``COLUMNS``; ``"pid"`` is spawn order.
@@ -499,35 +668,80 @@ def processes(sort: str = "pid", filter: str | None = None, limit: int | None = 
         ValueError: unknown ``sort``, bad ``limit``.  TypeError: bad ``filter``.
     """
     _check_table_args(sort, filter, limit, reverse)
-    table = [r if "._" not in r[2] else (*r[:2], initial_call(r[2]), *r[3:])
-             for r in process_table(mailbox_limit=MAILBOX_PREVIEW)]   # one pass, in the core
+    table = process_table(mailbox_limit=MAILBOX_PREVIEW)        # one pass, in the core
     total = len(table)
     if filter:
         needle = filter.lower()
-        table = [r for r in table if needle in f"{r[0]} {r[1] or ''} {r[2]}".lower()]
+        table = [r for r in table if needle in _text(_public(r))]
     matched = len(table)
-    descending = sort in _NUMERIC
-    if reverse:
-        descending = not descending
-    if sort == "pid":
-        if descending:
-            table.reverse()
-    else:
-        column = _COLUMN_INDEX[sort]
-        key: Callable[[Any], Any]
-        if sort == "registered_name":
-            key = lambda r: (r[1] is None, r[1] or "")
-        else:
-            key = lambda r: r[column] if r[column] is not None else ""
+    key, descending = _order(sort, reverse)
+    if sort != "pid":
         table.sort(key=key, reverse=descending)
+    elif descending:
+        table.reverse()
     if limit is not None:
         table = table[:limit]
-    rows = [{"pid": str(r[0]), "registered_name": r[1], "initial_call": r[2],
-             "message_queue_len": r[3], "reductions": r[4], "memory": r[5], "status": r[6],
-             "current_function": where_text(where(stack(r[0]), server_class(
-                 process_info(r[0], "dictionary"))))}
-            for r in table]
-    return {"total": total, "matched": matched, "rows": rows, "pids": [r[0] for r in table]}
+    return _answer(total, matched, [_public(r) for r in table])
+
+
+async def processes_in(census: Census, sort: str = "pid", filter: str | None = None,
+                       limit: int = 100, reverse: bool | None = None) -> dict[str, Any]:
+    """The process table of a large system, chosen among a ``census``'s
+    processes a slice at a time, the loop free between slices; the ones
+    chosen are then read again, so their values are the current ones (the
+    order is the census's; processes that exited since are left out).
+    Arguments and answer as ``processes``."""
+    _check_table_args(sort, filter, limit, reverse)
+    descending = (sort in _NUMERIC) != bool(reverse)
+    want = limit + limit // 5 + 10                  # spare rows for those that exited since
+    needle = filter.lower() if filter else None
+    pids, names, calls = census.pids, census.names, census.calls
+    key: Callable[[int], Any]
+    if sort in _NUMERIC:
+        key = {"message_queue_len": census.queues, "reductions": census.reductions,
+               "memory": census.memory}[sort].__getitem__
+    elif sort == "registered_name":
+        key = lambda i: (names[i] is None, names[i] or "")
+    elif sort == "initial_call":
+        key = calls.__getitem__
+    else:
+        key = census.status.__getitem__
+    pick = heapq.nlargest if descending else heapq.nsmallest
+    best: list[int] = []
+    matched = 0
+    n = len(census)
+    order = range(n - 1, -1, -1) if sort == "pid" and descending else range(n)
+    for start in range(0, n, _CHUNK):
+        if start:
+            await asyncio.sleep(0)
+        chunk: Sequence[int] = order[start:start + _CHUNK]
+        if needle:
+            chunk = [i for i in chunk
+                     if needle in f"{pids[i]} {names[i] or ''} {initial_call(calls[i]) or ''}".lower()]
+        matched += len(chunk)
+        if sort == "pid":
+            if len(best) < want:
+                best.extend(chunk[:want - len(best)])
+            elif not needle:
+                matched = n                 # spawn order: the rest need not be looked at
+                break
+        else:
+            best = pick(want, best + list(chunk), key=key)
+    fresh = {r[0]: _public(r) for r in process_table(mailbox_limit=MAILBOX_PREVIEW,
+                                                      pids=[pids[i] for i in best])}
+    table = [fresh[pids[i]] for i in best if pids[i] in fresh][:limit]
+    return await _answer_in_slices(_scheduler().process_count, matched, table)
+
+
+async def _answer_in_slices(total: int, matched: int, table: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """``_answer``, 100 rows at a time (each row's stack is looked at)."""
+    out = _answer(total, matched, table[:100])
+    for start in range(100, len(table), 100):
+        await asyncio.sleep(0)
+        more = _answer(total, matched, table[start:start + 100])
+        out["rows"] += more["rows"]
+        out["pids"] += more["pids"]
+    return out
 
 
 # -- one process: where it waits, what it runs ---------------------------------------
@@ -675,11 +889,32 @@ def process(pid: Any) -> dict[str, Any] | None:
     return out
 
 
+#: A server with more messages queued is not sent system requests: the
+#: request would wait behind them all (or, the server suspended, be searched
+#: for among them at every message).
+SYS_MAILBOX_LIMIT = 10_000
+
+
+class MailboxTooLong(LookupError):
+    """A server's mailbox is too long to send it a system request."""
+
+
+def check_mailbox(pid: Any) -> None:
+    """Raise ``MailboxTooLong`` if ``pid`` has more than ``SYS_MAILBOX_LIMIT`` messages queued."""
+    queued = process_info(pid, "message_queue_len")
+    if queued is not None and queued > SYS_MAILBOX_LIMIT:
+        raise MailboxTooLong(
+            f"{pid!r} has {queued:,} messages queued: a system request would wait behind them "
+            f"(or be searched for among them), so the observer does not send one")
+
+
 async def server_status(pid: Any, timeout: float = 1.0) -> dict[str, Any]:
     """``sys.get_status`` of a live GenServer (so its ``format_status`` applies).
 
     Raises:
-        LookupError: the process is dead or is not a GenServer.
+        LookupError: the process is dead or is not a GenServer;
+            ``MailboxTooLong``: more than ``SYS_MAILBOX_LIMIT`` messages wait
+            in its mailbox.
         actors.Timeout: it did not answer within ``timeout`` seconds.
         actors.NoProcess, actors.CallExit: it exited meanwhile.
     """
@@ -688,6 +923,7 @@ async def server_status(pid: Any, timeout: float = 1.0) -> dict[str, Any]:
         raise LookupError(f"{pid!r} is not alive")
     if server_class(pdict) is None:
         raise LookupError(f"{pid!r} is not a GenServer: only servers answer sys requests")
+    check_mailbox(pid)
     status = await actors_sys.get_status(pid, timeout=timeout)
     return status if isinstance(status, dict) else {"state": status}
 
@@ -724,37 +960,51 @@ async def server_state(pid: Any, timeout: float = 1.0) -> dict[str, Any]:
 _kind_cache: dict[Pid, str | None] = {}
 
 
-def server_kinds() -> dict[Pid, str]:
-    """``{pid: kind}`` (see ``server_kind``) for every live server, in spawn order.
+class _Classifier:
+    """Finds the servers among processes, a process at a time.
 
     A process's kind never changes, so it is looked up once (in its process
-    dictionary) and remembered while the process lives."""
-    global _kind_cache
-    seen = _kind_cache
-    fresh: dict[Pid, str | None] = {}
-    out: dict[Pid, str] = {}
-    for pid in Process.list():
-        kind = seen.get(pid, "?")
+    dictionary) and remembered, in ``_kind_cache``, while the process lives:
+    ``done()`` keeps only the processes seen since the classifier started."""
+
+    def __init__(self) -> None:
+        self.seen = _kind_cache
+        self.fresh: dict[Pid, str | None] = {}
+        self.kinds: dict[Pid, str] = {}
+
+    def add(self, pid: Pid) -> None:
+        kind = self.seen.get(pid, "?")
         if kind == "?":
-            pdict = process_info(pid, "dictionary")
-            kind = server_kind(server_class(pdict))
+            kind = server_kind(server_class(process_info(pid, "dictionary")))
             if kind is None and not process_info(pid, "reductions"):
-                continue                # not started yet: it may still become a server
-        fresh[pid] = kind
+                return                  # not started yet: it may still become a server
+        self.fresh[pid] = kind
         if kind is not None:
-            out[pid] = kind
-    _kind_cache = fresh
-    return out
+            self.kinds[pid] = kind
+
+    def done(self) -> None:
+        global _kind_cache
+        _kind_cache = self.fresh
 
 
-def supervisors() -> dict[Pid, str]:
-    """``{pid: "supervisor" | "dynamic_supervisor"}`` for every live supervisor.
+def server_kinds() -> dict[Pid, str]:
+    """``{pid: kind}`` (see ``server_kind``) for every live server, in spawn order."""
+    classify = _Classifier()
+    for pid in Process.list():
+        classify.add(pid)
+    classify.done()
+    return classify.kinds
+
+
+def supervisors(kinds: dict[Pid, str] | None = None) -> dict[Pid, str]:
+    """``{pid: "supervisor" | "dynamic_supervisor"}`` for every live supervisor
+    (among ``kinds``, ``server_kinds()`` by default).
 
     A supervisor is a GenServer whose class (in its process dictionary, as
     ``actors.reload`` finds servers) is a supervisor server; its initial
     call names the user's supervisor module, whatever it is."""
-    return {pid: kind for pid, kind in server_kinds().items()
-            if kind in ("supervisor", "dynamic_supervisor")}
+    return {pid: kind for pid, kind in (server_kinds() if kinds is None else kinds).items()
+            if kind in ("supervisor", "dynamic_supervisor") and actors.Process.alive(pid)}
 
 
 def _registry_keys(ref: Any) -> str:
@@ -768,12 +1018,13 @@ def _registry_keys(ref: Any) -> str:
     return "unique"
 
 
-def registries() -> list[dict[str, Any]]:
-    """The running ``Registry`` servers: ``[{"pid", "name", "keys"
-    ("unique" | "duplicate"), "count"}...]`` in spawn order."""
+def registries(kinds: dict[Pid, str] | None = None) -> list[dict[str, Any]]:
+    """The running ``Registry`` servers (among ``kinds``, ``server_kinds()``
+    by default): ``[{"pid", "name", "keys" ("unique" | "duplicate"),
+    "count"}...]`` in spawn order."""
     out: list[dict[str, Any]] = []
-    for pid, kind in server_kinds().items():
-        if kind != "registry":
+    for pid, kind in (server_kinds() if kinds is None else kinds).items():
+        if kind != "registry" or not actors.Process.alive(pid):
             continue
         name = process_info(pid, "registered_name")
         try:
@@ -784,57 +1035,116 @@ def registries() -> list[dict[str, Any]]:
     return out
 
 
-def names() -> dict[str, Any]:
+def names(kinds: dict[Pid, str] | None = None) -> dict[str, Any]:
     """Names: ``{"local": [{"name", "pid", "initial_call"}...], "registries":
-    [...]}`` (the running ``Registry`` servers, as ``registries()``)."""
+    [...]}`` (the running ``Registry`` servers, as ``registries(kinds)``)."""
     local: list[dict[str, Any]] = [
         {"name": n, "pid": str(p), "initial_call": initial_call(process_info(p, "initial_call"))}
         for p, n in sorted(_names_by_pid().items(), key=lambda pn: pn[1])]
-    return {"local": local, "registries": registries()}
+    return {"local": local, "registries": registries(kinds)}
 
 
-def registry(pid: Any, filter: str | None = None, limit: int = 500) -> dict[str, Any] | None:
+_REGISTRY_CACHED = 2000        # entries: above this, a registry is read at most every 10 s
+# pid -> (when, keys, owners, values): columns, so that a large registry's
+# copy adds three objects to the heap, not one per entry.
+_registry_cache: dict[Pid, tuple[float, list[Any], list[Pid], list[Any]]] = {}
+
+
+async def registry(pid: Any, filter: str | None = None, limit: int = 500,
+                   kinds: dict[Pid, str] | None = None) -> dict[str, Any] | None:
     """One registry's entries: ``{"pid", "name", "keys", "count", "matched",
-    "entries": [{"key", "pid", "value"}...]}`` (keys and values as shortened
-    reprs; ``filter`` keeps the entries whose key, owner or value contains
-    it, case-insensitive; at most ``limit`` of them).  None if ``pid`` is not
-    a running registry.
+    "entries": [{"key", "pid", "value"}...], "as_of"}`` (keys and values as
+    shortened reprs; ``filter`` keeps the entries whose key, owner or value
+    contains it, case-insensitive; at most ``limit`` of them).  None if
+    ``pid`` is not a running registry (among ``kinds``).
 
-    Cost: one ``Registry.select`` (a pass over the whole table)."""
-    if server_kinds().get(pid) != "registry":
+    Cost: one ``Registry.select`` (a pass over the whole table, in one
+    step, about a microsecond an entry), and the filter a slice at a time; a
+    registry of more than 2,000 entries is read again at most every 10
+    seconds (``as_of`` says when)."""
+    if (server_kinds() if kinds is None else kinds).get(pid) != "registry" \
+            or not actors.Process.alive(pid):
         return None
     name = process_info(pid, "registered_name")
     ref = name or pid
-    try:
-        triples = actors.Registry.select(ref)
-    except Exception:           # noqa: BLE001 - exited meanwhile
-        return None
+    now = time.time()
+    cached = _registry_cache.get(pid)
+    if cached is not None and now - cached[0] < 10.0:
+        taken, keys, owners, values = cached
+    else:
+        try:
+            triples = actors.Registry.select(ref)
+        except Exception:           # noqa: BLE001 - exited meanwhile
+            return None
+        taken = now
+        keys, owners, values = [t[0] for t in triples], [t[1] for t in triples], [t[2] for t in triples]
+        del triples
+        for old in [p for p in _registry_cache if not actors.Process.alive(p)]:
+            del _registry_cache[old]
+        if len(keys) > _REGISTRY_CACHED:
+            _registry_cache[pid] = (taken, keys, owners, values)
+        else:
+            _registry_cache.pop(pid, None)
     needle = filter.lower() if filter else None
     entries: list[dict[str, Any]] = []
-    matched = 0
-    for key, owner, value in triples:
-        row = {"key": short(key), "pid": str(owner), "value": short(value)}
-        if needle and needle not in f"{row['key']} {row['pid']} {row['value']}".lower():
-            continue
-        matched += 1
-        if len(entries) < limit:
-            entries.append(row)
-    return {"pid": str(pid), "name": name, "keys": _registry_keys(ref), "count": len(triples),
-            "matched": matched, "entries": entries}
+    matched = len(keys) if needle is None else 0
+    for i in range(min(limit, len(keys)) if needle is None else 0):
+        entries.append({"key": short(keys[i]), "pid": str(owners[i]), "value": short(values[i])})
+    for start in range(0, len(keys) if needle else 0, 250):
+        if start:
+            await asyncio.sleep(0)
+        for i in range(start, min(start + 250, len(keys))):
+            row = {"key": short(keys[i]), "pid": str(owners[i]), "value": short(values[i])}
+            if needle is not None and needle in f"{row['key']} {row['pid']} {row['value']}".lower():
+                matched += 1
+                if len(entries) < limit:
+                    entries.append(row)
+    return {"pid": str(pid), "name": name, "keys": _registry_keys(ref), "count": len(keys),
+            "matched": matched, "entries": entries, "as_of": taken}
 
 
 # -- nodes -------------------------------------------------------------------------
 
 
-def nodes() -> dict[str, Any]:
-    """Distribution: ``{"alive", "self", "nodes": [{"name"}...]}`` (the
-    connected nodes, as ``actors.Node.list()``)."""
+_nodes_seen: dict[str, float] = {}       # node -> when the observer first saw it connected
+
+
+async def nodes(timeout: float = 1.0) -> dict[str, Any]:
+    """Distribution: ``{"alive", "self", "nodes": [{"name", "ping_ms",
+    "seen_since"}...]}``: the connected nodes (``actors.Node.list()``),
+    each pinged now (``ping_ms``: the round trip, None if no answer within
+    ``timeout`` seconds) and ``seen_since``, when the observer first saw it
+    connected (Unix time)."""
     alive = actors.Node.alive()
+    names = actors.Node.list() if alive else []
+    now = time.time()
+    for name in list(_nodes_seen):
+        if name not in names:
+            del _nodes_seen[name]
+
+    async def ping(name: str) -> float | None:
+        t0 = time.perf_counter()
+        answer = await actors.Node.ping(name, timeout=timeout)
+        return round((time.perf_counter() - t0) * 1e3, 2) if answer == "pong" else None
+
+    pings = await asyncio.gather(*(ping(name) for name in names))
     return {"alive": alive, "self": actors.Node.self(),
-            "nodes": [{"name": name} for name in actors.Node.list()] if alive else []}
+            "nodes": [{"name": name, "ping_ms": ms, "seen_since": _nodes_seen.setdefault(name, now)}
+                      for name, ms in zip(names, pings)]}
 
 
 # -- supervision trees -------------------------------------------------------------
+
+
+#: Children of one supervisor that the tree lists (the rest are counted).
+MAX_CHILDREN = 100
+#: Nodes of one tree answer, at most.
+MAX_NODES = 5000
+#: ``tree(root=ALL_TREES)``: every tree whole.
+ALL_TREES = object()
+
+# What never changes about a supervisor: its parent and its options.
+_supervisor_static: dict[Pid, dict[str, Any]] = {}
 
 
 def _restart_info(child: Any) -> dict[str, Any] | None:
@@ -845,76 +1155,115 @@ def _restart_info(child: Any) -> dict[str, Any] | None:
     return {"reason": short(reason), "time": when}
 
 
-def _supervisor_facts(state: dict[str, Any], kind: str) -> dict[str, Any]:
-    """What the tree shows of one supervisor, read from its state (``sys.get_state``)."""
+def _static_facts(state: dict[str, Any], parent: Any) -> dict[str, Any]:
     intensity = state.get("intensity")
     module = state.get("module")
-    children: list[dict[str, Any]] = []
-    for child in list(state.get("children", {}).values()):
+    return {"parent": parent, "strategy": state.get("strategy", "one_for_one"),
+            "max_restarts": getattr(intensity, "max_restarts", None),
+            "max_seconds": getattr(intensity, "max_seconds", None),
+            "max_children": jsonable(state.get("max_children")),
+            "module": label(type(module)) if module is not None else None}
+
+
+def _children(state: dict[str, Any], kind: str) -> tuple[list[dict[str, Any]], int]:
+    """The first ``MAX_CHILDREN`` children of a supervisor's state, and how many there are."""
+    table: dict[Any, Any] = state.get("children", {})
+    out: list[dict[str, Any]] = []
+    for child in itertools.islice(table.values(), MAX_CHILDREN):
         spec = child.spec
         modules = default_modules(spec)
-        children.append({
+        out.append({
             "id": None if kind == "dynamic_supervisor" else label(child.id),
             "pid": jsonable(child.pid), "ref": child.pid,
             "type": spec.type, "restart": child.restart, "restarts": child.restarts,
             "last_restart": _restart_info(child), "shutdown": jsonable(child.shutdown),
             "modules": [label(m) for m in cast("Sequence[Any]", modules)]
             if isinstance(modules, (list, tuple)) else label(modules)})
-    return {
-        "strategy": state.get("strategy", "one_for_one"),
-        "max_restarts": getattr(intensity, "max_restarts", None),
-        "max_seconds": getattr(intensity, "max_seconds", None),
-        "max_children": jsonable(state.get("max_children")),
-        "module": label(type(module)) if module is not None else None,
-        "children": children,
-    }
+    return out, len(table)
 
 
-async def tree(timeout: float = 1.0) -> list[dict[str, Any]]:
-    """The supervision trees, one per root supervisor (one that no other
-    supervisor supervises), in spawn order.
+async def tree(timeout: float = 1.0, kinds: dict[Pid, str] | None = None,
+               root: Any = ALL_TREES) -> list[dict[str, Any]]:
+    """The supervision trees, one per root supervisor (one whose parent is not
+    a supervisor), in spawn order.
 
     A supervisor is ``{"pid", "name", "kind", "strategy", "max_restarts",
-    "max_seconds", "max_children", "module", "children": [...], "error"}``;
-    a child is ``{"id", "pid", "type", "restart", "restarts",
-    "last_restart", "shutdown", "name", "modules"}`` where ``pid`` is the
-    pid, ``"restarting"`` or None (not running), ``id`` is None under a
-    DynamicSupervisor, ``restarts`` counts the supervisor's restarts of it
-    and ``last_restart`` is ``{"reason", "time"}`` (Unix time) of the last
-    one, or None.  A child that is a supervisor also has the supervisor's
-    keys (its own subtree).  ``error`` is set when a supervisor did not
-    answer within ``timeout`` seconds (busy restarting, or exiting).
+    "max_seconds", "max_children", "module", "children": [...],
+    "children_total", "error"}``; a child is ``{"id", "pid", "type",
+    "restart", "restarts", "last_restart", "shutdown", "name", "modules"}``
+    where ``pid`` is the pid, ``"restarting"`` or None (not running), ``id``
+    is None under a DynamicSupervisor, ``restarts`` counts the supervisor's
+    restarts of it and ``last_restart`` is ``{"reason", "time"}`` (Unix
+    time) of the last one, or None.  A child that is a supervisor also has
+    the supervisor's keys (its own subtree).  A supervisor lists its first
+    ``MAX_CHILDREN`` children (``children_total`` counts them all), and an
+    answer at most ``MAX_NODES`` nodes.  ``error`` is set when a supervisor
+    did not answer within ``timeout`` seconds (busy restarting, or exiting).
 
-    Runs inside a process (it asks each supervisor for its state with
-    ``sys.get_state``).
+    ``root``: by default every tree is given whole; with a root's name or
+    pid number (a str), or None for the first root, only that tree is, and
+    the others are listed without children (``"collapsed": true``).
+
+    Runs inside a process (it asks the supervisors with ``sys``); each
+    supervisor's parent and options are asked once and remembered.
     """
-    kinds = supervisors()
+    sups = supervisors(kinds)
     named = _names_by_pid()
-    found: dict[Pid, tuple[dict[str, Any] | None, str | None]] = {}
-    for pid, kind in kinds.items():
-        try:
-            found[pid] = (_supervisor_facts(await actors_sys.get_state(pid, timeout=timeout), kind),
-                          None)
-        except Exception as exc:        # noqa: BLE001 - shown on the page
-            found[pid] = (None, f"{type(exc).__name__}: {exc}")
-    supervised = {c["ref"] for facts, _ in found.values() if facts for c in facts["children"]}
+    for gone in [p for p in _supervisor_static if p not in sups]:
+        del _supervisor_static[gone]
+    states: dict[Pid, dict[str, Any]] = {}
+    errors: dict[Pid, str] = {}
 
-    def node(pid: Pid, seen: frozenset[Pid]) -> dict[str, Any]:
-        facts, error = found.get(pid, (None, None))
-        out: dict[str, Any] = {"pid": str(pid), "name": named.get(pid), "kind": kinds.get(pid),
-                               "error": error}
-        out.update({k: v for k, v in (facts or {}).items() if k != "children"})
+    async def ask(pid: Pid, with_parent: bool) -> None:
+        try:
+            if with_parent:
+                status = await actors_sys.get_status(pid, timeout=timeout)
+                states[pid] = status["state"]
+                _supervisor_static[pid] = _static_facts(status["state"], status["parent"])
+            else:
+                states[pid] = await actors_sys.get_state(pid, timeout=timeout)
+        except Exception as exc:        # noqa: BLE001 - shown on the page
+            errors[pid] = f"{type(exc).__name__}: {exc}"
+
+    for pid in sups:
+        if pid not in _supervisor_static:
+            await ask(pid, True)
+    roots = [pid for pid in sups if _supervisor_static.get(pid, {}).get("parent") not in sups]
+    full: set[Pid] = set()
+    if root is ALL_TREES:
+        full = set(roots)
+    else:
+        chosen = next((p for p in roots if root is not None and (
+            named.get(p) == root or str(pid_number(p)) == root)), roots[0] if roots else None)
+        if chosen is not None:
+            full = {chosen}
+    budget = [MAX_NODES]
+
+    async def node(pid: Pid, expand: bool, seen: frozenset[Pid]) -> dict[str, Any]:
+        facts = {k: v for k, v in _supervisor_static.get(pid, {}).items() if k != "parent"}
+        out: dict[str, Any] = {"pid": str(pid), "name": named.get(pid), "kind": sups.get(pid),
+                               **facts, "error": None}
         children: list[dict[str, Any]] = []
         out["children"] = children
+        if not expand:
+            out["collapsed"] = True
+            return out
+        if pid not in states and pid not in errors:
+            await ask(pid, False)
+        out["error"] = errors.get(pid)
+        listed, out["children_total"] = _children(states.get(pid, {}), sups.get(pid, ""))
         seen = seen | {pid}
-        for child in (facts or {}).get("children", []):
+        for child in listed:
+            budget[0] -= 1
+            if budget[0] < 0:
+                break
             ref = child.pop("ref")
             entry = dict(child, name=named.get(ref) if isinstance(ref, Pid) else None)
-            if ref in found and ref not in seen:
-                sub = node(ref, seen)
+            if isinstance(ref, Pid) and ref in sups and ref not in seen:
+                sub = await node(ref, True, seen)
                 entry.update({k: v for k, v in sub.items() if k not in entry or k == "children"})
                 entry["kind"], entry["error"] = sub["kind"], sub["error"]
             children.append(entry)
         return out
 
-    return [node(pid, frozenset()) for pid in kinds if pid not in supervised]
+    return [await node(pid, pid in full, frozenset()) for pid in roots]

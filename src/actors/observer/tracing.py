@@ -219,7 +219,7 @@ class Tracer:
             session.ours = False
             try:
                 await actors_sys.trace(session.pid, False, timeout=timeout)
-            except Exception:           # noqa: BLE001 - it exited meanwhile, or is stuck
+            except Exception:           # noqa: BLE001, S110 - it exited meanwhile, or is stuck
                 pass
 
     def _forget(self, session: Session) -> None:

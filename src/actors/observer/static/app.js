@@ -371,7 +371,8 @@ function processesView() {
       const qs = q();
       const params = new URLSearchParams({sort: sortKey(), limit: qs.get("limit") || "100", reverse: qs.get("reverse") === "1" ? "1" : "0", filter: qs.get("filter") || ""});
       const t = await api("/api/processes?" + params);
-      count.textContent = num(t.rows.length) + " shown of " + num(t.matched) + " matching, " + num(t.total) + " processes";
+      count.textContent = num(t.rows.length) + " shown of " + num(t.matched) + " matching, " + num(t.total) + " processes" +
+        (t.as_of ? " (a large system: chosen from the census of " + clock(t.as_of) + ", values current)" : "");
       heads.querySelectorAll("th").forEach(th => {
         const c = COLUMNS.find(c => c.key === th.dataset.col);
         th.classList.toggle("sorted", !!c.sort && c.sort === sortKey());
@@ -566,17 +567,16 @@ function treeView() {
       main.append(h("h2", {text: "Supervision trees"}), h("div", {class: "tree-layout"}, roots, h("div", null, graph, details)));
     },
     async update() {
-      const trees = await api("/api/tree");
+      const trees = await api("/api/tree?root=" + encodeURIComponent(query().get("root") || ""));
       const json = JSON.stringify(trees);
       if (json === lastJson) return;
       lastJson = json;
       if (!trees.length) { fill(roots, h("div", {class: "muted", text: "no supervisors are running"})); fill(graph); fill(details); return; }
-      const want = query().get("root");
       const keyOf = r => r.name || pidNumber(r.pid) || r.pid;
-      const chosen = trees.find(r => String(keyOf(r)) === want) || trees[0];
+      const chosen = trees.find(r => !r.collapsed) || trees[0];
       fill(roots, h("h3", {text: "Root supervisors"}), trees.map(r => h("a", {nav: "/tree?root=" + encodeURIComponent(keyOf(r)), class: r === chosen ? "on" : "",
         data: {root: r.pid}}, (r.name || r.pid), " ", h("span", {class: "muted", text: r.kind === "dynamic_supervisor" ? "dynamic" : r.strategy || ""}))));
-      fill(graph, drawTree(chosen));
+      fill(graph, drawTree(chosen), moreNote(chosen));
       const rows = [];
       (function walk(n, path) {
         for (const c of n.children || []) {
@@ -649,6 +649,15 @@ function drawTree(root) {
     g.appendChild(group);
   }
   return g;
+}
+// Supervisors list their first children only (the server caps them): say how many more.
+function moreNote(root) {
+  const notes = [];
+  (function walk(n) {
+    if (n.children_total > (n.children || []).length) notes.push((n.name || n.id || n.pid) + ": " + (n.children_total - n.children.length) + " more children not drawn");
+    (n.children || []).forEach(walk);
+  })(root);
+  return notes.length ? h("div", {class: "muted", text: notes.join(" · ")}) : null;
 }
 function clip(s, n) { s = String(s); return s.length > n ? s.slice(0, n - 1) + "\u2026" : s; }
 
@@ -741,10 +750,10 @@ function nodesView() {
           h("div", {class: "card"}, h("div", {class: "v", text: n.self}), h("div", {class: "k", text: "this node"})),
           h("div", {class: "card"}, h("div", {class: "v", text: n.nodes.length}), h("div", {class: "k", text: "connected nodes"}))),
         h("div", {class: "panel table-wrap"}, h("h3", {text: "Connected nodes"}), n.nodes.length ? h("table", null,
-          h("thead", null, h("tr", null, ["node", "messages in", "messages out", "bytes in", "bytes out", "since"].map(t => h("th", {text: t})))),
+          h("thead", null, h("tr", null, ["node", "round trip (ping)", "connected"].map(t => h("th", {text: t})))),
           h("tbody", {id: "node-rows"}, n.nodes.map(c => h("tr", {data: {node: c.name}}, h("td", {class: "mono", text: c.name}),
-            h("td", {class: "num", text: num(c.messages_in)}), h("td", {class: "num", text: num(c.messages_out)}),
-            h("td", {class: "num", text: bytes(c.bytes_in)}), h("td", {class: "num", text: bytes(c.bytes_out)}), h("td", {text: c.since ? ago(c.since) : "-"})))))
+            h("td", {class: "num", text: c.ping_ms === null ? "no answer" : c.ping_ms.toFixed(2) + " ms"}),
+            h("td", {text: c.seen_since ? "since " + clock(c.seen_since) + " (" + ago(c.seen_since) + ")" : "-"})))))
           : h("div", {class: "muted", text: "no node is connected"})));
     },
   };
