@@ -497,7 +497,8 @@ def test_the_system_series_count_crashes_and_restarts(run):
 
 def test_the_census_and_the_sparklines(run):
     """A census walks every process in slices (memory of all processes, queued
-    messages); a followed process gets a history of reductions per second,
+    messages), and the last one is freed in slices unless a request is still
+    reading it; a followed process gets a history of reductions per second,
     queue and memory, one point per sample; at most ``watch_max`` are followed."""
     async def main():
         pids = [actors.spawn(idle) for _ in range(2500)]
@@ -508,6 +509,14 @@ def test_the_census_and_the_sparklines(run):
         await sampler.census()
         assert len(sampler.table) == len(actors.Process.list())
         assert sampler.memory["messages"] == 3 and sampler.memory["processes"] > 2500 * 100
+        assert sampler.memory["mailboxes"] > 0
+        first = sampler.table
+        first.users = 1                         # a request is reading it
+        await sampler.census()
+        assert sampler.table is not first and len(first) == len(sampler.table)
+        first.users = 0
+        await first.release()                   # nobody is: freed, a slice at a time
+        assert len(first) == 0 and len(first.queues) == 0
         sampler.watch([pids[0], pids[1], pids[2]])
         sampler.sample()
         sampler.sample()

@@ -156,7 +156,9 @@ async def start(host: str = "127.0.0.1", port: int = 0, token: str | None = None
     token = token or secrets.token_urlsafe(18)
     sampler = snapshot.Sampler()
     sampler.sample()
-    await sampler.census()
+    # The census yields to the event loop between slices: run it as an asyncio
+    # task (from a process, its slices would run back to back within a tick).
+    await asyncio.get_running_loop().create_task(sampler.census())
     gate = _Gate(token, host, allowed_hosts)
     tracer = tracing.Tracer()
     app = _make_app(gate, sampler, tracer)

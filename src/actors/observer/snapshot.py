@@ -293,7 +293,8 @@ class Census:
     ``at`` is the wall-clock time it was taken.
     """
 
-    __slots__ = ("at", "calls", "memory", "names", "pids", "queues", "reductions", "status")
+    __slots__ = ("at", "calls", "memory", "names", "pids", "queues", "reductions", "status",
+                 "users")
 
     def __init__(self) -> None:
         self.pids: list[Pid] = []
@@ -304,6 +305,7 @@ class Census:
         self.memory = array("q")
         self.status: list[str] = []
         self.at: float | None = None
+        self.users = 0                  # requests reading it now
 
     def __len__(self) -> int:
         return len(self.pids)
@@ -318,6 +320,18 @@ class Census:
             self.reductions.append(reductions)
             self.memory.append(memory)
             self.status.append(status)
+
+    async def release(self) -> None:
+        """Empty the columns a slice at a time (freeing 100,000 references at
+        once would hold the loop for milliseconds), unless a request is
+        reading them (``users``): then they are freed when it is done."""
+        if self.users:
+            return
+        for column in (self.pids, self.names, self.calls, self.status):
+            while column:
+                del column[-20_000:]
+                await asyncio.sleep(0)
+        self.queues, self.reductions, self.memory = array("q"), array("q"), array("q")
 
     def extended(self, rows: list[tuple[Any, ...]]) -> Census:
         """A copy with ``rows`` appended (the columns are copied, not the
@@ -484,6 +498,8 @@ class Sampler:
         table = Census()
         classify = _Classifier()
         cursor: Any = None
+        queued: list[Pid] = []                  # the processes with messages waiting
+        total_memory = total_messages = mailboxes = 0
         while True:
             await asyncio.sleep(0)
             if current_scheduler() is None:
@@ -492,20 +508,38 @@ class Sampler:
             rows = process_table(mailbox_limit=MAILBOX_PREVIEW, after=cursor, limit=_CENSUS_SLICE)
             for row in rows:
                 classify.add(row[0])
+                if row[3]:
+                    queued.append(row[0])
+                    total_messages += row[3]
+                total_memory += row[5]
             table.add(rows)
             spent += time.perf_counter() - t0
             if not rows:
                 break
             cursor = rows[-1][0]
-        classify.done()
+        # Mailboxes apart: the processes with messages queued, measured without them.
+        for start in range(0, len(queued), _CENSUS_SLICE):
+            await asyncio.sleep(0)
+            t0 = time.perf_counter()
+            some = queued[start:start + _CENSUS_SLICE]
+            full = {r[0]: r[5] for r in process_table(mailbox_limit=MAILBOX_PREVIEW, pids=some)}
+            for pid, bare in ((r[0], r[5]) for r in process_table(mailbox_limit=0, pids=some)):
+                mailboxes += max(0, full.get(pid, bare) - bare)
+            spent += time.perf_counter() - t0
+        if sum(map(len, _kind_cache)) > len(table) + 1000:   # enough have exited to bother
+            for shard in _kind_cache:
+                await asyncio.sleep(0)
+                _Classifier.prune(list(shard))
         table.at = time.time()
-        processes_bytes = sum(table.memory)
         rss = memory_rss()
-        self.table = table
+        old, self.table = self.table, table
+        await old.release()
         self.kinds = classify.kinds
         self.census_seconds = spent
-        self.memory = {"processes": processes_bytes, "messages": sum(table.queues),
-                       "other": max(0, rss - processes_bytes) if rss is not None else None,
+        processes_bytes = total_memory - mailboxes
+        self.memory = {"processes": processes_bytes, "mailboxes": mailboxes,
+                       "messages": total_messages,
+                       "other": max(0, rss - total_memory) if rss is not None else None,
                        "measured_at": table.at}
 
     def series_dict(self) -> dict[str, list[Any]]:
@@ -561,7 +595,8 @@ def system(sampler: Sampler | None = None) -> dict[str, Any]:
     ``restarts_per_second``, ``loop_lag_ms`` (how late the event loop ran
     the sampler's timer), ``registered`` (how many local names),
     ``memory_rss`` (bytes), ``memory`` (by kind, from the last census:
-    ``processes``, ``other``, ``messages`` queued), ``uptime`` (seconds),
+    ``processes``, ``mailboxes`` and ``other`` bytes, ``messages`` queued),
+    ``uptime`` (seconds),
     ``started`` (Unix time), ``versions``, ``node`` (its name, or None),
     ``history`` (``[seconds, messages/s, steps/s]`` samples, oldest first)
     and ``series`` (every sampled value, as columns: ``SERIES``).
@@ -692,6 +727,15 @@ async def processes_in(census: Census, sort: str = "pid", filter: str | None = N
     order is the census's; processes that exited since are left out).
     Arguments and answer as ``processes``."""
     _check_table_args(sort, filter, limit, reverse)
+    census.users += 1
+    try:
+        return await _choose(census, sort, filter, limit, reverse)
+    finally:
+        census.users -= 1
+
+
+async def _choose(census: Census, sort: str, filter: str | None, limit: int,
+                  reverse: bool | None) -> dict[str, Any]:
     descending = (sort in _NUMERIC) != bool(reverse)
     want = limit + limit // 5 + 10                  # spare rows for those that exited since
     needle = filter.lower() if filter else None
@@ -727,8 +771,11 @@ async def processes_in(census: Census, sort: str = "pid", filter: str | None = N
                 break
         else:
             best = pick(want, best + list(chunk), key=key)
-    fresh = {r[0]: _public(r) for r in process_table(mailbox_limit=MAILBOX_PREVIEW,
-                                                      pids=[pids[i] for i in best])}
+    fresh: dict[Pid, tuple[Any, ...]] = {}
+    for start in range(0, len(best), _CENSUS_SLICE):
+        await asyncio.sleep(0)
+        some = [pids[i] for i in best[start:start + _CENSUS_SLICE]]
+        fresh.update((r[0], _public(r)) for r in process_table(mailbox_limit=MAILBOX_PREVIEW, pids=some))
     table = [fresh[pids[i]] for i in best if pids[i] in fresh][:limit]
     return await _answer_in_slices(_scheduler().process_count, matched, table)
 
@@ -957,34 +1004,40 @@ async def server_state(pid: Any, timeout: float = 1.0) -> dict[str, Any]:
 # -- names -------------------------------------------------------------------------
 
 
-_kind_cache: dict[Pid, str | None] = {}
+# pid -> its kind (None: not a server), in shards: one dict of 100,000 entries
+# would hold the loop for milliseconds each time it grows (a rehash of all).
+_SHARDS = 64
+_kind_cache: list[dict[Pid, str | None]] = [{} for _ in range(_SHARDS)]
 
 
 class _Classifier:
     """Finds the servers among processes, a process at a time.
 
     A process's kind never changes, so it is looked up once (in its process
-    dictionary) and remembered, in ``_kind_cache``, while the process lives:
-    ``done()`` keeps only the processes seen since the classifier started."""
+    dictionary) and remembered in ``_kind_cache`` while the process lives
+    (``prune`` forgets the dead; the cache is changed in place, so that a
+    census of 100,000 processes does not rebuild, and regrow, a dict of them)."""
 
     def __init__(self) -> None:
-        self.seen = _kind_cache
-        self.fresh: dict[Pid, str | None] = {}
         self.kinds: dict[Pid, str] = {}
 
     def add(self, pid: Pid) -> None:
-        kind = self.seen.get(pid, "?")
+        shard = _kind_cache[hash(pid) % _SHARDS]
+        kind = shard.get(pid, "?")
         if kind == "?":
             kind = server_kind(server_class(process_info(pid, "dictionary")))
             if kind is None and not process_info(pid, "reductions"):
                 return                  # not started yet: it may still become a server
-        self.fresh[pid] = kind
+            shard[pid] = kind
         if kind is not None:
             self.kinds[pid] = kind
 
-    def done(self) -> None:
-        global _kind_cache
-        _kind_cache = self.fresh
+    @staticmethod
+    def prune(pids: list[Pid]) -> None:
+        """Forget those of ``pids`` that have exited."""
+        for pid in pids:
+            if not Process.alive(pid):
+                _kind_cache[hash(pid) % _SHARDS].pop(pid, None)
 
 
 def server_kinds() -> dict[Pid, str]:
@@ -992,7 +1045,8 @@ def server_kinds() -> dict[Pid, str]:
     classify = _Classifier()
     for pid in Process.list():
         classify.add(pid)
-    classify.done()
+    for shard in _kind_cache:
+        _Classifier.prune(list(shard))
     return classify.kinds
 
 

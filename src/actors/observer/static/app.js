@@ -180,12 +180,15 @@ function chartWidth() {
   const cols = Math.max(1, Math.floor((W + 16) / (420 + 16)));
   return Math.max(240, Math.floor((W - 16 * (cols - 1)) / cols) - 34);
 }
-function sparkline(values, w, hgt) {
-  w = w || 64; hgt = hgt || 18;
+// A sparkline of the last values: from 0 to the largest (or, ``range``, from the
+// smallest to the largest); a flat series is drawn across the middle.
+function sparkline(values, range) {
+  const w = 56, hgt = 18;
   const e = svg("svg", {class: "spark", width: w, height: hgt, viewBox: `0 0 ${w} ${hgt}`, "aria-hidden": "true"});
   if (!values || values.length < 2) return e;
-  const max = Math.max(1e-9, ...values), n = values.length;
-  const pts = values.map((v, i) => (i * (w - 2) / (n - 1) + 1).toFixed(1) + "," + (hgt - 1 - (hgt - 2) * v / max).toFixed(1));
+  const hi = Math.max(...values), lo = range ? Math.min(...values) : 0, n = values.length;
+  const y = v => hi === lo ? (lo ? hgt / 2 : hgt - 1) : hgt - 1 - (hgt - 2) * (v - lo) / (hi - lo);
+  const pts = values.map((v, i) => (i * (w - 2) / (n - 1) + 1).toFixed(1) + "," + y(v).toFixed(1));
   e.appendChild(svg("polyline", {points: pts.join(" ")}));
   return e;
 }
@@ -310,7 +313,8 @@ function systemView() {
       const bar = h("div", {class: "bar"}, kinds.map(([k, n, cls]) => { const sp = h("span", {class: cls, title: k + ": " + bytes(n)}); sp.style.width = (100 * n / total).toFixed(2) + "%"; return sp; }));
       fill(memory, h("h3", {text: "Memory by kind"}), h("div", {class: "muted", text: "resident " + bytes(s.memory_rss) + (m.measured_at ? " · processes measured " + ago(m.measured_at) : "")}), bar,
         h("div", {class: "legend"}, kinds.map(([k, n, cls]) => h("span", null, h("i", {class: cls}), k + " " + bytes(n)))),
-        h("div", {class: "muted", text: num(m.messages) + " queued messages in all mailboxes"}));
+        h("div", {class: "muted", text: num(m.messages) + " messages queued in all mailboxes"}),
+        h("p", {class: "muted", text: "processes: their coroutines, dictionaries and control blocks; mailboxes: the queued messages (estimated); other: the rest of this OS process (Python objects, code, libraries)."}));
       const sr = s.series || {};
       const t = sr.t || [];
       const col = k => sr[k] || [];
@@ -331,8 +335,7 @@ function systemView() {
 // -- Processes ---------------------------------------------------------------------
 const COLUMNS = [
   {key: "pid", title: "pid", sort: "pid"},
-  {key: "registered_name", title: "name", sort: "registered_name"},
-  {key: "initial_call", title: "initial call", sort: "initial_call", cls: "hide-narrow"},
+  {key: "registered_name", title: "name or initial call", sort: "registered_name"},
   {key: "current_function", title: "current function", cls: "hide-narrow"},
   {key: "message_queue_len", title: "msgq", sort: "message_queue_len", num: true, spark: "queue"},
   {key: "reductions", title: "reductions", sort: "reductions", num: true, spark: "reductions_per_second"},
@@ -389,8 +392,10 @@ function processesView() {
           else if (c.key === "status") td.appendChild(statusBadge(v));
           else if (c.key === "memory") td.append(bytes(v));
           else if (c.num) td.append(num(v));
+          else if (c.key === "registered_name") td.appendChild(v ? h("div", {class: "ellipsis name", title: r.initial_call, text: v})
+                                                               : h("div", {class: "ellipsis muted", title: r.initial_call, text: r.initial_call}));
           else td.appendChild(h("div", {class: "ellipsis", title: v || "", text: v === null ? "" : v}));
-          if (c.spark && r.history && r.history[c.spark]) td.appendChild(sparkline(r.history[c.spark]));
+          if (c.spark && r.history && r.history[c.spark]) td.appendChild(sparkline(r.history[c.spark], c.key === "memory"));
           tr.appendChild(td);
         }
         return tr;
