@@ -884,7 +884,7 @@ def where_text(place: dict[str, Any] | None) -> str:
     if place is None:
         return ""
     if place["file"] is None:
-        return place["function"]
+        return str(place["function"])
     return f"{place['function']} ({os.path.basename(place['file'])}:{place['line']})"
 
 
@@ -991,7 +991,8 @@ async def server_state(pid: Any, timeout: float = 1.0) -> dict[str, Any]:
     status = await server_status(pid, timeout)
     state = status.get("state")
     if isinstance(state, dict):
-        pairs = itertools.islice(cast("dict[Any, Any]", state).items(), _MESSAGES_LIMIT)
+        attributes: dict[Any, Any] = state  # pyright: ignore[reportUnknownVariableType]
+        pairs = itertools.islice(attributes.items(), _MESSAGES_LIMIT)
         shown: Any = {label(k): short(v) for k, v in pairs}
     else:
         shown = short(state)

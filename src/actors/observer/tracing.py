@@ -30,7 +30,7 @@ import logging
 import threading
 import time
 from collections import deque
-from typing import Any, cast
+from typing import Any
 
 from actors import sys as actors_sys
 from actors.lowlevel import Pid, is_alive
@@ -84,7 +84,7 @@ def event_of(trace: Any, created: float) -> dict[str, Any]:
     ("in"/"out"), "kind" ("call"/"cast"/"info"/"reply"), "message",
     "peer"}`` (``peer``: who sent a call, or whom a reply went to)."""
     out: dict[str, Any] = {"time": created, "dir": None, "kind": None, "message": None, "peer": None}
-    event: tuple[Any, ...] = cast("tuple[Any, ...]", trace) if type(trace) is tuple else ()
+    event: tuple[Any, ...] = trace if type(trace) is tuple else ()  # pyright: ignore[reportUnknownVariableType]
     if len(event) >= 3 and event[0] == "in":
         out.update(dir="in", kind=str(event[1]), message=snapshot.short(event[2]))
         if event[1] == "call" and len(event) >= 4:
@@ -99,7 +99,7 @@ def event_of(trace: Any, created: float) -> dict[str, Any]:
 def _caller(from_: Any) -> str:
     """The pid of a call's ``from_`` (``(pid, ref)``), as text."""
     if type(from_) is tuple:
-        parts = cast("tuple[Any, ...]", from_)
+        parts: tuple[Any, ...] = from_  # pyright: ignore[reportUnknownVariableType]
         return str(parts[0]) if parts else ""
     return str(from_)
 
