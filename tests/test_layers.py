@@ -10,9 +10,9 @@ never one above:
 2. OTP: ``child_spec``, ``gen_server``, ``_supervision``, ``supervisor``,
    ``dynamic_supervisor``, ``task``, ``task_supervisor``, ``agent``,
    ``registry``, ``introspection``; and the Erlang distribution: ``actors.dist``
-   (its wire-level modules ``flags``, ``handshake`` and ``epmd`` are layer 0:
-   they import nothing from actors but each other) and ``actors.node``, the
-   public ``Node`` on it.
+   (its wire-level modules ``flags``, ``handshake``, ``epmd`` and ``tls`` are
+   layer 0: they import nothing from actors but each other) and
+   ``actors.node``, the public ``Node`` on it.
 3. tools inside processes: ``sys``, ``reload``.
 4. the ``actors`` package (``__init__.py``): re-exports the public names and
    registers the hooks that let a lower layer call a higher one
@@ -70,6 +70,7 @@ LAYERS = {
     "actors.dist.flags": 0,
     "actors.dist.handshake": 0,
     "actors.dist.epmd": 0,
+    "actors.dist.tls": 0,
     "actors.sys": 3,
     "actors.reload": 3,
     "actors": 4,

@@ -95,6 +95,7 @@ from .node import NodeDown as NodeDown
 from .dist.etf import Atom as Atom
 from .dist.etf import ImproperList as ImproperList
 from . import node as _node
+from . import peer as peer
 from . import gen_server as _gen_server
 from . import registry as _registry
 from . import runtime as _runtime
@@ -144,7 +145,7 @@ del _obj
 
 __all__ = [
     "Agent", "Child", "ChildSpec", "Continue", "DynamicSupervisor", "GenServer", "HIBERNATE", "IDLE_TIMEOUT", "IdleTimeout", "Ignore",
-    "Atom", "ImproperList", "Node", "NodeDown",
+    "Atom", "ImproperList", "Node", "NodeDown", "peer",
     "NOREPLY", "NoReply", "Reply", "Registry", "ReloadReport", "Stop", "Supervisor", "Task", "TaskSupervisor",
     "ANY", "ActorsError", "AlreadyRegistered", "CallExit", "Down", "Exit", "MockClock",
     "NoProcess", "Pid", "Process", "ProcessExit", "Ref", "Runtime", "StartError", "ThreadRuntime",

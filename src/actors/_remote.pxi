@@ -214,8 +214,8 @@ cdef tuple _check_name_at(object dest, str what):
     """``(name, node)`` from a ``(name, node)`` destination, checked."""
     if len(<tuple>dest) != 2 or not isinstance((<tuple>dest)[0], str) \
             or not isinstance((<tuple>dest)[1], str):
-        raise TypeError(f"{what}: a name on a node must be a (name, node) tuple of two str, "
-                        f"got {dest!r}")
+        raise TypeError(f"{what}: dest, a name on a node, must be a (name, node) tuple of "
+                        f"two str, got {dest!r}")
     return (str((<tuple>dest)[0]), str((<tuple>dest)[1]))
 
 
@@ -401,6 +401,19 @@ def remote_monitor(pid, target, ref):
         return None
     _add_monitor(r, t, <Ref?>ref)
     return t
+
+
+def remote_monitored(pid, local, ref):
+    """``local`` monitors the process ``pid`` of another node with ``ref``, a
+    monitor that node has made already (a spawn request's ``monitor``
+    option): record it, as ``monitor`` would, without asking.  False if
+    ``local`` is not alive."""
+    cdef Pid r = _check_remote(pid, "remote_monitored(pid)")
+    cdef Pid l = _check_pid(local, "remote_monitored(local)")
+    if l.state == S_DEAD or l.exiting:
+        return False
+    _add_monitor(l, r, <Ref?>ref)
+    return True
 
 
 def remote_demonitor(pid, ref):

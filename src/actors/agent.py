@@ -73,6 +73,30 @@ subclass ``class Stack(Agent)`` gets its own id, ``Stack``.  Name an agent
 (``name=`` a ``str`` or ``via(registry, key)``) so that clients find it
 again after a restart.
 
+Agents on other nodes
+---------------------
+Every client function also takes an agent of another node: its ``Pid``,
+or ``(name, node)``.  The functions still run inside the agent, so on its
+node; and since actors never pickles, a function travels by name, as
+``(module, qualname)``, and the agent's node imports it.  So it must be a
+function defined at the top level of a module that both nodes can import,
+and the agent's node must allow that module (``allow_spawn`` of
+``Node.start``, as for ``Node.spawn``)::
+
+    # shop/stock.py, on both nodes:  def add(state, item, n): ...
+    # the agent's node: await Node.start("shop@host", allow_spawn=["shop.stock"])
+    await Agent.update(("stock", "shop@host"), stock.add, "apples", 3)
+
+A lambda, a nested function, a bound method or a ``functools.partial``
+raises ``TypeError`` before anything is sent, as do arguments that cannot
+travel as terms (``str``, ``bytes``, numbers, tuples, lists, dicts, pids...).
+A module the agent's node does not allow raises ``PermissionError``, a
+function it cannot find ``LookupError``, and a result that cannot travel
+back ``TypeError``: the agent goes on in each case.  A function that raises
+crashes the agent as on one node; the caller's ``CallExit`` then has the
+reason ``(class name, message)``, e.g. ``("ValueError", "bad state")``, as
+every exception that crosses nodes.
+
 When (not) to use an agent
 --------------------------
 Use an agent for shared state that is read and replaced in small steps: a
@@ -82,12 +106,21 @@ one-off computation use a ``Task``.
 """
 from __future__ import annotations
 
+# Requests are untyped (Any) and matched by shape, as in `type(request) is
+# tuple and len(request) == 3`; pyright narrows them to tuple[Unknown, ...],
+# which its strict mode reports at every use.
+# pyright: reportUnknownArgumentType=false, reportUnknownVariableType=false
+
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, TypeVarTuple, cast, overload
 
 from .lowlevel import Pid, ServerRef
 from .child_spec import ChildSpec
-from .gen_server import Continue, GenServer, NoReply, Reply, bad_request
+from .dist.etf import Atom
+from .dist.remote import (
+    error_from_wire, error_to_wire, function_from_wire, function_to_wire, is_function_ref, remote_node,
+)
+from .gen_server import NOREPLY, Continue, GenServer, NoReply, Reply, bad_request
 from .lowlevel import check_server
 from .lowlevel import call          # GenServer.call's fast path; works outside processes too
 
@@ -101,6 +134,9 @@ _UPDATE = "update"
 _GET_AND_UPDATE = "get_and_update"
 _CAST = "cast"
 _CALLS = (_GET, _UPDATE, _GET_AND_UPDATE)
+# An agent answers a request from another node with one of these.
+_OK = Atom("ok")
+_ERROR = Atom("error")
 
 
 def _check_fn(fn: Any, what: str) -> None:
@@ -124,6 +160,25 @@ def _malformed(request: Any, ops: tuple[str, ...]) -> str | None:
 
 def _is_awaitable(value: object) -> bool:
     return hasattr(type(value), "__await__")
+
+
+async def _remote_call(agent: Any, node: str, op: str, fn: Any, args: tuple[Any, ...],
+                       timeout: float | None, what: str) -> Any:
+    """``op`` on an agent of another node: ``fn`` travels by name."""
+    kind, value = await call(agent, (op, function_to_wire(fn, what, node), args), timeout)
+    if kind != _OK:
+        raise error_from_wire(value, node)
+    return value
+
+
+def _reply_remote(from_: Any, reply: Any) -> None:
+    """Answer a caller on another node with ``reply`` (what ``_apply`` returned)."""
+    if type(reply) is Reply:
+        reply = reply.value
+    try:
+        GenServer.reply(from_, (_OK, reply))
+    except TypeError as exc:                # the result cannot travel
+        GenServer.reply(from_, (_ERROR, error_to_wire(exc)))
 
 
 class Agent(GenServer):
@@ -200,14 +255,23 @@ class Agent(GenServer):
                   timeout: float | None = 5.0) -> Any:
         """Return ``fn(state, *args)``, computed inside the agent.
 
+        ``agent`` may be on another node (a ``Pid`` or ``(name, node)``):
+        ``fn`` then travels by name (see "Agents on other nodes").
+
         Raises:
             NoProcess: no such agent.
             CallExit: the agent exited (for example because ``fn`` raised).
             Timeout: no answer within ``timeout`` seconds (default 5).
+            TypeError: ``fn`` is not callable; for an agent of another node,
+                ``fn`` or ``args`` (or the result) cannot travel.
+            PermissionError: the agent's node does not allow ``fn``'s module.
         """
         if type(agent) is not Pid:
             check_server(agent, "agent", "Agent.get")
         _check_fn(fn, "Agent.get")
+        node = remote_node(agent)
+        if node is not None:
+            return await _remote_call(agent, node, _GET, fn, args, timeout, "Agent.get")
         return await call(agent, (_GET, fn, args), timeout)
 
     @staticmethod
@@ -218,11 +282,15 @@ class Agent(GenServer):
         Returns once the agent has stored the new state.
 
         Raises:
-            NoProcess, CallExit, Timeout: as ``get``.
+            NoProcess, CallExit, Timeout, TypeError, PermissionError: as ``get``.
         """
         if type(agent) is not Pid:
             check_server(agent, "agent", "Agent.update")
         _check_fn(fn, "Agent.update")
+        node = remote_node(agent)
+        if node is not None:
+            await _remote_call(agent, node, _UPDATE, fn, args, timeout, "Agent.update")
+            return
         await call(agent, (_UPDATE, fn, args), timeout)
 
     @overload
@@ -243,13 +311,18 @@ class Agent(GenServer):
             ``result``; the agent keeps ``new_state``.
 
         Raises:
-            NoProcess, CallExit, Timeout: as ``get``.  If ``fn`` does not
+            NoProcess, CallExit, Timeout, TypeError, PermissionError: as
+                ``get``.  If ``fn`` does not
                 return a pair, the agent crashes with a ``TypeError``
                 (``CallExit``).
         """
         if type(agent) is not Pid:
             check_server(agent, "agent", "Agent.get_and_update")
         _check_fn(fn, "Agent.get_and_update")
+        node = remote_node(agent)
+        if node is not None:
+            return await _remote_call(agent, node, _GET_AND_UPDATE, fn, args, timeout,
+                                      "Agent.get_and_update")
         return await call(agent, (_GET_AND_UPDATE, fn, args), timeout)
 
     # cast and stop take an agent and a function, where GenServer's take a
@@ -259,12 +332,17 @@ class Agent(GenServer):
              *args: *_Ts) -> None:
         """Replace the state with ``fn(state, *args)`` without waiting; never fails.
 
-        Returns at once, even if the agent does not exist.
+        Returns at once, even if the agent does not exist.  (For an agent of
+        another node, ``fn`` and ``args`` that cannot travel raise
+        ``TypeError``; a module that node does not allow is logged there and
+        the request dropped.)
         """
         if type(agent) is not Pid:
             check_server(agent, "agent", "Agent.cast")
         _check_fn(fn, "Agent.cast")
-        GenServer.cast(agent, (_CAST, fn, args))
+        node = remote_node(agent)
+        sent: Any = fn if node is None else function_to_wire(fn, "Agent.cast", node)
+        GenServer.cast(agent, (_CAST, sent, args))
 
     @staticmethod
     async def stop(agent: ServerRef, reason: Any = "normal",  # pyright: ignore[reportIncompatibleMethodOverride]
@@ -289,6 +367,8 @@ class Agent(GenServer):
 
     def handle_call(self, request: Any, from_: Any) -> Any:
         """``get``, ``update`` and ``get_and_update``: apply the function to the state."""
+        if type(request) is tuple and len(request) == 3 and is_function_ref(request[1]):
+            return self._serve_remote(request, from_)
         why = _malformed(request, _CALLS)
         if why is not None:                 # a client's bad request must not kill the agent
             return bad_request(self, "Agent", request, why)
@@ -300,6 +380,12 @@ class Agent(GenServer):
 
     def handle_cast(self, request: Any) -> Any:
         """``cast``: apply the function to the state; nobody waits for it."""
+        if type(request) is tuple and len(request) == 3 and is_function_ref(request[1]):
+            try:                            # from another node: the function by name
+                request = (request[0], function_from_wire(request[1], "Agent.cast"), request[2])
+            except Exception as exc:  # noqa: BLE001 (nobody to answer: log and drop it)
+                bad_request(self, "Agent", request, str(exc))
+                return None
         why = _malformed(request, (_CAST,))
         if why is not None:                 # nobody to answer: log and drop it
             bad_request(self, "Agent", request, why)
@@ -311,15 +397,38 @@ class Agent(GenServer):
         self.state = value
         return None
 
-    async def handle_continue(self, arg: tuple[str, Any, Any]) -> None:
+    async def handle_continue(self, arg: tuple[Any, ...]) -> None:
         """Finish an async function's result before any other message."""
-        op, from_, awaitable = arg
+        op, from_, awaitable = arg[:3]
         value = await awaitable
         if op == _CAST:
             self.state = value
+        elif len(arg) == 4:                 # a call from another node
+            _reply_remote(from_, self._apply(op, value))
         else:
             reply = self._apply(op, value)
             GenServer.reply(from_, reply.value if type(reply) is Reply else reply)
+
+    def _serve_remote(self, request: tuple[Any, Any, Any], from_: Any) -> Any:
+        """A call from another node: ``fn`` is a name, and the answer is
+        ``("ok", result)`` or ``("error", (ClassName, message))`` when the
+        request is refused (the agent goes on).  If ``fn`` raises, the agent
+        crashes, as for a local call."""
+        op, ref, args = request
+        try:
+            fn = function_from_wire(ref, f"Agent.{op}")
+            if type(op) is not str or op not in _CALLS:
+                raise ValueError(f"unknown operation {op!r}")
+            if type(args) is not tuple:
+                raise TypeError(f"args must be a tuple, got {args!r}")
+        except Exception as exc:  # noqa: BLE001 (refused: the caller raises it)
+            GenServer.reply(from_, (_ERROR, error_to_wire(exc)))
+            return NOREPLY
+        value = fn(self.state, *args)
+        if _is_awaitable(value):
+            return NoReply(Continue((op, from_, value, "remote")))
+        _reply_remote(from_, self._apply(op, value))
+        return NOREPLY
 
     def _apply(self, op: str, value: Any) -> Any:
         """Finish request ``op`` given ``fn``'s result ``value``; return the reply."""

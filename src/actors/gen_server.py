@@ -103,6 +103,20 @@ mailbox.  A server that exits during a call raises ``CallExit`` (with
 that calls itself gets ``CallExit("calling_self")`` instead of a deadlock.
 ``start``/``start_link``/``stop`` wait forever unless given ``timeout=``.
 
+Servers on other nodes
+----------------------
+On a node (``actors.Node``), ``call``, ``cast`` and ``stop`` also take a
+server of another node: its ``Pid``, or ``(name, node)`` for a name
+registered there.  ``call`` and ``cast`` speak OTP's own format, so they
+reach BEAM ``gen_server``s too, and BEAM processes reach Python servers;
+``stop`` is between Python nodes.  Requests and replies travel as terms: a
+request that cannot raises ``TypeError`` before anything is sent, and a
+reply that cannot (say, an open file) raises ``TypeError`` in the caller
+while the server goes on (it logs the error).  A server that cannot be
+reached, or whose node is lost during the call, exits the call with
+``CallExit("noconnection")``; an exception that makes it exit arrives as
+the reason ``(class name, message)``.
+
 When (not) to use a GenServer
 -----------------------------
 Use one to serialize access to state or to a resource, or to model a
@@ -128,9 +142,11 @@ from .lowlevel import (
     call_in_process, check_seconds, check_server, in_process,
 )
 from .child_spec import ChildSpec
+from .dist.etf import Atom
+from .dist.remote import error_from_wire, error_to_wire, remote_node
 from typing import TypeAlias
 
-# What a server argument may be: a Pid, a locally registered name, or a via(registry, key).
+# What a server argument may be: a Pid, a registered name, (name, node), or a via(registry, key).
 ServerRef: TypeAlias = lowlevel.ServerRef
 
 __all__ = [
@@ -144,6 +160,9 @@ CALL = "$gen_call"
 CAST = "$gen_cast"
 STOP = "$gen_stop"
 SYSTEM = "$system"
+#: The reply a server sends instead of one that cannot travel to the caller's
+#: node: ``(REPLY_ERROR, (ClassName, message))``; ``GenServer.call`` raises it.
+REPLY_ERROR = Atom("$gen_reply_error")
 #: Process dictionary key holding a server's current class (set at start,
 #: updated by a code upgrade): how ``actors.reload`` finds the servers to upgrade.
 GEN_SERVER_KEY = "$gen_server"
@@ -360,18 +379,26 @@ class GenServer:
 
         Raises:
             NoProcess: the server does not exist.
-            CallExit: it exited before replying (``.reason``).
+            CallExit: it exited before replying (``.reason``), or its node
+                cannot be reached (``"noconnection"``).
             Timeout: no reply within ``timeout`` seconds (default 5).
-            TypeError: ``server`` is not a Pid, a name or a via.
+            TypeError: ``server`` is not a Pid, a name, ``(name, node)`` or
+                a via; or (another node) the request or the reply cannot
+                travel.
         """
         if type(server) is not Pid:
             check_server(server, "server", "GenServer.call")
-        return await lowlevel.call(server, request, timeout)
+        result = await lowlevel.call(server, request, timeout)
+        if type(result) is tuple and len(result) == 2 and type(result[0]) is Atom \
+                and result[0] == REPLY_ERROR:
+            raise error_from_wire(result[1], f"GenServer.call: the reply of {server!r}")
+        return result
 
     @staticmethod
     def cast(server: ServerRef, request: Any) -> None:
         """Send ``request`` to ``server`` without waiting; never fails (but a
-        ``server`` that is not a Pid, a name or a via is a ``TypeError``)."""
+        ``server`` that is not a Pid, a name, ``(name, node)`` or a via, or a
+        ``request`` that cannot travel to its node, is a ``TypeError``)."""
         if type(server) is not Pid:
             check_server(server, "server", "GenServer.cast")
         try:
@@ -388,12 +415,16 @@ class GenServer:
     async def stop(server: ServerRef, reason: Any = "normal", timeout: float | None = None) -> None:
         """Stop ``server`` with ``reason`` and wait until it has exited.
 
-        The server runs ``terminate(reason)`` first.
+        The server runs ``terminate(reason)`` first.  It may be a Python
+        server on another node.
 
         Raises:
             NoProcess: the server does not exist.
             Timeout: it did not exit within ``timeout`` seconds.
-            TypeError: ``server`` is not a Pid, a name or a via.
+            CallExit: it exited with another reason (``"noconnection"``: its
+                node cannot be reached).
+            TypeError: ``server`` is not a Pid, a name, ``(name, node)`` or
+                a via, or ``reason`` cannot travel to its node.
         """
         check_server(server, "server", "GenServer.stop")
         check_seconds(timeout, "timeout", allow_none=True)
@@ -603,12 +634,18 @@ async def _loop(server: GenServer, cls: type, parent: Pid | None, action: Any) -
                     raise
                 tp = type(result)
                 if tp is Reply:
-                    reply(from_, result.value)
+                    try:
+                        reply(from_, result.value)
+                    except TypeError as exc:        # it cannot travel to the caller's node
+                        _reply_failed(server, from_, exc)
                     action = result.action
                 elif tp is NoReply:
                     action = result.action
                 else:
-                    reply(from_, result)
+                    try:
+                        reply(from_, result)
+                    except TypeError as exc:
+                        _reply_failed(server, from_, exc)
                     continue
                 if not _is_action(action):
                     raise _BadReturn(action)
@@ -667,6 +704,15 @@ async def _run_action(server: GenServer, action: Any, is_async: frozenset[str]) 
     if action is HIBERNATE:
         gc.collect(0)
     return None
+
+
+def _reply_failed(server: GenServer, from_: Any, exc: TypeError) -> None:
+    """A reply to a caller on another node could not be encoded: the server
+    goes on, and the caller gets ``TypeError`` instead of the reply."""
+    lowlevel.report(_logger, logging.ERROR, "bad_reply", server._pid,
+                    "%s %r: its reply to %r cannot travel to node %s: %s", type(server).__qualname__,
+                    server._pid, from_[0], from_[0].node, exc, why=str(exc), stacklevel=2)
+    lowlevel.reply(from_, (REPLY_ERROR, error_to_wire(exc)))
 
 
 def _drop_malformed_call(server: GenServer, cls: type, msg: tuple[Any, ...]) -> None:
@@ -753,17 +799,30 @@ async def _system_message(server: GenServer, msg: tuple[Any, ...]) -> Any:
 
 
 async def stop_process(server: ServerRef, reason: Any, timeout: float | None) -> None:
-    """Ask a GenServer-based process to stop with ``reason``; wait for its exit."""
-    pid = server if isinstance(server, Pid) else lowlevel.whereis(server)
-    if pid is None or not lowlevel.is_alive(pid):
-        raise NoProcess(f"stop: no process {server!r}")
+    """Ask a GenServer-based process to stop with ``reason``; wait for its exit.
+
+    ``server`` may be on another node (a remote ``Pid`` or ``(name, node)``):
+    the request travels there, and a server that cannot be reached exits the
+    call with ``"noconnection"`` (``CallExit``).
+    """
+    if remote_node(server) is not None:
+        target: Any = server                 # monitored and sent to as it is
+    else:
+        local: Any = server[0] if type(server) is tuple else server      # (name, this node): name
+        target = local if isinstance(local, Pid) else lowlevel.whereis(local)
+        if target is None or not lowlevel.is_alive(target):
+            raise NoProcess(f"stop: no process {server!r}")
     if not in_process():
-        await call_in_process(stop_process, pid, reason, timeout)
+        await call_in_process(stop_process, target, reason, timeout)
         return
-    if pid is lowlevel.self():
+    if target is lowlevel.self():
         raise CallExit("calling_self", "stop: a process cannot stop itself this way; raise Stop(reason)")
-    ref = lowlevel.monitor(pid)
-    lowlevel.send(pid, (STOP, None, reason))
+    ref = lowlevel.monitor(target)
+    try:
+        lowlevel.send(target, (STOP, None, reason))
+    except TypeError:                        # the reason cannot travel: nothing was sent
+        lowlevel.demonitor(ref, flush=True)
+        raise
     down = await lowlevel.receive(Down(ref, ANY, ANY), timeout=timeout, default=None)
     if down is None:
         lowlevel.demonitor(ref, flush=True)

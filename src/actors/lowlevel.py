@@ -117,6 +117,7 @@ from ._core import remote_exit as remote_exit
 from ._core import remote_gone as remote_gone
 from ._core import remote_link as remote_link
 from ._core import remote_monitor as remote_monitor
+from ._core import remote_monitored as remote_monitored
 from ._core import remote_peers as remote_peers
 from ._core import remote_pid as remote_pid
 from ._core import remote_ref as remote_ref
@@ -136,9 +137,10 @@ def check_server(server: Any, arg: str, what: str) -> None:
     node)`` tuple or a ``via``."""
     if type(server) is Pid or isinstance(server, (str, via)):
         return
-    if (type(server) is tuple and len(server) == 2 and isinstance(server[0], str)
-            and isinstance(server[1], str)):
-        return
+    if type(server) is tuple:
+        parts = cast("tuple[object, ...]", server)
+        if len(parts) == 2 and isinstance(parts[0], str) and isinstance(parts[1], str):
+            return
     raise TypeError(f"{what}: {arg} must be a Pid, a registered name (str), a (name, node) "
                     f"tuple or via(registry, key), got {server!r}")
 
@@ -201,7 +203,7 @@ __all__ = [
     "via_register", "via_unregister", "Where",
     # processes of other nodes (for actors.dist)
     "node_name", "pid_to_wire", "ref_to_wire", "remote_demonitor", "remote_down", "remote_exit",
-    "remote_gone", "remote_link", "remote_monitor", "remote_peers", "remote_pid", "remote_ref",
+    "remote_gone", "remote_link", "remote_monitor", "remote_monitored", "remote_peers", "remote_pid", "remote_ref",
     "remote_unlink", "set_node",
 ]
 # The core's public names (send, receive, Pid...) are imported above for the

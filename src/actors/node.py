@@ -25,6 +25,10 @@ from typing import Any, NamedTuple
 
 from . import lowlevel
 from .dist.bridge import Bridge
+from .dist.cookie import check_cookie, read_cookie
+from .dist.remote import function_to_wire
+from .dist.tls import SSLOption, warn_if_unencrypted
+from .dist.tls import split as split_ssl
 from .dist.node import DistNode
 from .lowlevel import Pid, Ref
 
@@ -45,9 +49,10 @@ class NodeDown(NamedTuple):
 class _State:
     """The running node: its wire, its bridge, and who monitors which node."""
 
-    def __init__(self, dist: DistNode, bridge: Bridge) -> None:
+    def __init__(self, dist: DistNode, bridge: Bridge, ssl: SSLOption = None) -> None:
         self.dist = dist
         self.bridge = bridge
+        self.ssl = ssl
         self.monitors: dict[str, list[Pid]] = {}
 
 
@@ -96,7 +101,7 @@ class Node:
     @staticmethod
     async def start(name: str, cookie: str | bytes | None = None, *, hidden: bool = True,
                     listen: str = "127.0.0.1", allow_spawn: bool | list[str] | None = None,
-                    ssl: Any = None, epmd_port: int | None = None,
+                    ssl: SSLOption = None, epmd_port: int | None = None,
                     ticktime: float | None = None) -> str:
         """Make this runtime the node ``name`` (``"name@host"``).
 
@@ -113,8 +118,10 @@ class Node:
             listen: the interface to listen on (loopback by default).
             allow_spawn: the modules other nodes may spawn functions of
                 (``True``: any; ``None``: none, spawns fail ``not_allowed``).
-            ssl: an ``ssl.SSLContext`` for TLS distribution (``-proto_dist
-                inet_tls``).
+            ssl: TLS distribution (``-proto_dist inet_tls``): a ``(server,
+                client)`` pair of ``ssl.SSLContext``, e.g. from
+                ``actors.dist.tls.contexts(certfile, keyfile, cafile=...)``.
+                Listening beyond loopback without it logs a warning.
             epmd_port: the epmd port.
             ticktime: ``net_ticktime`` in seconds (default 60).
 
@@ -132,15 +139,12 @@ class Node:
             raise RuntimeError("Node.start: no actors runtime is running")
         if _state is not None:
             raise RuntimeError(f"Node.start: this runtime is the node {_state.dist.name} already")
-        if cookie is None:
-            from .dist.cookie import read_cookie
-            cookie = read_cookie()
-        elif not isinstance(cookie, (str, bytes)) or not cookie:
-            raise TypeError(f"Node.start(cookie=...): must be a non-empty str or bytes, got {cookie!r}")
+        cookie = read_cookie() if cookie is None else check_cookie(cookie, "Node.start(cookie)")
         if not isinstance(hidden, bool):
             raise TypeError(f"Node.start(hidden=...): must be a bool, got {hidden!r}")
         if not isinstance(listen, str):
             raise TypeError(f"Node.start(listen=...): must be a str, got {listen!r}")
+        server_ssl, _ = split_ssl(ssl, "Node.start(ssl)")
         bridge = Bridge(_check_allow_spawn(allow_spawn))
         options: dict[str, Any] = {}
         if ticktime is not None:
@@ -149,8 +153,9 @@ class Node:
             options["ssl"] = ssl
         dist = await DistNode.start(name, cookie, host=listen, epmd_port=epmd_port, hidden=hidden,
                                     codec=bridge.codec, **options)
+        warn_if_unencrypted(listen, server_ssl)
         bridge.attach(dist)
-        state = _State(dist, bridge)
+        state = _State(dist, bridge, ssl)
         bridge.on_nodedown = lambda node, reason: _nodedown(state, node)
         lowlevel.set_node(name, dist.creation, bridge)
         _state = state
@@ -242,44 +247,47 @@ class Node:
         module and qualified name, if its ``allow_spawn`` lets it.
 
         Raises:
+            TypeError: ``fn`` is not an async function defined at the top
+                level of a module (a lambda, a closure, a bound method).
             actors.StartError: the node refused (reason ``"not_allowed"``),
                 could not start it (``"badarg"``) or is unreachable
                 (``"noconnection"``).
         """
-        return await _spawn(node, fn, args, link=False, what="spawn")
+        pid, _ = await _spawn(node, fn, args, link=False, monitor=False, what="spawn")
+        return pid
 
     @staticmethod
     async def spawn_link(node: str, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> Pid:
         """``spawn``, linked to the caller atomically."""
-        return await _spawn(node, fn, args, link=True, what="spawn_link")
+        pid, _ = await _spawn(node, fn, args, link=True, monitor=False, what="spawn_link")
+        return pid
 
     @staticmethod
     async def spawn_monitor(node: str, fn: Callable[..., Coroutine[Any, Any, Any]],
                             *args: Any) -> tuple[Pid, Ref]:
-        """``spawn``, then monitored by the caller: ``(pid, ref)``."""
-        pid = await _spawn(node, fn, args, link=False, what="spawn_monitor")
-        return pid, lowlevel.monitor(pid)
+        """``spawn``, monitored by the caller atomically: ``(pid, ref)``."""
+        pid, ref = await _spawn(node, fn, args, link=False, monitor=True, what="spawn_monitor")
+        assert ref is not None
+        return pid, ref
 
 
-async def _spawn(node: str, fn: Any, args: tuple[Any, ...], *, link: bool, what: str) -> Pid:
+async def _spawn(node: str, fn: Any, args: tuple[Any, ...], *, link: bool, monitor: bool,
+                 what: str) -> tuple[Pid, Ref | None]:
     _check_node(node, what)
     lowlevel.check_async_fn(fn, f"Node.{what}")
-    module, qualname = getattr(fn, "__module__", None), getattr(fn, "__qualname__", "")
-    if not module or "<" in qualname:
-        raise ValueError(f"Node.{what}(fn): fn must be a module-level async function (the other "
-                         f"node imports it by name), got {fn!r}")
+    module, qualname = (str(part) for part in function_to_wire(fn, f"Node.{what}", node))
     me = lowlevel.self()
     if node == lowlevel.node_name():
-        return lowlevel.spawn_link(fn, *args) if link else lowlevel.spawn(fn, *args)
+        if monitor:
+            return lowlevel.spawn_monitor(fn, *args)
+        return (lowlevel.spawn_link(fn, *args) if link else lowlevel.spawn(fn, *args)), None
     state = _need(what)
-    req = state.bridge.spawn_request(node, me, module, qualname, list(args), link)
+    req = state.bridge.spawn_request(node, me, module, qualname, list(args), link, monitor)
     _, result = await lowlevel.receive((req, lowlevel.ANY), timeout=SPAWN_TIMEOUT)
     if type(result) is not Pid:
         raise lowlevel.StartError(result, f"Node.{what}: {node} did not start "
                                           f"{module}.{qualname}: {result}")
-    if link:
-        state.bridge.linked(result, me)
-    return result
+    return result, (req if monitor else None)
 
 
 async def _connect_or_down(state: _State, node: str) -> None:
@@ -290,6 +298,22 @@ async def _connect_or_down(state: _State, node: str) -> None:
 def _nodedown(state: _State, node: str) -> None:
     for pid in state.monitors.pop(node, []):
         lowlevel.send(pid, NodeDown(node))
+
+
+def start_options() -> dict[str, Any]:
+    """How this runtime's node was started: ``name``, ``cookie``, ``listen``,
+    ``epmd_port`` (resolved), ``ticktime``, ``hidden`` and ``ssl``; what
+    ``actors.peer`` needs to start nodes that join it.
+
+    Raises:
+        RuntimeError: the runtime is not a node.
+    """
+    state = _need("start_options")
+    dist = state.dist
+    from .dist.epmd import default_epmd_port
+    return {"name": dist.name, "cookie": dist.cookie, "listen": dist.host,
+            "epmd_port": dist.epmd_port if dist.epmd_port is not None else default_epmd_port(),
+            "ticktime": dist.ticktime, "hidden": dist.hidden, "ssl": state.ssl}
 
 
 async def start_for_run(name: str, cookie: str | bytes | None) -> Callable[[], Coroutine[Any, Any, None]]:

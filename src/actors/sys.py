@@ -86,6 +86,27 @@ exist raises ``NoProcess``; one that exits before answering raises
 ``CallExit("calling_self")``.  The functions work from a process and from
 plain asyncio code running an ``actors.Runtime``.
 
+Servers on other nodes
+----------------------
+Every function here also takes a server of another Python node: its
+``Pid`` or ``(name, node)``.  What it answers travels as terms, so:
+
+* ``replace_state``'s ``fn`` and ``change_code``'s ``cls`` travel by name,
+  as ``(module, qualname)``: they must be defined at the top level of a
+  module both nodes import, and the server's node must allow that module
+  (``allow_spawn``, as for ``Node.spawn``), else ``PermissionError``; a
+  lambda or a closure raises ``TypeError`` before anything is sent;
+* ``get_state`` (and ``replace_state``'s answer) raises ``TypeError``,
+  naming the attribute, if the state holds something that cannot travel;
+  ``get_status`` shows the class as ``"module.qualname"`` and anything
+  that cannot travel as its ``repr`` (it is for people to read);
+* an error raised in the server comes back as the same class when it is a
+  builtin one (``ValueError``, ``TypeError``...), else as ``RuntimeError``
+  naming the class; ``statistics`` times are ``datetime`` again.
+
+A node that cannot be reached, or is lost, makes them raise
+``CallExit("noconnection")``.
+
 ``format_status``
 -----------------
 A server class may define ``format_status(self, status) -> status`` to
@@ -110,6 +131,10 @@ from . import gen_server as _gs
 from .lowlevel import (
     ANY, CallExit, Down, Exit, NoProcess, Pid, Timeout, call_in_process, check_seconds,
     check_server, in_process,
+)
+from .dist.remote import (
+    encodable, error_from_wire, error_to_wire, function_from_wire, function_to_wire, is_function_ref,
+    remote_node,
 )
 from .gen_server import GenServer, NoReply, Reply, ServerRef, Stop
 
@@ -149,7 +174,7 @@ async def get_state(server: ServerRef, timeout: float | None = 5.0) -> dict[str,
     """The server's state: a shallow copy of its instance attributes.
 
     Args:
-        server: a ``Pid``, registered name or ``via``.
+        server: a ``Pid``, registered name, ``(name, node)`` or ``via``.
         timeout: seconds to wait for the answer (``None``: forever).
 
     Returns:
@@ -169,7 +194,7 @@ async def replace_state(server: ServerRef, fn: Callable[[dict[str, Any]], Any],
     """Replace the server's state with ``fn(state)``, run inside the server.
 
     Args:
-        server: a ``Pid``, registered name or ``via``.
+        server: a ``Pid``, registered name, ``(name, node)`` or ``via``.
         fn: called with the state dict (a copy, as ``get_state`` returns it);
             returns the new state dict (it may be the same dict, changed).
             May be an ``async`` function.
@@ -186,7 +211,9 @@ async def replace_state(server: ServerRef, fn: Callable[[dict[str, Any]], Any],
     """
     if not callable(fn):
         raise TypeError(f"replace_state(server, fn): fn must be callable, got {fn!r}")
-    state: dict[str, Any] = await _request(server, ("replace_state", fn), timeout, "replace_state")
+    node = remote_node(server)
+    sent: Any = fn if node is None else function_to_wire(fn, "sys.replace_state", node)
+    state: dict[str, Any] = await _request(server, ("replace_state", sent), timeout, "replace_state")
     return state
 
 
@@ -202,7 +229,7 @@ async def get_status(server: ServerRef, timeout: float | None = 5.0) -> dict[str
     ``format_status(self, status)`` gets the dict and returns the one shown.
 
     Args:
-        server: a ``Pid``, registered name or ``via``.
+        server: a ``Pid``, registered name, ``(name, node)`` or ``via``.
         timeout: seconds to wait for the answer (``None``: forever).
 
     Raises:
@@ -221,7 +248,7 @@ async def suspend(server: ServerRef, timeout: float | None = 5.0) -> None:
     server does nothing.
 
     Args:
-        server: a ``Pid``, registered name or ``via``.
+        server: a ``Pid``, registered name, ``(name, node)`` or ``via``.
         timeout: seconds to wait for the answer (``None``: forever).
 
     Raises:
@@ -236,7 +263,7 @@ async def resume(server: ServerRef, timeout: float | None = 5.0) -> None:
     Resuming a running server does nothing.
 
     Args:
-        server: a ``Pid``, registered name or ``via``.
+        server: a ``Pid``, registered name, ``(name, node)`` or ``via``.
         timeout: seconds to wait for the answer (``None``: forever).
 
     Raises:
@@ -252,7 +279,7 @@ async def trace(server: ServerRef, flag: bool, timeout: float | None = 5.0) -> N
     documentation for their text and their ``pid`` and ``event`` fields.
 
     Args:
-        server: a ``Pid``, registered name or ``via``.
+        server: a ``Pid``, registered name, ``(name, node)`` or ``via``.
         flag: ``True`` or ``False``.
         timeout: seconds to wait for the answer (``None``: forever).
 
@@ -270,7 +297,7 @@ async def statistics(server: ServerRef, flag: bool | str,
     """Count the messages a server handles: start, stop, or read the counts.
 
     Args:
-        server: a ``Pid``, registered name or ``via``.
+        server: a ``Pid``, registered name, ``(name, node)`` or ``via``.
         flag: ``True`` starts counting (from zero, also when already on),
             ``False`` stops, ``"get"`` reads.
         timeout: seconds to wait for the answer (``None``: forever).
@@ -318,13 +345,17 @@ async def change_code(server: ServerRef, cls: type, extra: Any = None, timeout: 
     """
     if not (isinstance(cls, type) and issubclass(cls, GenServer)):
         raise TypeError(f"change_code(server, cls): cls must be a GenServer subclass, got {cls!r}")
-    await _request(server, ("change_code", cls, extra), timeout, "change_code")
+    node = remote_node(server)
+    new: Any = cls if node is None else function_to_wire(cls, "sys.change_code", node)
+    await _request(server, ("change_code", new, extra), timeout, "change_code")
 
 
-def _resolve(server: Any, what: str) -> Pid:
-    if isinstance(server, Pid):
+def _resolve(server: Any, what: str) -> Any:
+    """The process to ask: a local Pid, or a remote Pid or ``(name, node)`` as it is."""
+    if isinstance(server, Pid) or remote_node(server) is not None:
         return server
-    pid = lowlevel.whereis(server)       # TypeError for what is neither a Pid, a name nor a via
+    name = server[0] if type(server) is tuple else server      # (name, this node)
+    pid = lowlevel.whereis(name)         # TypeError for what is neither a Pid, a name nor a via
     if pid is None:
         raise NoProcess(f"sys.{what}: no process is registered as {server!r}")
     return pid
@@ -336,7 +367,9 @@ async def _request(server: ServerRef, request: tuple[Any, ...], timeout: float |
     Like ``GenServer.call``, the caller monitors the server and sends the
     request itself; but the answer is addressed to a short-lived relay
     process that forwards it, so that an answer arriving after ``timeout``
-    dies with the relay instead of landing in the caller's mailbox.
+    dies with the relay instead of landing in the caller's mailbox.  A
+    server on another node answers in terms (see ``_to_wire``), turned back
+    here (``_from_wire``).
     """
     check_seconds(timeout, "timeout", allow_none=True)
     check_server(server, "server", f"sys.{what}")
@@ -349,7 +382,13 @@ async def _request(server: ServerRef, request: tuple[Any, ...], timeout: float |
     tag = lowlevel.make_ref()
     relay, rref = lowlevel.spawn_monitor(_relay, me, tag)
     mref = lowlevel.monitor(pid)
-    lowlevel.send(pid, (SYSTEM, (relay, tag), request))
+    try:
+        lowlevel.send(pid, (SYSTEM, (relay, tag), request))
+    except TypeError:                    # cannot travel to the server's node: nothing was sent
+        lowlevel.exit(relay, "kill")
+        lowlevel.demonitor(rref, flush=True)
+        lowlevel.demonitor(mref, flush=True)
+        raise
     msg = await lowlevel.receive((tag, ANY), Down(mref, ANY, ANY), timeout=timeout, default=None)
     if msg is None:
         lowlevel.exit(relay, "kill")
@@ -373,6 +412,9 @@ async def _request(server: ServerRef, request: tuple[Any, ...], timeout: float |
         lowlevel.demonitor(mref, flush=True)
         lowlevel.demonitor(rref, flush=True)
     kind, value = msg[1]
+    node = remote_node(pid)
+    if node is not None:
+        kind, value = _from_wire(request, kind, value, node)
     if kind == "ok":
         return value
     raise value                                                # raised inside the server
@@ -430,7 +472,7 @@ async def _answer(server: _Running, from_: Any, request: Any, suspended: bool) -
         if kind == "get_state":
             value = _state(server)
         elif kind == "replace_state":
-            value = await _replace_state(server, request[1])
+            value = await _replace_state(server, _local_function(request[1]))
         elif kind == "get_status":
             value = _status(server, suspended)
         elif kind == "suspend":
@@ -446,25 +488,85 @@ async def _answer(server: _Running, from_: Any, request: Any, suspended: bool) -
                 raise RuntimeError(
                     f"change_code: {server._pid!r} is running; suspend it first (code changes only "
                     f"between callbacks of a suspended server)")
-            await _change_code(server, request[1], request[2])
+            await _change_code(server, _local_function(request[1]), request[2])
         else:
             raise ValueError(f"unknown system request {request!r}")
     except Exception as exc:  # noqa: BLE001 (sent back to the caller)
-        _reply(server, from_, ("error", exc))
+        _reply(server, from_, ("error", exc), request)
     else:
-        _reply(server, from_, ("ok", value))
+        _reply(server, from_, ("ok", value), request)
     return suspended
 
 
-def _reply(server: _Running, from_: Any, answer: tuple[Any, ...]) -> None:
+def _local_function(fn: Any) -> Any:
+    """``fn``, or the function it names if it came from another node by name."""
+    return function_from_wire(fn, "sys") if is_function_ref(fn) else fn
+
+
+def _reply(server: _Running, from_: Any, answer: tuple[Any, ...], request: Any) -> None:
     if from_ is None:
         return
+    if type(from_) is tuple and len(from_) == 2 and type(from_[0]) is Pid:
+        node = remote_node(from_[0])
+        if node is not None:
+            answer = _to_wire(server, request, answer, node)
     try:
         lowlevel.reply(from_, answer)
     except TypeError:
         lowlevel.report(_logger, logging.WARNING, "bad_request", server._pid,
                         "%r: system message with a malformed from_ %r", server._pid, from_,
                         request=from_, why="from_ must be the caller's (pid, ref)", stacklevel=2)
+
+
+# -- answers to another node ------------------------------------------------------------
+# Only terms travel: an error as (ClassName, message), times as ISO 8601
+# text; get_status shows the class by name and what cannot travel by its repr
+# (it is for people to read); a state that cannot travel is an error (it is data).
+
+_TIMES = ("start_time", "current_time")
+
+
+def _to_wire(server: _Running, request: Any, answer: tuple[Any, ...], node: str) -> tuple[Any, ...]:
+    """``answer`` as it can travel to a caller on ``node``."""
+    kind, value = answer
+    if kind == "error":
+        return ("error", error_to_wire(value))
+    op = request[0] if type(request) is tuple and request else None
+    if op == "get_status" and type(value) is dict:
+        status = {}
+        for key, item in value.items():
+            if key == "class" and isinstance(item, type):
+                item = f"{item.__module__}.{item.__qualname__}"
+            elif type(item) is dict:                    # state, dictionary: item by item
+                item = {_readable(k): _readable(v) for k, v in item.items()}
+            status[_readable(key)] = _readable(item)
+        value = status
+    elif op == "statistics" and type(value) is dict:
+        value = {k: v.isoformat() if isinstance(v, datetime.datetime) else v
+                 for k, v in value.items()}
+    if not encodable(value):
+        why = f"the answer of {server._pid!r} cannot travel to node {node}"
+        if type(value) is dict:
+            bad = [k for k, v in value.items() if not encodable(k) or not encodable(v)]
+            if bad:
+                why += f": {bad[0]!r} is {type(value[bad[0]]).__name__!r}"
+        return ("error", error_to_wire(TypeError(why)))
+    return ("ok", value)
+
+
+def _readable(value: Any) -> Any:
+    """``value`` if it can travel, else its repr."""
+    return value if encodable(value) else repr(value)
+
+
+def _from_wire(request: Any, kind: Any, value: Any, node: str) -> tuple[Any, Any]:
+    """An answer from a server on ``node`` as the local one would be."""
+    if kind == "error":
+        return ("error", error_from_wire(value, node))
+    if request[0] == "statistics" and type(value) is dict:
+        value = {k: datetime.datetime.fromisoformat(v) if k in _TIMES and type(v) is str else v
+                 for k, v in value.items()}
+    return ("ok", value)
 
 
 def _state(server: _Running) -> dict[str, Any]:

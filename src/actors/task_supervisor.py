@@ -49,6 +49,31 @@ each task is also linked to the consumer, so that the tasks die with it;
 their exceptions are raised in (or yielded to) the consumer, never sent as
 exit signals.
 
+Tasks on other nodes
+--------------------
+On a node (``actors.Node``), ``create``, ``start_child`` and ``stream``
+also take a supervisor of another Python node, ``(name, node)`` or its
+``Pid`` (Elixir's ``Task.Supervisor.async_nolink({Sup, node}, ...)``): the
+tasks run there, under that supervisor, and you await them as local ones
+(``await task``, ``wait``, ``poll``, ``shutdown``; a timeout kills the task
+there)::
+
+    task = await TaskSupervisor.create(("tasks", "worker@host"), render, page)
+    html = await task
+
+The task function travels by name, as ``(module, qualname)``: it must be
+an async function defined at the top level of a module both nodes import,
+and the other node must allow that module (``allow_spawn`` of
+``Node.start``), else ``StartError("not_allowed")``.  Arguments and results
+travel as terms (``str``, ``bytes``, numbers, tuples, lists, dicts,
+pids...): a lambda, a closure or an argument that cannot travel raises
+``TypeError`` before anything is sent; a result that cannot makes the task
+crash with ``TypeError``.  A crash reaches ``await task`` as ``CallExit``
+whose reason is ``(class name, message)``, e.g. ``("ValueError", "boom")``;
+a node that cannot be reached, or is lost while the task runs, as
+``CallExit("noconnection")``.  A stream's tasks on another node are linked
+to stand-in processes linked to the consumer, so they still die with it.
+
 Shutting down
 -------------
 Each task gets ``shutdown`` seconds (default 5) to exit after the
@@ -66,15 +91,21 @@ give ``stream`` a ``max_concurrency`` below it); ``max_restarts`` and
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine, Iterable
-from typing import Any, Literal, TypeVar, overload
+from typing import Any, Literal, TypeVar, cast, overload
 
 from .lowlevel import (
-    ANY, Down, Pid, ServerRef, ProcessExit, demonitor, monitor, pdict_put, receive, send, spawn_link,
+    ANY, CallExit, Down, NoProcess, Pid, ServerRef, ProcessExit, StartError, Timeout, demonitor,
+    link, make_ref, monitor, pdict_put, receive, send, spawn_link,
 )
 from ._supervision import WHICH, call_supervisor, stop_supervisor
 from .child_spec import ChildSpec
+from .dist.etf import Atom
+from .dist.remote import (
+    error_to_wire, function_from_wire, function_to_wire, remote_entry, remote_node,
+)
+from .dist.remote import spawn as remote_spawn
 from .dynamic_supervisor import DynamicSupervisor
-from .lowlevel import check_async_fn, check_server
+from .lowlevel import check_async_fn, check_seconds, check_server, current_scheduler
 from .task import CPU_COUNT, Task, TaskStream, current_process, stream_task
 
 __all__ = ["TaskSupervisor"]
@@ -86,13 +117,14 @@ _GO = "$task_go"
 
 
 async def _run_nolink_task(owner: Pid, fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...],
-                           kwargs: dict[str, Any]) -> None:
+                           kwargs: dict[str, Any], link_owner: bool = False) -> None:
     """The body of a ``TaskSupervisor.create`` task.
 
     The owner monitors the task only once ``start_child`` has returned, and
     the reply must carry that monitor's ref; so the task first waits for the
     owner's go-ahead with the ref (Elixir does the same), and gives up if the
-    owner dies before sending it.
+    owner dies before sending it.  ``link_owner``: then link to the owner
+    (a stream's task on another node, which must die with its consumer).
     """
     pdict_put("$initial_call", fn)           # logs and Process.info name fn, not this wrapper
     owner_mon = monitor(owner)
@@ -100,24 +132,144 @@ async def _run_nolink_task(owner: Pid, fn: Callable[..., Awaitable[Any]], args: 
     if type(msg) is Down:
         raise ProcessExit(("shutdown", msg.reason))
     demonitor(owner_mon, flush=True)
+    if link_owner:
+        link(owner)
     result = await fn(*args, **kwargs)
     send(owner, (msg[2], result))
 
 
 async def _start_nolink_task(owner: Pid, fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...],
-                             kwargs: dict[str, Any]) -> Pid:
-    return spawn_link(_run_nolink_task, owner, fn, args, kwargs)
+                             kwargs: dict[str, Any], link_owner: bool = False) -> Pid:
+    return spawn_link(_run_nolink_task, owner, fn, args, kwargs, link_owner)
+
+
+# -- tasks on another node ------------------------------------------------------------
+# TaskSupervisor.create((sup, node), fn, ...) spawns _remote_start on ``node``
+# (an actors entry point every node accepts: it checks ``fn`` against that
+# node's allow_spawn itself).  There it starts the task under ``sup`` as a
+# local create would, and answers (tag, ("ok", pid)) or (tag, ("error",
+# reason)); the caller then monitors the task and sends it the go-ahead.  fn
+# travels by name, its arguments and result as terms.
+
+_OK = Atom("ok")
+_ERROR = Atom("error")
+_CREATE = "create"       # TaskSupervisor.create: monitored by the caller
+_STREAM = "stream"       # a stream's task: monitored by, then linked to, the caller
+_CHILD = "child"         # TaskSupervisor.start_child: nobody waits for it
+
+
+@remote_entry
+async def _remote_start(caller: Pid, tag: Any, supervisor: Any, fn_ref: Any, args: Any,
+                        kwargs: Any, options: Any) -> None:
+    """On the supervisor's node: start a task for ``caller``, answer ``(tag, answer)``."""
+    try:
+        fn = function_from_wire(fn_ref, "TaskSupervisor")
+        check_async_fn(fn, "TaskSupervisor")
+        args, kwargs = tuple(args), dict(kwargs)
+        mode, shutdown = options["mode"], options["shutdown"]
+        if mode == _CHILD:
+            spec = Task.child_spec(fn, *args, restart=options["restart"], shutdown=shutdown, **kwargs)
+        else:
+            start = (_start_nolink_task, (caller, fn, args, kwargs, mode == _STREAM))
+            spec = ChildSpec(id=Task, start=start, restart="temporary", shutdown=shutdown)
+        answer: tuple[Any, Any] = (_OK, await DynamicSupervisor.start_child(supervisor, spec))
+    except PermissionError as exc:
+        answer = (_ERROR, (Atom("not_allowed"), str(exc)))
+    except LookupError as exc:                  # NoProcess too: no such supervisor
+        answer = (_ERROR, (Atom("noproc" if isinstance(exc, NoProcess) else "undef"), str(exc)))
+    except StartError as exc:
+        reason = exc.reason
+        if isinstance(reason, BaseException):
+            reason = error_to_wire(reason)
+        elif not isinstance(reason, str):
+            reason = repr(reason)
+        answer = (_ERROR, (reason, str(exc)))
+    except Exception as exc:  # noqa: BLE001 (the caller raises it)
+        answer = (_ERROR, error_to_wire(exc))
+    send(caller, (tag, answer))
+
+
+async def _start_remotely(supervisor: Any, node: str, mode: str, fn: Any, args: tuple[Any, ...],
+                          kwargs: dict[str, Any], options: dict[str, Any], timeout: float | None,
+                          what: str) -> Pid:
+    """Start a task on ``node`` under ``supervisor`` (a remote Pid or ``(name, node)``)."""
+    fn_ref = function_to_wire(fn, what, node)
+    me = current_process(f"{what}()")
+    sup: Any = cast("tuple[str, str]", supervisor)[0] if type(supervisor) is tuple else supervisor
+    tag = make_ref()
+    sched = current_scheduler()
+    assert sched is not None                    # the caller is a process
+    deadline = None if timeout is None else sched.now() + timeout
+    entry = await remote_spawn(node, _remote_start, (me, tag, sup, fn_ref, list(args), kwargs,
+                                                     {**options, "mode": mode}), what, timeout)
+    mref = monitor(entry)
+    left = None if deadline is None else max(0.0, deadline - sched.now())
+    msg = await receive((tag, ANY), Down(mref, ANY, ANY), timeout=left, default=None)
+    if msg is None:
+        demonitor(mref, flush=True)
+        raise Timeout(f"{what}: {node} did not start the task within {timeout} s")
+    if type(msg) is Down:                       # it exited without answering
+        if msg.reason == "noconnection":
+            raise CallExit("noconnection", f"{what}: lost the connection to {node}")
+        raise StartError(msg.reason, f"{what}: {node} failed to start the task: {msg.reason!r}")
+    demonitor(mref, flush=True)
+    kind, value = msg[1]
+    if kind == _OK:
+        pid: Pid = value
+        return pid
+    reason, message = value
+    if reason == "noproc":
+        raise NoProcess(f"{what}: no supervisor {supervisor!r} on {node}")
+    if isinstance(reason, str):
+        reason = str(reason)                    # an atom: the reason as on this node
+    raise StartError(reason, f"{what}: {node} did not start the task: {message}")
+
+
+async def _remote_task(supervisor: Any, node: str, mode: str, fn: Any, args: tuple[Any, ...],
+                       kwargs: dict[str, Any], shutdown: Any, timeout: float | None,
+                       what: str) -> Task[Any]:
+    """``create`` (or a stream's task) on another node: a ``Task`` of the caller."""
+    pid = await _start_remotely(supervisor, node, mode, fn, args, kwargs, {"shutdown": shutdown},
+                                timeout, what)
+    owner = current_process(f"{what}()")
+    ref = monitor(pid)
+    send(pid, (_GO, owner, ref))
+    return Task._new(pid, ref, owner)
 
 
 async def _start_stream_task(state: Any, index: int, item: Any) -> Pid:
     return spawn_link(stream_task, state, index, item, True)
 
 
+def _remote_stream(supervisor: Any, node: str, fn: Any, items: Any, *, max_concurrency: int,
+                   ordered: bool, timeout: float | None, return_exceptions: bool,
+                   shutdown: Any) -> TaskStream[Any]:
+    """``stream`` under a supervisor of another node.
+
+    Each item gets a local stand-in task (``Task.stream``'s machinery: limits,
+    order, timeouts) that starts the real task there, linked to the stand-in,
+    and returns its result: the real task dies with its stand-in, which dies
+    with the consumer.
+    """
+    what = "TaskSupervisor.stream"
+    check_async_fn(fn, what)
+    function_to_wire(fn, what, node)            # TypeError now, not at the first item
+
+    async def run_there(item: Any) -> Any:
+        task = await _remote_task(supervisor, node, _STREAM, fn, (item,), {}, shutdown, None, what)
+        return await task.wait(None)
+
+    return TaskStream(run_there, items, max_concurrency=max_concurrency, ordered=ordered,
+                      timeout=timeout, return_exceptions=return_exceptions, what=what)
+
+
 class TaskSupervisor:
     """Supervise tasks started on demand; see the module documentation.
 
     All functions take the supervisor as a ``Pid``, a registered name or a
-    ``via(registry, key)``.
+    ``via(registry, key)``; ``create``, ``start_child`` and ``stream`` also
+    take one of another node (``(name, node)`` or its ``Pid``): see "Tasks
+    on other nodes".
     """
 
     def __init__(self) -> None:
@@ -193,14 +345,24 @@ class TaskSupervisor:
 
         Raises:
             TypeError: ``fn`` is not an async function, or ``supervisor`` not
-                a Pid, a name or a via.
-            StartError: the supervisor already runs ``max_children`` tasks.
+                a Pid, a name, ``(name, node)`` or a via; for another node,
+                ``fn`` or the arguments cannot travel.
+            StartError: the supervisor already runs ``max_children`` tasks;
+                ``"not_allowed"``: its node does not allow ``fn``'s module.
             NoProcess: no such supervisor.
+            CallExit: ``"noconnection"``: its node cannot be reached.
             Timeout: the supervisor did not answer within ``timeout``.
             RuntimeError: called outside a process.
         """
         check_server(supervisor, "supervisor", "TaskSupervisor.create")
         check_async_fn(fn, "TaskSupervisor.create")
+        node = remote_node(supervisor)
+        if node is not None:
+            check_seconds(timeout, "TaskSupervisor.create(timeout)")
+            # Check ``shutdown`` here, as the spec does for a local task.
+            shutdown = ChildSpec(id=Task, start=(_start_nolink_task, ()), shutdown=shutdown).shutdown
+            return await _remote_task(supervisor, node, _CREATE, fn, args, kwargs, shutdown, timeout,
+                                      "TaskSupervisor.create")
         owner = current_process("TaskSupervisor.create()")
         spec = ChildSpec(id=Task, start=(_start_nolink_task, (owner, fn, args, kwargs)),
                          restart="temporary", shutdown=shutdown)
@@ -232,13 +394,22 @@ class TaskSupervisor:
 
         Raises:
             TypeError, ValueError: a bad ``supervisor``, ``fn``, ``restart``,
-                ``shutdown`` or ``timeout``.
-            StartError: the supervisor already runs ``max_children`` tasks.
+                ``shutdown`` or ``timeout``; for another node, ``fn`` or the
+                arguments cannot travel.
+            StartError: the supervisor already runs ``max_children`` tasks;
+                ``"not_allowed"``: its node does not allow ``fn``'s module.
             NoProcess: no such supervisor.
+            CallExit: ``"noconnection"``: its node cannot be reached.
             Timeout: the supervisor did not answer within ``timeout``.
         """
         check_server(supervisor, "supervisor", "TaskSupervisor.start_child")
         spec = Task.child_spec(fn, *args, restart=restart, shutdown=shutdown, **kwargs)
+        node = remote_node(supervisor)
+        if node is not None:
+            check_seconds(timeout, "TaskSupervisor.start_child(timeout)")
+            return await _start_remotely(supervisor, node, _CHILD, fn, args, kwargs,
+                                         {"restart": spec.restart, "shutdown": spec.shutdown},
+                                         timeout, "TaskSupervisor.start_child")
         pid = await DynamicSupervisor.start_child(supervisor, spec, timeout)
         assert pid is not None                  # a task's start never ignores
         return pid
@@ -267,7 +438,10 @@ class TaskSupervisor:
 
         Elixir's ``Task.Supervisor.async_stream``.  Each task is a temporary
         child of the supervisor and is linked to the consumer.  Takes the
-        options of ``Task.stream``, and ``shutdown`` for the tasks.
+        options of ``Task.stream``, and ``shutdown`` for the tasks.  A
+        supervisor of another node runs the tasks there (see "Tasks on other
+        nodes"); the consumer then gets a failed task's exception as
+        ``CallExit`` with the reason ``(class name, message)``.
 
         Returns:
             A ``TaskStream``: ``async for result in TaskSupervisor.stream(...)``.
@@ -280,6 +454,11 @@ class TaskSupervisor:
         check_server(supervisor, "supervisor", "TaskSupervisor.stream")
         # Check ``shutdown`` now, as ChildSpec does, rather than at the first item.
         shutdown = ChildSpec(id=Task, start=(_start_stream_task, ()), shutdown=shutdown).shutdown
+        node = remote_node(supervisor)
+        if node is not None:
+            return _remote_stream(supervisor, node, fn, items, max_concurrency=max_concurrency,
+                                  ordered=ordered, timeout=timeout,
+                                  return_exceptions=return_exceptions, shutdown=shutdown)
 
         async def start_task(state: Any, index: int, item: Any) -> Pid:
             spec = ChildSpec(id=Task, start=(_start_stream_task, (state, index, item)),

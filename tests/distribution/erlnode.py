@@ -104,33 +104,46 @@ class ErlNode:
     """An ``erl`` node under test control.
 
     Args:
-        name: the node's name: ``"x@127.0.0.1"`` (started with ``-name``).
-        cookie: its cookie.
+        name: the node's name: ``"x@127.0.0.1"`` (started with ``-name``), or
+            ``"x@localhost"`` (a host without a dot: started with ``-sname``).
+        cookie: its cookie; ``None`` starts it without ``-setcookie`` (it
+            reads the cookie file of its ``$HOME``).
         epmd: the private :class:`Epmd` it registers with.
         hidden: start it with ``-hidden`` (the default).
         ticktime: ``-kernel net_ticktime`` (seconds), if given.
+        tls: an ``-ssl_dist_optfile`` (its ``server`` and ``client`` ssl
+            options): the node speaks the TLS distribution (``-proto_dist
+            inet_tls``).
+        env: more environment variables (``HOME``, say).
         args: more command-line arguments for ``erl``.
 
     The distribution listens on loopback only (``inet_dist_use_interface``).
     """
 
-    def __init__(self, name: str, *, cookie: str, epmd: Epmd, hidden: bool = True,
-                 ticktime: int | None = None, args: tuple[str, ...] = ()) -> None:
+    def __init__(self, name: str, *, cookie: str | None, epmd: Epmd, hidden: bool = True,
+                 ticktime: int | None = None, tls: str | os.PathLike[str] | None = None,
+                 env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> None:
         if ERL is None:
             raise RuntimeError("erl is not installed (apt-get install erlang-nox)")
         self.name = name
         self.cookie = cookie
-        argv = [ERL, "-noshell", "-name", name, "-setcookie", cookie,
+        host = name.partition("@")[2]
+        argv = [ERL, "-noshell", "-name" if "." in host else "-sname", name,
                 "-kernel", "inet_dist_use_interface", "{127,0,0,1}"]
+        if cookie is not None:
+            argv += ["-setcookie", cookie]
         if hidden:
             argv.append("-hidden")
         if ticktime is not None:
             argv += ["-kernel", "net_ticktime", str(ticktime)]
+        if tls is not None:
+            argv += ["-proto_dist", "inet_tls", "-ssl_dist_optfile", os.fspath(tls)]
         argv += list(args)
         argv += ["-eval", _REPL]
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True, encoding="utf-8",
-                                     env={**os.environ, "ERL_EPMD_PORT": str(epmd.port)})
+                                     env={**os.environ, **(env or {}),
+                                          "ERL_EPMD_PORT": str(epmd.port)})
         self.pid = self.proc.pid
         self.lines: list[str] = []       # everything it printed, one line each
         self._answered = 0               # lines before this hold no unread eval answer

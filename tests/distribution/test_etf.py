@@ -26,6 +26,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import actors
+from actors import Down, Exit
+
 from actors.dist.etf import (
     Atom,
     BitString,
@@ -40,6 +43,8 @@ from actors.dist.etf import (
     decode,
     decode_from,
     encode,
+    reason_to_term,
+    term_to_reason,
 )
 
 A = Atom
@@ -436,11 +441,211 @@ def test_value_types_check_their_fields() -> None:
         ErlFun(b"\x61\x01")
 
 
+# -- Down, Exit and exit reasons (docs/api.md, "Terms") ---------------------------------------
+
+PID = ExternalPid(NODE, 1, 2, 0)                 # list_to_pid("<0.1.2>")
+REF = ExternalRef(NODE, 0, (3, 2, 1))            # list_to_ref("#Ref<0.1.2.3>")
+P_SRC, R_SRC = 'list_to_pid("<0.1.2>")', 'list_to_ref("#Ref<0.1.2.3>")'
+
+# (what we encode, the Erlang term it must be): checked with =:= by the BEAM.
+SIGNALS_OUT: list[tuple[Any, str]] = [
+    *[(Down(REF, PID, reason), f"{{'DOWN', {R_SRC}, process, {P_SRC}, {reason}}}")
+      for reason in ("normal", "kill", "killed", "shutdown", "noproc", "noconnection")],
+    (Exit(PID, "normal"), f"{{'EXIT', {P_SRC}, normal}}"),
+    (Exit(PID, ("shutdown", "why")), f"{{'EXIT', {P_SRC}, {{shutdown, <<\"why\">>}}}}"),
+    (Down(REF, PID, ValueError("bad value")),
+     f"{{'DOWN', {R_SRC}, process, {P_SRC}, {{'ValueError', <<\"bad value\">>}}}}"),
+    (Exit(PID, "anything else"), f"{{'EXIT', {P_SRC}, <<\"anything else\">>}}"),
+    (Exit(PID, A("my_reason")), f"{{'EXIT', {P_SRC}, my_reason}}"),
+    (Exit(None, "noconnection"), "{'EXIT', undefined, noconnection}"),
+    (Down(REF, (A("name"), A("n@h")), "noproc"), f"{{'DOWN', {R_SRC}, process, {{name, 'n@h'}}, noproc}}"),
+]
+
+# Erlang expressions evaluated in order (bindings kept): each prints
+# term_to_binary of its value for us to decode.
+SIGNALS_IN = [
+    # a real monitor's DOWN and a real trapped EXIT
+    "begin {P1, R1} = spawn_monitor(fun() -> ok end), receive D1 = {'DOWN', R1, _, _, _} -> D1 end end",
+    "begin process_flag(trap_exit, true), P2 = spawn_link(fun() -> exit(shutdown) end), "
+    "receive X2 = {'EXIT', P2, _} -> X2 end end",
+    "begin P3 = spawn_link(fun() -> exit({shutdown, restart}) end), receive X3 = {'EXIT', P3, _} -> X3 end end",
+    "begin R4 = erlang:monitor(process, no_such_name), receive D4 = {'DOWN', R4, _, _, _} -> D4 end end",
+    "begin {P5, R5} = spawn_monitor(fun() -> error(badarg) end), receive D5 = {'DOWN', R5, _, _, _} -> D5 end end",
+    # not these shapes: they stay tuples
+    "{'DOWN', make_ref(), port, hd(erlang:ports()), normal}",
+    "{'DOWN', 1, process, self(), normal}",
+    "{'EXIT', foo, bar}",
+    "{'EXIT', self(), normal, extra}",
+]
+
+
+@pytest.fixture(scope="module")
+def beam_signals(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One erl run: =:= of our encoding of each SIGNALS_OUT value with its
+    Erlang term; term_to_binary of each SIGNALS_IN expression; and whether a
+    process survives the exit reason of our ``Exit(pid, "normal")`` (and, for
+    contrast, the plain str "normal": a binary)."""
+    erl = shutil.which("erl")
+    if erl is None:
+        reason = "erl (Erlang/OTP) is not installed: the comparisons with the BEAM are skipped"
+        print(reason)
+        pytest.skip(reason)
+
+    def b64(term: Any) -> str:
+        return base64.b64encode(encode(term)).decode()
+
+    out_lines = ",\n".join(f"{{{src}, <<\"{b64(value)}\">>}}" for value, src in SIGNALS_OUT)
+    in_lines = ",\n".join(f"E{i} = {src}" for i, src in enumerate(SIGNALS_IN))
+    in_vars = ", ".join(f"E{i}" for i in range(len(SIGNALS_IN)))
+    script = tmp_path_factory.mktemp("erl") / "signals.erl"
+    script.write_text(
+        "logger:set_primary_config(level, none),\n"     # the crash below reports nothing
+        "lists:foreach(fun({T, B}) -> io:format(\"~s~n\", [binary_to_term(base64:decode(B)) =:= T]) end, [\n"
+        + out_lines + "]),\n"
+        + in_lines + ",\n"
+        "lists:foreach(fun(T) -> io:format(\"~s~n\", [base64:encode(term_to_binary(T, [{minor_version, 2}]))]) end, ["
+        + in_vars + "]),\n"
+        # the ping follows the exit signal (signals between two processes keep
+        # their order): a pong means the signal did not kill it
+        "Survives = fun(Reason) ->\n"
+        "    P = spawn(fun Loop() -> receive {ping, From} -> From ! {pong, self()}, Loop() end end),\n"
+        "    M = monitor(process, P), exit(P, Reason), P ! {ping, self()},\n"
+        "    Alive = receive {pong, P} -> true; {'DOWN', M, process, P, _} -> false end,\n"
+        "    demonitor(M, [flush]), exit(P, kill), Alive end,\n"
+        f"{{'EXIT', _, Normal}} = binary_to_term(base64:decode(<<\"{b64(Exit(PID, 'normal'))}\">>)),\n"
+        f"io:format(\"~s ~s~n\", [Survives(Normal), Survives(binary_to_term(base64:decode(<<\"{b64('normal')}\">>)))]).\n",
+        encoding="utf-8")
+    out = subprocess.run([erl, "-noshell", "-eval", f'file:script("{script}"), halt().'],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    rows = out.stdout.split("\n")
+    n_out, n_in = len(SIGNALS_OUT), len(SIGNALS_IN)
+    return {
+        "same": rows[:n_out],
+        "theirs": [base64.b64decode(row) for row in rows[n_out:n_out + n_in]],
+        "survives": rows[n_out + n_in].split(" "),
+    }
+
+
+@pytest.mark.parametrize("i", range(len(SIGNALS_OUT)), ids=[repr(v)[:60] for v, _ in SIGNALS_OUT])
+def test_down_and_exit_reach_the_beam_as_its_own_messages(beam_signals: dict[str, Any], i: int) -> None:
+    """Down(ref, pid, reason) is {'DOWN', Ref, process, Pid, Reason} and
+    Exit(pid, reason) is {'EXIT', Pid, Reason}; the reasons normal, kill,
+    killed, shutdown, noproc, noconnection and {shutdown, X} are atoms, an
+    exception is {ClassName, Message}, any other reason travels as itself."""
+    value, src = SIGNALS_OUT[i]
+    assert beam_signals["same"][i] == "true", f"erl decodes our {value!r} to something else than {src}"
+
+
+def test_the_beam_reads_our_normal_as_normal(beam_signals: dict[str, Any]) -> None:
+    """An exit signal with the reason of our Exit(pid, "normal") does not kill
+    a BEAM process that is not trapping exits; the binary <<"normal">> (what
+    a plain str is) would."""
+    assert beam_signals["survives"] == ["true", "false"]
+
+
+def test_down_and_exit_from_the_beam_decode_to_down_and_exit(beam_signals: dict[str, Any]) -> None:
+    """A real monitor's DOWN and a real trapped EXIT decode to Down/Exit with
+    the reasons a local process would see ("normal", "shutdown", ("shutdown",
+    x)), and encode back byte for byte; other tuples of those shapes stay
+    tuples."""
+    down, shut, shut_tuple, noproc, crash, port_down, not_ref, not_pid, four = (
+        decode(theirs) for theirs in beam_signals["theirs"])
+    assert type(down) is Down and type(down.ref) is ExternalRef and type(down.pid) is ExternalPid
+    assert down.reason == "normal" and type(down.reason) is str
+    assert type(shut) is Exit and type(shut.pid) is ExternalPid
+    assert shut.reason == "shutdown" and type(shut.reason) is str
+    assert type(shut_tuple) is Exit and shut_tuple.reason == ("shutdown", A("restart"))
+    assert type(shut_tuple.reason[0]) is str
+    assert type(noproc) is Down and noproc.pid == (A("no_such_name"), NODE) and noproc.reason == "noproc"
+    assert type(crash) is Down and crash.reason[0] == A("badarg") and type(crash.reason[1]) is list
+    for term, theirs in zip((down, shut, shut_tuple, noproc, crash), beam_signals["theirs"]):
+        assert encode(term) == theirs
+    assert type(port_down) is tuple and port_down[0] == A("DOWN") and port_down[2] == A("port")
+    assert type(not_ref) is tuple and not_ref[1] == 1
+    assert type(not_pid) is tuple and not_pid == (A("EXIT"), A("foo"), A("bar"))
+    assert type(four) is tuple and len(four) == 4
+
+
+def test_reason_to_term_and_back() -> None:
+    """reason_to_term: the atom reasons become atoms, ("shutdown", x) a tuple
+    with the atom shutdown, an exception (Atom(ClassName), str(exc)), anything
+    else is unchanged; term_to_reason undoes the first two."""
+    for name in ("normal", "kill", "killed", "shutdown", "noproc", "noconnection"):
+        term = reason_to_term(name)
+        assert term == name and type(term) is Atom
+        back = term_to_reason(term)
+        assert back == name and type(back) is str
+    term = reason_to_term(("shutdown", {"k": 1}))
+    assert term == ("shutdown", {"k": 1}) and type(term[0]) is Atom
+    assert type(term_to_reason(term)[0]) is str
+    term = reason_to_term(KeyError("missing"))
+    assert term == ("KeyError", "'missing'") and type(term[0]) is Atom and type(term[1]) is str
+
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no")
+
+    assert reason_to_term(Unprintable()) == ("Unprintable", "<exception str() failed>")
+    for other in ("other", "Normal", 42, None, A("normal"), ("shutdown",), ("shutdown", 1, 2),
+                  (A("shutdown"), 1), ["normal"]):
+        assert reason_to_term(other) is other
+    for other in ("normal", A("other"), (A("shutdown"), 1, 2), ("shutdown", 1), 42):
+        assert term_to_reason(other) is other
+
+
+def test_down_and_exit_of_the_runtime_travel_through_the_node_hooks() -> None:
+    """The Down and Exit messages the runtime delivers encode through a
+    Codec whose default maps Pid/Ref (as the node layer's does) and decode,
+    with make_pid/make_ref mapping back, to equal Down/Exit messages; a
+    crash's exception travels as {ClassName, Message}."""
+    async def crash() -> None:
+        raise ValueError("boom")
+
+    async def main() -> tuple[Any, Any]:
+        _, ref = actors.spawn_monitor(crash)
+        down = await actors.receive(Down, timeout=5)
+        actors.Process.flag("trap_exit", True)
+        actors.spawn_link(crash)
+        exit_msg = await actors.receive(Exit, timeout=5)
+        return down, exit_msg
+
+    down, exit_msg = actors.run(main)
+    assert type(down) is Down and type(exit_msg) is Exit
+    table: dict[Any, Any] = {}
+
+    def default(o: Any) -> Any:
+        if isinstance(o, (actors.Pid, actors.Ref)):
+            wire = (ExternalPid("py@h", len(table), 0, 1) if isinstance(o, actors.Pid)
+                    else ExternalRef("py@h", 1, (len(table),)))
+            table[wire] = o
+            return wire
+        return NotImplemented
+
+    codec = Codec(default=default, make_pid=table.__getitem__, make_ref=table.__getitem__)
+    crash_reason = (A("ValueError"), "boom")
+    wire_down = codec.encode(down)
+    assert wire_down == encode((A("DOWN"), ExternalRef("py@h", 1, (0,)), A("process"),
+                                ExternalPid("py@h", 1, 0, 1), crash_reason))
+    assert codec.decode(wire_down) == Down(down.ref, down.pid, crash_reason)
+    assert type(codec.decode(wire_down)) is Down
+    back = codec.decode(codec.encode(exit_msg))
+    assert type(back) is Exit and back == Exit(exit_msg.pid, crash_reason)
+    assert codec.decode(codec.encode(Exit(exit_msg.pid, "killed"))).reason == "killed"
+    with pytest.raises(TypeError, match="cannot encode a Ref"):
+        encode(down)                        # without the hook a Ref cannot travel
+
+
 # -- the property --------------------------------------------------------------------------
 
 def _normal(term: Any) -> Any:
     """What a Python term decodes back to: bytes that are valid UTF-8 become
-    str, the atoms true/false/undefined become True/False/None."""
+    str, the atoms true/false/undefined become True/False/None, tuples shaped
+    like a Down or an Exit become one (with reasons through term_to_reason)."""
+    if type(term) is Down:
+        return Down(_normal(term.ref), _normal(term.pid), term_to_reason(_normal(reason_to_term(term.reason))))
+    if type(term) is Exit:
+        return Exit(_normal(term.pid), term_to_reason(_normal(reason_to_term(term.reason))))
     if type(term) is Atom and term in _SPECIAL:
         return _SPECIAL[term]
     if type(term) is bytes:
@@ -449,7 +654,13 @@ def _normal(term: Any) -> Any:
         except UnicodeDecodeError:
             return term
     if type(term) is tuple:
-        return tuple(_normal(x) for x in term)
+        t = tuple(_normal(x) for x in term)
+        if (len(t) == 5 and type(t[0]) is Atom and t[0] == "DOWN" and type(t[1]) is ExternalRef
+                and type(t[2]) is Atom and t[2] == "process"):
+            return Down(t[1], t[3], term_to_reason(t[4]))
+        if len(t) == 3 and type(t[0]) is Atom and t[0] == "EXIT" and (type(t[1]) is ExternalPid or t[1] is None):
+            return Exit(t[1], term_to_reason(t[2]))
+        return t
     if type(term) is list:
         return [_normal(x) for x in term]
     if type(term) is dict:
@@ -465,17 +676,22 @@ _SPECIAL = {"true": True, "false": False, "undefined": None}
 _key_atoms = st.text(max_size=8).filter(lambda s: s not in _SPECIAL).map(Atom)
 _keys = st.recursive(st.integers() | st.text(max_size=8) | _key_atoms | st.booleans(),
                      lambda inner: st.tuples(inner, inner), max_leaves=4)
+_pids = st.builds(ExternalPid, st.just("n@h"), st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1),
+                  st.integers(0, 2**32 - 1))
+_refs = st.builds(ExternalRef, st.just("n@h"), st.integers(0, 2**32 - 1),
+                  st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=5))
+_reasons = st.sampled_from(["normal", "kill", "killed", "shutdown", "noproc", "noconnection", "other",
+                            Atom("normal"), Atom("other")])
 _leaves = (st.integers() | st.integers(min_value=-(2**300), max_value=2**300)
            | st.floats(allow_nan=False, allow_infinity=False) | st.booleans() | st.none()
-           | st.text() | st.binary() | st.text(max_size=255).map(Atom)
-           | st.builds(ExternalPid, st.just("n@h"), st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1),
-                       st.integers(0, 2**32 - 1))
-           | st.builds(ExternalRef, st.just("n@h"), st.integers(0, 2**32 - 1),
-                       st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=5)))
+           | st.text() | st.binary() | st.text(max_size=255).map(Atom) | _pids | _refs
+           | st.tuples(st.sampled_from([Atom("DOWN"), Atom("EXIT")]), _pids | _refs | st.none(), _reasons))
 _terms = st.recursive(
     _leaves,
     lambda inner: (st.lists(inner) | st.lists(inner).map(tuple)
                    | st.dictionaries(_keys, inner, max_size=5)
+                   | st.builds(Down, _refs, _pids | inner, _reasons | inner)
+                   | st.builds(Exit, _pids | st.none(), _reasons | st.tuples(st.just("shutdown"), inner) | inner)
                    | st.builds(ImproperList, st.lists(inner, min_size=1),
                                inner.filter(lambda t: type(t) not in (list, ImproperList)))),
     max_leaves=20)

@@ -9,6 +9,8 @@ allowed and refused.  Each test runs on every loop of ``--actors-loop``.
 from __future__ import annotations
 
 import re
+import sys
+import types
 
 import pytest
 
@@ -456,7 +458,36 @@ async def test_python_spawns_on_another_node_refused_by_the_beam_rules(epmd, coo
     async with python_node(epmd, cookie):
         with pytest.raises(TypeError):
             await actors.Node.spawn(erl.name, "not a function")  # type: ignore[arg-type]
-        with pytest.raises(ValueError, match="module-level"):
+        with pytest.raises(TypeError, match="top level"):
             async def local_fn():
                 pass
             await actors.Node.spawn(erl.name, local_fn)
+
+
+
+def beam_function(monkeypatch, module: str, name: str):
+    """A stand-in that ``Node.spawn`` sends as ``{module, name, Arity}``: how
+    a Python node names a BEAM function (a module of that name, holding it,
+    is put in ``sys.modules`` for the test, where Node.spawn looks it up)."""
+    async def stand_in(*args):
+        raise AssertionError("runs on the BEAM only")
+    stand_in.__module__, stand_in.__qualname__ = module, name
+    fake = types.ModuleType(module)
+    setattr(fake, name, stand_in)
+    monkeypatch.setitem(sys.modules, module, fake)
+    return stand_in
+
+
+async def test_spawn_link_and_spawn_monitor_on_the_beam_are_atomic(epmd, cookie, erl, monkeypatch):
+    erlang_exit = beam_function(monkeypatch, "erlang", "exit")
+    async with python_node(epmd, cookie):
+        actors.Process.flag("trap_exit", True)
+        # erlang:exit(boom) ends the new process at once, before the caller
+        # reads the spawn's reply: the link and the monitor made with the
+        # spawn still bring its reason (not noproc, not nothing)
+        for _ in range(20):
+            pid, ref = await actors.Node.spawn_monitor(erl.name, erlang_exit, Atom("boom"))
+            assert pid.node == erl.name
+            assert await actors.receive(Down(ref, ANY, ANY), timeout=10) == Down(ref, pid, "boom")
+            pid = await actors.Node.spawn_link(erl.name, erlang_exit, Atom("boom"))
+            assert await actors.receive(Exit(pid, ANY), timeout=10) == Exit(pid, "boom")

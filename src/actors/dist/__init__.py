@@ -11,6 +11,10 @@ The pieces, bottom-up, each usable and tested on its own:
 * ``actors.dist.flags`` and ``actors.dist.handshake``: the capability flags,
   the OTP 23+ handshake (``dial``, ``accept``, ``start_server``) and the
   framed, ticking ``Connection`` that carries packets after it.
+* ``actors.dist.tls``: the TLS distribution (OTP's ``inet_tls``): server and
+  client contexts, and the warning for plain listeners beyond loopback.
+* ``actors.dist.cookie``: the cookie file (``~/.erlang.cookie``), read and
+  created as ``erl`` does, and the check of a user's cookie.
 
 * ``actors.dist.node``: ``DistNode``, a node on these: epmd registration,
   one connection per peer, the control-message reader, ``net_kernel``'s

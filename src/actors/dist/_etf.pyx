@@ -3,8 +3,10 @@
 
 The public face is ``actors.dist.etf``, whose docstring teaches the mapping.
 Encoding is one C switch on the exact type of each term, writing into a C
-buffer (on the stack until it outgrows it); decoding is one C switch on the
-tag byte. Python code runs only for big integers past 64 bits, the hooks
+buffer on the stack and, once it outgrows it, straight into the bytes object
+it returns; decoding is one C switch on the tag byte, with integers (the
+common element) read inline and small ones taken from a cache instead of
+allocated. Python code runs only for big integers past 64 bits, the hooks
 (``default``, ``make_pid``, ``make_ref``), compressed terms (``zlib``), and
 atoms not yet in the atom cache.
 
@@ -14,14 +16,13 @@ compressed term's claimed size is bounded by what deflate can reach from the
 bytes given (and by ``max_inflated``), and nesting is bounded by Python's
 recursion limit and by ``MAX_DEPTH``. Malformed input raises ``ValueError``.
 """
-from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_CheckExact
+from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_CheckExact, _PyBytes_Resize
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
 from cpython.list cimport PyList_New, PyList_SET_ITEM, PyList_GET_ITEM, PyList_GET_SIZE, PyList_Append
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM, PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from cpython.dict cimport PyDict_Next, PyDict_SetItem, PyDict_Size
-from cpython.mem cimport PyMem_Malloc, PyMem_Realloc, PyMem_Free
-from cpython.object cimport PyObject
-from cpython.ref cimport Py_INCREF
+from cpython.object cimport PyObject, PyTypeObject, Py_TYPE
+from cpython.ref cimport Py_INCREF, Py_DECREF, Py_XDECREF
 from cpython.long cimport PyLong_FromLong, PyLong_FromUnsignedLongLong, PyLong_FromLongLong
 from libc.string cimport memcpy, memcmp
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int32_t, int64_t
@@ -36,6 +37,8 @@ cdef extern from "Python.h":
     object PyUnicode_DecodeUTF8(const char* s, Py_ssize_t size, const char* errors)
     object PyUnicode_DecodeLatin1(const char* s, Py_ssize_t size, const char* errors)
     Py_ssize_t PyUnicode_GET_LENGTH(object s)
+    bint PyUnicode_IS_ASCII(object s)
+    void* PyUnicode_DATA(object s)
     long long PyLong_AsLongLongAndOverflow(object o, int* overflow) except? -1
     int PyFloat_Pack8(double x, char* p, int le) except -1
     double PyFloat_Unpack8(const char* p, int le) except? -1.0
@@ -77,9 +80,10 @@ DEF V4_PORT_EXT = 120
 
 DEF STACK_BUF = 512
 DEF ATOM_SLOTS = 4096        # the decoder's atom cache (a power of two)
+DEF C_MAX_REF_WORDS = 5
 
 MAX_ATOM_CHARS = 255
-MAX_REF_WORDS = 5
+MAX_REF_WORDS = C_MAX_REF_WORDS
 MAX_DEPTH = 20000
 """Nesting deeper than this raises RecursionError whatever Python's recursion
 limit (the codec recurses in C: this keeps the C stack bounded)."""
@@ -87,6 +91,7 @@ DEFAULT_MAX_INFLATED = 256 * 1024 * 1024
 """The largest uncompressed size a compressed term may claim (bytes)."""
 
 cdef Py_ssize_t C_MAX_DEPTH = MAX_DEPTH
+cdef uint64_t U32_MAX = 0xFFFFFFFF
 
 
 # -- the value types ----------------------------------------------------------
@@ -421,6 +426,83 @@ cdef class BitString:
         return (BitString, (self.data, self.bits))
 
 
+# -- exit reasons, Down and Exit -------------------------------------------------
+
+# The exit reasons that are atoms on the BEAM (a process that receives the exit
+# signal <<"normal">> dies; one that receives normal does not).
+cdef dict _REASON_ATOMS = {name: Atom(name) for name in
+                           ("normal", "kill", "killed", "shutdown", "noproc", "noconnection")}
+cdef dict _REASON_STRS = {name: name for name in _REASON_ATOMS}
+cdef object _A_SHUTDOWN = _REASON_ATOMS["shutdown"]
+cdef object _tuple_new = tuple.__new__
+cdef object _down_type = None
+cdef object _exit_type = None
+
+
+def reason_to_term(reason):
+    """The term an exit reason travels as (in ``Down``/``Exit`` messages and
+    exit signals): ``"normal"``, ``"kill"``, ``"killed"``, ``"shutdown"``,
+    ``"noproc"``, ``"noconnection"`` -> that atom; ``("shutdown", x)`` ->
+    ``(Atom("shutdown"), x)``; an exception -> ``(Atom(ClassName),
+    str(exc))`` (an atom and a binary); anything else unchanged."""
+    return _reason_to_term(reason)
+
+
+def term_to_reason(term):
+    """The inverse of ``reason_to_term`` where there is one: the atoms
+    ``normal``, ``kill``, ``killed``, ``shutdown``, ``noproc``,
+    ``noconnection`` -> that ``str``; ``{shutdown, X}`` -> ``("shutdown",
+    X)``; anything else unchanged (an exception's ``{ClassName, Message}``
+    stays a tuple). Decoded ``Down``/``Exit`` messages carry reasons mapped
+    so."""
+    return _term_to_reason(term)
+
+
+cdef object _reason_to_term(object reason):
+    cdef type t = type(reason)
+    cdef object name, text
+    if t is str:
+        return _REASON_ATOMS.get(reason, reason)
+    if (t is tuple and PyTuple_GET_SIZE(reason) == 2
+            and type(<object>PyTuple_GET_ITEM(reason, 0)) is str
+            and <object>PyTuple_GET_ITEM(reason, 0) == "shutdown"):
+        return (_A_SHUTDOWN, <object>PyTuple_GET_ITEM(reason, 1))
+    if isinstance(reason, BaseException):
+        name = t.__name__[:MAX_ATOM_CHARS]
+        try:
+            text = str(reason)
+        except Exception:
+            text = "<exception str() failed>"
+        return (Atom(name), text)
+    return reason
+
+
+cdef object _term_to_reason(object term):
+    if type(term) is _atom_type:
+        return _REASON_STRS.get(term, term)
+    if (type(term) is tuple and PyTuple_GET_SIZE(term) == 2
+            and type(<object>PyTuple_GET_ITEM(term, 0)) is _atom_type
+            and <object>PyTuple_GET_ITEM(term, 0) == "shutdown"):
+        return ("shutdown", <object>PyTuple_GET_ITEM(term, 1))
+    return term
+
+
+def set_down_exit_types(down, exit):
+    """Teach the codec the runtime's ``Down`` and ``Exit`` message types (tuple
+    subclasses, ``Down(ref, pid, reason)`` and ``Exit(pid, reason)``), as
+    ``actors.dist.etf`` does when it is imported. From then on a ``Down``
+    encodes as ``{'DOWN', Ref, process, Pid, Reason}`` and an ``Exit`` as
+    ``{'EXIT', Pid, Reason}`` (the reason through ``reason_to_term``), and
+    those shapes decode to them (``Ref`` must be a reference; ``Pid`` of an
+    EXIT a pid, or ``undefined`` for ``Exit(None, reason)``)."""
+    global _down_type, _exit_type
+    for name, cls in (("down", down), ("exit", exit)):
+        if not (isinstance(cls, type) and issubclass(cls, tuple)):
+            raise TypeError(f"set_down_exit_types({name}=...): must be a tuple subclass, not {cls!r}")
+    _down_type = down
+    _exit_type = exit
+
+
 # -- the encoder ---------------------------------------------------------------
 
 cdef struct Buf:
@@ -428,26 +510,26 @@ cdef struct Buf:
     Py_ssize_t len
     Py_ssize_t cap
     Py_ssize_t depth
-    bint heap
+    PyObject* out       # past the stack: the bytes object being written, else NULL
     unsigned char stack[STACK_BUF]
 
 
 cdef int _grow(Buf* b, Py_ssize_t need) except -1:
+    """Room for ``need`` more bytes. Past the stack the buffer is the bytes
+    object that ``_encode`` returns (resized, never copied at the end)."""
     cdef Py_ssize_t cap = b.cap * 2
-    cdef unsigned char* p
-    while cap < b.len + need:
-        cap *= 2
-    if b.heap:
-        p = <unsigned char*>PyMem_Realloc(b.data, cap)
+    cdef object out
+    if cap < b.len + need:
+        cap = b.len + need
+    if b.out == NULL:
+        out = PyBytes_FromStringAndSize(NULL, cap)
+        memcpy(PyBytes_AS_STRING(out), b.data, b.len)
+        Py_INCREF(out)                  # b.out's own reference
+        b.out = <PyObject*>out
     else:
-        p = <unsigned char*>PyMem_Malloc(cap)
-        if p != NULL:
-            memcpy(p, b.data, b.len)
-    if p == NULL:
-        raise MemoryError()
-    b.data = p
+        _PyBytes_Resize(&b.out, cap)
+    b.data = <unsigned char*>PyBytes_AS_STRING(<object>b.out)
     b.cap = cap
-    b.heap = True
     return 0
 
 
@@ -497,12 +579,20 @@ cdef inline void _leave(Buf* b) noexcept:
     Py_LeaveRecursiveCall()
 
 
+cdef inline const char* _utf8(object s, Py_ssize_t* n) except NULL:
+    """The UTF-8 text of ``s`` (ASCII text is its own UTF-8: no call)."""
+    if PyUnicode_IS_ASCII(s):
+        n[0] = PyUnicode_GET_LENGTH(s)
+        return <const char*>PyUnicode_DATA(s)
+    return PyUnicode_AsUTF8AndSize(s, n)
+
+
 cdef int _enc_atom_text(Buf* b, object s) except -1:
     cdef Py_ssize_t n
     cdef const char* p
     if PyUnicode_GET_LENGTH(s) > 255:
         raise ValueError(f"an atom has at most 255 characters, not {PyUnicode_GET_LENGTH(s)}")
-    p = PyUnicode_AsUTF8AndSize(s, &n)
+    p = _utf8(s, &n)
     _reserve(b, n + 3)
     if n < 256:
         _u8(b, SMALL_ATOM_UTF8_EXT)
@@ -523,7 +613,7 @@ cdef inline int _enc_literal_atom(Buf* b, const char* text, Py_ssize_t n) except
 
 
 cdef int _enc_binary(Buf* b, const char* p, Py_ssize_t n) except -1:
-    if n > 0xFFFFFFFF:
+    if <uint64_t>n > U32_MAX:
         raise ValueError("a binary of 4 GiB or more cannot be encoded")
     _reserve(b, n + 5)
     _u8(b, BINARY_EXT)
@@ -534,7 +624,7 @@ cdef int _enc_binary(Buf* b, const char* p, Py_ssize_t n) except -1:
 
 cdef int _enc_str(Buf* b, object s) except -1:
     cdef Py_ssize_t n
-    cdef const char* p = PyUnicode_AsUTF8AndSize(s, &n)
+    cdef const char* p = _utf8(s, &n)
     return _enc_binary(b, p, n)
 
 
@@ -542,7 +632,7 @@ cdef int _enc_big(Buf* b, object o) except -1:
     cdef object mag = -o if o < 0 else o
     cdef Py_ssize_t nbytes = (mag.bit_length() + 7) // 8
     cdef bytes digits = mag.to_bytes(nbytes, "little")
-    if nbytes > 0xFFFFFFFF:
+    if <uint64_t>nbytes > U32_MAX:
         raise ValueError("the integer is too big for the External Term Format")
     _reserve(b, nbytes + 6)
     if nbytes < 256:
@@ -710,29 +800,29 @@ cdef int _enc_node_atom(Buf* b, object node) except -1:
 
 
 cdef int _enc_term(Buf* b, object o, Codec c) except -1:
-    cdef type t = type(o)
+    cdef PyTypeObject* t = Py_TYPE(o)      # borrowed: compared, never kept
     cdef Py_ssize_t n
     cdef const char* p
-    if t is tuple:
+    if t == <PyTypeObject*>tuple:
         return _enc_tuple(b, <tuple>o, c)
-    if t is int:
+    if t == <PyTypeObject*>int:
         return _enc_int(b, o)
-    if t is str:
+    if t == <PyTypeObject*>str:
         return _enc_str(b, o)
-    if t is _atom_type:
+    if t == <PyTypeObject*>_atom_type:
         return _enc_atom_text(b, o)
-    if t is list:
+    if t == <PyTypeObject*>list:
         n = PyList_GET_SIZE(o)
         if n == 0:
             _reserve(b, 1)
             _u8(b, NIL_EXT)
             return 0
         return _enc_items(b, o, n, c, True)
-    if t is dict:
+    if t == <PyTypeObject*>dict:
         return _enc_map(b, <dict>o, c)
-    if t is bytes:
+    if t == <PyTypeObject*>bytes:
         return _enc_binary(b, PyBytes_AS_STRING(o), PyBytes_GET_SIZE(o))
-    if t is float:
+    if t == <PyTypeObject*>float:
         return _enc_float(b, PyFloat_AS_DOUBLE(o))
     if o is True:
         return _enc_literal_atom(b, "true", 4)
@@ -740,29 +830,29 @@ cdef int _enc_term(Buf* b, object o, Codec c) except -1:
         return _enc_literal_atom(b, "false", 5)
     if o is None:
         return _enc_literal_atom(b, "undefined", 9)
-    if t is ImproperList:
+    if t == <PyTypeObject*>ImproperList:
         return _enc_improper(b, <ImproperList>o, c)
-    if t is ExternalPid:
+    if t == <PyTypeObject*>ExternalPid:
         return _enc_pid(b, <ExternalPid>o)
-    if t is ExternalRef:
+    if t == <PyTypeObject*>ExternalRef:
         return _enc_ref(b, <ExternalRef>o)
-    if t is ExternalPort:
+    if t == <PyTypeObject*>ExternalPort:
         return _enc_port(b, <ExternalPort>o)
-    if t is ErlFun:
+    if t == <PyTypeObject*>ErlFun:
         n = PyBytes_GET_SIZE((<ErlFun>o).data)
         _reserve(b, n)
         _raw(b, PyBytes_AS_STRING((<ErlFun>o).data), n)
         return 0
-    if t is BitString:
+    if t == <PyTypeObject*>BitString:
         return _enc_bits(b, <BitString>o)
-    if t is FrozenList:
+    if t == <PyTypeObject*>FrozenList:
         n = PyTuple_GET_SIZE((<FrozenList>o).items)
         if n == 0:
             _reserve(b, 1)
             _u8(b, NIL_EXT)
             return 0
         return _enc_items(b, (<FrozenList>o).items, n, c, True)
-    if t is FrozenMap:
+    if t == <PyTypeObject*>FrozenMap:
         return _enc_map(b, dict((<FrozenMap>o).pairs), c)
     return _enc_other(b, o, c)
 
@@ -804,7 +894,7 @@ cdef int _enc_ref(Buf* b, ExternalRef o) except -1:
 cdef int _enc_port(Buf* b, ExternalPort o) except -1:
     cdef uint64_t pid = <uint64_t>o.id
     _reserve(b, 1)
-    if pid > 0xFFFFFFFF:
+    if pid > U32_MAX:
         _u8(b, V4_PORT_EXT)
         _enc_node_atom(b, o.node)
         _reserve(b, 12)
@@ -830,9 +920,13 @@ cdef int _enc_bits(Buf* b, BitString o) except -1:
 
 
 cdef int _enc_other(Buf* b, object o, Codec c) except -1:
-    """Anything but the exact types: the ``default`` hook first, then
-    subclasses of the built-in types as their base type."""
+    """Anything but the exact types: ``Down`` and ``Exit`` (once registered),
+    then the ``default`` hook, then subclasses of the built-in types as their
+    base type."""
     cdef object r
+    cdef type t = type(o)
+    if t is _down_type or t is _exit_type:
+        return _enc_down_exit(b, <tuple>o, c, t is _down_type)
     if c is not None and c.default is not None:
         _enter(b)
         try:
@@ -862,6 +956,30 @@ cdef int _enc_other(Buf* b, object o, Codec c) except -1:
                     f"(value: {_short_repr(o)})")
 
 
+cdef int _enc_down_exit(Buf* b, tuple o, Codec c, bint down) except -1:
+    """``Down(ref, pid, reason)`` as ``{'DOWN', Ref, process, Pid, Reason}``,
+    ``Exit(pid, reason)`` as ``{'EXIT', Pid, Reason}``."""
+    cdef Py_ssize_t n = PyTuple_GET_SIZE(o)
+    if n != (3 if down else 2):
+        raise ValueError(f"a {type(o).__name__} has {3 if down else 2} fields, not {n}")
+    _reserve(b, 2)
+    _u8(b, SMALL_TUPLE_EXT)
+    _u8(b, 5 if down else 3)
+    _enter(b)
+    try:
+        if down:
+            _enc_literal_atom(b, "DOWN", 4)
+            _enc_term(b, <object>PyTuple_GET_ITEM(o, 0), c)
+            _enc_literal_atom(b, "process", 7)
+        else:
+            _enc_literal_atom(b, "EXIT", 4)
+        _enc_term(b, <object>PyTuple_GET_ITEM(o, n - 2), c)
+        _enc_term(b, _reason_to_term(<object>PyTuple_GET_ITEM(o, n - 1)), c)
+    finally:
+        _leave(b)
+    return 0
+
+
 cdef str _short_repr(object o):
     try:
         r = repr(o)
@@ -872,20 +990,26 @@ cdef str _short_repr(object o):
 
 cdef bytes _encode(object term, Codec c, int compressed):
     cdef Buf b
+    cdef object out
     b.data = b.stack
     b.cap = STACK_BUF
     b.len = 1
     b.depth = 0
-    b.heap = False
+    b.out = NULL
     b.data[0] = VERSION
     try:
         _enc_term(&b, term, c)
         if compressed:
             return _compress(b.data, b.len, compressed)
-        return PyBytes_FromStringAndSize(<char*>b.data, b.len)
+        if b.out == NULL:
+            return PyBytes_FromStringAndSize(<char*>b.data, b.len)
+        _PyBytes_Resize(&b.out, b.len)
+        out = <object>b.out
+        Py_DECREF(out)                     # hand over the reference b.out held
+        b.out = NULL
+        return out
     finally:
-        if b.heap:
-            PyMem_Free(b.data)
+        Py_XDECREF(b.out)
 
 
 cdef bytes _compress(const unsigned char* data, Py_ssize_t n, int level):
@@ -893,7 +1017,7 @@ cdef bytes _compress(const unsigned char* data, Py_ssize_t n, int level):
     when it is smaller."""
     cdef bytes body = PyBytes_FromStringAndSize(<const char*>data + 1, n - 1)
     cdef bytes z = _zlib.compress(body, level)
-    if 6 + PyBytes_GET_SIZE(z) >= n or n - 1 > 0xFFFFFFFF:
+    if 6 + PyBytes_GET_SIZE(z) >= n or <uint64_t>(n - 1) > U32_MAX:
         return PyBytes_FromStringAndSize(<const char*>data, n)
     return bytes((VERSION, COMPRESSED)) + (n - 1).to_bytes(4, "big") + z
 
@@ -996,6 +1120,50 @@ cdef bint _utf8_valid(const unsigned char* s, Py_ssize_t n) noexcept nogil:
     return True
 
 
+# The int cache: the ints from INT_CACHE_MIN to INT_CACHE_MAX, each made on
+# first use and kept, so that the ints most terms carry (counters, indexes,
+# lengths, small codes) decode without allocating.
+DEF INT_CACHE_MIN = -256
+DEF INT_CACHE_MAX = 4095
+cdef PyObject* _int_cache[INT_CACHE_MAX - INT_CACHE_MIN + 1]
+
+
+cdef object _int_fill(long v):
+    cdef object x = PyLong_FromLong(v)
+    Py_INCREF(x)
+    _int_cache[v - INT_CACHE_MIN] = <PyObject*>x
+    return x
+
+
+cdef inline object _int(long v):
+    cdef PyObject* p
+    if INT_CACHE_MIN <= v <= INT_CACHE_MAX:
+        p = _int_cache[v - INT_CACHE_MIN]
+        if p != NULL:
+            return <object>p
+        return _int_fill(v)
+    return PyLong_FromLong(v)
+
+
+cdef inline object _dec_elem(Dec* d, Codec c, bint key):
+    """One term, an integer without the call to ``_dec_term`` (the common
+    element of lists, tuples and map values)."""
+    cdef Py_ssize_t i = d.i
+    cdef unsigned int tag
+    if i < d.n:
+        tag = d.p[i]
+        if tag == SMALL_INTEGER_EXT:
+            if d.n - i >= 2:
+                d.i = i + 2
+                return _int(d.p[i + 1])
+        elif tag == INTEGER_EXT:
+            if d.n - i >= 5:
+                d.i = i + 5
+                return _int(<int32_t>((<uint32_t>d.p[i + 1] << 24) | (<uint32_t>d.p[i + 2] << 16)
+                                      | (<uint32_t>d.p[i + 3] << 8) | d.p[i + 4]))
+    return _dec_term(d, c, key)
+
+
 # The atom cache: a direct-mapped table from an atom's UTF-8 bytes (FNV-1a) to
 # its Atom, so that a known atom decodes without allocating.
 cdef list _atom_slots = [None] * ATOM_SLOTS
@@ -1024,7 +1192,7 @@ cdef object _make_atom(const unsigned char* s, Py_ssize_t n, bint latin1, bint s
         return Atom(text)
     cand = PyList_GET_ITEM(_atom_slots, h & (ATOM_SLOTS - 1))
     if <object>cand is not None:
-        cp = PyUnicode_AsUTF8AndSize(<object>cand, &m)
+        cp = _utf8(<object>cand, &m)
         if m == n and memcmp(cp, s, n) == 0:
             return <object>cand
     if not ascii and not _utf8_valid(s, n):
@@ -1105,7 +1273,7 @@ cdef object _dec_list(Dec* d, Codec c, bint key):
     _denter(d)
     try:
         for k in range(n):
-            x = _dec_term(d, c, key)
+            x = _dec_elem(d, c, key)
             Py_INCREF(x)
             PyList_SET_ITEM(items, k, x)
         while True:
@@ -1121,14 +1289,14 @@ cdef object _dec_list(Dec* d, Codec c, bint key):
                 if n > d.n - d.i:
                     _truncated(d)
                 for k in range(n):
-                    items.append(_dec_term(d, c, key))
+                    items.append(_dec_elem(d, c, key))
             elif tag == STRING_EXT:
                 d.i += 1
                 _need(d, 2)
                 n = _r16(d)
                 _need(d, n)
                 for k in range(n):
-                    items.append(PyLong_FromLong(d.p[d.i + k]))
+                    items.append(_int(d.p[d.i + k]))
                 d.i += n
                 return _finish_list(items, key)     # a string is a proper list
             else:
@@ -1161,7 +1329,7 @@ cdef object _dec_map(Dec* d, Codec c, bint key):
         out = {}
         for k in range(n):
             kk = _dec_term(d, c, True)
-            vv = _dec_term(d, c, False)
+            vv = _dec_elem(d, c, False)
             PyDict_SetItem(out, kk, vv)
             if PyDict_Size(out) != k + 1:
                 raise ValueError(f"a map has two keys that are equal in Python ({kk!r}): "
@@ -1175,6 +1343,7 @@ cdef object _dec_tuple(Dec* d, Codec c, bint key, Py_ssize_t n):
     cdef Py_ssize_t k
     cdef tuple t
     cdef object x
+    cdef unsigned int tag1 = 0      # the tag of the second element
     if n > d.n - d.i:
         _truncated(d)
     t = PyTuple_New(n)
@@ -1183,11 +1352,40 @@ cdef object _dec_tuple(Dec* d, Codec c, bint key, Py_ssize_t n):
     _denter(d)
     try:
         for k in range(n):
-            x = _dec_term(d, c, key)
+            if k == 1:
+                tag1 = d.p[d.i] if d.i < d.n else 0
+            x = _dec_elem(d, c, key)
             Py_INCREF(x)
             PyTuple_SET_ITEM(t, k, x)
     finally:
         _dleave(d)
+    if _down_type is not None:
+        if n == 5 and (tag1 == NEWER_REFERENCE_EXT or tag1 == NEW_REFERENCE_EXT
+                       or tag1 == REFERENCE_EXT):
+            return _as_down(t)
+        if n == 3 and (tag1 == NEW_PID_EXT or tag1 == PID_EXT
+                       or <object>PyTuple_GET_ITEM(t, 1) is None):
+            return _as_exit(t)
+    return t
+
+
+cdef object _as_down(tuple t):
+    """``{'DOWN', Ref, process, Pid, Reason}`` (Ref a reference) as a Down."""
+    cdef object head = <object>PyTuple_GET_ITEM(t, 0)
+    cdef object kind = <object>PyTuple_GET_ITEM(t, 2)
+    if (type(head) is _atom_type and head == "DOWN"
+            and type(kind) is _atom_type and kind == "process"):
+        return _tuple_new(_down_type, (<object>PyTuple_GET_ITEM(t, 1), <object>PyTuple_GET_ITEM(t, 3),
+                                       _term_to_reason(<object>PyTuple_GET_ITEM(t, 4))))
+    return t
+
+
+cdef object _as_exit(tuple t):
+    """``{'EXIT', Pid, Reason}`` (Pid a pid or undefined) as an Exit."""
+    cdef object head = <object>PyTuple_GET_ITEM(t, 0)
+    if type(head) is _atom_type and head == "EXIT":
+        return _tuple_new(_exit_type, (<object>PyTuple_GET_ITEM(t, 1),
+                                       _term_to_reason(<object>PyTuple_GET_ITEM(t, 2))))
     return t
 
 
@@ -1210,8 +1408,8 @@ cdef object _dec_ref(Dec* d, Codec c, unsigned int tag):
     if tag != REFERENCE_EXT:
         _need(d, 2)
         n = _r16(d)
-        if n < 1 or n > MAX_REF_WORDS:
-            raise ValueError(f"a reference has 1 to {MAX_REF_WORDS} id words, not {n}")
+        if n < 1 or n > C_MAX_REF_WORDS:
+            raise ValueError(f"a reference has 1 to {C_MAX_REF_WORDS} id words, not {n}")
     r.node = _dec_node(d)
     if tag == REFERENCE_EXT:
         _need(d, 5)
@@ -1279,6 +1477,7 @@ cdef object _dec_term(Dec* d, Codec c, bint key):
     cdef unsigned int tag
     cdef Py_ssize_t n
     cdef int32_t iv
+    cdef Py_ssize_t k
     cdef BitString bs
     if d.i >= d.n:
         _truncated(d)
@@ -1286,11 +1485,11 @@ cdef object _dec_term(Dec* d, Codec c, bint key):
     d.i += 1
     if tag == SMALL_INTEGER_EXT:
         _need(d, 1)
-        return PyLong_FromLong(_r8(d))
+        return _int(_r8(d))
     if tag == INTEGER_EXT:
         _need(d, 4)
         iv = <int32_t>_r32(d)
-        return PyLong_FromLong(iv)
+        return _int(iv)
     if tag == SMALL_ATOM_UTF8_EXT or tag == ATOM_UTF8_EXT or tag == ATOM_EXT or tag == SMALL_ATOM_EXT:
         return _dec_atom_body(d, tag, True)
     if tag == BINARY_EXT:
@@ -1314,7 +1513,7 @@ cdef object _dec_term(Dec* d, Codec c, bint key):
         _need(d, n)
         items = PyList_New(n)
         for k in range(n):
-            x = PyLong_FromLong(d.p[d.i + k])
+            x = _int(d.p[d.i + k])
             Py_INCREF(x)
             PyList_SET_ITEM(items, k, x)
         d.i += n
@@ -1361,35 +1560,45 @@ cdef object _dec_term(Dec* d, Codec c, bint key):
     raise ValueError(f"unknown or unsupported External Term Format tag {tag} (at byte {d.i - 1})")
 
 
-cdef tuple _decode_from(object data, Py_ssize_t offset, Codec c, bint whole):
+cdef object _decode(object data, Py_ssize_t offset, Codec c, bint whole, Py_ssize_t* end):
+    """The term at ``data[offset]``; ``end`` receives the offset after it."""
     cdef Py_buffer view
-    cdef Dec d
-    cdef object term
     if offset < 0:
         raise ValueError(f"offset must be >= 0, not {offset}")
+    if PyBytes_CheckExact(data):        # immutable: no buffer to hold
+        return _decode_buf(<const unsigned char*>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data),
+                           offset, c, whole, end)
     PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
     try:
-        d.p = <const unsigned char*>view.buf
-        d.n = view.len
-        d.i = offset
-        d.depth = 0
-        if d.i >= d.n:
-            raise ValueError("no External Term Format data (empty input)" if d.n == 0
-                             else f"offset {offset} is past the end of the data ({d.n} bytes)")
-        if d.p[d.i] != VERSION:
-            raise ValueError(f"External Term Format data starts with 131, not {d.p[d.i]}")
-        d.i += 1
-        if d.i < d.n and d.p[d.i] == COMPRESSED:
-            return _decode_compressed(&d, c, whole)
-        term = _dec_term(&d, c, False)
-        if whole and d.i != d.n:
-            raise ValueError(f"{d.n - d.i} bytes after the term")
-        return (term, d.i)
+        return _decode_buf(<const unsigned char*>view.buf, view.len, offset, c, whole, end)
     finally:
         PyBuffer_Release(&view)
 
 
-cdef tuple _decode_compressed(Dec* d, Codec c, bint whole):
+cdef object _decode_buf(const unsigned char* p, Py_ssize_t n, Py_ssize_t offset, Codec c,
+                        bint whole, Py_ssize_t* end):
+    cdef Dec d
+    cdef object term
+    d.p = p
+    d.n = n
+    d.i = offset
+    d.depth = 0
+    if d.i >= d.n:
+        raise ValueError("no External Term Format data (empty input)" if d.n == 0
+                         else f"offset {offset} is past the end of the data ({d.n} bytes)")
+    if d.p[d.i] != VERSION:
+        raise ValueError(f"External Term Format data starts with 131, not {d.p[d.i]}")
+    d.i += 1
+    if d.i < d.n and d.p[d.i] == COMPRESSED:
+        return _decode_compressed(&d, c, whole, end)
+    term = _dec_term(&d, c, False)
+    if whole and d.i != d.n:
+        raise ValueError(f"{d.n - d.i} bytes after the term")
+    end[0] = d.i
+    return term
+
+
+cdef object _decode_compressed(Dec* d, Codec c, bint whole, Py_ssize_t* end):
     cdef Py_ssize_t size, limit, clen
     cdef Dec inner
     cdef bytes out
@@ -1416,10 +1625,11 @@ cdef tuple _decode_compressed(Dec* d, Codec c, bint whole):
     term = _dec_term(&inner, c, False)
     if inner.i != inner.n:
         raise ValueError(f"{inner.n - inner.i} bytes after the compressed term")
-    end = d.n - len(z.unused_data)
-    if whole and end != d.n:
-        raise ValueError(f"{d.n - end} bytes after the term")
-    return (term, end)
+    cdef Py_ssize_t stop = d.n - len(z.unused_data)
+    if whole and stop != d.n:
+        raise ValueError(f"{d.n - stop} bytes after the term")
+    end[0] = stop
+    return term
 
 
 # -- the codec -----------------------------------------------------------------
@@ -1430,8 +1640,9 @@ cdef class Codec:
     ``make_pid(ExternalPid)`` / ``make_ref(ExternalRef)``: what a decoded pid
     or reference becomes (default: the ExternalPid/ExternalRef itself).
     ``default(obj)``: called when encoding an object whose type is not one of
-    the exact types the codec knows (subclasses included, before they are
-    encoded as their base type: a NamedTuple reaches it); it returns the term
+    the exact types the codec knows (``Down`` and ``Exit`` are known;
+    subclasses included, before they are encoded as their base type: a
+    NamedTuple reaches it); it returns the term
     to encode instead, or ``NotImplemented`` to let the codec go on (a
     subclass of int/float/str/bytes/tuple/list/dict as its base type, anything
     else a TypeError). ``max_inflated``: the largest size a compressed term
@@ -1462,12 +1673,15 @@ cdef class Codec:
     def decode(self, data):
         """``binary_to_term(data)``: the whole of ``data`` (bytes-like) is one
         term. Malformed input raises ValueError."""
-        return _decode_from(data, 0, self, True)[0]
+        cdef Py_ssize_t end
+        return _decode(data, 0, self, True, &end)
 
     def decode_from(self, data, Py_ssize_t offset=0):
         """The term starting at ``data[offset]`` (its 131 byte) and the offset
         just after it: ``(term, end)``, for framed streams."""
-        return _decode_from(data, offset, self, False)
+        cdef Py_ssize_t end
+        term = _decode(data, offset, self, False, &end)
+        return (term, end)
 
     def __repr__(self):
         return (f"Codec(make_pid={self.make_pid!r}, make_ref={self.make_ref!r}, "
@@ -1490,10 +1704,13 @@ def encode(term, *, int compressed=0):
 
 def decode(data):
     """``binary_to_term(data)``: the term that is the whole of ``data``."""
-    return _decode_from(data, 0, _plain, True)[0]
+    cdef Py_ssize_t end
+    return _decode(data, 0, _plain, True, &end)
 
 
 def decode_from(data, Py_ssize_t offset=0):
     """``(term, end)``: the term starting at ``data[offset]`` and the offset
     just after it."""
-    return _decode_from(data, offset, _plain, False)
+    cdef Py_ssize_t end
+    term = _decode(data, offset, _plain, False, &end)
+    return (term, end)

@@ -32,14 +32,22 @@ TypeError before anything is sent.
 """
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable
 from typing import Any, Final
 
 from .. import lowlevel
-from ..lowlevel import Down, Exit, Pid, Ref
-from .etf import Atom, Codec, ExternalPid, ExternalRef, ImproperList
+from ..lowlevel import Pid, Ref
+from . import remote
+from .etf import (
+    Atom,
+    Codec,
+    ExternalPid,
+    ExternalRef,
+    ImproperList,
+    reason_to_term,
+    term_to_reason,
+)
 from .flags import UNLINK_ID
 from .handshake import Connection
 from .node import (
@@ -69,7 +77,7 @@ from .node import (
 # Control messages are matched by shape: see pyproject's note on these rules.
 # pyright: reportUnknownArgumentType=false, reportUnknownVariableType=false
 
-__all__ = ["Bridge", "reason_from_wire", "reason_to_wire"]
+__all__ = ["Bridge"]
 
 _logger = logging.getLogger("actors.dist")
 
@@ -78,41 +86,12 @@ _ALIAS: Final = Atom("alias")
 _NOPROC: Final = Atom("noproc")
 _LINK: Final = Atom("link")
 _MONITOR: Final = Atom("monitor")
-_DOWN: Final = Atom("DOWN")
-_EXIT: Final = Atom("EXIT")
-_PROCESS: Final = Atom("process")
 _NOT_ALLOWED: Final = Atom("not_allowed")
 _BADARG: Final = Atom("badarg")
 _GEN_MESSAGES: Final = {"$gen_call": Atom("$gen_call"), "$gen_cast": Atom("$gen_cast")}
 _MAX_ROUTES: Final = 10_000
 _SEND_PREFIX: Final = b"p\x83h\x03a\x02"        # 'p' + {2, ...: a SEND
 _REG_SEND_PREFIX: Final = b"p\x83h\x04a\x06"    # 'p' + {6, ...: a REG_SEND
-_ATOM_REASONS: Final = frozenset(("normal", "kill", "killed", "shutdown", "noproc",
-                                  "noconnection", "not_allowed", "calling_self"))
-
-
-def reason_to_wire(reason: Any) -> Any:
-    """The term an exit reason travels as: the BEAM's reasons as atoms (a
-    BEAM process sent the binary ``<<"normal">>`` as a reason would die), an
-    exception as ``{ClassName, Message}``."""
-    if type(reason) is str and reason in _ATOM_REASONS:
-        return Atom(reason)
-    if type(reason) is tuple and len(reason) == 2 and reason[0] == "shutdown":
-        return (Atom("shutdown"), reason[1])
-    if isinstance(reason, BaseException):
-        return (Atom(type(reason).__name__), str(reason))
-    return reason
-
-
-def reason_from_wire(reason: Any) -> Any:
-    """A reason that arrived: atoms become ``str`` (the core compares reasons
-    like ``"normal"`` and ``"kill"`` as exact ``str``)."""
-    if isinstance(reason, Atom):
-        return str(reason)
-    if type(reason) is tuple and len(reason) == 2 and isinstance(reason[0], Atom) \
-            and reason[0] == "shutdown":
-        return ("shutdown", reason[1])
-    return reason
 
 
 def _outgoing(msg: Any) -> Any:
@@ -154,7 +133,7 @@ class Bridge:
         self._pending: dict[str, list[bytes]] = {}
         self._proxies: dict[str, set[Pid]] = {}
         self._by_name: dict[Ref, Any] = {}     # monitors of us by name: ref -> the name
-        self._spawns: dict[Ref, tuple[str, Pid]] = {}
+        self._spawns: dict[Ref, tuple[str, Pid, bool, bool]] = {}
         self._unlink_id = 0
 
     def attach(self, node: DistNode) -> None:
@@ -164,6 +143,7 @@ class Bridge:
         node.on_control = self.dispatch
         node.on_packet = self.receive
         node.on_nodedown = self._nodedown
+        remote.serve(self)              # the OTP layers' door to the node (actors.dist.remote)
 
     # -- the codec's hooks -------------------------------------------------------------
 
@@ -184,10 +164,6 @@ class Bridge:
             return ExternalPid(*lowlevel.pid_to_wire(obj))
         if tp is Ref:
             return ExternalRef(*lowlevel.ref_to_wire(obj))
-        if tp is Down:
-            return (_DOWN, obj[0], _PROCESS, obj[1], reason_to_wire(obj[2]))
-        if tp is Exit:
-            return (_EXIT, obj[0], reason_to_wire(obj[1]))
         return NotImplemented
 
     # -- packets -------------------------------------------------------------------------
@@ -348,32 +324,42 @@ class Bridge:
     # -- remote spawn --------------------------------------------------------------------
 
     def spawn_request(self, node: str, caller: Pid, module: str, function: str,
-                      args: list[Any], link: bool) -> Ref:
+                      args: list[Any], link: bool, monitor: bool = False) -> Ref:
         """Send a spawn request; the answer comes to ``caller`` as
-        ``(req_id, pid | reason)``.  Returns ``req_id``."""
+        ``(req_id, pid | reason)``.  Returns ``req_id``, which is also the
+        monitor's reference with ``monitor``."""
         req_id = lowlevel.make_ref()
-        opts = [_LINK] if link else []
+        opts = ([_LINK] if link else []) + ([_MONITOR] if monitor else [])
         control = (SPAWN_REQUEST_TAG, req_id, caller, caller,
                    (Atom(module), Atom(function), len(args)), opts)
         packet = self._packet(control, list(args))
-        self._spawns[req_id] = (node, caller)
+        self._spawns[req_id] = (node, caller, link, monitor)
         self._send_packets(node, [packet])
         return req_id
 
-    def linked(self, proxy: Pid, local: Pid) -> None:
-        """Record a link the other node made already (a ``spawn_link``)."""
-        lowlevel.remote_link(proxy, local)
-        self._track(proxy)
-
-    def _spawn_reply(self, control: tuple[Any, ...]) -> None:
+    def _spawn_reply(self, node: str, control: tuple[Any, ...]) -> None:
         _, req_id, _to, _flags, result = control
         entry = self._spawns.pop(req_id, None)
         if entry is None:
             return
+        _, caller, link, monitor = entry
         if type(result) is Pid:
-            lowlevel.send(entry[1], (req_id, result))
+            # The link and the monitor exist on the other node already: record
+            # them now, before any signal of the new process is read.
+            if link:
+                if lowlevel.remote_link(result, caller):
+                    self._track(result)
+                else:
+                    self._send_packets(node, [self._packet((EXIT_TAG, caller, result, _NOPROC))])
+            if monitor:
+                if lowlevel.remote_monitored(result, caller, req_id):
+                    self._track(result)
+                else:
+                    self._send_packets(node, [self._packet((DEMONITOR_P_TAG, caller, result,
+                                                            req_id))])
+            lowlevel.send(caller, (req_id, result))
         else:
-            lowlevel.send(entry[1], (req_id, reason_from_wire(result)))
+            lowlevel.send(caller, (req_id, term_to_reason(result)))
 
     def _serve_spawn(self, node: str, control: tuple[Any, ...], args: Any) -> None:
         _, req_id, frm, _gl, mfa, opts = control
@@ -403,15 +389,8 @@ class Bridge:
         if not (type(mfa) is tuple and len(mfa) == 3 and isinstance(mfa[0], str)
                 and isinstance(mfa[1], str)):
             raise TypeError(f"bad {{Module, Function, Arity}}: {mfa!r}")
-        module, function = str(mfa[0]), str(mfa[1])
-        allowed = self.allow_spawn
-        if not (allowed is True or (isinstance(allowed, list) and module in allowed)):
-            raise PermissionError(module)
-        obj: Any = importlib.import_module(module)
-        for part in function.split("."):
-            obj = getattr(obj, part)
-        lowlevel.check_async_fn(obj, "spawn")
-        fn: Callable[..., Any] = obj
+        fn: Callable[..., Any] = remote.resolve_function(self.allow_spawn, str(mfa[0]), str(mfa[1]),
+                                                         spawn=True)
         return fn
 
     # -- control messages from other nodes ----------------------------------------------
@@ -486,7 +465,7 @@ class Bridge:
             frm, to = control[1], control[2]
             reason = control[3] if tag in (EXIT_TAG, EXIT2_TAG) else message
             if self._from(node, frm) and _is_local(to):
-                lowlevel.remote_exit(frm, to, reason_from_wire(reason),
+                lowlevel.remote_exit(frm, to, term_to_reason(reason),
                                      tag in (EXIT_TAG, PAYLOAD_EXIT_TAG))
         elif tag == MONITOR_P_TAG:
             self._monitored(node, control)
@@ -503,7 +482,7 @@ class Bridge:
         elif tag == SPAWN_REQUEST_TAG:
             self._serve_spawn(node, control, message)
         elif tag == SPAWN_REPLY_TAG:
-            self._spawn_reply(control)
+            self._spawn_reply(node, control)
         elif tag in (GROUP_LEADER_TAG, UNLINK_ID_ACK_TAG):
             pass
         else:
@@ -556,7 +535,7 @@ class Bridge:
         if type(ref) is not Ref:
             return
         for proxy in list(self._proxies.get(node, ())):
-            if lowlevel.remote_down(proxy, ref, reason_from_wire(reason)):
+            if lowlevel.remote_down(proxy, ref, term_to_reason(reason)):
                 self._untrack_if_idle(proxy)
                 return
 
@@ -565,7 +544,7 @@ class Bridge:
     def _gone(self, node: str) -> None:
         for proxy in self._proxies.pop(node, set()):
             lowlevel.remote_gone(proxy, "noconnection")
-        for req_id, (n, caller) in list(self._spawns.items()):
+        for req_id, (n, caller, _, _) in list(self._spawns.items()):
             if n == node:
                 del self._spawns[req_id]
                 lowlevel.send(caller, (req_id, "noconnection"))
@@ -580,6 +559,7 @@ class Bridge:
         for node in list(self._proxies):
             self._gone(node)
         self._pending.clear()
+        remote.serve(None)
 
 
 def _is_name(proxy: Pid) -> bool:
@@ -594,7 +574,7 @@ def _registered_name(proxy: Pid) -> Atom | None:
 
 def _wire_reason(codec: Codec, reason: Any) -> Any:
     """``reason`` as it can travel: if it cannot be encoded, its repr."""
-    term = reason_to_wire(reason)
+    term = reason_to_term(reason)
     try:
         codec.encode(term)
     except (TypeError, ValueError, RecursionError):

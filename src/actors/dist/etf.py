@@ -30,6 +30,16 @@ The mapping (Python -> Erlang -> Python):
   unless a ``Codec``'s hooks map them (``make_pid``/``make_ref`` on decode,
   ``default`` on encode): the node layer maps them to the runtime's
   ``Pid``/``Ref``;
+* ``actors.Down(ref, pid, reason)`` <-> ``{'DOWN', Ref, process, Pid, Reason}``
+  and ``actors.Exit(pid, reason)`` <-> ``{'EXIT', Pid, Reason}``: decoding
+  gives a Down when ``Ref`` is a reference, an Exit when ``Pid`` is a pid (or
+  ``undefined``: ``Exit(None, reason)``); other tuples of those shapes stay
+  tuples. Their reasons go through ``reason_to_term`` on the way out and
+  ``term_to_reason`` on the way in: ``"normal"``, ``"kill"``, ``"killed"``,
+  ``"shutdown"``, ``"noproc"``, ``"noconnection"`` and ``("shutdown", x)``
+  travel as atoms (the BEAM kills a process on the exit reason
+  ``<<"normal">>``, not on ``normal``), an exception as ``{ClassName,
+  Message}`` (an atom and a binary);
 * from the BEAM, kept opaque and sent back unchanged: funs (``ErlFun``),
   ports (``ExternalPort``), bit strings (``BitString(data, bits)``).
 
@@ -49,6 +59,7 @@ RecursionError, encoding and decoding.
 """
 from __future__ import annotations
 
+from actors.dist import _etf
 from actors.dist._etf import (
     DEFAULT_MAX_INFLATED,
     MAX_ATOM_CHARS,
@@ -67,10 +78,18 @@ from actors.dist._etf import (
     decode,
     decode_from,
     encode,
+    reason_to_term,
+    term_to_reason,
 )
+from actors.lowlevel import Down, Exit
+
+# The compiled codec imports nothing from actors: it learns the runtime's
+# message types here, once.
+_etf.set_down_exit_types(Down, Exit)
 
 __all__ = [
     "DEFAULT_MAX_INFLATED", "MAX_ATOM_CHARS", "MAX_DEPTH", "MAX_REF_WORDS",
     "Atom", "BitString", "Codec", "ErlFun", "ExternalPid", "ExternalPort", "ExternalRef",
     "FrozenList", "FrozenMap", "ImproperList", "decode", "decode_from", "encode",
+    "reason_to_term", "term_to_reason",
 ]

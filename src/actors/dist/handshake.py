@@ -31,6 +31,18 @@ each side writes something at least every ``ticktime / 4`` seconds and drops
 a peer from which nothing came for ``ticktime`` (``net_ticktime``, 60 s by
 default in OTP; both sides should use the same).
 
+*TLS* (``ssl=``, OTP's ``-proto_dist inet_tls``; see :mod:`actors.dist.tls`):
+the dialler starts TLS right after the TCP connect (within the handshake
+``timeout``), the listener (:func:`listen`) right after accepting, before
+:func:`accept` runs; then everything above runs inside TLS, with one
+difference: ``inet_tls_dist`` frames the handshake messages with a 4-byte
+length too (``{packet, 4}`` from the start), not 2.  A dialler whose TLS
+handshake fails (an untrusted certificate, a peer that speaks plain TCP)
+gets a :class:`HandshakeError` with reason ``"tls"``, and so does a
+plain-TCP end that reads a TLS record; a peer that just hangs up gives
+``"closed"``.  A listener closes a connection whose TLS handshake fails
+before :func:`accept` sees it.
+
 Sending is batched: :meth:`Connection.send` only appends to a buffer, and
 one write per event-loop iteration hands everything queued to the transport
 (the BEAM does a ``writev`` per message).  :meth:`Connection.drain` is the
@@ -49,13 +61,16 @@ import logging
 import secrets
 import struct
 from collections.abc import Awaitable, Callable
+from ssl import SSLContext, SSLError
 from typing import Any, TypeVar
 
 from . import flags as _flags_module
 from .flags import DEFAULT_FLAGS, NAME_ME, REQUIRED_FLAGS
+from .tls import check_context
 
-__all__ = ["DEFAULT_TICKTIME", "DEFAULT_TIMEOUT", "MAX_HANDSHAKE_PACKET", "Connection",
-           "HandshakeError", "accept", "dial", "digest", "simultaneous_status", "start_server"]
+__all__ = ["CLOSE_GRACE", "DEFAULT_TICKTIME", "DEFAULT_TIMEOUT", "MAX_HANDSHAKE_PACKET",
+           "Connection", "HandshakeError", "accept", "dial", "digest", "listen",
+           "simultaneous_status", "start_server"]
 
 # 4-byte big-endian packet lengths, after the handshake.
 _pack_size = struct.Struct(">I").pack
@@ -73,7 +88,14 @@ MAX_HANDSHAKE_PACKET = 1100
 #: the largest packet accepted after the handshake, by default
 DEFAULT_MAX_PACKET = 1 << 30
 
+#: seconds a closed connection's socket may take to close (a TLS one first
+#: exchanges close_notify with the peer) before it is aborted
+CLOSE_GRACE = 5.0
+
 _TICK = b"\0\0\0\0"
+#: the first two bytes of a TLS record (an alert or a handshake message, TLS
+#: 1.x), read as a 2-byte handshake length: what a plain-TCP end gets from a TLS one
+_TLS_RECORD_STARTS = (0x1503, 0x1603)
 _READ_CHUNK = 256 * 1024
 
 Status = str | Awaitable[str]
@@ -88,7 +110,9 @@ class HandshakeError(ConnectionError):
     ``"flags"`` (the peer lacks required capabilities), ``"name"`` (the
     peer is not the node dialled, or its name is malformed), ``"not_allowed"``,
     ``"nok"`` (a simultaneous connect that the other connection wins),
-    ``"alive"`` (the peer already has a live connection to this node).
+    ``"alive"`` (the peer already has a live connection to this node),
+    ``"tls"`` (the TLS handshake failed: an untrusted certificate, or a peer
+    that does not speak TLS).
     """
 
     def __init__(self, reason: str, message: str) -> None:
@@ -349,9 +373,23 @@ class Connection:
             self._finish("closed")
 
     async def wait_closed(self) -> str:
-        """Wait until the connection is closed; return ``close_reason``."""
+        """Wait until the connection is closed, and its socket too; return
+        ``close_reason``.
+
+        A TLS connection closed by :meth:`close` first exchanges
+        ``close_notify`` with the peer; a socket still open after
+        ``CLOSE_GRACE`` seconds (a peer that does not answer, or does not
+        read what is queued) is aborted.
+        """
         await self._closed_event.wait()
         assert self.close_reason is not None
+        try:
+            async with asyncio.timeout(CLOSE_GRACE):
+                await self._writer.wait_closed()
+        except TimeoutError:
+            self._transport.abort()
+        except OSError:                  # how it ended is close_reason's business
+            pass
         return self.close_reason
 
     def _finish(self, reason: str) -> None:
@@ -409,9 +447,13 @@ def _check_creation(creation: int) -> None:
         raise ValueError(f"creation must be an int in [0, 2**32), got {creation!r}")
 
 
-async def _read_packet(reader: asyncio.StreamReader) -> bytes:
+async def _read_packet(reader: asyncio.StreamReader, header: int) -> bytes:
     try:
-        size = int.from_bytes(await reader.readexactly(2), "big")
+        size = int.from_bytes(await reader.readexactly(header), "big")
+        if header == 2 and size in _TLS_RECORD_STARTS:
+            raise HandshakeError("tls", "the peer speaks TLS (it runs the TLS distribution, "
+                                        "-proto_dist inet_tls) and this end plain TCP; pass "
+                                        "ssl= to speak TLS")
         if size == 0 or size > MAX_HANDSHAKE_PACKET:
             raise HandshakeError("protocol", f"handshake message of {size} bytes "
                                              f"(expected 1..{MAX_HANDSHAKE_PACKET})")
@@ -421,8 +463,8 @@ async def _read_packet(reader: asyncio.StreamReader) -> bytes:
                                        "handshake") from None
 
 
-def _write_packet(writer: asyncio.StreamWriter, data: bytes) -> None:
-    writer.write(struct.pack(">H", len(data)) + data)
+def _write_packet(writer: asyncio.StreamWriter, header: int, data: bytes) -> None:
+    writer.write(len(data).to_bytes(header, "big") + data)
 
 
 def _parse_name(data: bytes) -> tuple[int, int, str]:
@@ -467,12 +509,26 @@ def _abort(writer: asyncio.StreamWriter) -> None:
     writer.close()
 
 
+async def _connect(host: str, port: int, ssl: SSLContext | None,
+                   remote_name: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    if ssl is None:
+        return await asyncio.open_connection(host, port)
+    try:
+        return await asyncio.open_connection(host, port, ssl=ssl,
+                                             ssl_shutdown_timeout=CLOSE_GRACE)
+    except (ConnectionResetError, ConnectionAbortedError, BrokenPipeError) as exc:
+        # (not ConnectionRefusedError: that one is the TCP connect's)
+        raise HandshakeError("tls", f"{remote_name} at {host}:{port} hung up during the TLS "
+                                    f"handshake: it does not speak TLS (-proto_dist "
+                                    f"inet_tls), or refused our certificate") from exc
+
+
 async def dial(local_name: str, creation: int, remote_name: str, host: str, port: int,
                cookie: str | bytes, *, flags: int = DEFAULT_FLAGS,
                required_flags: int = REQUIRED_FLAGS, timeout: float = DEFAULT_TIMEOUT,
                ticktime: float = DEFAULT_TICKTIME,
                is_pending: Callable[[], bool | Awaitable[bool]] | None = None,
-               **connection_options: int) -> Connection:
+               ssl: SSLContext | None = None, **connection_options: int) -> Connection:
     """Connect to node ``remote_name`` listening on ``host:port`` and shake hands.
 
     Args:
@@ -488,6 +544,9 @@ async def dial(local_name: str, creation: int, remote_name: str, host: str, port
         is_pending: asked when the peer answers ``alive`` (it believes it
             has a live connection to us already): ``True`` (the default)
             says the old one is dead and this attempt goes on.
+        ssl: a client-side ``ssl.SSLContext``: the handshake and all traffic
+            go over TLS (OTP's ``inet_tls``); the peer's certificate is
+            checked against ``host`` if the context checks host names.
         connection_options: ``max_packet``, ``high_water``, ``max_queued``
             of :class:`Connection`.
 
@@ -502,19 +561,25 @@ async def dial(local_name: str, creation: int, remote_name: str, host: str, port
     _name_bytes(remote_name, "remote_name")
     _check_creation(creation)
     secret = _cookie_bytes(cookie)
+    if ssl is not None:
+        check_context(ssl, server_side=False)
+    # inet_tcp_dist frames handshake messages with {packet, 2}; inet_tls_dist
+    # keeps {packet, 4} from the start
+    header = 2 if ssl is None else 4
     flags &= ~NAME_ME
     writer = None
     try:
         async with asyncio.timeout(timeout):
-            reader, writer = await asyncio.open_connection(host, port)
-            _write_packet(writer, b"N" + struct.pack(">QIH", flags, creation, len(local)) + local)
-            data = await _read_packet(reader)
+            reader, writer = await _connect(host, port, ssl, remote_name)
+            _write_packet(writer, header,
+                          b"N" + struct.pack(">QIH", flags, creation, len(local)) + local)
+            data = await _read_packet(reader, header)
             if data[:1] != b"s":
                 raise HandshakeError("protocol", f"expected a status ('s'), got {data[:16]!r}")
             status = data[1:].decode("latin-1", "replace")
             if status == "alive":
                 go_on = True if is_pending is None else bool(await _maybe_await(is_pending()))
-                _write_packet(writer, b"s" + (b"true" if go_on else b"false"))
+                _write_packet(writer, header, b"s" + (b"true" if go_on else b"false"))
                 if not go_on:
                     raise HandshakeError("alive", f"node {remote_name} already has a "
                                                   f"connection to {local_name}")
@@ -528,16 +593,17 @@ async def dial(local_name: str, creation: int, remote_name: str, host: str, port
                 raise HandshakeError("protocol", f"unexpected status {status!r} from "
                                                  f"{remote_name}")
             peer_flags, challenge, peer_creation, peer_name = _parse_challenge(
-                await _read_packet(reader))
+                await _read_packet(reader, header))
             if peer_name != remote_name:
                 raise HandshakeError("name", f"dialled {remote_name} but {peer_name} "
                                              f"answered")
             peer_flags = _flags_module.expand(peer_flags)
             _check_flags(peer_name, peer_flags, required_flags)
             mine = secrets.randbits(32)
-            _write_packet(writer, b"r" + struct.pack(">I", mine) + digest(challenge, secret))
+            _write_packet(writer, header,
+                          b"r" + struct.pack(">I", mine) + digest(challenge, secret))
             try:
-                data = await _read_packet(reader)
+                data = await _read_packet(reader, header)
             except HandshakeError as exc:
                 if exc.reason != "closed":
                     raise
@@ -560,6 +626,11 @@ async def dial(local_name: str, creation: int, remote_name: str, host: str, port
             _abort(writer)
         raise HandshakeError("timeout", f"no handshake with {remote_name} at {host}:{port} "
                                         f"within {timeout} s") from None
+    except SSLError as exc:
+        if writer is not None:
+            _abort(writer)
+        raise HandshakeError("tls", f"TLS with {remote_name} at {host}:{port} failed: "
+                                    f"{exc}") from exc
     except BaseException:
         if writer is not None:
             _abort(writer)
@@ -576,10 +647,13 @@ async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, loc
     """Shake hands with a node that connected to us (the acceptor side).
 
     On any failure the connection is closed, and a peer with the wrong
-    cookie gets no answer at all: it sees ``pang``.
+    cookie gets no answer at all: it sees ``pang``.  A stream accepted by a
+    TLS listener (:func:`listen` with ``ssl=``) speaks the TLS
+    distribution's framing.
 
     Args:
-        reader, writer: the accepted TCP stream (``asyncio.start_server``).
+        reader, writer: the accepted stream (from :func:`listen`, or
+            ``asyncio.start_server``).
         local_name, creation, cookie: this node's name, creation and cookie.
         flags: the capabilities advertised (``flags.DEFAULT_FLAGS``: hidden).
         required_flags: what the peer must offer; else it gets ``not_allowed``.
@@ -605,35 +679,36 @@ async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, loc
     local = _name_bytes(local_name, "local_name")
     _check_creation(creation)
     secret = _cookie_bytes(cookie)
+    header = 4 if writer.get_extra_info("sslcontext") is not None else 2
     flags &= ~NAME_ME
     try:
         async with asyncio.timeout(timeout):
-            peer_flags, peer_creation, peer_name = _parse_name(await _read_packet(reader))
+            peer_flags, peer_creation, peer_name = _parse_name(await _read_packet(reader, header))
             if not _valid_name(peer_name):
                 why = ("dynamic node names (NAME_ME) are not supported" if peer_flags & NAME_ME
                        else f"malformed node name {peer_name!r}")
-                _write_packet(writer, b"snot_allowed")
+                _write_packet(writer, header, b"snot_allowed")
                 raise HandshakeError("name", f"connection refused: {why}")
             if is_allowed is not None and not is_allowed(peer_name):
-                _write_packet(writer, b"snot_allowed")
+                _write_packet(writer, header, b"snot_allowed")
                 raise HandshakeError("not_allowed", f"connection attempt from disallowed "
                                                     f"node {peer_name}")
             peer_flags = _flags_module.expand(peer_flags)
             try:
                 _check_flags(peer_name, peer_flags, required_flags)
             except HandshakeError:
-                _write_packet(writer, b"snot_allowed")
+                _write_packet(writer, header, b"snot_allowed")
                 raise
             answer = "ok" if status is None else await _maybe_await(status(peer_name))
             if answer not in ("ok", "ok_simultaneous", "nok", "alive"):
                 raise ValueError(f"status() must return 'ok', 'ok_simultaneous', 'nok' or "
                                  f"'alive', got {answer!r}")
-            _write_packet(writer, b"s" + answer.encode("ascii"))
+            _write_packet(writer, header, b"s" + answer.encode("ascii"))
             if answer == "nok":
                 raise HandshakeError("nok", f"simultaneous connect with {peer_name}: our "
                                             f"own connection wins")
             if answer == "alive":
-                data = await _read_packet(reader)
+                data = await _read_packet(reader, header)
                 if data not in (b"strue", b"sfalse"):
                     raise HandshakeError("protocol", f"expected 's' true|false after alive, "
                                                      f"got {data[:16]!r}")
@@ -641,9 +716,9 @@ async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, loc
                     raise HandshakeError("alive", f"node {peer_name} keeps its existing "
                                                   f"connection")
             mine = secrets.randbits(32)
-            _write_packet(writer, b"N" + struct.pack(">QIIH", flags, mine, creation, len(local))
-                          + local)
-            data = await _read_packet(reader)
+            _write_packet(writer, header,
+                          b"N" + struct.pack(">QIIH", flags, mine, creation, len(local)) + local)
+            data = await _read_packet(reader, header)
             if data[:1] != b"r" or len(data) != 21:
                 raise HandshakeError("protocol", f"expected a challenge reply ('r'), got "
                                                  f"{data[:21]!r}")
@@ -652,7 +727,7 @@ async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, loc
                                                    f"rejected: invalid challenge reply "
                                                    f"(wrong cookie)")
             (challenge,) = struct.unpack(">I", data[1:5])
-            _write_packet(writer, b"a" + digest(challenge, secret))
+            _write_packet(writer, header, b"a" + digest(challenge, secret))
             return Connection(reader, writer, local_name=local_name, peer_name=peer_name,
                               peer_flags=peer_flags, peer_creation=peer_creation,
                               flags=flags & peer_flags, ticktime=ticktime,
@@ -660,6 +735,9 @@ async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, loc
     except TimeoutError:
         _abort(writer)
         raise HandshakeError("timeout", f"no complete handshake within {timeout} s") from None
+    except SSLError as exc:
+        _abort(writer)
+        raise HandshakeError("tls", f"TLS error from a connecting node: {exc}") from exc
     except BaseException:
         _abort(writer)
         raise
@@ -669,6 +747,7 @@ async def start_server(local_name: str, creation: int, cookie: str | bytes,
                        on_connection: Callable[[Connection], object], *,
                        host: str = "127.0.0.1", port: int = 0,
                        on_error: Callable[[BaseException], object] | None = None,
+                       ssl: SSLContext | None = None,
                        **accept_options: Any) -> asyncio.AbstractServer:
     """Listen for nodes (on loopback unless ``host`` says otherwise) and shake
     hands with each; ``on_connection(conn)`` (a function or coroutine
@@ -683,6 +762,8 @@ async def start_server(local_name: str, creation: int, cookie: str | bytes,
         host, port: where to listen; port 0 picks a free one (see
             ``server.sockets[0].getsockname()``).
         on_error: called with each handshake's exception.
+        ssl: a server-side ``ssl.SSLContext``: accept only TLS connections
+            (OTP's ``-proto_dist inet_tls``); see :func:`listen`.
         accept_options: the keyword options of :func:`accept`.
 
     Returns:
@@ -703,4 +784,30 @@ async def start_server(local_name: str, creation: int, cookie: str | bytes,
             return
         await _maybe_await(on_connection(conn))
 
-    return await asyncio.start_server(handle, host, port)
+    return await listen(handle, host, port, ssl=ssl,
+                        timeout=accept_options.get("timeout", DEFAULT_TIMEOUT))
+
+
+async def listen(handle: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
+                 host: str | None = "127.0.0.1", port: int = 0, *,
+                 ssl: SSLContext | None = None,
+                 timeout: float = DEFAULT_TIMEOUT) -> asyncio.Server:
+    """``asyncio.start_server(handle, host, port)``, in TLS with ``ssl``: the
+    listener of a node, whose ``handle`` calls :func:`accept`.
+
+    With ``ssl``, asyncio runs the TLS handshake before ``handle`` sees the
+    stream, within ``timeout`` seconds; a connection whose TLS handshake
+    fails (an untrusted certificate, a peer speaking plain TCP) is closed
+    there and never reaches ``handle``.  (Starting TLS later, inside
+    ``handle``, would race with the loop reading the peer's first bytes.)
+
+    Raises:
+        TypeError, ValueError: ``ssl`` is not a server-side ``ssl.SSLContext``.
+        OSError: the address cannot be listened on.
+    """
+    if ssl is None:
+        return await asyncio.start_server(handle, host, port)
+    check_context(ssl, server_side=True)
+    return await asyncio.start_server(handle, host, port, ssl=ssl,
+                                      ssl_handshake_timeout=timeout,
+                                      ssl_shutdown_timeout=CLOSE_GRACE)

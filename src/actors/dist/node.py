@@ -54,8 +54,11 @@ from .handshake import (
     HandshakeError,
     accept,
     dial,
+    listen,
     simultaneous_status,
 )
+from .tls import SSLOption
+from .tls import split as _split_ssl
 
 __all__ = ["NO_MESSAGE", "DistNode", "ProtocolError"]
 
@@ -220,7 +223,7 @@ class DistNode:
 
     def __init__(self, name: str, cookie: str | bytes, *, host: str, epmd_port: int | None,
                  hidden: bool, ticktime: float, setup_timeout: float,
-                 codec: Codec = _PLAIN) -> None:
+                 codec: Codec = _PLAIN, ssl: SSLOption = None) -> None:
         self.name = name
         self.cookie = cookie
         self.host = host
@@ -229,6 +232,7 @@ class DistNode:
         self.ticktime = ticktime
         self.setup_timeout = setup_timeout
         self.codec = codec
+        self._server_ssl, self._client_ssl = _split_ssl(ssl)
         self.flags = DEFAULT_FLAGS if hidden else DEFAULT_FLAGS | PUBLISHED
         self.creation = 0
         self.port = 0
@@ -255,7 +259,8 @@ class DistNode:
                     epmd_port: int | None = None, hidden: bool = True,
                     ticktime: float = DEFAULT_TICKTIME,
                     setup_timeout: float = DEFAULT_TIMEOUT,
-                    builtin_epmd: bool = False, codec: Codec = _PLAIN) -> DistNode:
+                    builtin_epmd: bool = False, codec: Codec = _PLAIN,
+                    ssl: SSLOption = None) -> DistNode:
         """Start node ``name`` (``"name@host"``) with ``cookie``.
 
         Args:
@@ -271,6 +276,9 @@ class DistNode:
             builtin_epmd: if an epmd must be started, use the in-process one.
             codec: the term codec (default: pids and refs stay ``ExternalPid``
                 and ``ExternalRef``).
+            ssl: TLS for every connection (OTP's ``-proto_dist inet_tls``): a
+                ``(server_context, client_context)`` pair, e.g. from
+                :func:`actors.dist.tls.contexts`; see :func:`actors.dist.tls.split`.
 
         Raises:
             TypeError, ValueError: a bad argument (named).
@@ -288,10 +296,12 @@ class DistNode:
             if not value > 0:
                 raise ValueError(f"{what} must be positive, got {value!r}")
         node = cls(name, cookie, host=host, epmd_port=epmd_port, hidden=hidden,
-                   ticktime=float(ticktime), setup_timeout=float(setup_timeout), codec=codec)
+                   ticktime=float(ticktime), setup_timeout=float(setup_timeout), codec=codec,
+                   ssl=ssl)
         try:
             node._epmd = await _epmd.ensure_epmd(epmd_port, builtin=builtin_epmd)
-            node._server = await asyncio.start_server(node._on_tcp, host, 0)
+            node._server = await listen(node._on_tcp, host, 0, ssl=node._server_ssl,
+                                        timeout=node.setup_timeout)
             node.port = node._server.sockets[0].getsockname()[1]
             node._registration = await _epmd.register(name, node.port, hidden=hidden,
                                                        epmd_port=node._epmd.port)
@@ -316,7 +326,8 @@ class DistNode:
         self._stopped = True
         if self._server is not None:
             self._server.close()
-        for conn in list(self._connections.values()):
+        closing = list(self._connections.values())
+        for conn in closing:
             self._close(conn, "net_kernel_terminated")
         for attempt in self._attempts.values():
             if not attempt.done():
@@ -325,6 +336,9 @@ class DistNode:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        # (a TLS connection's shutdown outlives close(): wait, bounded, so that
+        # a loop closed right after stop() has no transport left open)
+        await asyncio.gather(*(conn.wait_closed() for conn in closing), return_exceptions=True)
         if self._registration is not None:
             await self._registration.close()
         if self._server is not None:
@@ -381,7 +395,7 @@ class DistNode:
                 host = node.split("@", 1)[1]
                 conn = await dial(self.name, self.creation, node, host, info.port,
                                   self.cookie, flags=self.flags, timeout=self.setup_timeout,
-                                  ticktime=self.ticktime)
+                                  ticktime=self.ticktime, ssl=self._client_ssl)
             except HandshakeError as exc:
                 if exc.reason == "nok":
                     # a simultaneous connect that its own (incoming) one wins:
