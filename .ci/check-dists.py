@@ -25,7 +25,8 @@ SDIST_MUST = [
 SDIST_MUST_NOT = re.compile(r"(^src/actors/_core\.c$|^src/actors/dist/_etf\.c$|\.(so|pyd|o|pyc)$|__pycache__/)")
 
 WHEEL_MUST = ["actors/__init__.py", "actors/_version.py", "actors/_core.pyi", "actors/py.typed",
-              "actors/observer/static/index.html", "actors/dist/etf.py", "actors/dist/_etf.pyi"]
+              "actors/observer/static/index.html", "actors/observer/static/app.js",
+              "actors/observer/static/app.css", "actors/dist/etf.py", "actors/dist/_etf.pyi"]
 WHEEL_MUST_NOT = re.compile(r"\.(c|pyx|pxi|pxd|h)$")
 
 

@@ -72,7 +72,8 @@ def main() -> None:
     check(out.returncode == 0 and out.stdout.strip() == f"{DISTRIBUTION} {version}",
           f"python -m actors --version prints {out.stdout.strip()!r}{out.stderr.strip() and ' ' + out.stderr.strip()}")
 
-    for name in ("_core.pyi", "py.typed", "observer/static/index.html"):
+    for name in ("_core.pyi", "py.typed", "observer/static/index.html", "observer/static/app.js",
+                 "observer/static/app.css"):
         check((package / name).is_file(), f"package data {name}")
     print(f"smoke test passed: {DISTRIBUTION} {version} on {sys.implementation.name} "
           f"{sys.version.split()[0]}, {sysconfig.get_platform()}")

@@ -64,7 +64,7 @@ def test_every_endpoint_describes_the_running_system(run):
             assert obs.url.startswith(f"http://127.0.0.1:{obs.port}/?token=")
             async with aiohttp.ClientSession() as s:
                 page = await get(s, obs, "/")
-                assert "actors observer" in page and "/api/processes" in page
+                assert "actors observer" in page and "/static/app.js" in page
                 system = await get(s, obs, "/api/system")
                 assert system["process_count"] == len(actors.Process.list())
                 assert system["registered"] >= 2 and system["steps"] > 0
@@ -86,7 +86,8 @@ def test_every_endpoint_describes_the_running_system(run):
                 assert inner["kind"] == "supervisor" and inner["type"] == "supervisor"
                 assert [c["id"] for c in inner["children"]] == ["w2"]
                 names = await get(s, obs, "/api/names")
-                assert {"name": "w1", "pid": str(actors.whereis("w1"))} in names["local"]
+                assert {"name": "w1", "pid": str(actors.whereis("w1")),
+                        "initial_call": "test_observer.Worker.init"} in names["local"]
         finally:
             await obs.stop()
     run(main)

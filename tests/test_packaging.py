@@ -213,6 +213,8 @@ def test_the_wheel_holds_the_package_only():
     assert setuptools["include-package-data"] is False
     assert setuptools["packages"]["find"] == {"where": ["src"], "include": ["actors", "actors.*"]}
     package_data = setuptools["package-data"]
-    assert package_data == {"actors": ["*.pyi", "dist/*.pyi", "py.typed", "observer/static/*.html"]}
+    assert package_data == {"actors": ["*.pyi", "dist/*.pyi", "py.typed", "observer/static/*.html",
+                                       "observer/static/*.js", "observer/static/*.css",
+                                       "observer/static/*.svg"]}
     pkg = ROOT / "src" / "actors"
     assert all(list(pkg.glob(pattern)) for pattern in package_data["actors"])

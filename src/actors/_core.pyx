@@ -83,6 +83,7 @@ from libc.stdlib cimport malloc, free
 from libc.math cimport isnan, ceil, floor, INFINITY
 
 import asyncio
+import itertools
 import logging
 import os
 import sys

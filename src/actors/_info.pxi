@@ -139,7 +139,7 @@ cdef Py_ssize_t _mailbox_limit(object limit, str what) except -2:
     return limit
 
 
-def process_table(*, mailbox_limit=None):
+def process_table(*, mailbox_limit=None, pids=None, after=None, limit=None):
     """One row per live process, in spawn order: ``(pid, registered_name,
     initial_call, message_queue_len, reductions, memory, status)``.
 
@@ -147,36 +147,64 @@ def process_table(*, mailbox_limit=None):
     much faster (an observer's process table of 100,000 processes).
     ``mailbox_limit=N`` bounds the work per process: ``memory`` measures the
     first N messages of each mailbox and counts the rest at their average size.
+
+    A large table can be built a slice at a time, the loop free in between:
+    ``pids=[...]`` gives the rows of those processes only (the live local
+    ones, in the order given); ``after=pid`` starts with the first process
+    spawned after ``pid`` (dead or alive) and ``limit=N`` stops after N rows.
     """
     cdef Py_ssize_t walk = _mailbox_limit(mailbox_limit, "process_table()")
+    cdef Py_ssize_t most = -1
     cdef list out = []
     cdef dict calls = {}
-    cdef Pid p
-    cdef _Extra x
+    cdef Pid p, a
+    if limit is not None:
+        if type(limit) is bool or not isinstance(limit, int) or limit < 0:
+            raise ValueError(f"process_table(limit=...): must be an int >= 0 or None, got {limit!r}")
+        most = limit
     if _sched is None:
         return out
+    if pids is not None:
+        for obj in pids:
+            p = _check_pid(obj, "process_table(pids=...)")
+            if p.state != S_DEAD and p.remote is None:
+                out.append(_table_row(p, walk, calls))
+        return out
     p = _sched.procs_head
-    while p is not None:
-        x = p.extra
-        call = None
-        if x is not None and x.dictionary is not None:
-            call = x.dictionary.get("$initial_call")
-        if type(call) is not str:
-            fn = call if call is not None else p.fn
-            call = calls.get(fn)
-            if call is None:
-                call = calls[fn] = _initial_call(p)
-        out.append((p, x.name if x is not None else None, call, p.mb_len + _has_handoff(p),
-                    int(p.reductions), int(_memory(p, walk)), _status(p)))
+    if after is not None:
+        a = _check_pid(after, "process_table(after=...)")
+        if a.state != S_DEAD and a.remote is None:
+            p = a.pl_next                       # still listed: continue from it
+        else:
+            while p is not None and p.number <= a.number:
+                p = p.pl_next
+    while p is not None and (most < 0 or len(out) < most):
+        out.append(_table_row(p, walk, calls))
         p = p.pl_next
     return out
+
+
+cdef tuple _table_row(Pid p, Py_ssize_t walk, dict calls):
+    cdef _Extra x = p.extra
+    call = None
+    if x is not None and x.dictionary is not None:
+        call = x.dictionary.get("$initial_call")
+    if type(call) is not str:
+        fn = call if call is not None else p.fn
+        call = calls.get(fn)
+        if call is None:
+            call = calls[fn] = _initial_call(p)
+    return (p, x.name if x is not None else None, call, p.mb_len + _has_handoff(p),
+            int(p.reductions), int(_memory(p, walk)), _status(p))
 
 
 def process_info(pid, key=None, *, mailbox_limit=None):
     """A dict describing a live process (None if it is dead); see ``Process.info``.
 
     ``mailbox_limit=N`` walks at most N messages of the mailbox: ``messages``
-    is then the first N, and ``memory`` counts the rest at their average size.
+    is then the first N, and ``memory`` counts the rest at their average size;
+    and ``links``, ``monitors`` and ``monitored_by`` list at most N each (a
+    supervisor of 100,000 children is not sorted whole).
     """
     cdef Pid p = _check_pid(pid, "Process.info(pid)")
     if key is not None and key not in _INFO_KEYS:
@@ -208,11 +236,21 @@ cdef object _info_value(Pid p, str key, Py_ssize_t walk):
     if key == "messages":
         return _messages(p, walk)
     if key == "links":
-        return sorted(p.links, key=_pid_number) if p.links else []
+        if not p.links:
+            return []
+        if walk >= 0 and len(p.links) > walk:     # bounded: some of them, in order
+            return sorted(itertools.islice(p.links, walk), key=_pid_number)
+        return sorted(p.links, key=_pid_number)
     if key == "monitors":
-        return list(x.monitors.items()) if x is not None and x.monitors else []
+        if x is None or not x.monitors:
+            return []
+        return list(itertools.islice(x.monitors.items(), walk)) if walk >= 0 else list(x.monitors.items())
     if key == "monitored_by":
-        return list(x.monitored_by.values()) if x is not None and x.monitored_by else []
+        if x is None or not x.monitored_by:
+            return []
+        if walk >= 0:
+            return list(itertools.islice(x.monitored_by.values(), walk))
+        return list(x.monitored_by.values())
     if key == "trap_exit":
         return bool(p.trap_exit)
     if key == "dictionary":

@@ -70,6 +70,7 @@ cdef class Scheduler:
     cdef readonly uint64_t messages
     cdef int64_t busy_ns
     cdef readonly uint64_t long_steps   # steps longer than long_step, reported
+    cdef readonly uint64_t crashes      # processes that ended by raising (crash reports)
     cdef readonly double longest_step   # seconds, the longest step seen
 
     def __init__(self, loop, clock=None, int tick_budget=TICK_STEPS, bint asyncio_tasks=True,

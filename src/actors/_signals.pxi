@@ -132,13 +132,20 @@ cdef int _finish(Pid p, int how, object value) except -1:
         reason = (<object>value).reason
         exc = value
         if not _is_normal_exit(reason):
+            _count_crash()
             _log_exit(p, reason, value)
     else:
         reason = value
         exc = value
+        _count_crash()
         _log_exit(p, reason, value)
     _terminate(p, reason, result, exc, by_signal)
     return 0
+
+
+cdef inline void _count_crash() noexcept:
+    if _sched is not None:
+        _sched.crashes += 1
 
 
 cdef void _log_exit(Pid p, object reason, object exc):

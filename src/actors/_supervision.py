@@ -21,6 +21,7 @@ import collections
 import inspect
 import logging
 import math
+import time
 from typing import Any, NamedTuple
 
 from . import lowlevel
@@ -142,6 +143,11 @@ def shutdown_was_clean(reason: Any, shutdown: Any, restart: str) -> bool:
     if reason == "normal":
         return restart != "permanent"
     return is_clean_exit(reason)
+
+
+#: Restarts made by every supervisor of this Python process since it started
+#: (the observer turns it into a rate).
+restart_total: int = 0
 
 
 class Intensity:
@@ -348,10 +354,13 @@ class ChildState:
     ``ChildState`` in start order.  ``pid`` is the running ``Pid``, ``None``
     (not running) or ``RESTARTING`` (a failed restart waits to be retried).
     ``restarts`` counts the times the supervisor restarted it, and
-    ``failed`` is why its last restart failed (both for the logs).
+    ``failed`` is why its last restart failed (both for the logs);
+    ``last_restart`` is ``(reason, wall-clock time)`` of its last restart, or
+    None (for the observer).
     """
 
-    __slots__ = ("id", "spec", "start", "restart", "shutdown", "pid", "restarts", "failed")
+    __slots__ = ("id", "spec", "start", "restart", "shutdown", "pid", "restarts", "failed",
+                 "last_restart")
 
     def __init__(self, child_id: Any, spec: ChildSpec, start: tuple[Any, ...]) -> None:
         self.id = child_id
@@ -362,6 +371,7 @@ class ChildState:
         self.pid: Any = None
         self.restarts = 0
         self.failed: Any = None
+        self.last_restart: tuple[Any, float] | None = None
 
     def info(self, child_id: Any) -> Child:
         """This child as ``which_children`` shows it, with ``child_id`` as its id."""
@@ -481,7 +491,10 @@ class SupervisorServer(GenServer):
                         max_seconds=self.intensity.max_seconds)
             child.pid = None
             raise Stop("shutdown")
+        global restart_total
         child.restarts += 1
+        child.last_restart = (reason, time.time())
+        restart_total += 1
         if not _logger.isEnabledFor(logging.INFO):
             pass                                  # (the names below cost a restart ~7%)
         elif pid is None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import ipaddress
+import json
 import secrets
 import socket
 import sys
@@ -27,9 +28,10 @@ from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote, urlsplit
 
 import actors
-from actors.lowlevel import call_in_process, current_scheduler
+from actors import sys as actors_sys
+from actors.lowlevel import call_in_process, current_scheduler, process_table
 
-from . import snapshot
+from . import snapshot, tracing
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -43,7 +45,7 @@ __all__ = ["Observer", "is_loopback", "running", "start"]
 
 _running: list[Observer] = []          # observers started and not yet stopped
 
-_PAGE = Path(__file__).with_name("static") / "index.html"
+_STATIC = Path(__file__).with_name("static")
 _MAX_LIMIT = 100_000
 
 
@@ -70,11 +72,13 @@ class Observer:
     """
 
     def __init__(self, host: str, port: int, token: str, runner: Any,
-                 sampler: snapshot.Sampler, task: asyncio.Task[None]) -> None:
+                 sampler: snapshot.Sampler, task: asyncio.Task[None],
+                 tracer: tracing.Tracer) -> None:
         self.host = host
         self.port = port
         self.token = token
         self.sampler = sampler
+        self.tracer = tracer
         self._runner = runner
         self._task = task
         shown = f"[{host}]" if ":" in host else host
@@ -91,6 +95,7 @@ class Observer:
         if self in _running:
             _running.remove(self)
         self._task.cancel()
+        await self.tracer.close()
         await runner.cleanup()
 
 
@@ -151,8 +156,12 @@ async def start(host: str = "127.0.0.1", port: int = 0, token: str | None = None
     token = token or secrets.token_urlsafe(18)
     sampler = snapshot.Sampler()
     sampler.sample()
+    # The census yields to the event loop between slices: run it as an asyncio
+    # task (from a process, its slices would run back to back within a tick).
+    await asyncio.get_running_loop().create_task(sampler.census())
     gate = _Gate(token, host, allowed_hosts)
-    app = _make_app(gate, sampler)
+    tracer = tracing.Tracer()
+    app = _make_app(gate, sampler, tracer)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -163,8 +172,8 @@ async def start(host: str = "127.0.0.1", port: int = 0, token: str | None = None
         raise
     real_port = runner.addresses[0][1]
     gate.cookie = f"actors-observer-{real_port}"     # cookies are shared across ports
-    task = asyncio.get_running_loop().create_task(_sample_forever(sampler, interval))
-    observer = Observer(host, real_port, token, runner, sampler, task)
+    task = asyncio.get_running_loop().create_task(_sample_forever(sampler, tracer, interval))
+    observer = Observer(host, real_port, token, runner, sampler, task, tracer)
     _running.append(observer)
     print(f"actors observer: open {observer.url}", file=sys.stderr, flush=True)
     return observer
@@ -175,12 +184,23 @@ def running() -> list[Observer]:
     return list(_running)
 
 
-async def _sample_forever(sampler: snapshot.Sampler, interval: float) -> None:
+async def _sample_forever(sampler: snapshot.Sampler, tracer: tracing.Tracer,
+                         interval: float) -> None:
+    """Sample every ``interval`` seconds (with how late the loop woke us:
+    its lag); take a census now and then, at most 1% of the loop's time."""
+    loop = asyncio.get_running_loop()
+    next_census = 0.0
     while current_scheduler() is not None:
+        due = loop.time() + interval
         await asyncio.sleep(interval)
         if current_scheduler() is None:
             return
-        sampler.sample()
+        sampler.sample(loop_lag=loop.time() - due)
+        if tracer.sessions:
+            await tracer.expire()
+        if loop.time() >= next_census:
+            await sampler.census()
+            next_census = loop.time() + max(5.0, 100 * sampler.census_seconds)
 
 
 # -- the app -----------------------------------------------------------------------
@@ -244,7 +264,27 @@ class _Gate:
         return None
 
 
-def _make_app(gate: _Gate, sampler: snapshot.Sampler) -> web.Application:
+#: The page's own addresses: each serves the same page, which shows the view
+#: its path names (so every view has a URL, and the back button works).
+PAGES = ("/", "/system", "/processes", "/processes/{number}", "/tree", "/tracing", "/names",
+         "/registries/{number}", "/nodes")
+_STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
+_SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    # Scripts and styles only from the observer itself: nothing inline, no CDN.
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+                               "img-src 'self' data:; connect-src 'self'; base-uri 'none'; "
+                               "form-action 'none'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+_MAX_REASON = 200
+_SYS_TIMEOUT = 2.0
+_SPARKLINES = 100               # the first rows of a process table get their history
+
+
+def _make_app(gate: _Gate, sampler: snapshot.Sampler, tracer: tracing.Tracer) -> web.Application:
     @web.middleware
     async def guard(request: web.Request,
                     handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
@@ -264,17 +304,26 @@ def _make_app(gate: _Gate, sampler: snapshot.Sampler) -> web.Application:
             response = await handler(request)
         except _BadRequest as exc:
             response = _error(request, 400, str(exc))
+        except _Refused as exc:
+            response = _error(request, exc.status, str(exc))
+        for key, value in _SECURITY_HEADERS.items():
+            response.headers.setdefault(key, value)
         if source == "query":       # the page keeps the token for its next requests
             response.set_cookie(gate.cookie, request.query["token"], path="/",
                                 httponly=True, samesite="Strict")
         return response
 
     async def page(request: web.Request) -> web.Response:
-        return web.Response(text=_PAGE.read_text(encoding="utf-8"), content_type="text/html",
-                            headers={"Cache-Control": "no-store",
-                                     "Content-Security-Policy": "default-src 'self'; "
-                                     "script-src 'unsafe-inline'; style-src 'unsafe-inline'",
-                                     "X-Frame-Options": "DENY"})
+        return web.Response(text=_STATIC.joinpath("index.html").read_text(encoding="utf-8"),
+                            content_type="text/html")
+
+    async def static(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        kind = _STATIC_TYPES.get(Path(name).suffix)
+        path = _STATIC / name
+        if kind is None or "/" in name or name.startswith(".") or not path.is_file():
+            raise _Refused(404, "no such file")
+        return web.Response(body=path.read_bytes(), content_type=kind)
 
     async def system(request: web.Request) -> web.Response:
         return web.json_response(snapshot.system(sampler))
@@ -286,46 +335,200 @@ def _make_app(gate: _Gate, sampler: snapshot.Sampler) -> web.Application:
             raise _BadRequest(f"sort must be one of {', '.join(snapshot.SORT_KEYS)}")
         limit = _int_arg(q, "limit", 1000)
         reverse = q.get("reverse") in ("1", "true", "yes")
-        return web.json_response(snapshot.processes(
-            sort=sort, filter=q.get("filter") or None, limit=min(limit, _MAX_LIMIT),
-            reverse=reverse))
+        if small():
+            table = snapshot.processes(sort=sort, filter=q.get("filter") or None,
+                                       limit=min(limit, _MAX_LIMIT), reverse=reverse)
+        else:
+            census = sampler.table
+            since = process_table(mailbox_limit=snapshot.MAILBOX_PREVIEW, limit=1000,
+                                  after=census.pids[-1] if census.pids else None)
+            table = await snapshot.processes_in(census.extended(since), sort=sort,
+                                                filter=q.get("filter") or None,
+                                                limit=min(limit, _MAX_LIMIT), reverse=reverse)
+            table["as_of"] = census.at
+        shown = table.pop("pids")[:_SPARKLINES]
+        sampler.watch(shown)
+        for pid, row in zip(shown, table["rows"]):           # sparklines: values only
+            history = sampler.process_history(pid, last=30)
+            row["history"] = {"reductions_per_second": [round(v) for v in history["reductions_per_second"]],
+                              "queue": history["queue"], "memory": history["memory"]}
+        return await _json_in_slices(table, "rows")
 
-    def target(request: web.Request) -> Any:
+    def small() -> bool:
+        """Few enough processes to read them all in one step (else: the census)."""
+        sched = current_scheduler()
+        return sched is None or sched.process_count <= snapshot.LIVE_LIMIT or sampler.table.at is None
+
+    def kinds() -> dict[Any, str] | None:
+        """The servers, from the last census for a large system (None: find them now)."""
+        return None if small() else sampler.kinds
+
+    async def target(request: web.Request, alive: bool = True) -> Any:
+        """The process a URL names (``/api/processes/N/...``); 404 if it is not alive."""
         try:
             number = int(request.match_info["number"])
         except ValueError:
             raise _BadRequest("a pid is written as its middle number: /api/processes/42") from None
-        return snapshot.find_pid(number)
+        pid = snapshot.find_pid(number) if small() else await snapshot.find_pid_in(number, sampler.table)
+        if alive and (pid is None or not actors.Process.alive(pid)):
+            raise _Refused(404, "no such process")
+        return pid
 
     async def one_process(request: web.Request) -> web.Response:
-        pid = target(request)
-        data = snapshot.process(pid) if pid is not None else None
+        pid = await target(request)
+        data = snapshot.process(pid)
         if data is None:
-            return _error(request, 404, "no such process")
+            raise _Refused(404, "no such process")
+        sampler.watch([pid])
+        data["history"] = sampler.process_history(pid)
         return web.json_response(data)
 
+    async def state(request: web.Request) -> web.Response:
+        pid = await target(request)
+        try:
+            return web.json_response(await snapshot.server_state(pid, timeout=_SYS_TIMEOUT))
+        except BaseException as exc:    # noqa: BLE001 - _sys_refusal re-raises what is not a refusal
+            raise _sys_refusal(pid, exc) from None
+
     async def kill(request: web.Request) -> web.Response:
-        pid = target(request)
-        if pid is None or not actors.Process.alive(pid):
-            return _error(request, 404, "no such process")
-        actors.exit(pid, "kill")
-        return web.json_response({"killed": str(pid)})
+        pid = await target(request)
+        reason = (await _body(request)).get("reason", "kill")
+        if not isinstance(reason, str) or not reason or len(reason) > _MAX_REASON:
+            raise _BadRequest(f"reason must be a non-empty string of at most {_MAX_REASON} "
+                              "characters (kill, shutdown, normal, or your own)")
+        actors.exit(pid, reason)
+        return web.json_response({"killed": str(pid), "reason": reason})
+
+    def sys_action(name: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+        async def act(request: web.Request) -> web.Response:
+            pid = await target(request)
+            try:
+                await snapshot.server_status(pid, timeout=_SYS_TIMEOUT)       # a live server?
+                snapshot.check_mailbox(pid)
+                await getattr(actors_sys, name)(pid, timeout=_SYS_TIMEOUT)
+            except BaseException as exc:    # noqa: BLE001 - _sys_refusal re-raises what is not a refusal
+                raise _sys_refusal(pid, exc) from None
+            return web.json_response({"pid": str(pid),
+                                      "status": "suspended" if name == "suspend" else "running"})
+        return act
+
+    async def trace_start(request: web.Request) -> web.Response:
+        pid = await target(request)
+        try:
+            session = await tracer.start(pid, timeout=_SYS_TIMEOUT)
+        except BaseException as exc:    # noqa: BLE001 - _sys_refusal re-raises what is not a refusal
+            raise _sys_refusal(pid, exc) from None
+        return web.json_response(session.summary())
+
+    async def trace_stop(request: web.Request) -> web.Response:
+        pid = await target(request, alive=False)
+        session = await tracer.stop(pid) if pid is not None else None
+        if session is None:
+            raise _Refused(404, "this process is not traced")
+        return web.json_response(session.summary())
+
+    async def trace_events(request: web.Request) -> web.Response:
+        pid = await target(request, alive=False)
+        session = tracer.get(pid) if pid is not None else None
+        if session is None:
+            return web.json_response({"pid": request.match_info["number"], "active": False,
+                                      "events": [], "next": 0, "stopped": None})
+        events = session.since(_int_arg(request.query, "since", 0))
+        return web.json_response(dict(session.summary(), events=events, next=session.seq))
+
+    async def traces(request: web.Request) -> web.Response:
+        return web.json_response([s.summary() for s in tracer.sessions.values()])
 
     async def tree(request: web.Request) -> web.Response:
-        return web.json_response(await call_in_process(snapshot.tree))
+        root: Any = request.query.get("root", snapshot.ALL_TREES)
+        return web.json_response(await call_in_process(snapshot.tree, kinds=kinds(), root=root or None))
 
     async def names(request: web.Request) -> web.Response:
-        return web.json_response(snapshot.names())
+        return web.json_response(snapshot.names(kinds()))
+
+    async def one_registry(request: web.Request) -> web.Response:
+        pid = await target(request)
+        limit = min(_int_arg(request.query, "limit", 200), _MAX_LIMIT)
+        data = await snapshot.registry(pid, filter=request.query.get("filter") or None, limit=limit,
+                                       kinds=kinds())
+        if data is None:
+            raise _Refused(404, f"{pid!r} is not a Registry")
+        return web.json_response(data)
+
+    async def nodes(request: web.Request) -> web.Response:
+        return web.json_response(await snapshot.nodes())
 
     app = web.Application(middlewares=[guard])
-    app.router.add_get("/", page)
+    for path in PAGES:
+        app.router.add_get(path, page)
+    app.router.add_get("/static/{name}", static)
     app.router.add_get("/api/system", system)
     app.router.add_get("/api/processes", processes)
     app.router.add_get(r"/api/processes/{number}", one_process)
+    app.router.add_get(r"/api/processes/{number}/state", state)
     app.router.add_post(r"/api/processes/{number}/kill", kill)
+    app.router.add_post(r"/api/processes/{number}/suspend", sys_action("suspend"))
+    app.router.add_post(r"/api/processes/{number}/resume", sys_action("resume"))
+    app.router.add_post(r"/api/processes/{number}/trace", trace_start)
+    app.router.add_post(r"/api/processes/{number}/trace/stop", trace_stop)
+    app.router.add_get(r"/api/processes/{number}/trace", trace_events)
+    app.router.add_get("/api/traces", traces)
     app.router.add_get("/api/tree", tree)
     app.router.add_get("/api/names", names)
+    app.router.add_get(r"/api/registries/{number}", one_registry)
+    app.router.add_get("/api/nodes", nodes)
     return app
+
+
+async def _json_in_slices(data: dict[str, Any], key: str) -> web.Response:
+    """A JSON response whose list ``data[key]`` is encoded 100 items at a
+    time, the loop free in between (a table of thousands of rows)."""
+    items: list[Any] = data.pop(key)
+    head = json.dumps(data)
+    parts: list[str] = []
+    for start in range(0, len(items), 100):
+        if start:
+            await asyncio.sleep(0)
+        part = json.dumps(items[start:start + 100])
+        parts.append(part[1:-1])
+    body = f'{head[:-1]}{", " if data else ""}"{key}": [{", ".join(parts)}]}}'
+    return web.Response(text=body, content_type="application/json")
+
+
+def _sys_refusal(pid: Any, exc: BaseException) -> _Refused:
+    """How a failed ``sys`` request is answered: 409 for a process that is not
+    a server, 504 for one that does not answer, 404 for one that exited."""
+    if isinstance(exc, LookupError):
+        return _Refused(409, str(exc))
+    if isinstance(exc, actors.Timeout):
+        return _Refused(504, f"{pid!r} did not answer within {_SYS_TIMEOUT:g} s "
+                        "(busy in a callback, or a long mailbox before the request)")
+    if isinstance(exc, (actors.NoProcess, actors.CallExit)):
+        return _Refused(404, f"{pid!r} exited")
+    if isinstance(exc, Exception):
+        return _Refused(500, f"{type(exc).__name__}: {snapshot.short(exc)}")
+    raise exc
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    """The JSON object a POST carries (empty if none)."""
+    if not request.can_read_body:
+        return {}
+    try:
+        body = await request.json()
+    except ValueError:
+        raise _BadRequest("the body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise _BadRequest("the body must be a JSON object")
+    return cast("dict[str, Any]", body)
+
+
+class _Refused(Exception):
+    """Answer with ``status`` and this message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class _BadRequest(Exception):
