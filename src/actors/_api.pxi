@@ -183,18 +183,14 @@ cdef object _send_impl(object dest, object msg):
     """``send(dest, msg)``: see its docstring in _core_helpers.h, where its fast
     C entry point lives."""
     global _budget
-    cdef Pid p
     if PyThreadState_Get() != _loop_thread:
         return _send_from_thread(dest, msg)
     if type(dest) is Pid:
-        p = <Pid>dest
+        _send_to_pid(<Pid>dest, msg)
     elif type(dest) is tuple:
         _send_to_name_at(<tuple>dest, msg)
-        p = None
     else:
-        p = _resolve(dest, "send")
-    if p is not None:
-        _send_to_pid(p, msg)
+        _send_to_pid(_resolve(dest, "send"), msg)
     _budget -= 1
     if _current is not None:
         _current.reductions += 1
@@ -547,15 +543,14 @@ def demonitor(ref, flush=False):
         raise TypeError(f"demonitor(ref): ref must be a Ref, got {ref!r}")
     if type(flush) is not bool:
         raise TypeError(f"demonitor(ref, flush): flush must be a bool, got {flush!r}")
-    target = me.extra.monitors.get(ref) if me.extra is not None and me.extra.monitors is not None else None
-    removed = _remove_monitor(me, <Ref>ref)
-    if removed and (<Pid>target).remote is not None and _dist is not None:
+    target = _remove_monitor(me, <Ref>ref)
+    if target is not None and (<Pid>target).remote is not None and _dist is not None:
         _dist.demonitor(me, target, ref)
     if flush:
         if me.scanning:
             raise RuntimeError("demonitor(ref, flush=True) cannot be used inside a receive pattern")
         _mb_remove_down(me, <Ref>ref)
-    return removed
+    return target is not None
 
 
 def exit(pid, reason):

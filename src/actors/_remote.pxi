@@ -112,10 +112,6 @@ cdef str _remote_repr(Pid p):
     return f"<{r[4]}.{r[1]}.{r[2]}>"
 
 
-cdef inline bint _is_remote(Pid p):
-    return p.remote is not None
-
-
 cdef Pid _dead_pid(uint64_t number):
     cdef Pid p = Pid.__new__(Pid)
     p.number = number
@@ -419,15 +415,7 @@ def remote_monitored(pid, local, ref):
 def remote_demonitor(pid, ref):
     """A process of another node removed its monitor ``ref``."""
     cdef Pid r = _check_remote(pid, "remote_demonitor(pid)")
-    cdef Pid t
-    x = r.extra
-    if x is None or x.monitors is None:
-        return
-    found = x.monitors.pop(ref, None)
-    if found is not None:
-        t = <Pid>found
-        if t.extra is not None and t.extra.monitored_by is not None:
-            t.extra.monitored_by.pop(ref, None)
+    _remove_monitor(r, <Ref?>ref)
 
 
 def remote_down(pid, ref, reason):
@@ -444,23 +432,13 @@ def remote_gone(pid, reason="noconnection"):
     lost: every link to it delivers ``reason``, every monitor of it fires
     ``Down(ref, pid, reason)``, and its monitors of local processes end."""
     cdef Pid r = _check_pid(pid, "remote_gone(pid)")
-    cdef Pid t
     _need_sched()
     if r.remote is None:
         raise TypeError(f"remote_gone(pid): {pid!r} is a local process")
+    # the proxy exits, as far as this node can tell: what a local exit does
     _signal_links(r, reason)
-    x = r.extra
-    if x is None:
-        return
-    if x.monitors is not None:
-        held, x.monitors = x.monitors, None
-        for ref, target in held.items():
-            t = <Pid>target
-            if t.extra is not None and t.extra.monitored_by is not None:
-                t.extra.monitored_by.pop(ref, None)
-    if x.monitored_by is not None:
-        for ref in list(x.monitored_by):
-            _fire_remote_monitor(r, ref, reason)
+    if r.extra is not None:
+        _notify_monitors(r, r.extra, reason)
 
 
 def remote_peers(pid):

@@ -99,18 +99,19 @@ cdef int _add_monitor(Pid owner, Pid target, Ref ref) except -1:
     return 0
 
 
-cdef bint _remove_monitor(Pid owner, Ref ref):
-    """Drop the monitor ``ref`` held by ``owner``; True if it was active."""
+cdef object _remove_monitor(Pid owner, Ref ref):
+    """Drop the monitor ``ref`` held by ``owner``: the Pid it monitored, or
+    None if it was not active."""
     cdef Pid target
     if owner.extra is None or owner.extra.monitors is None:
-        return False
+        return None
     t = owner.extra.monitors.pop(ref, None)
     if t is None:
-        return False
+        return None
     target = <Pid>t
     if target.extra is not None and target.extra.monitored_by is not None:
         target.extra.monitored_by.pop(ref, None)
-    return True
+    return target
 
 
 cdef int _finish(Pid p, int how, object value) except -1:
@@ -267,7 +268,7 @@ cdef int _notify_monitors(Pid p, _Extra x, object reason) except -1:
             if q.remote is not None:
                 _dist_notify("down", (p, q, ref, reason))
             else:
-                _send_to_pid(q, _make_down(ref, p, reason))
+                _send_to_pid(q, _make_down(ref, _down_subject(p), reason))
     x.monitors = x.monitored_by = None
     return 0
 
