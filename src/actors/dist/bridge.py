@@ -92,6 +92,7 @@ _GEN_MESSAGES: Final = {"$gen_call": Atom("$gen_call"), "$gen_cast": Atom("$gen_
 _MAX_ROUTES: Final = 10_000
 _SEND_PREFIX: Final = b"p\x83h\x03a\x02"        # 'p' + {2, ...: a SEND
 _SEND_SENDER_PREFIX: Final = b"p\x83h\x03a\x16"  # 'p' + {22, ...: a SEND_SENDER (OTP 25's send)
+_SENDS: Final = (_SEND_PREFIX, _SEND_SENDER_PREFIX)
 _REG_SEND_PREFIX: Final = b"p\x83h\x04a\x06"    # 'p' + {6, ...: a REG_SEND
 
 
@@ -307,7 +308,7 @@ class Bridge:
     def exit(self, sender: Pid | None, proxy: Pid, reason: Any, from_link: bool) -> None:
         """An exit signal to a remote process: through a link (``EXIT``) or
         sent with ``exit/2`` (``EXIT2``)."""
-        if _is_name(proxy):
+        if proxy.name_at is not None:
             return
         frm: Any = sender if sender is not None else (self.node.pid if self.node else _UNUSED)
         control = (EXIT_TAG if from_link else EXIT2_TAG, frm, proxy, _wire_reason(self.codec, reason))
@@ -400,7 +401,7 @@ class Bridge:
         """The hot path of ``DistNode``'s reader: deliver a ``SEND``,
         ``SEND_SENDER`` or ``REG_SEND`` packet and return True; False leaves the packet to the
         general path (``parse_packet``, then :meth:`dispatch`)."""
-        if packet.startswith(_SEND_PREFIX) or packet.startswith(_SEND_SENDER_PREFIX):
+        if packet.startswith(_SENDS):
             name = None
         elif packet.startswith(_REG_SEND_PREFIX):
             name = True
@@ -427,11 +428,7 @@ class Bridge:
                 return True
         if type(to) is not Pid:
             return False                        # e.g. the node's own pseudo-process: DistNode's
-        if to.node == self._self_name:
-            if type(message) is tuple and len(message) == 2 and type(message[0]) is Ref:
-                lowlevel.reply((to, message[0]), message[1])   # a late reply is dropped
-            else:
-                lowlevel.send(to, message)
+        self._deliver(to, message)
         return True
 
     def dispatch(self, node: str, control: tuple[Any, ...], message: Any) -> None:
@@ -497,13 +494,11 @@ class Bridge:
         peer cannot speak for a third node)."""
         return type(pid) is Pid and pid.node == node
 
-    @staticmethod
-    def _deliver(to: Any, message: Any) -> None:
-        if not _is_local(to):
+    def _deliver(self, to: Any, message: Any) -> None:
+        if type(to) is not Pid or to.node != self._self_name:
             return                      # not ours: never forwarded
-        if (type(message) is tuple and len(message) == 2 and type(message[0]) is Ref
-                and message[0].node == lowlevel.node_name()):
-            lowlevel.reply((to, message[0]), message[1])   # a late reply is dropped
+        if type(message) is tuple and len(message) == 2 and type(message[0]) is Ref:
+            lowlevel.reply((to, message[0]), message[1])   # a late reply to a call is dropped
         else:
             lowlevel.send(to, message)
 
@@ -563,10 +558,6 @@ class Bridge:
             self._gone(node)
         self._pending.clear()
         remote.serve(None)
-
-
-def _is_name(proxy: Pid) -> bool:
-    return proxy.name_at is not None
 
 
 def _registered_name(proxy: Pid) -> Atom | None:
