@@ -28,7 +28,7 @@ from actors.dist.handshake import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from erlnode import EPMD, ERL, Epmd, ErlNode, random_cookie
+from erlnode import EPMD, ERL, ErlNode, random_cookie
 
 COOKIE = "monster"
 HOST = "127.0.0.1"
@@ -52,15 +52,6 @@ async def epmd_register(epmd_port: int, name: str, port: int) -> Registration:
 
 
 # -- fixtures -----------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def epmd():
-    if ERL is None or EPMD is None:
-        pytest.skip("Erlang/OTP (erl, epmd) is not installed")
-    daemon = Epmd()
-    yield daemon
-    daemon.stop()
-
 
 @pytest.fixture
 def erl(epmd):

@@ -11,7 +11,6 @@ disconnected and the node serves the others on.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import sys
 from pathlib import Path
@@ -25,38 +24,10 @@ from actors.dist.handshake import dial, start_server
 from actors.dist.node import NO_MESSAGE, DistNode, ProtocolError, parse_packet
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from erlnode import EPMD, ERL, Epmd, ErlNode, free_port, random_cookie
+from conftest import unique_name
+from erlnode import ErlNode, free_port
 
 HOST = "127.0.0.1"
-_names = itertools.count()
-
-
-def py_name(prefix: str = "py") -> str:
-    return f"{prefix}{next(_names)}@{HOST}"
-
-
-@pytest.fixture(scope="module")
-def epmd():
-    if ERL is None or EPMD is None:
-        pytest.skip("Erlang/OTP (erl, epmd) is not installed")
-    daemon = Epmd()
-    yield daemon
-    daemon.stop()
-
-
-@pytest.fixture
-def cookie() -> str:
-    return random_cookie()
-
-
-@pytest.fixture
-def erl(epmd, cookie):
-    """A fresh hidden erl node on the private epmd, with the test's cookie."""
-    node = ErlNode(f"erl{next(_names)}x{epmd.port}@{HOST}", cookie=cookie, epmd=epmd)
-    yield node
-    node.stop()
-
-
 class Events:
     """Records a node's nodeup/nodedown callbacks; waits for them."""
 
@@ -78,7 +49,7 @@ class Events:
 def test_erl_pings_a_python_node(aio_run, epmd, erl, cookie):
     """net_adm:ping answers pong; both sides then list the connection."""
     async def main():
-        node = await DistNode.start(py_name(), cookie, epmd_port=epmd.port)
+        node = await DistNode.start(unique_name(), cookie, epmd_port=epmd.port)
         events = Events(node)
         try:
             assert await erl.aeval(f"net_adm:ping('{node.name}')") == "pong"
@@ -96,10 +67,10 @@ def test_a_visible_python_node_is_in_a_visible_erl_nodes_list(aio_run, epmd, coo
     """hidden=False: a visible node, in erl's nodes() (global's and rex's
     messages to it go to on_control)."""
     async def main():
-        erl = ErlNode(f"vis{next(_names)}x{epmd.port}@{HOST}", cookie=cookie, epmd=epmd,
+        erl = ErlNode(unique_name("vis"), cookie=cookie, epmd=epmd,
                       hidden=False)
         try:
-            node = await DistNode.start(py_name(), cookie, epmd_port=epmd.port, hidden=False)
+            node = await DistNode.start(unique_name(), cookie, epmd_port=epmd.port, hidden=False)
             try:
                 info = await port_please(node.name, epmd_port=epmd.port)
                 assert info is not None and not info.hidden
@@ -116,7 +87,7 @@ def test_a_visible_python_node_is_in_a_visible_erl_nodes_list(aio_run, epmd, coo
 
 def test_erl_with_another_cookie_gets_pang(aio_run, epmd, erl, cookie):
     async def main():
-        node = await DistNode.start(py_name(), cookie, epmd_port=epmd.port)
+        node = await DistNode.start(unique_name(), cookie, epmd_port=epmd.port)
         try:
             assert await erl.aeval(f"erlang:set_cookie('{node.name}', wrong), "
                                    f"net_adm:ping('{node.name}')") == "pang"
@@ -131,7 +102,7 @@ def test_erl_with_another_cookie_gets_pang(aio_run, epmd, erl, cookie):
 def test_python_pings_erl(aio_run, epmd, erl, cookie):
     """ping() is net_adm:ping: pong, and the connection stays up on both sides."""
     async def main():
-        node = await DistNode.start(py_name(), cookie, epmd_port=epmd.port)
+        node = await DistNode.start(unique_name(), cookie, epmd_port=epmd.port)
         try:
             assert await node.ping(erl.name) == "pong"
             assert node.nodes() == [erl.name]
@@ -146,7 +117,7 @@ def test_python_pings_erl(aio_run, epmd, erl, cookie):
 
 def test_python_ping_with_another_cookie_or_to_nobody_is_pang(aio_run, epmd, erl):
     async def main():
-        node = await DistNode.start(py_name(), "wrong", epmd_port=epmd.port)
+        node = await DistNode.start(unique_name(), "wrong", epmd_port=epmd.port)
         try:
             assert await node.ping(erl.name) == "pang"
             assert await node.ping(f"nobody@{HOST}") == "pang"
@@ -160,7 +131,7 @@ def test_python_ping_with_another_cookie_or_to_nobody_is_pang(aio_run, epmd, erl
 
 def test_a_ping_that_gets_no_answer_is_pang_after_the_timeout(aio_run, epmd, erl, cookie):
     async def main():
-        node = await DistNode.start(py_name(), cookie, epmd_port=epmd.port)
+        node = await DistNode.start(unique_name(), cookie, epmd_port=epmd.port)
         try:
             assert await node.ping(erl.name) == "pong"
             erl.suspend()
@@ -177,7 +148,7 @@ def test_a_ping_that_gets_no_answer_is_pang_after_the_timeout(aio_run, epmd, erl
 
 def test_killing_erl_fires_nodedown_once(aio_run, epmd, erl, cookie):
     async def main():
-        node = await DistNode.start(py_name(), cookie, epmd_port=epmd.port)
+        node = await DistNode.start(unique_name(), cookie, epmd_port=epmd.port)
         events = Events(node)
         try:
             assert await node.ping(erl.name) == "pong"
@@ -196,7 +167,7 @@ def test_erl_sees_nodedown_when_the_python_node_disconnects_or_stops(aio_run, ep
                                                                     cookie):
     async def main():
         erl.monitor_nodes()
-        node = await DistNode.start(py_name(), cookie, epmd_port=epmd.port)
+        node = await DistNode.start(unique_name(), cookie, epmd_port=epmd.port)
         events = Events(node)
         try:
             assert await node.ping(erl.name) == "pong"
@@ -220,7 +191,7 @@ def test_other_control_messages_go_to_on_control(aio_run, epmd, erl, cookie):
     """A message to a registered name other than net_kernel's is_auth is the
     handler's: it sees the control tuple and the message."""
     async def main():
-        node = await DistNode.start(py_name(), cookie, epmd_port=epmd.port)
+        node = await DistNode.start(unique_name(), cookie, epmd_port=epmd.port)
         got: asyncio.Queue[tuple[str, tuple[Any, ...], Any]] = asyncio.Queue()
         node.on_control = lambda peer, control, message: got.put_nowait(
             (peer, control, message))
@@ -245,8 +216,8 @@ def test_other_control_messages_go_to_on_control(aio_run, epmd, erl, cookie):
 async def two_nodes(cookie: str = "secret") -> tuple[DistNode, DistNode]:
     """Two Python nodes on an in-process epmd (stop b, then a: a runs the epmd)."""
     port = free_port()
-    a = await DistNode.start(py_name("a"), cookie, epmd_port=port, builtin_epmd=True)
-    b = await DistNode.start(py_name("b"), cookie, epmd_port=port)
+    a = await DistNode.start(unique_name("a"), cookie, epmd_port=port, builtin_epmd=True)
+    b = await DistNode.start(unique_name("b"), cookie, epmd_port=port)
     return a, b
 
 
@@ -327,7 +298,7 @@ def test_a_peer_that_connects_anew_replaces_its_old_connection(aio_run):
         a, b = await two_nodes()
         events = Events(a)
         try:
-            name = py_name("again")
+            name = unique_name("again")
             first = await dial(name, 1, a.name, HOST, a.port, "secret")
             assert await events.nodeup() == name
             second = await dial(name, 2, a.name, HOST, a.port, "secret")
@@ -351,8 +322,8 @@ def test_a_peer_that_connects_anew_replaces_its_old_connection(aio_run):
 def test_a_python_node_with_another_cookie_gets_pang(aio_run):
     async def main():
         port = free_port()
-        a = await DistNode.start(py_name("a"), "one", epmd_port=port, builtin_epmd=True)
-        b = await DistNode.start(py_name("b"), "two", epmd_port=port)
+        a = await DistNode.start(unique_name("a"), "one", epmd_port=port, builtin_epmd=True)
+        b = await DistNode.start(unique_name("b"), "two", epmd_port=port)
         try:
             assert await a.ping(b.name) == "pang"
             assert await b.ping(a.name) == "pang"
@@ -384,7 +355,7 @@ def test_a_peer_sending_a_malformed_packet_is_disconnected(aio_run, caplog, pack
         a, b = await two_nodes()
         events = Events(a)
         try:
-            hostile_name = py_name("hostile")
+            hostile_name = unique_name("hostile")
             conn = await dial(hostile_name, 1, a.name, HOST, a.port, "secret")
             assert await events.nodeup() == hostile_name
             conn.send(packet)
@@ -415,7 +386,7 @@ def test_a_failing_on_control_is_logged_and_the_connection_stays(aio_run, caplog
 
         a.on_control = handler
         try:
-            peer = await dial(py_name("odd"), 1, a.name, HOST, a.port, "secret")
+            peer = await dial(unique_name("odd"), 1, a.name, HOST, a.port, "secret")
             # an ALIAS_SEND to an alias that is no reference (and unhashable)
             peer.send(b"p" + encode((33, ExternalPid(peer.local_name, 1, 0, 1), [1]))
                       + encode("m"))
@@ -444,7 +415,7 @@ def test_net_kernel_answers_an_alias_tagged_call_to_the_alias(aio_run):
     async def main():
         a, b = await two_nodes()
         try:
-            peer = await dial(py_name("alias"), 1, a.name, HOST, a.port, "secret")
+            peer = await dial(unique_name("alias"), 1, a.name, HOST, a.port, "secret")
             me = ExternalPid(peer.local_name, 1, 0, 1)
             ref = ExternalRef(peer.local_name, 1, (4, 5, 6))
             tag = ImproperList([Atom("alias")], ref)
@@ -467,9 +438,9 @@ def test_ping_accepts_an_answer_to_the_ref_or_to_the_alias(aio_run, form):
     {Ref, yes} by SEND, gets pong either way."""
     async def main():
         port = free_port()
-        a = await DistNode.start(py_name("a"), "secret", epmd_port=port, builtin_epmd=True)
+        a = await DistNode.start(unique_name("a"), "secret", epmd_port=port, builtin_epmd=True)
         conns: asyncio.Queue[Any] = asyncio.Queue()
-        name = py_name("fake")
+        name = unique_name("fake")
         server = await start_server(name, 9, "secret", conns.put_nowait, host=HOST)
         registration = await register(name, server.sockets[0].getsockname()[1], epmd_port=port)
         try:

@@ -32,7 +32,7 @@ from actors.dist.handshake import HandshakeError, dial, start_server
 from actors.dist.node import DistNode, parse_packet
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from erlnode import EPMD, ERL, Epmd, ErlNode, random_cookie
+from erlnode import Epmd, ErlNode, random_cookie
 
 COOKIE = "monster"
 HOST = "localhost"               # the certificates name it; erl nodes use -sname
@@ -364,15 +364,6 @@ def test_a_tls_listener_is_not_warned_about(caplog, certs):
 
 
 # -- with real erl nodes --------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def epmd():
-    if ERL is None or EPMD is None:
-        pytest.skip("Erlang/OTP (erl, epmd) is not installed")
-    daemon = Epmd()
-    yield daemon
-    daemon.stop()
-
 
 @pytest.fixture
 def erl(epmd):
