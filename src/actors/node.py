@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 from . import lowlevel
 from .dist.bridge import Bridge
 from .dist.cookie import check_cookie, read_cookie
+from .dist.flags import PUBLISHED
 from .dist.remote import function_to_wire
 from .dist.tls import SSLOption, warn_if_unencrypted
 from .dist.tls import split as split_ssl
@@ -190,6 +191,30 @@ class Node:
     def list() -> list[str]:
         """The nodes connected now (hidden ones too)."""
         return _state.dist.nodes() if _state is not None else []
+
+    @staticmethod
+    def info(node: str) -> dict[str, Any] | None:
+        """The connection to ``node`` now (``net_kernel:node_info``); None
+        when it is not connected.
+
+        Returns:
+            ``{"node", "type"`` (``"normal"`` or ``"hidden"``: the peer's
+            kind), ``"address"`` (``"host:port"`` of the peer's end),
+            ``"tls"``, ``"since"`` (Unix time of the handshake),
+            ``"packets_in"``, ``"packets_out"`` (messages and signals; ticks
+            not counted), ``"bytes_in"``, ``"bytes_out"`` (what crossed the
+            socket, framing and ticks included), ``"buffered"`` (bytes
+            written but not yet sent)``}``.
+        """
+        _check_node(node, "info")
+        conn = _state.dist.connection(node) if _state is not None else None
+        if conn is None or conn.closed:
+            return None
+        return {"node": node, "type": "normal" if conn.peer_flags & PUBLISHED else "hidden",
+                "address": conn.peer_address, "tls": conn.tls, "since": conn.opened_at,
+                "packets_in": conn.packets_in, "packets_out": conn.packets_out,
+                "bytes_in": conn.bytes_in, "bytes_out": conn.bytes_out,
+                "buffered": conn.buffered}
 
     @staticmethod
     async def connect(node: str) -> bool:

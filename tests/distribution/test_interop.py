@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 import types
 
 import pytest
 
 import actors
-from actors import ANY, Atom, Down, Exit, GenServer, ImproperList
+from actors import ANY, Atom, Down, Exit, GenServer, ImproperList, Node
 
 from conftest import python_node, unique_name
 from erlnode import ErlNode
@@ -491,3 +492,34 @@ async def test_spawn_link_and_spawn_monitor_on_the_beam_are_atomic(epmd, cookie,
             assert await actors.receive(Down(ref, ANY, ANY), timeout=10) == Down(ref, pid, "boom")
             pid = await actors.Node.spawn_link(erl.name, erlang_exit, Atom("boom"))
             assert await actors.receive(Exit(pid, ANY), timeout=10) == Exit(pid, "boom")
+
+
+async def test_node_info_counts_the_traffic_of_each_connection(epmd, cookie, erl):
+    """``Node.info(node)`` (``net_kernel:node_info``): the peer's kind and
+    address, and the packets and bytes each way, counted as they cross."""
+    async with python_node(epmd, cookie):
+        assert Node.info(erl.name) is None                      # not connected yet
+        await erl.aeval(f"register(echo, {ECHO})")
+        assert await Node.ping(erl.name) == "pong"
+        before = Node.info(erl.name)
+        assert before is not None and before["node"] == erl.name
+        assert before["type"] == "hidden" and before["tls"] is False
+        assert before["address"].startswith("127.0.0.1:")
+        for i in range(100):
+            actors.send(("echo", erl.name), (actors.self(), "x" * 1000))
+        for _ in range(100):
+            await actors.receive(("echoed", ANY), timeout=10)
+        after = Node.info(erl.name)
+        assert after["packets_out"] - before["packets_out"] >= 100
+        assert after["packets_in"] - before["packets_in"] >= 100
+        assert after["bytes_out"] - before["bytes_out"] >= 100 * 1000
+        assert after["bytes_in"] - before["bytes_in"] >= 100 * 1000
+        assert after["since"] == before["since"] <= time.time()
+        await Node.disconnect(erl.name)
+        assert Node.info(erl.name) is None
+
+
+@pytest.mark.parametrize("bad, error", [(42, TypeError), ("nohost", ValueError)])
+async def test_node_info_names_a_bad_argument(bad, error):
+    with pytest.raises(error, match="Node.info"):
+        Node.info(bad)

@@ -60,6 +60,7 @@ import inspect
 import logging
 import secrets
 import struct
+import time
 from collections.abc import Awaitable, Callable
 from ssl import SSLContext, SSLError
 from typing import Any, TypeVar
@@ -161,6 +162,11 @@ class Connection:
             network), ``"net_tick_timeout"`` or ``"packet_too_large"``.
         ticking: ``True``; set it ``False`` to stop sending ticks (tests use
             it to play a node that hangs).
+        packets_in, packets_out: packets received and sent (ticks not
+            counted).
+        bytes_in, bytes_out: bytes received and sent, framing and ticks
+            included (what crossed the socket, before TLS).
+        opened_at: when the connection was established (``time.time()``).
     """
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
@@ -176,6 +182,9 @@ class Connection:
         self.ticktime = float(ticktime)
         self.close_reason: str | None = None
         self.ticking = True
+        self.packets_in = self.packets_out = 0
+        self.bytes_in = self.bytes_out = 0
+        self.opened_at = time.time()
         self._reader = reader
         self._writer = writer
         self._transport = writer.transport
@@ -211,6 +220,20 @@ class Connection:
         return self.close_reason is not None
 
     @property
+    def peer_address(self) -> str | None:
+        """``"host:port"`` of the peer's end of the socket (None if unknown)."""
+        peer = self._transport.get_extra_info("peername")
+        if isinstance(peer, tuple) and len(peer) >= 2:
+            host, port = peer[0], peer[1]
+            return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+        return None
+
+    @property
+    def tls(self) -> bool:
+        """Whether the connection is TLS (``-proto_dist inet_tls``)."""
+        return self._transport.get_extra_info("sslcontext") is not None
+
+    @property
     def buffered(self) -> int:
         """Bytes written but not yet sent (queued here and in the transport)."""
         return sum(map(len, self._out)) + self._transport.get_write_buffer_size()
@@ -236,6 +259,8 @@ class Connection:
         # trip waits for no flush); the ones after it are batched until the
         # next iteration (one write for a burst).
         self._transport.write(_pack_size(len(packet)) + packet)
+        self.packets_out += 1
+        self.bytes_out += 4 + len(packet)
         self._wrote_something = True
         self._flush_scheduled = True
         self._loop.call_soon(self._flush)
@@ -269,6 +294,8 @@ class Connection:
             return
         out, self._out = self._out, []
         self._transport.writelines(out)
+        self.packets_out += len(out) >> 1        # (a size, a packet) each; a tick is one
+        self.bytes_out += sum(map(len, out))
         self._wrote_something = True
 
     # -- receiving ------------------------------------------------------------------
@@ -313,10 +340,11 @@ class Connection:
                 if not chunk:
                     break
                 self._read_something = True
+                self.bytes_in += len(chunk)
                 buf += chunk
                 size_buf = len(buf)
                 pos = 0
-                got = False
+                got = 0
                 view = memoryview(buf)
                 while size_buf - pos >= 4:
                     size = _unpack_size(buf, pos)[0]
@@ -333,12 +361,13 @@ class Connection:
                     if end > size_buf:
                         break
                     self._inbox.append(bytes(view[pos + 4:end]))
-                    got = True
+                    got += 1
                     pos = end
                 view.release()
                 if pos:
                     del buf[:pos]
                 if got:
+                    self.packets_in += got
                     self._readable.set()
                     if len(self._inbox) >= self._max_queued:
                         self._room.clear()
