@@ -7,16 +7,32 @@ there, and ``conftest.py`` also adds it, so the import works under
 """
 from __future__ import annotations
 
+import os
+import re
+import select
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 import actors
 
-__all__ = ["echo", "wait_forever", "roundtrip", "wait_down", "now", "expect",
-           "nothing", "run_script"]
+__all__ = [
+    "Inventory",
+    "PyEpmd",
+    "echo",
+    "expect",
+    "nothing",
+    "now",
+    "roundtrip",
+    "run_script",
+    "start_inventory",
+    "wait_down",
+    "wait_forever",
+]
 
 
 # -- small process helpers ----------------------------------------------------
@@ -81,3 +97,58 @@ def run_script(loop_name: str, body: str, timeout: float = 10.0) -> subprocess.C
                               text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         pytest.fail(f"the program hung (still running after {timeout} s)")
+
+
+# -- distribution ----------------------------------------------------------------
+
+
+class PyEpmd:
+    """``python -m actors epmd`` on a free port (``port``), ended by its pid."""
+
+    def __init__(self) -> None:
+        env = {**os.environ, "PYTHONPATH": str(Path(actors.__file__).resolve().parent.parent)}
+        self.proc = subprocess.Popen([sys.executable, "-m", "actors", "epmd", "--port", "0"],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, env=env)
+        assert self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], 60)
+        line = self.proc.stdout.readline().decode() if ready else ""
+        found = re.search(r"listening on [\d.]+:(\d+)", line)
+        if found is None:
+            self.stop()
+            raise RuntimeError(f"python -m actors epmd did not start: {line!r}")
+        self.port = int(found.group(1))
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+class Inventory(actors.GenServer):
+    """A server with a secret that its ``format_status`` hides (for the
+    observer's views of another node)."""
+
+    def init(self) -> None:
+        self.apples = 3
+        self.api_key = "sk-secret"
+
+    def handle_call(self, request: Any, from_: Any) -> Any:
+        self.apples += 1
+        return self.apples
+
+    def format_status(self, status: dict[str, Any]) -> dict[str, Any]:
+        status["state"] = {**status["state"], "api_key": "***"}
+        return status
+
+
+async def start_inventory(name: str, to: Any) -> None:
+    """Start an ``Inventory`` registered as ``name`` (unlinked); send
+    ``("inventory", pid)`` to ``to`` (spawned on a peer node)."""
+    pid = await Inventory.start(name=name)
+    actors.send(to, ("inventory", pid))

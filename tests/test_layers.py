@@ -17,7 +17,8 @@ never one above:
 4. the ``actors`` package (``__init__.py``): re-exports the public names and
    registers the hooks that let a lower layer call a higher one
    (``lowlevel.set_via_handler``, ``gen_server.set_system_handler``,
-   ``runtime.set_observer``, ``runtime.set_node_hooks``), once, in one place.
+   ``runtime.set_observer``, ``runtime.set_node_hooks``, ``node.set_service``),
+   once, in one place.
 5. tools on top: ``observer``, ``top``, ``stress``, ``benchmarks``,
    ``testing`` (the pytest plugin), ``__main__``.  (``actors.observer`` is
    reached from the package lazily, by name, on first use, so importing
@@ -87,7 +88,7 @@ CORE_IMPORTERS = {"actors", "actors.lowlevel"}
 
 #: the functions that register a hook (a lower layer calling a higher one):
 #: called only by ``actors/__init__.py``
-HOOKS = {"set_via_handler", "set_system_handler", "set_observer", "set_node_hooks"}
+HOOKS = {"set_via_handler", "set_system_handler", "set_observer", "set_node_hooks", "set_service"}
 
 
 def layer_of(module: str) -> int | None:

@@ -26,6 +26,7 @@ import asyncio
 import json
 import os
 import queue
+import secrets
 import shutil
 import threading
 import urllib.request
@@ -56,6 +57,7 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 import actors  # noqa: E402
 from actors import observer  # noqa: E402
+from helpers import PyEpmd, start_inventory  # noqa: E402
 
 # The page re-renders its views every second, so any element may go stale
 # between finding it and reading it: every wait retries on that.
@@ -103,10 +105,27 @@ async def member(key):
     await actors.receive("never")
 
 
-def run_system(out: queue.Queue) -> None:
-    """The actors runtime: supervision trees, a registry and the observer, until "stop"."""
+async def call_peer(inventory):
+    """Traffic over the link to the peer node (for its charts; not synchronisation)."""
+    while True:
+        try:
+            await actors.GenServer.call(inventory, "count", timeout=2)
+        except Exception:           # noqa: BLE001, S110 - keep going
+            pass
+        await actors.sleep(0.05)
+
+
+def run_system(out: queue.Queue, epmd_port: int) -> None:
+    """The actors runtime: supervision trees, a registry, a peer node running an
+    ``Inventory`` and the observer, until "stop"."""
 
     async def main():
+        await actors.Node.start("obsbrowser@127.0.0.1", cookie=secrets.token_hex(16),
+                                epmd_port=epmd_port)
+        owner, peer = await actors.peer.start_link()
+        await actors.Node.spawn(peer, start_inventory, "inventory", actors.self())
+        _, inventory = await actors.receive(("inventory", actors.ANY), timeout=WAIT)
+        actors.spawn_link(call_peer, inventory)
         await actors.Registry.start_link(keys="unique", name="rooms")
         inner = actors.Supervisor.child_spec(actors.Supervisor.child_spec([
             {"id": "cache", "start": (Worker.start_link, (), {"name": "cache"})},
@@ -132,11 +151,13 @@ def run_system(out: queue.Queue) -> None:
         actors.spawn_link(load)
         try:
             out.put(("ready", {"url": obs.url, "port": obs.port, "token": obs.token,
-                               "sup": str(sup), "pid": actors.self(),
+                               "sup": str(sup), "pid": actors.self(), "peer": peer,
+                               "inventory": str(inventory).split(".")[1],
                                "loop": asyncio.get_running_loop()}))
             await actors.receive("stop")
         finally:
             await obs.stop()
+            await actors.peer.stop(owner)
 
     try:
         actors.run(main)
@@ -149,20 +170,25 @@ def run_system(out: queue.Queue) -> None:
 @pytest.fixture(scope="module")
 def system():
     """Start the runtime thread; yield its handles; stop it (even on failure)."""
+    epmd = PyEpmd()
     out: queue.Queue = queue.Queue()
-    thread = threading.Thread(target=run_system, args=(out,), name="actors-runtime", daemon=True)
+    thread = threading.Thread(target=run_system, args=(out, epmd.port), name="actors-runtime",
+                              daemon=True)
     thread.start()
-    kind, value = out.get(timeout=WAIT)
-    if kind != "ready":
-        raise AssertionError(f"the actors runtime did not start: {value!r}")
-    value["base"] = f"http://127.0.0.1:{value['port']}"
     try:
-        yield value
+        kind, value = out.get(timeout=2 * WAIT)
+        if kind != "ready":
+            raise AssertionError(f"the actors runtime did not start: {value!r}")
+        value["base"] = f"http://127.0.0.1:{value['port']}"
+        try:
+            yield value
+        finally:
+            value["loop"].call_soon_threadsafe(actors.send, value["pid"], "stop")
+            kind, error = out.get(timeout=WAIT)
+            thread.join(timeout=WAIT)
+            assert kind == "stopped", f"the actors runtime failed: {error!r}"
     finally:
-        value["loop"].call_soon_threadsafe(actors.send, value["pid"], "stop")
-        kind, error = out.get(timeout=WAIT)
-        thread.join(timeout=WAIT)
-        assert kind == "stopped", f"the actors runtime failed: {error!r}"
+        epmd.stop()
 
 
 def api(system, path):
@@ -413,8 +439,7 @@ def test_system_view_draws_its_charts(browser, system, tmp_path):
 @pytest.mark.timeout(120)
 def test_names_registries_and_nodes(browser, system, tmp_path):
     """Names lists the registered names and the registries; a registry's page
-    lists its keys, owners and values (filterable); Nodes says this system is
-    not distributed."""
+    lists its keys, owners and values (filterable)."""
     driver = browser
     open_page(driver, system, "/names")
     wait(driver, lambda d: "worker_a" in css(d, "#local").text and css(d, '#registry-rows tr[data-registry="rooms"]'),
@@ -428,8 +453,43 @@ def test_names_registries_and_nodes(browser, system, tmp_path):
     search.send_keys("kitch")
     wait(driver, lambda d: [r.get_attribute("data-key") for r in d.find_elements(By.CSS_SELECTOR, "#entries tr")]
          == ["'kitchen'"] and path_of(d).endswith("?filter=kitch"), "the filter did not apply")
+
+
+
+@pytest.mark.timeout(120)
+def test_nodes_and_another_nodes_processes(browser, system, tmp_path):
+    """Nodes lists the peer with its link's traffic (a sparkline of bytes per
+    second each way); its "processes" link browses the peer's own process
+    table, and a row opens that process's page there: its state through its
+    ``format_status`` (the secret hidden), read only (no actions); the back
+    button returns to the peer's table."""
+    driver = browser
+    peer = system["peer"]
     open_page(driver, system, "/nodes")
-    wait(driver, lambda d: "not a distributed node" in css(d, "#not-distributed").text, "no Nodes view")
+    row = f'#node-rows tr[data-node="{peer}"]'
+    wait(driver, lambda d: css(d, row + ' td[data-col="out"] svg.spark polyline'),
+         "no traffic sparkline for the peer")
+    assert "/s" in css(driver, row + ' td[data-col="in"]').text
+    screenshot(driver, tmp_path, "nodes")
+    click(driver, row + " a.browse", "no link to the peer's processes")
+    wait(driver, lambda d: path_of(d) == f"/nodes/{peer}/processes", "the address is not the peer's table")
+    wait(driver, lambda d: css(d, '#rows tr[data-name="inventory"]'), "the peer's table has no inventory")
+    assert css(driver, "#browsed-node").text == peer
+    wait(driver, lambda d: css(d, '#node-summary [data-card="processes"] .v').text not in ("", "-"),
+         "no summary of the peer")
+    screenshot(driver, tmp_path, "remote-processes")
+    click(driver, '#rows tr[data-name="inventory"]', "cannot open the peer's process")
+    wait(driver, lambda d: path_of(d) == f"/nodes/{peer}/processes/{system['inventory']}",
+         "the address is not the peer's process")
+    wait(driver, lambda d: "api_key" in css(d, "#state-kv").text, "no state of the peer's server")
+    state = css(driver, "#state-kv").text
+    assert "'***'" in state and "sk-secret" not in state and "apples" in state
+    assert css(driver, "#on-node").text == "on " + peer
+    assert not css(driver, "#kill").is_displayed()          # read only
+    screenshot(driver, tmp_path, "remote-process")
+    driver.back()
+    wait(driver, lambda d: path_of(d) == f"/nodes/{peer}/processes" and css(d, '#rows tr[data-name="inventory"]'),
+         "the back button did not return to the peer's table")
 
 
 @pytest.mark.timeout(120)

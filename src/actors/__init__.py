@@ -110,10 +110,20 @@ async def _start_observer(**options: _Any) -> _Any:
     return await importlib.import_module("actors.observer").start(**options)
 
 
+async def _observer_service(request: _Any) -> _Any:
+    import importlib                    # imported on first use, as above, in a thread:
+    import sys as _sys                  # (aiohttp's import would hold the loop ~0.2 s)
+    backend = _sys.modules.get("actors.observer.backend")
+    if backend is None:
+        backend = await to_thread(importlib.import_module, "actors.observer.backend")
+    return await backend.answer(request)
+
+
 lowlevel.set_via_handler(_registry.ViaHandler())        # via(registry, key) names
 _gen_server.set_system_handler(sys.handle_system)       # actors.sys requests to servers
 _runtime.set_observer(_start_observer)                  # actors.run(observe=...)
 _runtime.set_node_hooks(_node.start_for_run, _node.Node.stop)   # actors.run(node=...)
+_node.set_service("actors_observer", _observer_service)  # other nodes' observers browse this one
 
 
 if _TYPE_CHECKING:

@@ -20,17 +20,17 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, NamedTuple
 
 from . import lowlevel
 from .dist.bridge import Bridge
 from .dist.cookie import check_cookie, read_cookie
 from .dist.flags import PUBLISHED
+from .dist.node import DistNode
 from .dist.remote import function_to_wire
 from .dist.tls import SSLOption, warn_if_unencrypted
 from .dist.tls import split as split_ssl
-from .dist.node import DistNode
 from .lowlevel import Pid, Ref
 
 __all__ = ["Node", "NodeDown"]
@@ -58,6 +58,22 @@ class _State:
 
 
 _state: _State | None = None
+
+#: The services every node of this runtime answers (name -> handler), set by
+#: ``set_service``: names no process holds that other nodes send
+#: ``{Ref, From, Request}`` to (see ``actors.dist.bridge``).
+SERVICES: dict[str, Callable[[Any], Awaitable[Any]]] = {}
+
+
+def set_service(name: str, handler: Callable[[Any], Awaitable[Any]]) -> None:
+    """Answer requests to the name ``name`` on the nodes started from now on:
+    a connected node sends ``(ref, its_pid, request)`` to ``(name, node)``
+    and gets ``(ref, ("ok", await handler(request)))``, or ``(ref,
+    ("error", why))``.  A process registered under ``name`` takes precedence.
+    (A hook: ``actors/__init__.py`` registers the observer's.)"""
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"set_service(name): must be a non-empty str, got {name!r}")
+    SERVICES[name] = handler
 
 
 def _need(what: str) -> _State:
@@ -146,7 +162,7 @@ class Node:
         if not isinstance(listen, str):
             raise TypeError(f"Node.start(listen=...): must be a str, got {listen!r}")
         server_ssl, _ = split_ssl(ssl, "Node.start(ssl)")
-        bridge = Bridge(_check_allow_spawn(allow_spawn))
+        bridge = Bridge(_check_allow_spawn(allow_spawn), SERVICES)
         options: dict[str, Any] = {}
         if ticktime is not None:
             options["ticktime"] = ticktime

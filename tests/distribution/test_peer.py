@@ -13,51 +13,20 @@ import os
 import re
 import select
 import signal
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+import spawn_targets as targets
 import trustme  # (the test extra's) a CA and certificates, made in memory
+from conftest import python_node
+from helpers import PyEpmd
 
 import actors
 import actors.dist.tls
 from actors import ANY, Down, Exit, GenServer, NodeDown, StartError
 
-import spawn_targets as targets
-from conftest import python_node
-
 pytestmark = pytest.mark.actors
 
 T = 20          # seconds: generous, the machine is shared
-
-
-class PyEpmd:
-    """``python -m actors epmd`` on a free port (``port``), ended by its pid."""
-
-    def __init__(self) -> None:
-        env = {**os.environ, "PYTHONPATH": str(Path(actors.__file__).resolve().parent.parent)}
-        self.proc = subprocess.Popen([sys.executable, "-m", "actors", "epmd", "--port", "0"],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, env=env)
-        assert self.proc.stdout is not None
-        ready, _, _ = select.select([self.proc.stdout], [], [], 60)
-        line = self.proc.stdout.readline().decode() if ready else ""
-        found = re.search(r"listening on [\d.]+:(\d+)", line)
-        if found is None:
-            self.stop()
-            raise RuntimeError(f"python -m actors epmd did not start: {line!r}")
-        self.port = int(found.group(1))
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
 
 
 @pytest.fixture(scope="module")

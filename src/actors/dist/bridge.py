@@ -29,11 +29,19 @@ connected; if that fails they are dropped (a send never fails) and every link
 and monitor to that node fires with ``"noconnection"``, as they all do when
 a connection is lost.  A message or reason that cannot be encoded raises
 TypeError before anything is sent.
+
+A **service** is a name no process holds that the bridge answers itself:
+``{Ref, From, Request}`` sent to it starts a short-lived process that runs
+the service's handler on ``Request`` and sends ``{Ref, {ok, Answer}}`` (or
+``{Ref, {error, Why}}``) back to ``From`` (a process of the node that
+asked).  The observer browses other actors nodes through one
+(``actors.node.SERVICES``); at most ``MAX_SERVING`` requests to one
+service run at once, the others are answered ``{error, busy}``.
 """
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
 from .. import lowlevel
@@ -88,6 +96,11 @@ _LINK: Final = Atom("link")
 _MONITOR: Final = Atom("monitor")
 _NOT_ALLOWED: Final = Atom("not_allowed")
 _BADARG: Final = Atom("badarg")
+_OK: Final = Atom("ok")
+_ERROR: Final = Atom("error")
+_BUSY: Final = Atom("busy")
+#: Requests one service answers at once (the others: ``{error, busy}``).
+MAX_SERVING: Final = 4
 _GEN_MESSAGES: Final = {"$gen_call": Atom("$gen_call"), "$gen_cast": Atom("$gen_cast")}
 _MAX_ROUTES: Final = 10_000
 _SEND_PREFIX: Final = b"p\x83h\x03a\x02"        # 'p' + {2, ...: a SEND
@@ -120,9 +133,12 @@ class Bridge:
             monitors over a lost connection have fired.
     """
 
-    def __init__(self, allow_spawn: bool | list[str] | None = None) -> None:
+    def __init__(self, allow_spawn: bool | list[str] | None = None,
+                 services: Mapping[str, Callable[[Any], Awaitable[Any]]] | None = None) -> None:
         self.node: DistNode | None = None
         self.allow_spawn = allow_spawn
+        self.services = dict(services or {})
+        self._serving: dict[str, int] = {}      # service -> requests being answered
         self.on_nodedown: Callable[[str, str], object] | None = None
         self.codec = Codec(make_pid=self._make_pid, make_ref=self._make_ref,
                            default=self._default)
@@ -425,7 +441,7 @@ class Bridge:
                 return False                    # DistNode answers it
             to = lowlevel.whereis(str(control[3]))
             if to is None:
-                return True
+                return control[3] not in self.services     # a service: dispatch serves it
         if type(to) is not Pid:
             return False                        # e.g. the node's own pseudo-process: DistNode's
         self._deliver(to, message)
@@ -442,6 +458,8 @@ class Bridge:
                 to = lowlevel.whereis(str(name))
                 if to is not None:
                     self._deliver(to, message)
+                elif name in self.services:
+                    self._serve(node, str(name), message)
         elif tag == ALIAS_SEND_TAG:
             self._deliver_alias(control[2], message)
         elif tag == LINK_TAG:
@@ -488,6 +506,35 @@ class Bridge:
         else:
             _logger.debug("dist: from %s, unhandled control %r", node, control)
 
+    def _serve(self, node: str, name: str, message: Any) -> None:
+        """``{Ref, From, Request}`` to the service ``name``: answer it in a
+        process of its own."""
+        if not (type(message) is tuple and len(message) == 3 and type(message[0]) is Ref
+                and self._from(node, message[1])):
+            _logger.debug("dist: %s sent the service %s a message that is not "
+                          "{Ref, From, Request}; dropped", node, name)
+            return
+        ref, frm, request = message
+        if self._serving.get(name, 0) >= MAX_SERVING:
+            lowlevel.send(frm, (ref, (_ERROR, _BUSY)))
+            return
+        self._serving[name] = self._serving.get(name, 0) + 1
+        lowlevel.spawn(self._answer, name, self.services[name], ref, frm, request)
+
+    async def _answer(self, name: str, handler: Callable[[Any], Awaitable[Any]], ref: Ref,
+                      frm: Pid, request: Any) -> None:
+        try:
+            try:
+                answer: Any = (_OK, await handler(request))
+            except Exception as exc:  # noqa: BLE001 (the asker gets the reason)
+                answer = (_ERROR, f"{type(exc).__name__}: {exc}")
+            try:
+                lowlevel.send(frm, (ref, answer))
+            except TypeError as exc:  # the answer cannot travel
+                lowlevel.send(frm, (ref, (_ERROR, f"TypeError: {exc}")))
+        finally:
+            self._serving[name] -= 1
+
     @staticmethod
     def _from(node: str, pid: Any) -> bool:
         """A signal's sender must be a process of the node that sent it (a
@@ -513,8 +560,10 @@ class Bridge:
         if not self._from(node, frm) or type(ref) is not Ref:
             return
         by_name = isinstance(target, Atom)
-        if by_name and target == "net_kernel":
-            return      # DistNode answers net_kernel's calls; it lives as long as the node
+        if by_name and (target == "net_kernel" or (target in self.services
+                                                   and lowlevel.whereis(str(target)) is None)):
+            return      # DistNode answers net_kernel, the bridge its services: they live
+                        # as long as the node (a monitor of one fires only "noconnection")
         if by_name:
             local: Any = str(target)
         elif _is_local(target):

@@ -31,7 +31,7 @@ import actors
 from actors import sys as actors_sys
 from actors.lowlevel import call_in_process, current_scheduler, process_table
 
-from . import snapshot, tracing
+from . import backend, snapshot, tracing
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -267,7 +267,8 @@ class _Gate:
 #: The page's own addresses: each serves the same page, which shows the view
 #: its path names (so every view has a URL, and the back button works).
 PAGES = ("/", "/system", "/processes", "/processes/{number}", "/tree", "/tracing", "/names",
-         "/registries/{number}", "/nodes")
+         "/registries/{number}", "/nodes", "/nodes/{node}", "/nodes/{node}/processes",
+         "/nodes/{node}/processes/{number}")
 _STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 _SECURITY_HEADERS = {
     "Cache-Control": "no-store",
@@ -458,6 +459,46 @@ def _make_app(gate: _Gate, sampler: snapshot.Sampler, tracer: tracing.Tracer) ->
     async def nodes(request: web.Request) -> web.Response:
         return web.json_response(await snapshot.nodes())
 
+    # Another actors node's processes, through its actors_observer (backend.py).
+    async def on_node(request: web.Request, question: tuple[Any, ...]) -> Any:
+        node = request.match_info["node"]
+        if node not in actors.Node.list():
+            raise _Refused(404, f"{node} is not a node connected to this one")
+        try:
+            return await call_in_process(backend.ask, node, question)
+        except backend.NoAnswer as exc:
+            raise _Refused(504, str(exc)) from None
+        except RuntimeError as exc:
+            raise _Refused(502, str(exc)) from None
+
+    def node_json(node: str, data: Any) -> web.Response:
+        if not isinstance(data, dict):
+            raise _Refused(502, f"{node} answered something that is not a JSON object")
+        return web.json_response(data, dumps=_dumps_anything)
+
+    async def node_system(request: web.Request) -> web.Response:
+        return node_json(request.match_info["node"], await on_node(request, ("system",)))
+
+    async def node_processes(request: web.Request) -> web.Response:
+        q = request.query
+        sort = q.get("sort", "pid")
+        if sort not in snapshot.SORT_KEYS:
+            raise _BadRequest(f"sort must be one of {', '.join(snapshot.SORT_KEYS)}")
+        options = {"sort": sort, "filter": q.get("filter") or None,
+                   "limit": min(_int_arg(q, "limit", 100), backend.MAX_ROWS),
+                   "reverse": q.get("reverse") in ("1", "true", "yes")}
+        return node_json(request.match_info["node"], await on_node(request, ("processes", options)))
+
+    async def node_process(request: web.Request) -> web.Response:
+        try:
+            number = int(request.match_info["number"])
+        except ValueError:
+            raise _BadRequest("a pid is written as its middle number: .../processes/42") from None
+        data = await on_node(request, ("process", number))
+        if data is None:
+            raise _Refused(404, "no such process")
+        return node_json(request.match_info["node"], data)
+
     app = web.Application(middlewares=[guard])
     for path in PAGES:
         app.router.add_get(path, page)
@@ -477,7 +518,15 @@ def _make_app(gate: _Gate, sampler: snapshot.Sampler, tracer: tracing.Tracer) ->
     app.router.add_get("/api/names", names)
     app.router.add_get(r"/api/registries/{number}", one_registry)
     app.router.add_get("/api/nodes", nodes)
+    app.router.add_get("/api/nodes/{node}/system", node_system)
+    app.router.add_get("/api/nodes/{node}/processes", node_processes)
+    app.router.add_get(r"/api/nodes/{node}/processes/{number}", node_process)
     return app
+
+
+def _dumps_anything(data: Any) -> str:
+    """JSON of what another node sent: whatever is not JSON becomes its str."""
+    return json.dumps(data, default=str)
 
 
 async def _json_in_slices(data: dict[str, Any], key: str) -> web.Response:

@@ -1162,20 +1162,49 @@ async def registry(pid: Any, filter: str | None = None, limit: int = 500,
 
 
 _nodes_seen: dict[str, float] = {}       # node -> when the observer first saw it connected
+#: node -> its last traffic reading (monotonic time, packets in, out, bytes in, out)
+_traffic_last: dict[str, tuple[float, int, int, int, int]] = {}
+#: node -> its traffic rates at each reading: (packets/s in, out, bytes/s in, out)
+_traffic_history: dict[str, deque[tuple[float, float, float, float]]] = {}
+TRAFFIC_POINTS = 60
+
+
+def _traffic(name: str, info: dict[str, Any], now: float) -> dict[str, Any]:
+    """The connection's counters, and their rates since the previous reading."""
+    counts = (info["packets_in"], info["packets_out"], info["bytes_in"], info["bytes_out"])
+    last = _traffic_last.get(name)
+    _traffic_last[name] = (now, *counts)
+    history = _traffic_history.setdefault(name, deque(maxlen=TRAFFIC_POINTS))
+    if last is not None and now > last[0]:
+        dt = now - last[0]
+        p_in, p_out, b_in, b_out = (round(max(0, c - l) / dt, 1) for c, l in zip(counts, last[1:]))
+        history.append((p_in, p_out, b_in, b_out))
+    rates = history[-1] if history else (0.0, 0.0, 0.0, 0.0)
+    return {"type": info["type"], "address": info["address"], "tls": info["tls"],
+            "since": info["since"], "packets_in": counts[0], "packets_out": counts[1],
+            "bytes_in": counts[2], "bytes_out": counts[3], "buffered": info["buffered"],
+            "packets_in_per_second": rates[0], "packets_out_per_second": rates[1],
+            "bytes_in_per_second": rates[2], "bytes_out_per_second": rates[3],
+            "history": {"bytes_in_per_second": [h[2] for h in history],
+                        "bytes_out_per_second": [h[3] for h in history]}}
 
 
 async def nodes(timeout: float = 1.0) -> dict[str, Any]:
-    """Distribution: ``{"alive", "self", "nodes": [{"name", "ping_ms",
-    "seen_since"}...]}``: the connected nodes (``actors.Node.list()``),
-    each pinged now (``ping_ms``: the round trip, None if no answer within
-    ``timeout`` seconds) and ``seen_since``, when the observer first saw it
-    connected (Unix time)."""
+    """Distribution: ``{"alive", "self", "nodes": [...]}``: the connected
+    nodes (``actors.Node.list()``), each with ``name``, ``ping_ms`` (a ping's
+    round trip now, None if no answer within ``timeout`` seconds),
+    ``seen_since`` (when the observer first saw it connected, Unix time),
+    and its link's traffic (``actors.Node.info``: ``type``, ``address``,
+    ``tls``, ``since``, ``packets_in``/``out``, ``bytes_in``/``out``,
+    ``buffered``), with the rates since the previous call
+    (``packets_in_per_second``... ``bytes_out_per_second``) and their last
+    ``TRAFFIC_POINTS`` values (``history``)."""
     alive = actors.Node.alive()
     names = actors.Node.list() if alive else []
     now = time.time()
-    for name in list(_nodes_seen):
-        if name not in names:
-            del _nodes_seen[name]
+    for table in (_nodes_seen, _traffic_last, _traffic_history):
+        for name in [n for n in table if n not in names]:
+            del table[name]
 
     async def ping(name: str) -> float | None:
         t0 = time.perf_counter()
@@ -1183,9 +1212,16 @@ async def nodes(timeout: float = 1.0) -> dict[str, Any]:
         return round((time.perf_counter() - t0) * 1e3, 2) if answer == "pong" else None
 
     pings = await asyncio.gather(*(ping(name) for name in names))
-    return {"alive": alive, "self": actors.Node.self(),
-            "nodes": [{"name": name, "ping_ms": ms, "seen_since": _nodes_seen.setdefault(name, now)}
-                      for name, ms in zip(names, pings)]}
+    out: list[dict[str, Any]] = []
+    clock = time.monotonic()
+    for name, ms in zip(names, pings):
+        row: dict[str, Any] = {"name": name, "ping_ms": ms,
+                               "seen_since": _nodes_seen.setdefault(name, now)}
+        info = actors.Node.info(name)
+        if info is not None:
+            row.update(_traffic(name, info, clock))
+        out.append(row)
+    return {"alive": alive, "self": actors.Node.self(), "nodes": out}
 
 
 # -- supervision trees -------------------------------------------------------------

@@ -1,7 +1,8 @@
 // The observer page: one script, no libraries, served by the observer itself.
 //
 // Every view has a URL (/system, /processes?filter=..., /processes/42, /tree?root=...,
-// /tracing, /names, /registries/42, /nodes); links change it with history.pushState, so
+// /tracing, /names, /registries/42, /nodes, /nodes/py@host/processes/42 for another
+// actors node's processes); links change it with history.pushState, so
 // the back button works and any view can be bookmarked or shared (the token stays in
 // an HttpOnly cookie, not in the URL).  Nothing the server sends is parsed as HTML:
 // every element is built with textContent (h() and svg() below).
@@ -111,12 +112,19 @@ function ago(unix) {
   return s < 60 ? Math.round(s) + " s ago" : s < 3600 ? Math.round(s / 60) + " min ago" : Math.round(s / 3600) + " h ago";
 }
 function pidNumber(pid) { const m = /^<0\.(\d+)\.0>$/.exec(pid || ""); return m ? m[1] : null; }
-function pidLink(pid, text) {
+// A pid as a link to its page; ``at`` is the node's prefix ("" here, "/nodes/NAME" there).
+function pidLink(pid, text, at) {
   if (pid === null || pid === undefined) return h("span", {class: "muted", text: "-"});
   const n = pidNumber(String(pid));
   if (n === null) return h("span", {class: "mono", text: String(pid)});
-  return h("a", {nav: "/processes/" + n, class: "mono", data: {pid}, text: text || pid});
+  return h("a", {nav: (at || "") + "/processes/" + n, class: "mono", data: {pid}, text: text || pid});
 }
+// Where another node's views live: its API and its pages.
+function nodeBase(node) {
+  return node ? {api: "/api/nodes/" + nodePart(node), at: "/nodes/" + nodePart(node)} : {api: "/api", at: ""};
+}
+// A node name in a path: "py@host" stays readable (an @ needs no escaping there).
+function nodePart(node) { return encodeURIComponent(node).replace(/%40/g, "@"); }
 function where(cf) {
   if (!cf) return "-";
   return cf.file ? cf.function + " (" + cf.file.split("/").pop() + ":" + cf.line + ")" : cf.function;
@@ -203,6 +211,8 @@ const VIEWS = [
   [/^\/names$/, "names", () => namesView()],
   [/^\/registries\/(\d+)$/, "names", m => registryView(m[1])],
   [/^\/nodes$/, "nodes", () => nodesView()],
+  [/^\/nodes\/([^/]+)(?:\/processes)?$/, "nodes", m => processesView(decodeURIComponent(m[1]))],
+  [/^\/nodes\/([^/]+)\/processes\/(\d+)$/, "nodes", m => processView(m[2], decodeURIComponent(m[1]))],
 ];
 let current = null, generation = 0, timer = null;
 
@@ -342,12 +352,15 @@ const COLUMNS = [
   {key: "memory", title: "memory", sort: "memory", num: true, spark: "memory"},
   {key: "status", title: "status", sort: "status"},
 ];
-function processesView() {
-  let rows, count, heads, filter;
+// The process table of this node, or of another actors node (``node``: browsed
+// through its actors_observer; no sparklines there).
+function processesView(node) {
+  let rows, count, heads, filter, summary;
   const q = () => query();
   const sortKey = () => q().get("sort") || "reductions";
+  const {api: base, at} = nodeBase(node);
   return {
-    title: "Processes",
+    title: node ? "Processes of " + node : "Processes",
     mount(main) {
       filter = h("input", {type: "search", id: "filter", placeholder: "filter by pid, name or initial call", value: q().get("filter") || ""});
       let debounce = null;
@@ -367,13 +380,24 @@ function processesView() {
         heads.appendChild(th);
       }
       rows = h("tbody", {id: "rows"});
-      main.append(h("h2", {text: "Processes"}), h("div", {class: "toolbar"}, filter, limit, count),
+      summary = node ? h("div", {class: "cards", id: "node-summary"}) : null;
+      main.append(node ? h("div", {class: "muted"}, h("a", {nav: "/nodes", text: "\u2190 Nodes"})) : null,
+        h("h2", {text: node ? "Processes of " : "Processes"}, node ? h("span", {class: "mono", id: "browsed-node", text: node}) : null),
+        summary, h("div", {class: "toolbar"}, filter, limit, count),
         h("div", {class: "panel table-wrap"}, h("table", {id: "process-table"}, h("thead", null, heads), rows)));
     },
     async update() {
       const qs = q();
       const params = new URLSearchParams({sort: sortKey(), limit: qs.get("limit") || "100", reverse: qs.get("reverse") === "1" ? "1" : "0", filter: qs.get("filter") || ""});
-      const t = await api("/api/processes?" + params);
+      if (node) {
+        const s = await api(base + "/system");
+        const v = s.versions || {};
+        const card = (k, val, id) => h("div", {class: "card", data: {card: id}}, h("div", {class: "v", text: val}), h("div", {class: "k", text: k}));
+        fill(summary, card("processes", num(s.process_count), "processes"), card("run queue", num(s.run_queue_length), "run_queue"),
+          card("messages/s", num(s.messages_per_second), "messages"), card("memory (RSS)", bytes(s.memory_rss), "memory"),
+          card("uptime", duration(s.uptime), "uptime"), card("Python", v.python || "-", "python"));
+      }
+      const t = await api(base + "/processes?" + params);
       count.textContent = num(t.rows.length) + " shown of " + num(t.matched) + " matching, " + num(t.total) + " processes" +
         (t.as_of ? " (a large system: chosen from the census of " + clock(t.as_of) + ", values current)" : "");
       heads.querySelectorAll("th").forEach(th => {
@@ -384,11 +408,11 @@ function processesView() {
       fill(rows, ...t.rows.map(r => {
         const n = pidNumber(r.pid);
         const tr = h("tr", {class: "row", data: {pid: r.pid, name: r.registered_name || ""}});
-        tr.addEventListener("click", e => { if (!e.target.closest("a") && n !== null) navigate("/processes/" + n); });
+        tr.addEventListener("click", e => { if (!e.target.closest("a") && n !== null) navigate(at + "/processes/" + n); });
         for (const c of COLUMNS) {
           let v = r[c.key];
           const td = h("td", {class: (c.num ? "num " : "") + (c.cls || "") + (c.spark ? " cell-spark spark-" + c.key.split("_")[0] : "")});
-          if (c.key === "pid") td.appendChild(pidLink(r.pid));
+          if (c.key === "pid") td.appendChild(pidLink(r.pid, null, at));
           else if (c.key === "status") td.appendChild(statusBadge(v));
           else if (c.key === "memory") td.append(bytes(v));
           else if (c.num) td.append(num(v));
@@ -405,8 +429,10 @@ function processesView() {
 }
 
 // -- one process -------------------------------------------------------------------
-function processView(number) {
-  const path = "/api/processes/" + number;
+// One process, here or on another actors node (``node``: read only, no trace, no charts).
+function processView(number, node) {
+  const {api: base, at} = nodeBase(node);
+  const path = base + "/processes/" + number;
   let head, title, body, traceBox, lastState = 0, stateData = null, stateError = null, trace = {seq: 0, events: [], active: false};
   let info = null;
 
@@ -454,7 +480,7 @@ function processView(number) {
 
   function section(title, id, ...content) { return h("div", {class: "panel", id}, h("h3", {text: title}), content); }
   function pidList(pids, id) {
-    return h("div", {class: "pids", id}, pids.length ? pids.map(p => pidLink(p)) : h("span", {class: "muted", text: "none"}));
+    return h("div", {class: "pids", id}, pids.length ? pids.map(p => pidLink(p, null, at)) : h("span", {class: "muted", text: "none"}));
   }
 
   function renderTrace() {
@@ -464,7 +490,7 @@ function processView(number) {
     const rows = trace.events.slice().reverse().map(e => h("tr", {class: "trace-event", data: {dir: e.dir || "", kind: e.kind || ""}},
       h("td", {class: "muted", text: clockMs(e.time)}),
       h("td", {class: "dir-" + (e.dir || "in"), text: e.dir === "out" ? "\u2190 out" : "\u2192 in"}),
-      h("td", {text: e.kind || ""}), h("td", null, e.peer ? pidLink(e.peer) : ""), h("td", null, h("pre", {text: e.message}))));
+      h("td", {text: e.kind || ""}), h("td", null, e.peer ? pidLink(e.peer, null, at) : ""), h("td", null, h("pre", {text: e.message}))));
     fill(traceBox, h("div", {class: "chart-head"}, h("h3", {text: "Trace (sys.trace): messages in and out, newest first"}),
         h("span", {class: "muted", id: "trace-state", text: trace.active ? "tracing live · " + trace.seq + " events" : "stopped" + (trace.stopped ? ": " + trace.stopped : "")})),
       h("div", {class: "trace-list"}, h("table", {id: "trace-events"}, h("thead", null, h("tr", null, ["time", "", "kind", "peer", "message"].map(t => h("th", {text: t})))),
@@ -479,7 +505,7 @@ function processView(number) {
       head = h("div", {class: "proc-head"}, title, actionBox);
       body = h("div", {class: "stack-gap"});
       traceBox = h("div", {class: "panel", id: "trace", hidden: true});
-      main.append(h("div", {class: "muted"}, h("a", {nav: "/processes", text: "\u2190 Processes"})), head, traceBox, body);
+      main.append(h("div", {class: "muted"}, h("a", {nav: at + "/processes", text: "\u2190 Processes" + (node ? " of " + node : "")})), head, traceBox, body);
     },
     async update() {
       try { info = await api(path); }
@@ -489,25 +515,30 @@ function processView(number) {
         fill(title, h("h2", {text: pid}), h("span", {class: "badge bad", id: "gone", text: "not alive"}));
         actionBox.hidden = true;
         fill(body, h("div", {class: "panel error-box"}, pid + " is not alive (it exited, or never existed). ",
-          h("a", {nav: "/processes", text: "Back to the processes"})));
+          h("a", {nav: at + "/processes", text: "Back to the processes"})));
         trace.active = false; renderTrace();
         return;
       }
       const p = info;
-      if (p.server && Date.now() - lastState > (stateError ? 10000 : 0)) {
-        lastState = Date.now();
-        try { stateData = await api(path + "/state"); stateError = null; }
-        catch (e) { stateError = e.message; }
+      if (node) {                       // the other node sent the state with the process
+        stateData = p.state || null; stateError = p.state_error || null;
+      } else {
+        if (p.server && Date.now() - lastState > (stateError ? 10000 : 0)) {
+          lastState = Date.now();
+          try { stateData = await api(path + "/state"); stateError = null; }
+          catch (e) { stateError = e.message; }
+        }
+        const tr = await api(path + "/trace?since=" + trace.seq);
+        trace.active = tr.active; trace.stopped = tr.stopped;
+        if (tr.events.length) { trace.events = trace.events.concat(tr.events).slice(-500); trace.seq = tr.next; }
+        renderTrace();
       }
-      const tr = await api(path + "/trace?since=" + trace.seq);
-      trace.active = tr.active; trace.stopped = tr.stopped;
-      if (tr.events.length) { trace.events = trace.events.concat(tr.events).slice(-500); trace.seq = tr.next; }
-      renderTrace();
 
       const status = stateData && stateData.status === "suspended" ? "suspended" : p.status;
-      actionBox.hidden = false;
+      actionBox.hidden = !!node;
       showActions(p);
       fill(title, h("h2", {class: "mono", id: "proc-pid", text: p.pid}),
+        node ? h("span", {class: "badge plain", id: "on-node", text: "on " + node}) : null,
         p.registered_name ? h("span", {class: "badge", text: p.registered_name}) : null,
         p.server ? h("span", {class: "badge plain", text: p.server.kind.replace("_", " ")}) : null,
         statusBadge(status));
@@ -544,7 +575,7 @@ function processView(number) {
         p.messages_more ? h("div", {class: "muted", text: "... and " + num(p.messages_more) + " more (only the first " + p.messages.length + " are read)"}) : null);
       const relations = section("Links and monitors", "relations",
         h("h3", {text: "links"}), pidList(p.links, "links"),
-        h("h3", {text: "monitors"}), h("div", {class: "pids", id: "monitors"}, p.monitors.length ? p.monitors.map(m => typeof m.pid === "string" ? pidLink(m.pid) : h("span", {class: "mono", text: JSON.stringify(m.pid)})) : h("span", {class: "muted", text: "none"})),
+        h("h3", {text: "monitors"}), h("div", {class: "pids", id: "monitors"}, p.monitors.length ? p.monitors.map(m => typeof m.pid === "string" ? pidLink(m.pid, null, at) : h("span", {class: "mono", text: JSON.stringify(m.pid)})) : h("span", {class: "muted", text: "none"})),
         h("h3", {text: "monitored by"}), pidList(p.monitored_by, "monitored-by"));
       const dictEntries = Object.entries(p.dictionary);
       const dict = section("Process dictionary", "dictionary",
@@ -751,14 +782,26 @@ function nodesView() {
         fill(box, h("div", {class: "panel muted", id: "not-distributed", text: "This system is not a distributed node (start it with actors.run(main, node=\"name@host\") to connect it to other actors or Erlang nodes)."}));
         return;
       }
+      const total = k => n.nodes.reduce((a, c) => a + (c[k] || 0), 0);
       fill(box, h("div", {class: "cards"},
           h("div", {class: "card"}, h("div", {class: "v", text: n.self}), h("div", {class: "k", text: "this node"})),
-          h("div", {class: "card"}, h("div", {class: "v", text: n.nodes.length}), h("div", {class: "k", text: "connected nodes"}))),
-        h("div", {class: "panel table-wrap"}, h("h3", {text: "Connected nodes"}), n.nodes.length ? h("table", null,
-          h("thead", null, h("tr", null, ["node", "round trip (ping)", "connected"].map(t => h("th", {text: t})))),
-          h("tbody", {id: "node-rows"}, n.nodes.map(c => h("tr", {data: {node: c.name}}, h("td", {class: "mono", text: c.name}),
+          h("div", {class: "card", data: {card: "connected"}}, h("div", {class: "v", text: n.nodes.length}), h("div", {class: "k", text: "connected nodes"})),
+          h("div", {class: "card", data: {card: "in"}}, h("div", {class: "v", text: bytes(total("bytes_in_per_second")) + "/s"}), h("div", {class: "k", text: "received"})),
+          h("div", {class: "card", data: {card: "out"}}, h("div", {class: "v", text: bytes(total("bytes_out_per_second")) + "/s"}), h("div", {class: "k", text: "sent"}))),
+        h("div", {class: "panel table-wrap"}, h("h3", {text: "Connected nodes"}), n.nodes.length ? h("table", {id: "node-table"},
+          h("thead", null, h("tr", null, [["node"], ["round trip (ping)", "num"], ["in", "num"], ["out", "num"], ["messages in / out", "num hide-narrow"],
+            ["link", "hide-narrow"], ["connected", "hide-narrow"], [""]].map(([t, cls]) => h("th", {class: cls || "", text: t})))),
+          h("tbody", {id: "node-rows"}, n.nodes.map(c => h("tr", {data: {node: c.name}},
+            h("td", {class: "mono", text: c.name}),
             h("td", {class: "num", text: c.ping_ms === null ? "no answer" : c.ping_ms.toFixed(2) + " ms"}),
-            h("td", {text: c.seen_since ? "since " + clock(c.seen_since) + " (" + ago(c.seen_since) + ")" : "-"})))))
+            h("td", {class: "num cell-spark", data: {col: "in"}}, bytes(c.bytes_in_per_second) + "/s", sparkline((c.history || {}).bytes_in_per_second)),
+            h("td", {class: "num cell-spark", data: {col: "out"}}, bytes(c.bytes_out_per_second) + "/s", sparkline((c.history || {}).bytes_out_per_second)),
+            h("td", {class: "num hide-narrow", data: {col: "packets"}, title: bytes(c.bytes_in) + " in, " + bytes(c.bytes_out) + " out in all",
+                     text: num(c.packets_in) + " / " + num(c.packets_out)}),
+            h("td", {class: "hide-narrow", text: [c.type, c.tls ? "TLS" : "TCP", c.address].filter(Boolean).join(" · ")}),
+            h("td", {class: "hide-narrow", text: c.seen_since ? "since " + clock(c.seen_since) + " (" + ago(c.seen_since) + ")" : "-"}),
+            h("td", null, h("a", {nav: "/nodes/" + nodePart(c.name) + "/processes", class: "browse", text: "processes \u2192",
+                                  title: "browse its processes (an actors node; an Erlang node does not answer)"}))))))
           : h("div", {class: "muted", text: "no node is connected"})));
     },
   };
