@@ -11,6 +11,7 @@ node is a peer (``actors.peer``): another OS process.
 """
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -143,4 +144,48 @@ async def test_an_erlang_node_or_a_stranger_is_a_clear_error(epmd, cookie, erl):
                 async with s.get(f"http://127.0.0.1:{obs.port}/api/nodes/{erl.name}/system") as r:
                     assert r.status == 401                            # no token
         finally:
+            await obs.stop()
+
+
+async def test_a_peer_that_lies_in_its_answers_cannot_break_the_page(epmd, cookie):
+    """A hostile node answering the observer's questions with something that is
+    not a JSON object gets a 502; pids and refs in an answer are shown as text;
+    an answer to a question nobody asked is dropped.  The observer serves on."""
+    from actors.dist.etf import decode_from, encode
+    from actors.dist.node import REG_SEND_TAG, SEND_TAG
+    from test_lying_peer import liar
+
+    async with python_node(epmd, cookie) as me:
+        conn, name = await liar(epmd, me, cookie)
+        obs = await observer.start()
+        lies = [(actors.Atom("ok"), [1, 2, 3]),
+                (actors.Atom("ok"), {"rows": [actors.Atom("x")], "pid": None}),
+                (actors.Atom("error"), "I refuse")]
+
+        async def answer_with_lies() -> None:
+            for lie in lies:
+                while True:
+                    packet = await conn.recv()
+                    assert packet is not None
+                    control, end = decode_from(packet, 1)
+                    if control[0] == REG_SEND_TAG and control[3] == backend.SERVICE:
+                        ref, frm, _ = decode_from(packet, end)[0]
+                        break
+                unasked = (ref.__class__(ref.node, ref.creation, (9, 9, 9)), "unasked")
+                conn.send(b"p" + encode((SEND_TAG, actors.Atom(""), frm)) + encode(unasked))
+                conn.send(b"p" + encode((SEND_TAG, actors.Atom(""), frm)) + encode((ref, lie)))
+
+        try:
+            liar_task = asyncio.ensure_future(answer_with_lies())
+            async with aiohttp.ClientSession() as s:
+                err = await get(s, obs, f"/api/nodes/{name}/processes", 502)
+                assert "not a JSON object" in err["error"]
+                shown = await get(s, obs, f"/api/nodes/{name}/system")
+                assert shown == {"rows": ["x"], "pid": None}
+                err = await get(s, obs, f"/api/nodes/{name}/processes", 502)
+                assert "I refuse" in err["error"]
+                await liar_task
+                assert (await get(s, obs, "/api/system"))["node"] == me     # serves on
+        finally:
+            conn.close()
             await obs.stop()

@@ -222,11 +222,14 @@ class Connection:
     @property
     def peer_address(self) -> str | None:
         """``"host:port"`` of the peer's end of the socket (None if unknown)."""
-        peer = self._transport.get_extra_info("peername")
-        if isinstance(peer, tuple) and len(peer) >= 2:
-            host, port = peer[0], peer[1]
-            return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
-        return None
+        peer: Any = self._transport.get_extra_info("peername")
+        if not isinstance(peer, tuple):
+            return None
+        parts: tuple[Any, ...] = peer  # pyright: ignore[reportUnknownVariableType]
+        if len(parts) < 2:
+            return None
+        host, port = str(parts[0]), str(parts[1])
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
     @property
     def tls(self) -> bool:

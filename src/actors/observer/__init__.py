@@ -44,7 +44,13 @@ cookie, not in the address):
 * ``/tracing``: the traces running now.
 * ``/names`` and ``/registries/42``: registered names, every ``Registry``
   and its keys, owners and values.
-* ``/nodes``: the connected nodes (``actors.Node``), with a ping's round trip.
+* ``/nodes``: the connected nodes (``actors.Node``), with a ping's round
+  trip and each link's traffic (``actors.Node.info``: bytes per second each
+  way, messages in and out, kind, TCP or TLS, address).
+* ``/nodes/NAME/processes`` and ``/nodes/NAME/processes/42``: another
+  actors node's summary, process table and process pages, read only, asked
+  of its ``actors_observer`` (``actors.observer.backend``; every actors node
+  answers it, an Erlang node does not).
 
 The page works in a narrow window and follows the system's dark mode.  From
 a terminal, ``python -m actors top --url URL`` shows the busiest processes,
@@ -57,7 +63,9 @@ The JSON API (pids in URLs are the ``N`` of ``<0.N.0>``):
   ``messages_more``: how many more are queued), ``GET /api/processes/N/state``,
   ``GET /api/processes/N/trace?since=SEQ``, ``GET /api/traces``,
   ``GET /api/tree?root=NAME``, ``GET /api/names``, ``GET /api/registries/N``,
-  ``GET /api/nodes``;
+  ``GET /api/nodes``, ``GET /api/nodes/NAME/system``,
+  ``GET /api/nodes/NAME/processes?...``, ``GET /api/nodes/NAME/processes/N``
+  (404: NAME is not connected; 504: it has no ``actors_observer``);
 * ``POST /api/processes/N/kill`` (a JSON body ``{"reason": "shutdown"}``;
   ``"kill"`` without one), ``POST /api/processes/N/suspend``, ``.../resume``,
   ``.../trace``, ``.../trace/stop``.

@@ -77,7 +77,7 @@ async def answer(request: Any) -> Any:
     match request:
         case ("system",) | ["system"]:
             return snapshot.system(_sampler())
-        case ("processes", dict() as options) | ["processes", dict() as options]:
+        case ("processes", options) | ["processes", options]:
             return await _processes(options)
         case ("process", int() as number) | ["process", int() as number]:
             return await _process(number)
@@ -86,7 +86,10 @@ async def answer(request: Any) -> Any:
                              "or ('process', N)")
 
 
-async def _processes(options: dict[Any, Any]) -> dict[str, Any]:
+async def _processes(asked: Any) -> dict[str, Any]:
+    if not isinstance(asked, dict):
+        raise ValueError("the options must be a dict")
+    options: dict[Any, Any] = asked  # pyright: ignore[reportUnknownVariableType]
     sort = options.get("sort", "pid")
     if sort not in snapshot.SORT_KEYS:
         raise ValueError(f"sort must be one of {', '.join(snapshot.SORT_KEYS)}")
