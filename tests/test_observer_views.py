@@ -95,7 +95,8 @@ async def until(predicate, what):
 
 
 PAGES = ["/", "/system", "/processes", "/processes/1", "/tree", "/tracing", "/names",
-         "/registries/1", "/nodes"]
+         "/registries/1", "/nodes", "/nodes/py2@127.0.0.1", "/nodes/py2@127.0.0.1/processes",
+         "/nodes/py2@127.0.0.1/processes/1"]
 
 
 def test_every_view_has_an_address_that_serves_the_page(run):
@@ -628,7 +629,9 @@ def test_every_new_route_needs_the_token_its_host_and_its_origin(run):
         obs = await observer.start()
         k = n(victim)
         reads = PAGES + ["/static/app.js", f"/api/processes/{k}/state", f"/api/processes/{k}/trace",
-                         "/api/traces", "/api/nodes", f"/api/registries/{k}"]
+                         "/api/traces", "/api/nodes", f"/api/registries/{k}",
+                         "/api/nodes/py2@127.0.0.1/system", "/api/nodes/py2@127.0.0.1/processes",
+                         "/api/nodes/py2@127.0.0.1/processes/1"]
         actions = [f"/api/processes/{k}/{a}" for a in ("kill", "suspend", "resume", "trace", "trace/stop")]
         base = f"http://127.0.0.1:{obs.port}"
         try:
