@@ -112,3 +112,47 @@ async def test_a_spawn_outside_allow_spawn_runs_nothing(epmd, cookie):
         assert control[4] == "badarg"
         assert len(actors.Process.list()) == before
         conn.close()
+
+
+async def test_a_flood_of_service_requests_runs_at_most_max_serving_at_once(epmd, cookie,
+                                                                            monkeypatch):
+    """A service (a name the bridge answers, as the observer's) runs each
+    request in a process of its own, but never more than ``MAX_SERVING`` at
+    once: the others are answered ``{error, busy}`` at once.  Requests that
+    are not ``{Ref, From, Request}``, or speak for another node, are dropped."""
+    from actors.dist.bridge import MAX_SERVING
+    from actors.dist.node import REG_SEND_TAG
+
+    test = actors.self()
+
+    async def slow(request: Any) -> Any:
+        actors.send(test, ("started", request))
+        await actors.receive("never")
+
+    monkeypatch.setitem(actors.node.SERVICES, "slow_service", slow)
+    async with python_node(epmd, cookie) as me:
+        conn, name = await liar(epmd, me, cookie)
+        own = ExternalPid(name, 7, 0, 1)
+        third = ExternalPid("third@127.0.0.1", 7, 0, 1)
+        service = Atom("slow_service")
+        conn.send(packet((REG_SEND_TAG, own, Atom(""), service), "not a request"))
+        conn.send(packet((REG_SEND_TAG, third, Atom(""), service),
+                         (ExternalRef(name, 1, (99, 0, 0)), third, "forged")))
+        for i in range(MAX_SERVING + 3):
+            conn.send(packet((REG_SEND_TAG, own, Atom(""), service),
+                             (ExternalRef(name, 1, (i, 0, 0)), own, i)))
+        busy = []
+        while len(busy) < 3:
+            answer = await asyncio.wait_for(conn.recv(), 10)
+            assert answer is not None
+            control, end = decode_from(answer, 1)
+            if control[0] == SEND_TAG:
+                busy.append(decode_from(answer, end)[0])
+        assert [ref.ids[0] for ref, _ in busy] == [MAX_SERVING, MAX_SERVING + 1, MAX_SERVING + 2]
+        assert all(reply == (Atom("error"), Atom("busy")) for _, reply in busy)
+        started = [(await actors.receive(("started", ANY), timeout=10))[1]
+                   for _ in range(MAX_SERVING)]
+        assert sorted(started) == list(range(MAX_SERVING))          # never "forged"
+        assert actors.lowlevel.receive_nowait(("started", ANY), default=None) is None
+        assert actors.Node.list() == [name]                           # it serves on
+        conn.close()
