@@ -2,7 +2,7 @@
 
     python bench/observer_overhead.py [--view VIEW] [--messages N] [--rounds R]
     python bench/observer_overhead.py --cpu [--seconds S] [--processes P]
-    python bench/observer_overhead.py --stalls [--processes P] [--queued Q]
+    python bench/observer_overhead.py --stalls [--processes P] [--queued Q] [--registry E]
 
 Overhead (the default): the ping-pong workload (a process and a GenServer,
 N one-way messages, a few seconds so that it spans several refreshes)
@@ -21,7 +21,9 @@ observer's own cost, as a share of one core, which a loaded machine does
 not blur as it blurs throughput (the ping-pong above loses about that share).
 
 Stalls (``--stalls``): P idle processes (100,000), Q messages queued in one
-server's mailbox (1,000,000), a supervision tree and a registry; then every
+server's mailbox (1,000,000), a supervision tree and a registry of E
+entries (10,000: one per process, the first E processes; ``--registry
+100000`` makes every process a member); then every
 request the page makes, five times each, while a probe task measures how
 late the event loop runs it: the longest time any request (or the
 observer's own sampling and census, measured separately) held the loop.
@@ -187,7 +189,7 @@ async def _member(key: int) -> None:
     await receive("never")
 
 
-async def _stalls(processes: int, queued: int) -> list[tuple[str, float, float, float]]:
+async def _stalls(processes: int, queued: int, members: int) -> list[tuple[str, float, float, float]]:
     loop = asyncio.get_running_loop()
     await actors.Registry.start_link(keys="unique", name="big_registry")
     hoarder = await Hoarder.start_link()
@@ -199,8 +201,8 @@ async def _stalls(processes: int, queued: int) -> list[tuple[str, float, float, 
     pool = await actors.DynamicSupervisor.start_link(name="pool")
     for _ in range(1000):
         await actors.DynamicSupervisor.start_child(pool, Hoarder.child_spec())
-    for i in range(processes):
-        spawn(_member if i < 10_000 else _idle, i)
+    for i in range(max(processes, members)):
+        spawn(_member if i < members else _idle, i)
         if i % 10_000 == 0:
             await actors.sleep(0)
     await actors.sleep(0.5)
@@ -251,9 +253,10 @@ async def _stalls(processes: int, queued: int) -> list[tuple[str, float, float, 
     return results
 
 
-def stalls(processes: int, queued: int) -> None:
-    results = actors.run(_stalls, processes, queued)
-    print(f"{processes:,} processes, {queued:,} messages queued in one mailbox; the longest "
+def stalls(processes: int, queued: int, members: int) -> None:
+    results = actors.run(_stalls, processes, queued, members)
+    print(f"{max(processes, members):,} processes, {queued:,} messages queued in one mailbox, "
+          f"{members:,} entries in big_registry; the longest "
           "time the event loop was held, per request (five of each): CPU time of the loop's "
           "thread (wall-clock lateness of a 1 ms timer)")
     for path, cpu, wall, latency in results:
@@ -271,9 +274,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--processes", type=int, default=100_000)
     parser.add_argument("--queued", type=int, default=1_000_000)
+    parser.add_argument("--registry", type=int, default=10_000,
+                        help="--stalls: entries of the registry (one process each)")
     args = parser.parse_args()
     if args.stalls:
-        stalls(args.processes, args.queued)
+        stalls(args.processes, args.queued, args.registry)
     elif args.cpu:
         cpu(list(VIEWS) if args.view == "all" else [args.view], args.seconds,
             1000 if args.processes == 100_000 else args.processes)

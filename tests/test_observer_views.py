@@ -5,6 +5,8 @@ reading the observer is promised; the JSON API is what the page draws.
 """
 from __future__ import annotations
 
+import asyncio
+import itertools
 import logging
 
 import pytest
@@ -726,27 +728,112 @@ def test_a_supervisor_s_children_are_listed_up_to_a_cap(run, monkeypatch):
     run(main)
 
 
-def test_a_large_registry_is_read_at_most_every_ten_seconds(run, monkeypatch):
-    """Reading a registry costs a pass over it: a large one is read again only
-    after 10 seconds (the answer says when it was read)."""
-    monkeypatch.setattr(snapshot, "_REGISTRY_CACHED", 2)
+def test_a_large_registry_page_counts_and_lists_its_entries(run, monkeypatch):
+    """A registry of 5,000 entries, read a slice at a time (small slices here,
+    and the loop let go after every entry): the page counts every entry,
+    lists the first ``limit`` in ``Registry.select``'s order, and a filter
+    counts every match however far into the registry it is; the page is
+    current (a change shows at the next request)."""
+    monkeypatch.setattr(snapshot, "_REGISTRY_SLICE", 64)
+    monkeypatch.setattr(snapshot, "_REGISTRY_STEP", 0.0)
 
     async def main():
-        reg = await actors.Registry.start_link(keys="duplicate")
+        await actors.Registry.start_link(keys="unique", name="big")
+        dup = await actors.Registry.start_link(keys="duplicate")
 
-        async def member():
-            for i in range(3):
-                actors.Registry.register(reg, "k", i)
+        async def member(lo, hi):
+            for i in range(lo, hi):
+                actors.Registry.register("big", f"key{i}", {"n": i})
+                actors.Registry.register(dup, f"topic{i % 3}", i)
             await actors.receive("never")
 
-        actors.spawn(member)
-        await until(lambda: actors.Registry.count(reg) == 3, "three entries")
-        first = await snapshot.registry(reg)
-        actors.spawn(member)
-        await until(lambda: actors.Registry.count(reg) == 6, "six entries")
-        again = await snapshot.registry(reg)
-        assert again["as_of"] == first["as_of"] and again["count"] == 3
-        assert (await snapshot.registry(reg, filter="2"))["matched"] == 1
+        for lo in range(0, 5000, 1000):
+            actors.spawn(member, lo, lo + 1000)
+        await until(lambda: actors.Registry.count("big") == 5000 == actors.Registry.count(dup),
+                    "5,000 entries in each")
+        obs = await observer.start()
+        try:
+            async with aiohttp.ClientSession() as s:
+                for reg in (actors.whereis("big"), dup):
+                    url = f"/api/registries/{n(reg)}"
+                    triples = actors.Registry.select(reg)
+                    rows = [{"key": snapshot.short(k), "pid": str(p), "value": snapshot.short(v)}
+                            for k, p, v in triples]
+                    page = await get(s, obs, f"{url}?limit=300")
+                    assert page["count"] == page["matched"] == 5000
+                    assert page["entries"] == rows[:300]
+                    # "4999" is in the last keys (unique) or values (duplicate): all are counted
+                    found = [r for r in rows if "4999" in f"{r['key']} {r['pid']} {r['value']}"]
+                    page = await get(s, obs, f"{url}?limit=300&filter=4999")
+                    assert (page["count"], page["matched"], page["entries"]) == (5000, len(found), found)
+                    assert len(found) == 1
+                    nines = [r for r in rows if "99" in f"{r['key']} {r['value']}".lower()]
+                    page = await get(s, obs, f"{url}?limit=30&filter=99")
+                    assert page["matched"] == len(nines) > 30 and page["entries"] == nines[:30]
+                actors.Registry.register("big", "late", "here")
+                page = await get(s, obs, f"/api/registries/{n(actors.whereis('big'))}?filter=late")
+                assert (page["count"], page["matched"]) == (5001, 1)
+        finally:
+            await obs.stop()
+
+    run(main)
+
+
+def test_a_registry_page_read_while_the_registry_changes(run, monkeypatch):
+    """Registrations and unregistrations between the slices of a page's read
+    do not break it: each key there all along is shown once, no key twice,
+    and the counts agree with what is shown (``matched <= count``; a filtered
+    page counts the entries it went through)."""
+    monkeypatch.setattr(snapshot, "_REGISTRY_SLICE", 16)
+    monkeypatch.setattr(snapshot, "_REGISTRY_STEP", 0.0)
+    changes = []                        # one item per change the churner made
+    at_slices = []                      # len(changes) when each slice was read
+    churners = []
+    real = actors.Registry.select_slices
+
+    def watched(*args, **kwargs):
+        for part in real(*args, **kwargs):      # each slice asks the churner for a change
+            at_slices.append(len(changes))
+            actors.send(churners[0], "change")
+            yield part
+
+    monkeypatch.setattr(actors.Registry, "select_slices", staticmethod(watched))
+
+    async def main():
+        reg = await actors.Registry.start_link(keys="unique")
+
+        async def stable():
+            for i in range(300):
+                actors.Registry.register(reg, f"s{i}", i)
+            await actors.receive("never")
+
+        async def churner():
+            for i in itertools.count():
+                await actors.receive("change")
+                actors.Registry.register(reg, f"c{i}", i)
+                if i >= 5:
+                    actors.Registry.unregister(reg, f"c{i - 5}")
+                changes.append(i)
+
+        actors.spawn(stable)
+        churners.append(actors.spawn(churner))
+        for _ in range(5):
+            actors.send(churners[0], "change")
+        await until(lambda: actors.Registry.count(reg) == 305, "300 stable entries, 5 churning")
+        loop = asyncio.get_running_loop()
+        for query in ({"filter": None, "limit": 1000}, {"filter": "s", "limit": 1000}):
+            at_slices.clear()
+            # (read in a task of its own, as the server does, while the churner runs)
+            page = await loop.create_task(snapshot.registry(reg, **query))
+            assert at_slices[-1] - at_slices[0] == len(at_slices) - 1, "a change between slices"
+            keys = [e["key"] for e in page["entries"]]
+            assert len(keys) == len(set(keys)), "a key shown twice"
+            assert {f"'s{i}'" for i in range(300)} <= set(keys)
+            assert len(keys) <= page["matched"] <= page["count"]
+            if query["filter"]:
+                assert page["matched"] == 300 and 300 <= page["count"] <= 305
+            else:
+                assert page["count"] == 305 and len(keys) < 305   # churned away meanwhile
 
     run(main)
 

@@ -1023,6 +1023,129 @@ def test_select_matches_key_pid_value_triples(run):
     run(main)
 
 
+# -- select_slices: select a slice at a time -------------------------------------------
+
+
+@pytest.mark.parametrize("keys", ["unique", "duplicate"])
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 1000])
+def test_select_slices_are_select_a_slice_at_a_time(run, keys, size):
+    """Concatenated, the slices of a registry that does not change are select's
+    answer, in its order, for any pattern; a slice examines at most ``size``
+    entries (so a slice of a filtered read may be short, even empty); an
+    empty registry gives no slice."""
+
+    async def main():
+        reg = await Registry.start_link(keys=keys)
+        assert list(Registry.select_slices(reg, size=size)) == []
+        them = await start_registrant(reg, *[(f"t{i}", i) for i in range(4)])
+        for i in range(5):
+            for j in range(1 if keys == "unique" else i + 1):      # "k4": 5 entries, spanning slices
+                Registry.register(reg, f"k{i}", (i, j))
+        for pattern in (ANY, (ANY, them, ANY), (ANY, ANY, (4, ANY)), ("none", ANY, ANY)):
+            slices = list(Registry.select_slices(reg, pattern, size=size))
+            assert [t for part in slices for t in part] == Registry.select(reg, pattern), pattern
+            assert all(len(part) <= size for part in slices)
+            if pattern is ANY:           # every entry matches: the slices are full but the last
+                assert [len(part) for part in slices[:-1]] == [size] * (len(slices) - 1)
+        assert len(list(Registry.select_slices(reg, ("none", ANY, ANY), size=size))) == \
+            -(-Registry.count(reg) // size)
+
+    run(main)
+
+
+@pytest.mark.parametrize("size, error", [(0, ValueError), (-3, ValueError), ("3", TypeError),
+                                         (2.0, TypeError), (True, TypeError), (None, TypeError)])
+def test_select_slices_refuses_a_bad_size_when_called(run, size, error):
+    """A size that is not a positive int raises TypeError/ValueError naming
+    ``size``, at the call (not at the first slice)."""
+
+    async def main():
+        await Registry.start_link(keys="unique", name="reg")
+        with pytest.raises(error, match="size must be a positive int"):
+            Registry.select_slices("reg", size=size)
+
+    run(main)
+
+
+def test_select_slices_of_an_unknown_registry_raise_at_the_call(run):
+    """As every function: NoProcess for a registry not running, ValueError for a
+    process that is not a registry, TypeError for something not a name or pid."""
+
+    async def main():
+        with pytest.raises(NoProcess, match="unknown registry 'nope'"):
+            Registry.select_slices("nope")
+        with pytest.raises(ValueError, match="not a Registry"):
+            Registry.select_slices(actors.self())
+        with pytest.raises(TypeError, match="registry must be"):
+            Registry.select_slices(42)
+
+    run(main)
+
+
+def test_select_slices_survive_changes_between_slices(run):
+    """Between slices the registry may change and the read does not fail: an
+    entry there from the start to the moment the read reaches its key is given
+    exactly once, with its value then; a key registered after the read began
+    is not given, nor one unregistered (or whose owner exited) before the read
+    reached it; entries already given stay given."""
+
+    async def main():
+        await Registry.start_link(keys="unique", name="reg")
+        me = actors.self()
+        early = await start_registrant("reg", ("early", 0))      # in the first slice
+        for i in range(10):
+            Registry.register("reg", i, "old")
+        late = await start_registrant("reg", ("late", 0))        # in the last slice
+        slices = Registry.select_slices("reg", size=4)
+        assert next(slices) == [("early", early, 0), (0, me, "old"), (1, me, "old"), (2, me, "old")]
+        Registry.unregister("reg", 1)                            # already given
+        await kill(early)                                        # already given
+        Registry.unregister("reg", 5)                            # not read yet: not given
+        await kill(late)                                         # not read yet: not given
+        Registry.register("reg", "new", "new")                   # after the read began
+        Registry.update_value("reg", 6, lambda old: "changed")   # not read yet: its value then
+        assert [t for part in slices for t in part] == [
+            (3, me, "old"), (4, me, "old"), (6, me, "changed"), (7, me, "old"), (8, me, "old"),
+            (9, me, "old")]
+
+    run(main)
+
+
+def test_select_slices_keep_a_duplicate_key_s_snapshot_across_slices(run):
+    """A duplicate key's entries are read at once when the read reaches the key:
+    if they span several slices, the later slices give that snapshot, even
+    if entries of the key come and go meanwhile."""
+
+    async def main():
+        await Registry.start_link(keys="duplicate", name="dup")
+        owners = [await start_registrant("dup", ("topic", i)) for i in range(5)]
+        slices = Registry.select_slices("dup", size=2)
+        assert next(slices) == [("topic", owners[0], 0), ("topic", owners[1], 1)]
+        await kill(owners[3])
+        await start_registrant("dup", ("topic", 5))
+        assert [t for part in slices for t in part] == [("topic", owners[i], i) for i in (2, 3, 4)]
+        assert len(Registry.lookup("dup", "topic")) == 5           # the registry did change
+
+    run(main)
+
+
+def test_select_slices_raise_no_process_if_the_registry_exits_during_the_read(run):
+    """A read whose registry exits between slices ends with NoProcess at its next
+    slice, rather than giving entries of a table that is gone."""
+
+    async def main():
+        reg = await Registry.start(keys="unique", name="reg")
+        for i in range(4):
+            Registry.register("reg", i)
+        slices = Registry.select_slices("reg", size=2)
+        assert len(next(slices)) == 2
+        await actors.GenServer.stop(reg)
+        with pytest.raises(NoProcess, match="exited during the read"):
+            next(slices)
+
+    run(main)
+
+
 # -- update_value and metadata --------------------------------------------------------
 
 

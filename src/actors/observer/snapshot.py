@@ -1099,10 +1099,8 @@ def names(kinds: dict[Pid, str] | None = None) -> dict[str, Any]:
     return {"local": local, "registries": registries(kinds)}
 
 
-_REGISTRY_CACHED = 2000        # entries: above this, a registry is read at most every 10 s
-# pid -> (when, keys, owners, values): columns, so that a large registry's
-# copy adds three objects to the heap, not one per entry.
-_registry_cache: dict[Pid, tuple[float, list[Any], list[Pid], list[Any]]] = {}
+_REGISTRY_SLICE = 200          # entries per slice of a registry's read (tens of microseconds)
+_REGISTRY_STEP = 0.001         # seconds: a registry's page lets the loop go after this much work
 
 
 async def registry(pid: Any, filter: str | None = None, limit: int = 500,
@@ -1110,52 +1108,66 @@ async def registry(pid: Any, filter: str | None = None, limit: int = 500,
     """One registry's entries: ``{"pid", "name", "keys", "count", "matched",
     "entries": [{"key", "pid", "value"}...], "as_of"}`` (keys and values as
     shortened reprs; ``filter`` keeps the entries whose key, owner or value
-    contains it, case-insensitive; at most ``limit`` of them).  None if
-    ``pid`` is not a running registry (among ``kinds``).
+    contains it, case-insensitive; at most ``limit`` of them, the first in
+    ``Registry.select``'s order).  None if ``pid`` is not a running registry
+    (among ``kinds``), or if it exits during the read.
 
-    Cost: one ``Registry.select`` (a pass over the whole table, in one
-    step, about a microsecond an entry), and the filter a slice at a time; a
-    registry of more than 2,000 entries is read again at most every 10
-    seconds (``as_of`` says when)."""
+    Cost: the registry is read a slice at a time (``Registry.select_slices``),
+    and the loop is let go after every ``_REGISTRY_STEP`` of work, so no step
+    holds it more than a few milliseconds whatever the registry's size.  An
+    unfiltered page reads only its first ``limit`` entries; a filtered one
+    goes through the whole registry (about 5 microseconds an entry, in slices).
+
+    Between steps the registry may change; the page then shows the registry
+    as the read went through it: the keys it had when the read began
+    (``as_of``), each with its entries when the read reached it (those of a
+    key registered later are not shown; those of a key unregistered before
+    the read reached it are not either).  ``count`` is the registry's size
+    when the read began (``Registry.count``, in the step of the first slice)
+    and, unfiltered, ``matched`` is the same; a filtered page, which goes
+    through every entry, gives as ``count`` the entries it went through and
+    as ``matched`` how many of those matched (so ``matched <= count``).  With
+    no change during the read, both ways give the registry's size."""
     if (server_kinds() if kinds is None else kinds).get(pid) != "registry" \
             or not actors.Process.alive(pid):
         return None
     name = process_info(pid, "registered_name")
     ref = name or pid
-    now = time.time()
-    cached = _registry_cache.get(pid)
-    if cached is not None and now - cached[0] < 10.0:
-        taken, keys, owners, values = cached
-    else:
-        try:
-            triples = actors.Registry.select(ref)
-        except Exception:           # noqa: BLE001 - exited meanwhile
-            return None
-        taken = now
-        keys, owners, values = [t[0] for t in triples], [t[1] for t in triples], [t[2] for t in triples]
-        del triples
-        for old in [p for p in _registry_cache if not actors.Process.alive(p)]:
-            del _registry_cache[old]
-        if len(keys) > _REGISTRY_CACHED:
-            _registry_cache[pid] = (taken, keys, owners, values)
-        else:
-            _registry_cache.pop(pid, None)
     needle = filter.lower() if filter else None
+    taken = time.time()
+    try:
+        size = actors.Registry.count(ref)
+        slices = actors.Registry.select_slices(ref, size=_REGISTRY_SLICE)
+    except Exception:           # noqa: BLE001 - exited meanwhile
+        return None
     entries: list[dict[str, Any]] = []
-    matched = len(keys) if needle is None else 0
-    for i in range(min(limit, len(keys)) if needle is None else 0):
-        entries.append({"key": short(keys[i]), "pid": str(owners[i]), "value": short(values[i])})
-    for start in range(0, len(keys) if needle else 0, 250):
-        if start:
-            await asyncio.sleep(0)
-        for i in range(start, min(start + 250, len(keys))):
-            row = {"key": short(keys[i]), "pid": str(owners[i]), "value": short(values[i])}
-            if needle is not None and needle in f"{row['key']} {row['pid']} {row['value']}".lower():
-                matched += 1
-                if len(entries) < limit:
-                    entries.append(row)
-    return {"pid": str(pid), "name": name, "keys": _registry_keys(ref), "count": len(keys),
-            "matched": matched, "entries": entries, "as_of": taken}
+    seen = matched = 0
+    deadline = time.perf_counter() + _REGISTRY_STEP
+    try:
+        # The first slice is read in this step, with ``size``: the two agree.
+        for part in slices:
+            seen += len(part)
+            for key, owner, value in part:
+                if needle is None:
+                    if len(entries) >= limit:
+                        break
+                    entries.append({"key": short(key), "pid": str(owner), "value": short(value)})
+                else:
+                    k, o, v = short(key), str(owner), short(value)
+                    if needle in f"{k} {o} {v}".lower():
+                        matched += 1
+                        if len(entries) < limit:
+                            entries.append({"key": k, "pid": o, "value": v})
+                if time.perf_counter() > deadline:
+                    await asyncio.sleep(0)
+                    deadline = time.perf_counter() + _REGISTRY_STEP
+            if needle is None and len(entries) >= limit:
+                break
+    except actors.NoProcess:    # the registry exited during the read
+        return None
+    count = size if needle is None else seen
+    return {"pid": str(pid), "name": name, "keys": _registry_keys(ref), "count": count,
+            "matched": count if needle is None else matched, "entries": entries, "as_of": taken}
 
 
 # -- nodes -------------------------------------------------------------------------
