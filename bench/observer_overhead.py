@@ -24,9 +24,11 @@ Stalls (``--stalls``): P idle processes (100,000), Q messages queued in one
 server's mailbox (1,000,000), a supervision tree and a registry of E
 entries (10,000: one per process, the first E processes; ``--registry
 100000`` makes every process a member); then every
-request the page makes, five times each, while a probe task measures how
-late the event loop runs it: the longest time any request (or the
-observer's own sampling and census, measured separately) held the loop.
+request the page makes, five times each, and what another node's observer
+browsing this one asks of it (``actors.observer.backend``: the answer and
+its encoding for the wire), while a probe task measures how late the event
+loop runs it: the longest time any request (or the observer's own sampling
+and census, measured separately) held the loop.
 The budget: a few milliseconds, whatever the sizes.
 """
 from __future__ import annotations
@@ -44,6 +46,8 @@ from typing import Any
 
 import actors
 from actors import receive, send, spawn
+from actors.dist.etf import encode
+from actors.observer import backend
 
 VIEWS = {
     # what the page fetches once a second on each view (app.js)
@@ -244,6 +248,20 @@ async def _stalls(processes: int, queued: int, members: int) -> list[tuple[str, 
         for _ in range(5):
             await asyncio.to_thread(_fetch, obs.port, obs.token, path)
         results.append((path, worst[0], worst[1], (time.perf_counter() - t0) / 5))
+    # Another node's observer browsing this one: the work its requests cost
+    # this node's loop (the answer, then its encoding for the wire).
+    for label, request in (("system", ("system",)),
+                           ("processes", ("processes", {"sort": "reductions", "limit": 100})),
+                           ("processes, filtered",
+                            ("processes", {"sort": "message_queue_len", "filter": "hoard"})),
+                           ("processes, 1,000 rows", ("processes", {"sort": "pid", "limit": 1000})),
+                           ("the hoarder", ("process", int(number)))):
+        worst[:] = [0.0, 0.0]
+        t0 = time.perf_counter()
+        for _ in range(5):
+            await actors.lowlevel.call_in_process(_answer_for_another_node, request)
+        results.append((f"another node asks: {label}", worst[0], worst[1],
+                        (time.perf_counter() - t0) / 5))
     worst[:] = [0.0, 0.0]
     await asyncio.sleep(12)                             # the sampler samples, and takes a census
     results.append(("sampling and census, 12 s idle", worst[0], worst[1], 0.0))
@@ -251,6 +269,11 @@ async def _stalls(processes: int, queued: int, members: int) -> list[tuple[str, 
     await probe_task
     await obs.stop()
     return results
+
+
+async def _answer_for_another_node(request: tuple[Any, ...]) -> int:
+    """What this node does for another node's observer: answer, encode (bytes sent)."""
+    return len(encode(await backend.answer(request)))
 
 
 def stalls(processes: int, queued: int, members: int) -> None:

@@ -73,6 +73,7 @@ __all__ = [
     "check_mailbox",
     "find_pid",
     "find_pid_in",
+    "let_the_loop_run",
     "hidden_key",
     "initial_call",
     "is_library_file",
@@ -143,6 +144,17 @@ _repr = _ShortRepr().repr
 # -- small helpers -----------------------------------------------------------------
 
 
+async def let_the_loop_run() -> None:
+    """Give the event loop a turn (its I/O and timers) between two slices of
+    work, from asyncio code or from a process.  (Inside a process,
+    ``asyncio.sleep(0)`` lets only the other processes run: the scheduler
+    resumes it in the same tick.)"""
+    loop = asyncio.get_running_loop()
+    turn = loop.create_future()
+    loop.call_soon(turn.set_result, None)
+    await turn
+
+
 def pid_number(pid: Any) -> int:
     """The ``N`` of a pid printed ``<0.N.0>`` (what the API puts in URLs)."""
     m = _PID_RE.fullmatch(str(pid))
@@ -179,7 +191,7 @@ async def find_pid_in(number: int, census: Census) -> Any:
         if len(tail) < _CHUNK or pid_number(tail[-1][0]) > number:
             return None
         cursor = tail[-1][0]
-        await asyncio.sleep(0)
+        await let_the_loop_run()
 
 
 _PRIVATE_SERVER = re.compile(r"(actors(?:\.\w+)*)\._(\w+?)Server\.init")
@@ -330,7 +342,7 @@ class Census:
         for column in (self.pids, self.names, self.calls, self.status):
             while column:
                 del column[-20_000:]
-                await asyncio.sleep(0)
+                await let_the_loop_run()
         self.queues, self.reductions, self.memory = array("q"), array("q"), array("q")
 
     def extended(self, rows: list[tuple[Any, ...]]) -> Census:
@@ -501,7 +513,7 @@ class Sampler:
         queued: list[Pid] = []                  # the processes with messages waiting
         total_memory = total_messages = mailboxes = 0
         while True:
-            await asyncio.sleep(0)
+            await let_the_loop_run()
             if current_scheduler() is None:
                 return
             t0 = time.perf_counter()
@@ -519,7 +531,7 @@ class Sampler:
             cursor = rows[-1][0]
         # Mailboxes apart: the processes with messages queued, measured without them.
         for start in range(0, len(queued), _CENSUS_SLICE):
-            await asyncio.sleep(0)
+            await let_the_loop_run()
             t0 = time.perf_counter()
             some = queued[start:start + _CENSUS_SLICE]
             full = {r[0]: r[5] for r in process_table(mailbox_limit=MAILBOX_PREVIEW, pids=some)}
@@ -528,7 +540,7 @@ class Sampler:
             spent += time.perf_counter() - t0
         if sum(map(len, _kind_cache)) > len(table) + 1000:   # enough have exited to bother
             for shard in _kind_cache:
-                await asyncio.sleep(0)
+                await let_the_loop_run()
                 _Classifier.prune(list(shard))
         table.at = time.time()
         rss = memory_rss()
@@ -757,7 +769,7 @@ async def _choose(census: Census, sort: str, filter: str | None, limit: int,
     order = range(n - 1, -1, -1) if sort == "pid" and descending else range(n)
     for start in range(0, n, _CHUNK):
         if start:
-            await asyncio.sleep(0)
+            await let_the_loop_run()
         chunk: Sequence[int] = order[start:start + _CHUNK]
         if needle:
             chunk = [i for i in chunk
@@ -773,7 +785,7 @@ async def _choose(census: Census, sort: str, filter: str | None, limit: int,
             best = pick(want, best + list(chunk), key=key)
     fresh: dict[Pid, tuple[Any, ...]] = {}
     for start in range(0, len(best), _CENSUS_SLICE):
-        await asyncio.sleep(0)
+        await let_the_loop_run()
         some = [pids[i] for i in best[start:start + _CENSUS_SLICE]]
         fresh.update((r[0], _public(r)) for r in process_table(mailbox_limit=MAILBOX_PREVIEW, pids=some))
     table = [fresh[pids[i]] for i in best if pids[i] in fresh][:limit]
@@ -784,7 +796,7 @@ async def _answer_in_slices(total: int, matched: int, table: list[tuple[Any, ...
     """``_answer``, 100 rows at a time (each row's stack is looked at)."""
     out = _answer(total, matched, table[:100])
     for start in range(100, len(table), 100):
-        await asyncio.sleep(0)
+        await let_the_loop_run()
         more = _answer(total, matched, table[start:start + 100])
         out["rows"] += more["rows"]
         out["pids"] += more["pids"]
@@ -1159,7 +1171,7 @@ async def registry(pid: Any, filter: str | None = None, limit: int = 500,
                         if len(entries) < limit:
                             entries.append({"key": k, "pid": o, "value": v})
                 if time.perf_counter() > deadline:
-                    await asyncio.sleep(0)
+                    await let_the_loop_run()
                     deadline = time.perf_counter() + _REGISTRY_STEP
             if needle is None and len(entries) >= limit:
                 break
