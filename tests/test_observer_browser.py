@@ -437,7 +437,7 @@ def test_system_view_draws_its_charts(browser, system, tmp_path):
 
 
 @pytest.mark.timeout(120)
-def test_names_registries_and_nodes(browser, system, tmp_path):
+def test_names_and_registries(browser, system, tmp_path):
     """Names lists the registered names and the registries; a registry's page
     lists its keys, owners and values (filterable)."""
     driver = browser

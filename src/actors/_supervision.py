@@ -305,6 +305,25 @@ def describe(server: Any) -> str:
 # -- the client side -------------------------------------------------------------------
 
 
+def _from_another_node(from_: Any) -> bool:
+    caller = from_[0] if type(from_) is tuple and from_ else None
+    return type(caller) is Pid and caller.node != lowlevel.node_name()
+
+
+def portable_child(child: Child) -> Child:
+    """``child`` as it can travel to another node: its id and modules (classes,
+    functions) named by ``child_name`` where they are not plain terms."""
+    def name(value: Any) -> Any:
+        return child_name(value) if callable(value) else value
+    return Child(name(child.id), child.pid, child.type, [name(m) for m in child.modules or ()])
+
+
+def children_from_reply(reply: Any) -> list[Child]:
+    """``which_children``'s reply as ``Child`` tuples (from another node they
+    arrive as plain tuples)."""
+    return [c if type(c) is Child else Child(*c) for c in reply]
+
+
 async def call_supervisor(supervisor: ServerRef, request: tuple[Any, ...], timeout: Any, what: str) -> Any:
     """Check the ``supervisor`` and ``timeout`` arguments of the client function
     ``what``, then send ``request`` and return the reply."""
@@ -438,7 +457,10 @@ class SupervisorServer(GenServer):
         why = malformed(request, self.requests)
         if why is not None:
             return bad_request(self, self.kind, request, why)
-        return await getattr(self, ANSWERS[request[0]])(*request[1:])
+        answer = await getattr(self, ANSWERS[request[0]])(*request[1:])
+        if request[0] == WHICH and _from_another_node(from_):
+            return [portable_child(child) for child in answer]
+        return answer
 
     def handle_cast(self, request: Any) -> None:
         self.report(logging.ERROR, "unexpected_message", "received unexpected cast: %r", request,

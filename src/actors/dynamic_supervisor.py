@@ -82,7 +82,8 @@ from . import lowlevel
 from .lowlevel import Down, Pid, StartError
 from ._supervision import (
     COUNT, RESTARTING, START, TERMINATE, WHICH, Child, ChildState, StartFailed, SupervisorServer,
-    call_supervisor, check_intensity, check_start_options, check_timeout, not_a_pid, not_a_spec,
+    call_supervisor, check_intensity, check_start_options, check_timeout, children_from_reply,
+    not_a_pid, not_a_spec,
     start_child_process, start_supervisor, stop_supervisor,
 )
 from .child_spec import ChildSpec, child_spec as _normalize_spec
@@ -280,9 +281,8 @@ class DynamicSupervisor:
     async def which_children(supervisor: ServerRef, timeout: float | None = None) -> list[Child]:
         """The children as ``Child(None, pid, type, modules)`` (``pid`` is
         ``"restarting"`` while a failed restart waits to be retried)."""
-        children: list[Child] = await call_supervisor(
-            supervisor, (WHICH,), timeout, "DynamicSupervisor.which_children")
-        return children
+        return children_from_reply(await call_supervisor(
+            supervisor, (WHICH,), timeout, "DynamicSupervisor.which_children"))
 
     @staticmethod
     async def count_children(supervisor: ServerRef, timeout: float | None = None) -> dict[str, int]:

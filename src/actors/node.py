@@ -291,8 +291,12 @@ class Node:
             TypeError: ``fn`` is not an async function defined at the top
                 level of a module (a lambda, a closure, a bound method).
             actors.StartError: the node refused (reason ``"not_allowed"``),
-                could not start it (``"badarg"``) or is unreachable
-                (``"noconnection"``).
+                could not start it (``"badarg"``), is unreachable
+                (``"noconnection"``) or did not answer within
+                ``SPAWN_TIMEOUT`` seconds (``"timeout"``: the request is
+                abandoned, as Erlang's ``spawn_request_abandon``; a process
+                it starts later is sent exit ``"abandoned"`` if it was to be
+                linked).
         """
         pid, _ = await _spawn(node, fn, args, link=False, monitor=False, what="spawn")
         return pid
@@ -324,7 +328,12 @@ async def _spawn(node: str, fn: Any, args: tuple[Any, ...], *, link: bool, monit
         return (lowlevel.spawn_link(fn, *args) if link else lowlevel.spawn(fn, *args)), None
     state = _need(what)
     req = state.bridge.spawn_request(node, me, module, qualname, list(args), link, monitor)
-    _, result = await lowlevel.receive((req, lowlevel.ANY), timeout=SPAWN_TIMEOUT)
+    try:
+        _, result = await lowlevel.receive((req, lowlevel.ANY), timeout=SPAWN_TIMEOUT)
+    except lowlevel.Timeout:
+        state.bridge.spawn_abandon(req)
+        raise lowlevel.StartError("timeout", f"Node.{what}: {node} did not answer within "
+                                             f"{SPAWN_TIMEOUT:g} s") from None
     if type(result) is not Pid:
         raise lowlevel.StartError(result, f"Node.{what}: {node} did not start "
                                           f"{module}.{qualname}: {result}")

@@ -218,7 +218,7 @@ from . import lowlevel
 from .lowlevel import Pid, StartError
 from ._supervision import (
     COUNT, DELETE, RESTART, RESTARTING, START, TERMINATE, WHICH, Child, ChildState, StartFailed,
-    child_name,
+    child_name, children_from_reply,
     SupervisorServer, call_supervisor, check_intensity, check_start_options, check_timeout,
     not_a_spec, not_hashable, start_child_process, start_supervisor, stop_supervisor,
 )
@@ -453,9 +453,8 @@ class Supervisor:
         ``pid`` is ``None`` for a child that is not running and
         ``"restarting"`` while a failed restart waits to be retried.
         """
-        children: list[Child] = await call_supervisor(
-            supervisor, (WHICH,), timeout, "Supervisor.which_children")
-        return children
+        return children_from_reply(await call_supervisor(
+            supervisor, (WHICH,), timeout, "Supervisor.which_children"))
 
     @staticmethod
     async def count_children(supervisor: ServerRef, timeout: float | None = None) -> dict[str, int]:

@@ -97,7 +97,7 @@ from .lowlevel import (
     ANY, CallExit, Down, NoProcess, Pid, ServerRef, ProcessExit, StartError, Timeout, demonitor,
     link, make_ref, monitor, pdict_put, receive, send, spawn_link,
 )
-from ._supervision import WHICH, call_supervisor, stop_supervisor
+from ._supervision import WHICH, call_supervisor, children_from_reply, stop_supervisor
 from .child_spec import ChildSpec
 from .dist.etf import Atom
 from .dist.remote import (
@@ -474,7 +474,8 @@ class TaskSupervisor:
     @staticmethod
     async def children(supervisor: ServerRef, timeout: float | None = None) -> list[Pid]:
         """The pids of the tasks running under ``supervisor`` (waits at most ``timeout`` s)."""
-        children = await call_supervisor(supervisor, (WHICH,), timeout, "TaskSupervisor.children")
+        children = children_from_reply(
+            await call_supervisor(supervisor, (WHICH,), timeout, "TaskSupervisor.children"))
         return [child.pid for child in children if type(child.pid) is Pid]
 
     @staticmethod

@@ -30,6 +30,7 @@ from actors.dist.node import (
     SPAWN_REQUEST_TAG,
 )
 
+import spawn_targets as targets
 from conftest import HOST, python_node, unique_name
 
 pytestmark = pytest.mark.actors
@@ -155,4 +156,33 @@ async def test_a_flood_of_service_requests_runs_at_most_max_serving_at_once(epmd
         assert sorted(started) == list(range(MAX_SERVING))          # never "forged"
         assert actors.lowlevel.receive_nowait(("started", ANY), default=None) is None
         assert actors.Node.list() == [name]                           # it serves on
+        conn.close()
+
+
+async def test_a_spawn_answered_too_late_is_abandoned(epmd, cookie, monkeypatch):
+    """A node that answers a spawn request after ``SPAWN_TIMEOUT``: the caller
+    got ``StartError("timeout")``; the late answer reaches nobody, the link it
+    would have made is undone with exit ``abandoned`` (Erlang's
+    ``spawn_request_abandon``), and the caller is not linked to anything."""
+    monkeypatch.setattr(actors.node, "SPAWN_TIMEOUT", 0.2)
+    async with python_node(epmd, cookie) as me:
+        conn, name = await liar(epmd, me, cookie)
+        with pytest.raises(actors.StartError, match="did not answer") as caught:
+            await actors.Node.spawn_link(name, targets.idle)
+        assert caught.value.reason == "timeout"
+        while True:                                    # the request it sat on
+            request = await asyncio.wait_for(conn.recv(), 10)
+            assert request is not None
+            control, _ = decode_from(request, 1)
+            if control[0] == SPAWN_REQUEST_TAG:
+                break
+        _, req, frm, _, _, opts = control
+        assert Atom("link") in opts
+        late = ExternalPid(name, 11, 0, 1)
+        conn.send(packet((SPAWN_REPLY_TAG, req, frm, 0, late)))
+        undo = await asyncio.wait_for(conn.recv(), 10)
+        assert undo is not None
+        assert decode_from(undo, 1)[0] == (EXIT_TAG, frm, late, Atom("abandoned"))
+        assert actors.Process.info(actors.self(), "links") == []
+        assert actors.lowlevel.receive_nowait(default=None) is None
         conn.close()

@@ -415,6 +415,25 @@ async def test_start_child_on_another_node(epmd, remote_python):
         assert await gone(pid) == "noproc"
 
 
+async def test_children_and_which_children_of_a_supervisor_on_another_node(epmd, remote_python):
+    """``TaskSupervisor.children((sup, node))`` lists the tasks running there (as
+    Elixir's ``Task.Supervisor.children``), and ``which_children`` answers
+    ``Child`` tuples whose modules, classes and functions over there, are
+    named by their qualified names."""
+    node = remote_python.name
+    async with python_node(epmd, remote_python.cookie):
+        pid = await TaskSupervisor.start_child(("tasks", node), spawn_targets.announce_and_wait,
+                                               actors.self())
+        await actors.receive(("started", pid, ANY), timeout=10)
+        assert pid in await TaskSupervisor.children(("tasks", node))
+        children = await actors.DynamicSupervisor.which_children(("tasks", node))
+        [mine] = [c for c in children if c.pid == pid]
+        assert isinstance(mine, actors.Child) and mine.type == "worker"
+        assert all(isinstance(m, str) for m in mine.modules)
+        await TaskSupervisor.terminate_child(("tasks", node), pid)
+        assert pid not in await TaskSupervisor.children(("tasks", node))
+
+
 async def test_stream_runs_every_item_on_the_other_node(epmd, remote_python):
     node = remote_python.name
     async with python_node(epmd, remote_python.cookie):

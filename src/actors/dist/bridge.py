@@ -96,6 +96,7 @@ _LINK: Final = Atom("link")
 _MONITOR: Final = Atom("monitor")
 _NOT_ALLOWED: Final = Atom("not_allowed")
 _BADARG: Final = Atom("badarg")
+_ABANDONED: Final = Atom("abandoned")
 _OK: Final = Atom("ok")
 _ERROR: Final = Atom("error")
 _BUSY: Final = Atom("busy")
@@ -152,6 +153,7 @@ class Bridge:
         self._proxies: dict[str, set[Pid]] = {}
         self._by_name: dict[Ref, Any] = {}     # monitors of us by name: ref -> the name
         self._spawns: dict[Ref, tuple[str, Pid, bool, bool]] = {}
+        self._abandoned: set[Ref] = set()      # spawn requests their caller gave up on
         self._unlink_id = 0
 
     def attach(self, node: DistNode) -> None:
@@ -355,12 +357,29 @@ class Bridge:
         self._send_packets(node, [packet])
         return req_id
 
+    def spawn_abandon(self, req_id: Ref) -> None:
+        """The caller gave up waiting for ``req_id`` (Erlang's
+        ``spawn_request_abandon``): nothing of it will reach the caller, and
+        if the process is started after all, it gets an exit signal
+        ``abandoned`` over the link that was asked for (else it runs on, as
+        on the BEAM), and the monitor asked for is removed."""
+        if req_id in self._spawns:
+            self._abandoned.add(req_id)
+
     def _spawn_reply(self, node: str, control: tuple[Any, ...]) -> None:
         _, req_id, _to, _flags, result = control
         entry = self._spawns.pop(req_id, None)
         if entry is None:
             return
         _, caller, link, monitor = entry
+        if req_id in self._abandoned:
+            self._abandoned.discard(req_id)
+            if type(result) is Pid and result.node == node:
+                undo = ([self._packet((EXIT_TAG, caller, result, _ABANDONED))] if link else []) + (
+                    [self._packet((DEMONITOR_P_TAG, caller, result, req_id))] if monitor else [])
+                if undo:
+                    self._send_packets(node, undo)
+            return
         if type(result) is Pid:
             # The link and the monitor exist on the other node already: record
             # them now, before any signal of the new process is read.
@@ -594,7 +613,10 @@ class Bridge:
         for req_id, (n, caller, _, _) in list(self._spawns.items()):
             if n == node:
                 del self._spawns[req_id]
-                lowlevel.send(caller, (req_id, "noconnection"))
+                if req_id in self._abandoned:
+                    self._abandoned.discard(req_id)
+                else:
+                    lowlevel.send(caller, (req_id, "noconnection"))
 
     def _nodedown(self, node: str, reason: str) -> None:
         self._gone(node)
