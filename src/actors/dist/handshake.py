@@ -47,8 +47,13 @@ Sending is batched: :meth:`Connection.send` only appends to a buffer, and
 one write per event-loop iteration hands everything queued to the transport
 (the BEAM does a ``writev`` per message).  :meth:`Connection.drain` is the
 backpressure: it waits while the transport holds more than ``high_water``
-bytes.  Receiving reads big chunks and splits them into packets in one pass,
-so :meth:`Connection.recv_batch` returns all the packets of a chunk at once.
+bytes.  Receiving needs no task: once the handshake is over the connection
+is the transport's protocol, and each chunk the transport reads is split
+into packets in one pass, handed at once to the receiver the layer above
+set (:meth:`Connection.set_receiver`), else queued for
+:meth:`Connection.recv_batch`.  A round trip thus costs one event-loop
+iteration on the receiving side, not three (a stream reader's wake-up, then
+a queue's).
 """
 from __future__ import annotations
 
@@ -63,7 +68,7 @@ import struct
 import time
 from collections.abc import Awaitable, Callable
 from ssl import SSLContext, SSLError
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from . import flags as _flags_module
 from .flags import DEFAULT_FLAGS, NAME_ME, REQUIRED_FLAGS
@@ -97,7 +102,6 @@ _TICK = b"\0\0\0\0"
 #: the first two bytes of a TLS record (an alert or a handshake message, TLS
 #: 1.x), read as a 2-byte handshake length: what a plain-TCP end gets from a TLS one
 _TLS_RECORD_STARTS = (0x1503, 0x1603)
-_READ_CHUNK = 256 * 1024
 
 Status = str | Awaitable[str]
 _T = TypeVar("_T")
@@ -148,7 +152,10 @@ class Connection:
 
     Made by :func:`dial` and :func:`accept`, never directly.  Packets are
     ``bytes`` (``b"p" + control + message``, built and parsed by the layer
-    above).  One task at a time may wait in :meth:`recv`/:meth:`recv_batch`.
+    above).  Packets are read in one of two ways: one task at a time waits
+    in :meth:`recv`/:meth:`recv_batch` (the default), or :meth:`set_receiver`
+    hands every batch to a function as soon as it is read (no task wakes up
+    in between: the distribution's hot path).
 
     Attributes:
         local_name, peer_name: the node names of the two ends.
@@ -185,9 +192,10 @@ class Connection:
         self.packets_in = self.packets_out = 0
         self.bytes_in = self.bytes_out = 0
         self.opened_at = time.time()
-        self._reader = reader
-        self._writer = writer
-        self._transport = writer.transport
+        self._transport = cast(asyncio.Transport, writer.transport)
+        # Held, unused, for as long as the connection: a StreamWriter closes
+        # its transport when it is garbage collected.
+        self._streams = (reader, writer)
         self._loop = asyncio.get_running_loop()
         self._max_packet = max_packet
         self._max_queued = max_queued
@@ -197,18 +205,31 @@ class Connection:
         self._flush_scheduled = False
         self._inbox: collections.deque[bytes] = collections.deque()
         self._readable = asyncio.Event()      # set: _inbox non-empty or closed
-        self._room = asyncio.Event()          # set: _inbox below max_queued
-        self._room.set()
+        self._reading_paused = False          # the inbox reached max_queued
+        self._receiver: Callable[[list[bytes]], object] | None = None
+        self._buf = bytearray()               # bytes read, not yet a whole packet
         self._closed_event = asyncio.Event()
+        self._lost: asyncio.Future[None] = self._loop.create_future()  # the socket is closed
+        self._drain_waiter: asyncio.Future[None] | None = None        # set while writes pause
+        self._writing_paused = False
         # Tick bookkeeping, per ticktime/4 interval: anything read / written
         # since the last timer, and how many intervals in a row were silent.
         self._read_something = False
         self._wrote_something = False
         self._silent_intervals = 0
         self._transport.set_write_buffer_limits(high=high_water)
-        self._reader_task = self._loop.create_task(self._read_loop())
         self._timer: asyncio.TimerHandle | None = self._loop.call_later(
             self.ticktime / 4, self._on_tick_timer)
+        # From now on the transport talks to this connection directly (its
+        # data_received parses packets), not through the handshake's streams;
+        # what the handshake's reader read past its last message comes first.
+        leftover = bytes(getattr(reader, "_buffer", b""))
+        at_eof = reader.at_eof() or self._transport.is_closing()
+        self._transport.set_protocol(_Framing(self))
+        if leftover:
+            self._data_received(leftover)
+        if at_eof:
+            self._connection_lost()
 
     def __repr__(self) -> str:
         state = "open" if self.close_reason is None else f"closed: {self.close_reason}"
@@ -284,12 +305,13 @@ class Connection:
         if self.close_reason is not None:
             raise ConnectionError(f"the connection to {self.peer_name} is closed "
                                   f"({self.close_reason})")
-        try:
-            await self._writer.drain()
-        except (ConnectionError, OSError) as exc:
-            self._finish("connection_closed")
-            raise ConnectionError(f"the connection to {self.peer_name} is closed "
-                                  f"({exc})") from exc
+        if self._writing_paused:
+            if self._drain_waiter is None:
+                self._drain_waiter = self._loop.create_future()
+            await asyncio.shield(self._drain_waiter)
+            if self.close_reason is not None:
+                raise ConnectionError(f"the connection to {self.peer_name} is closed "
+                                      f"({self.close_reason})")
 
     def _flush(self) -> None:
         self._flush_scheduled = False
@@ -302,6 +324,18 @@ class Connection:
         self._wrote_something = True
 
     # -- receiving ------------------------------------------------------------------
+
+    def set_receiver(self, receiver: Callable[[list[bytes]], object]) -> None:
+        """From now on, hand each batch of packets read to ``receiver`` as soon
+        as it is read, instead of queueing them for :meth:`recv` (the packets
+        queued already come first).  An exception from ``receiver`` closes the
+        connection (``"protocol_error"``) and is logged."""
+        self._receiver = receiver
+        if self._inbox:
+            queued = list(self._inbox)
+            self._inbox.clear()
+            self._made_room()
+            self._loop.call_soon(self._hand_over, queued)
 
     async def recv(self) -> bytes | None:
         """The next packet, or ``None`` once the connection is closed (and
@@ -329,65 +363,93 @@ class Connection:
         return packets
 
     def _made_room(self) -> None:
-        if len(self._inbox) < self._max_queued:
-            self._room.set()
+        if self._reading_paused and len(self._inbox) < self._max_queued:
+            self._reading_paused = False
+            if self.close_reason is None:
+                self._transport.resume_reading()
 
-    async def _read_loop(self) -> None:
-        buf = bytearray()
-        reason = "connection_closed"
+    def _data_received(self, data: bytes) -> None:
+        """The transport read ``data``: split off every whole packet."""
+        if self.close_reason is not None:
+            return
+        self._read_something = True
+        self.bytes_in += len(data)
+        buf = self._buf
+        if buf:
+            buf += data
+            source: bytes | bytearray = buf
+        else:
+            source = data                   # the common case: no copy
+        size_buf = len(source)
+        pos = 0
+        packets: list[bytes] = []
+        too_large = 0
+        while size_buf - pos >= 4:
+            size = _unpack_size(source, pos)[0]
+            if size == 0:                       # a tick: nothing to do
+                pos += 4
+                continue
+            if size > self._max_packet:
+                too_large = size
+                break
+            end = pos + 4 + size
+            if end > size_buf:
+                break
+            packets.append(bytes(source[pos + 4:end]))      # (of bytes: no second copy)
+            pos = end
+        if source is buf:
+            del buf[:pos]
+        elif pos < size_buf:
+            buf += data[pos:]
+        if packets:
+            self.packets_in += len(packets)
+            if self._receiver is not None:
+                self._hand_over(packets)
+            else:
+                self._inbox.extend(packets)
+                self._readable.set()
+                if len(self._inbox) >= self._max_queued and not self._reading_paused:
+                    self._reading_paused = True
+                    self._transport.pause_reading()
+        if too_large:                           # (the packets before it are delivered)
+            _logger.warning("dist: %s sent a packet of %d bytes (the limit is %d); "
+                            "closing the connection", self.peer_name, too_large, self._max_packet)
+            self._finish("packet_too_large")
+
+    def _hand_over(self, packets: list[bytes]) -> None:
+        receiver = self._receiver
+        if receiver is None or self.close_reason is not None:
+            return
         try:
-            while True:
-                if not self._room.is_set():
-                    await self._room.wait()
-                chunk = await self._reader.read(_READ_CHUNK)
-                if not chunk:
-                    break
-                self._read_something = True
-                self.bytes_in += len(chunk)
-                buf += chunk
-                size_buf = len(buf)
-                pos = 0
-                got = 0
-                view = memoryview(buf)
-                while size_buf - pos >= 4:
-                    size = _unpack_size(buf, pos)[0]
-                    if size == 0:                       # a tick: nothing to do
-                        pos += 4
-                        continue
-                    if size > self._max_packet:
-                        reason = "packet_too_large"
-                        _logger.warning("dist: %s sent a packet of %d bytes (the limit is %d); "
-                                        "closing the connection", self.peer_name, size,
-                                        self._max_packet)
-                        return
-                    end = pos + 4 + size
-                    if end > size_buf:
-                        break
-                    self._inbox.append(bytes(view[pos + 4:end]))
-                    got += 1
-                    pos = end
-                view.release()
-                if pos:
-                    del buf[:pos]
-                if got:
-                    self.packets_in += got
-                    self._readable.set()
-                    if len(self._inbox) >= self._max_queued:
-                        self._room.clear()
-        except (ConnectionError, OSError):
-            pass
-        except asyncio.CancelledError:
-            reason = self.close_reason or "closed"
-            raise
-        finally:
-            self._finish(reason)
+            receiver(packets)
+        except Exception:
+            _logger.exception("dist: cannot handle what %s sent; disconnecting", self.peer_name)
+            self._finish("protocol_error")
+
+    def _connection_lost(self) -> None:
+        self._finish("connection_closed")
+        if not self._lost.done():
+            self._lost.set_result(None)
+        self._wake_drain()
+
+    def _pause_writing(self) -> None:
+        self._writing_paused = True
+
+    def _resume_writing(self) -> None:
+        self._writing_paused = False
+        self._wake_drain()
+
+    def _wake_drain(self) -> None:
+        waiter, self._drain_waiter = self._drain_waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     # -- ticks and closing ------------------------------------------------------------
 
     def _on_tick_timer(self) -> None:
         if self.close_reason is not None:
             return
-        if self._read_something or not self._room.is_set():
+        if self._read_something or self._reading_paused:
             # (a full inbox stops our reads: that silence is ours, not the peer's)
             self._silent_intervals = 0
         else:
@@ -410,6 +472,12 @@ class Connection:
             self._flush()
             self._finish("closed")
 
+    async def until_closed(self) -> str:
+        """Wait until the connection is closed (not its socket); ``close_reason``."""
+        await self._closed_event.wait()
+        assert self.close_reason is not None
+        return self.close_reason
+
     async def wait_closed(self) -> str:
         """Wait until the connection is closed, and its socket too; return
         ``close_reason``.
@@ -423,11 +491,9 @@ class Connection:
         assert self.close_reason is not None
         try:
             async with asyncio.timeout(CLOSE_GRACE):
-                await self._writer.wait_closed()
+                await asyncio.shield(self._lost)
         except TimeoutError:
             self._transport.abort()
-        except OSError:                  # how it ended is close_reason's business
-            pass
         return self.close_reason
 
     def _finish(self, reason: str) -> None:
@@ -442,11 +508,32 @@ class Connection:
             self._transport.close()          # sends what the transport holds
         else:
             self._transport.abort()
-        if self._reader_task is not asyncio.current_task():
-            self._reader_task.cancel()
         self._readable.set()
-        self._room.set()
         self._closed_event.set()
+        self._wake_drain()
+
+
+class _Framing(asyncio.Protocol):
+    """The transport's protocol once the handshake is over: it passes what
+    happens to its :class:`Connection`."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def data_received(self, data: bytes) -> None:
+        self._conn._data_received(data)  # pyright: ignore[reportPrivateUsage]
+
+    def eof_received(self) -> bool:
+        return False                    # close the transport: connection_lost follows
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._conn._connection_lost()  # pyright: ignore[reportPrivateUsage]
+
+    def pause_writing(self) -> None:
+        self._conn._pause_writing()  # pyright: ignore[reportPrivateUsage]
+
+    def resume_writing(self) -> None:
+        self._conn._resume_writing()  # pyright: ignore[reportPrivateUsage]
 
 
 # -- the handshake ------------------------------------------------------------------------

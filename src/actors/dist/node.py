@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import logging
 import secrets
@@ -461,29 +462,34 @@ class DistNode:
         conn.close()
 
     async def _read(self, conn: Connection) -> None:
+        """Serve ``conn``: its packets are handled as they are read (see
+        ``_on_packets``); when it closes, its node is down."""
         try:
-            fast = self.on_packet
-            while (batch := await conn.recv_batch()) is not None:
-                for packet in batch:
-                    if fast is not None and fast(conn, packet):
-                        continue
-                    try:
-                        control, message = parse_packet(packet, self.codec)
-                    except ProtocolError as exc:
-                        _logger.warning("dist: node %s sent a malformed packet (%s); "
-                                        "disconnecting", conn.peer_name, exc)
-                        self._close(conn, "protocol_error")
-                        return
-                    try:
-                        self._dispatch(conn, control, message)
-                    except Exception:
-                        _logger.exception("dist: cannot handle %r from %s; disconnecting",
-                                          control, conn.peer_name)
-                        self._close(conn, "protocol_error")
-                        return
+            conn.set_receiver(functools.partial(self._on_packets, conn))
+            await conn.until_closed()
         finally:
             self._readers.pop(conn, None)
             self._lost(conn)
+
+    def _on_packets(self, conn: Connection, batch: list[bytes]) -> None:
+        fast = self.on_packet
+        for packet in batch:
+            if fast is not None and fast(conn, packet):
+                continue
+            try:
+                control, message = parse_packet(packet, self.codec)
+            except ProtocolError as exc:
+                _logger.warning("dist: node %s sent a malformed packet (%s); "
+                                "disconnecting", conn.peer_name, exc)
+                self._close(conn, "protocol_error")
+                return
+            try:
+                self._dispatch(conn, control, message)
+            except Exception:
+                _logger.exception("dist: cannot handle %r from %s; disconnecting",
+                                  control, conn.peer_name)
+                self._close(conn, "protocol_error")
+                return
 
     def _lost(self, conn: Connection) -> None:
         conn.close()
