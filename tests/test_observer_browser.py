@@ -499,8 +499,12 @@ def test_narrow_window_and_dark_mode(system, tmp_path):
     driver = make_driver(tmp_path, size="420,900")
     try:
         fits = "return document.documentElement.scrollWidth <= window.innerWidth + 1"
+        peer = system["peer"]
         for view, ready in (("/processes", "#rows tr"), ("/tree?root=top_sup", "#tree-graph"),
-                            ("/system", "#cards .card"), (f"/processes/{number_of(system, 'vault')}", "#state-kv")):
+                            ("/system", "#cards .card"), (f"/processes/{number_of(system, 'vault')}", "#state-kv"),
+                            ("/nodes", f'#node-rows tr[data-node="{peer}"]'),
+                            (f"/nodes/{peer}/processes", '#rows tr[data-name="inventory"]'),
+                            (f"/nodes/{peer}/processes/{system['inventory']}", "#state-kv")):
             open_page(driver, system, view)
             wait(driver, lambda d, ready=ready: css(d, ready), f"{view} did not show")
             assert driver.execute_script(fits), f"{view} overflows a narrow window"
