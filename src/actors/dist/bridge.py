@@ -108,6 +108,7 @@ _SEND_PREFIX: Final = b"p\x83h\x03a\x02"        # 'p' + {2, ...: a SEND
 _SEND_SENDER_PREFIX: Final = b"p\x83h\x03a\x16"  # 'p' + {22, ...: a SEND_SENDER (OTP 25's send)
 _SENDS: Final = (_SEND_PREFIX, _SEND_SENDER_PREFIX)
 _REG_SEND_PREFIX: Final = b"p\x83h\x04a\x06"    # 'p' + {6, ...: a REG_SEND
+_MONITOR_PREFIXES: Final = (b"p\x83h\x04a\x13", b"p\x83h\x04a\x14")   # MONITOR_P, DEMONITOR_P
 
 
 def _outgoing(msg: Any) -> Any:
@@ -440,6 +441,8 @@ class Bridge:
             name = None
         elif packet.startswith(_REG_SEND_PREFIX):
             name = True
+        elif packet.startswith(_MONITOR_PREFIXES):
+            return self._receive_monitor(conn, packet)
         else:
             return False
         try:
@@ -464,6 +467,21 @@ class Bridge:
         if type(to) is not Pid:
             return False                        # e.g. the node's own pseudo-process: DistNode's
         self._deliver(to, message)
+        return True
+
+    def _receive_monitor(self, conn: Connection, packet: bytes) -> bool:
+        """The hot path of a call's ``MONITOR_P`` and ``DEMONITOR_P`` (each call
+        brings both): as :meth:`dispatch` handles them, without its detours."""
+        try:
+            control, end = self._decode_from(packet, 1)
+        except (ValueError, RecursionError, TypeError):
+            return False
+        if end != len(packet) or type(control) is not tuple or len(control) != 4:
+            return False
+        if control[0] == MONITOR_P_TAG:
+            self._monitored(conn.peer_name, control)
+        else:
+            self._demonitored(conn.peer_name, control)
         return True
 
     def dispatch(self, node: str, control: tuple[Any, ...], message: Any) -> None:
@@ -507,11 +525,7 @@ class Bridge:
         elif tag == MONITOR_P_TAG:
             self._monitored(node, control)
         elif tag == DEMONITOR_P_TAG:
-            _, frm, _to, ref = control
-            if self._from(node, frm) and type(ref) is Ref:
-                self._by_name.pop(ref, None)
-                lowlevel.remote_demonitor(frm, ref)
-                self._untrack_if_idle(frm)
+            self._demonitored(node, control)
         elif tag in (MONITOR_P_EXIT_TAG, PAYLOAD_MONITOR_P_EXIT_TAG):
             _, frm, to, ref = control[:4]
             reason = control[4] if tag == MONITOR_P_EXIT_TAG else message
@@ -596,6 +610,13 @@ class Bridge:
         if by_name:
             self._by_name[ref] = target
         self._track(frm)
+
+    def _demonitored(self, node: str, control: tuple[Any, ...]) -> None:
+        _, frm, _to, ref = control
+        if self._from(node, frm) and type(ref) is Ref:
+            self._by_name.pop(ref, None)
+            lowlevel.remote_demonitor(frm, ref)
+            self._untrack_if_idle(frm)
 
     def _monitor_fired(self, node: str, ref: Any, reason: Any) -> None:
         if type(ref) is not Ref:
