@@ -461,6 +461,27 @@ def test_drain_waits_while_the_peer_does_not_read(aio_run):
     aio_run(main)
 
 
+def test_send_later_leaves_with_the_next_send_or_at_the_next_iteration(aio_run):
+    """A packet nobody waits for (``send_later``, a call's demonitor) is not a
+    write of its own: it leaves with the next ``send``, before it, in one
+    write; alone, it leaves at the next event-loop iteration.  Order is kept."""
+    async def main():
+        client, server_side = await pair()
+        client.send_later(b"p\x83first")
+        client.send(b"p\x83second")
+        got = [await asyncio.wait_for(server_side.recv(), 5) for _ in range(2)]
+        assert got == [b"p\x83first", b"p\x83second"]
+        client.send_later(b"p\x83alone")
+        assert await asyncio.wait_for(server_side.recv(), 5) == b"p\x83alone"
+        assert client.packets_out == 3
+        client.close()
+        with pytest.raises(ConnectionError):
+            client.send_later(b"p\x83closed")
+        server_side.close()
+
+    aio_run(main)
+
+
 def test_an_oversized_packet_closes_the_connection(aio_run):
     async def main():
         client, server_side = await pair(server_options={"max_packet": 100})

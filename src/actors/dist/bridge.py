@@ -195,8 +195,10 @@ class Bridge:
             return b"p" + encode(control)
         return b"p" + encode(control) + encode(message)
 
-    def _send_packets(self, node: str, packets: list[bytes]) -> None:
-        """Send in order; connect first if need be (queued meanwhile)."""
+    def _send_packets(self, node: str, packets: list[bytes], later: bool = False) -> None:
+        """Send in order; connect first if need be (queued meanwhile).
+        ``later``: nobody waits for it (one packet): it leaves with the next
+        send or at the next event-loop iteration (``Connection.send_later``)."""
         dist = self.node
         if dist is None:
             return
@@ -207,7 +209,10 @@ class Bridge:
         conn = dist.connection(node)
         if conn is not None and not conn.closed:
             try:
-                conn.send_many(packets) if len(packets) > 1 else conn.send(packets[0])
+                if later:
+                    conn.send_later(packets[0])
+                else:
+                    conn.send_many(packets)
             except ConnectionError:
                 pass
             return
@@ -320,8 +325,10 @@ class Bridge:
         self._send_packets(proxy.node, [self._packet((MONITOR_P_TAG, local, self._target(proxy), ref))])
 
     def demonitor(self, local: Pid, proxy: Pid, ref: Ref) -> None:
+        # After a call, the demonitor can wait for the next request: one write.
         self._send_packets(proxy.node,
-                           [self._packet((DEMONITOR_P_TAG, local, self._target(proxy), ref))])
+                           [self._packet((DEMONITOR_P_TAG, local, self._target(proxy), ref))],
+                           later=True)
         self._untrack_if_idle(proxy)
 
     def exit(self, sender: Pid | None, proxy: Pid, reason: Any, from_link: bool) -> None:

@@ -66,7 +66,7 @@ import logging
 import secrets
 import struct
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from ssl import SSLContext, SSLError
 from typing import Any, TypeVar, cast
 
@@ -200,9 +200,12 @@ class Connection:
         self._max_packet = max_packet
         self._max_queued = max_queued
         # Invariants: _out holds framed bytes not yet handed to the transport;
-        # _flush_scheduled is True iff a _flush call is pending on the loop.
+        # _flush_scheduled is True iff a _flush call is pending on the loop;
+        # _wrote_now is True iff packets left at once in this iteration (then
+        # a flush is pending: it ends the iteration's batch).
         self._out: list[bytes] = []
         self._flush_scheduled = False
+        self._wrote_now = False
         self._inbox: collections.deque[bytes] = collections.deque()
         self._readable = asyncio.Event()      # set: _inbox non-empty or closed
         self._reading_paused = False          # the inbox reached max_queued
@@ -266,7 +269,18 @@ class Connection:
 
     def send(self, packet: bytes) -> None:
         """Send one packet (``b"p" + control + message``): the first of an
-        event-loop iteration at once, the others in one write at the next.
+        event-loop iteration at once (with what :meth:`send_later` queued
+        before it), the others in one write at the next.
+
+        Raises:
+            ConnectionError: the connection is closed.
+        """
+        self.send_many((packet,))
+
+    def send_many(self, packets: Sequence[bytes]) -> None:
+        """Send several packets, in order, as :meth:`send` sends one: the
+        first packets of an event-loop iteration leave at once, in one write
+        (a call's monitor and request travel together).
 
         Raises:
             ConnectionError: the connection is closed.
@@ -274,40 +288,37 @@ class Connection:
         if self.close_reason is not None:
             raise ConnectionError(f"the connection to {self.peer_name} is closed "
                                   f"({self.close_reason})")
-        if self._flush_scheduled:
-            out = self._out
+        out = self._out
+        for packet in packets:
             out.append(_pack_size(len(packet)))
             out.append(packet)
+        if self._wrote_now:
             return
-        # The first packet of an event-loop iteration leaves at once (a round
-        # trip waits for no flush); the ones after it are batched until the
+        # The first packets of an event-loop iteration leave at once (a round
+        # trip waits for no flush); the ones after them are batched until the
         # next iteration (one write for a burst).
-        self._transport.write(_pack_size(len(packet)) + packet)
-        self.packets_out += 1
-        self.bytes_out += 4 + len(packet)
-        self._wrote_something = True
-        self._flush_scheduled = True
-        self._loop.call_soon(self._flush)
+        self._write_out()
+        self._wrote_now = True
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
 
-    def send_many(self, packets: list[bytes]) -> None:
-        """Send several packets, in order, as :meth:`send` sends one: the
-        first packets of an event-loop iteration leave at once, in one write
-        (a call's monitor and request travel together)."""
-        if self._flush_scheduled or self.close_reason is not None:
-            for packet in packets:
-                self.send(packet)
-            return
-        frames: list[bytes] = []
-        for packet in packets:
-            frames.append(_pack_size(len(packet)))
-            frames.append(packet)
-        data = b"".join(frames)
-        self._transport.write(data)
-        self.packets_out += len(packets)
-        self.bytes_out += len(data)
-        self._wrote_something = True
-        self._flush_scheduled = True
-        self._loop.call_soon(self._flush)
+    def send_later(self, packet: bytes) -> None:
+        """Queue a packet that nobody waits for (a demonitor): it leaves with
+        the next :meth:`send`, or at the next event-loop iteration, whichever
+        comes first, in order with the others.
+
+        Raises:
+            ConnectionError: the connection is closed.
+        """
+        if self.close_reason is not None:
+            raise ConnectionError(f"the connection to {self.peer_name} is closed "
+                                  f"({self.close_reason})")
+        self._out.append(_pack_size(len(packet)))
+        self._out.append(packet)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
 
     async def drain(self) -> None:
         """Flush now and wait while the transport holds more than
@@ -316,7 +327,8 @@ class Connection:
         Raises:
             ConnectionError: the connection is closed.
         """
-        self._flush()
+        if self._out and self.close_reason is None:
+            self._write_out()
         if self.close_reason is not None:
             raise ConnectionError(f"the connection to {self.peer_name} is closed "
                                   f"({self.close_reason})")
@@ -330,12 +342,15 @@ class Connection:
 
     def _flush(self) -> None:
         self._flush_scheduled = False
-        if not self._out or self.close_reason is not None:
-            return
+        self._wrote_now = False
+        if self._out and self.close_reason is None:
+            self._write_out()
+
+    def _write_out(self) -> None:
         out, self._out = self._out, []
         # One buffer: asyncio's writelines joins them too, and uvloop's would
         # hand the kernel thousands of tiny iovecs (a stream 15% slower).
-        data = b"".join(out)
+        data = out[0] + out[1] if len(out) == 2 else b"".join(out)
         self._transport.write(data)
         self.packets_out += len(out) >> 1        # (a size, a packet) each; a tick is one
         self.bytes_out += len(data)
@@ -480,14 +495,15 @@ class Connection:
             return
         if not self._wrote_something and self.ticking:
             self._out.append(_TICK)
-            self._flush()
+            self._write_out()
         self._wrote_something = False
         self._timer = self._loop.call_later(self.ticktime / 4, self._on_tick_timer)
 
     def close(self) -> None:
         """Close the connection (what is queued is still sent); idempotent."""
         if self.close_reason is None:
-            self._flush()
+            if self._out:
+                self._write_out()
             self._finish("closed")
 
     async def until_closed(self) -> str:
