@@ -147,7 +147,7 @@ def simultaneous_status(local_name: str, peer_name: str) -> str:
 
 # -- the connection -------------------------------------------------------------------
 
-class Connection:
+class Connection(asyncio.Protocol):
     """An established distribution connection: 4-byte framed packets and ticks.
 
     Made by :func:`dial` and :func:`accept`, never directly.  Packets are
@@ -155,7 +155,9 @@ class Connection:
     above).  Packets are read in one of two ways: one task at a time waits
     in :meth:`recv`/:meth:`recv_batch` (the default), or :meth:`set_receiver`
     hands every batch to a function as soon as it is read (no task wakes up
-    in between: the distribution's hot path).
+    in between: the distribution's hot path).  After the handshake the
+    connection is its transport's protocol (``data_received`` and the rest
+    are the transport's calls, not the caller's).
 
     Attributes:
         local_name, peer_name: the node names of the two ends.
@@ -228,11 +230,11 @@ class Connection:
         # what the handshake's reader read past its last message comes first.
         leftover = bytes(getattr(reader, "_buffer", b""))
         at_eof = reader.at_eof() or self._transport.is_closing()
-        self._transport.set_protocol(_Framing(self))
+        self._transport.set_protocol(self)
         if leftover:
-            self._data_received(leftover)
+            self.data_received(leftover)
         if at_eof:
-            self._connection_lost()
+            self.connection_lost(None)
 
     def __repr__(self) -> str:
         state = "open" if self.close_reason is None else f"closed: {self.close_reason}"
@@ -275,7 +277,14 @@ class Connection:
         Raises:
             ConnectionError: the connection is closed.
         """
-        self.send_many((packet,))
+        if self.close_reason is not None:
+            raise ConnectionError(f"the connection to {self.peer_name} is closed "
+                                  f"({self.close_reason})")
+        out = self._out
+        out.append(_pack_size(len(packet)))
+        out.append(packet)
+        if not self._wrote_now:
+            self._leave_now()
 
     def send_many(self, packets: Sequence[bytes]) -> None:
         """Send several packets, in order, as :meth:`send` sends one: the
@@ -292,13 +301,18 @@ class Connection:
         for packet in packets:
             out.append(_pack_size(len(packet)))
             out.append(packet)
-        if self._wrote_now:
-            return
+        if not self._wrote_now:
+            self._leave_now()
+
+    def _leave_now(self) -> None:
         # The first packets of an event-loop iteration leave at once (a round
         # trip waits for no flush); the ones after them are batched until the
         # next iteration (one write for a burst).
         self._write_out()
         self._wrote_now = True
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
         if not self._flush_scheduled:
             self._flush_scheduled = True
             self._loop.call_soon(self._flush)
@@ -316,9 +330,7 @@ class Connection:
                                   f"({self.close_reason})")
         self._out.append(_pack_size(len(packet)))
         self._out.append(packet)
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            self._loop.call_soon(self._flush)
+        self._schedule_flush()
 
     async def drain(self) -> None:
         """Flush now and wait while the transport holds more than
@@ -350,7 +362,7 @@ class Connection:
         out, self._out = self._out, []
         # One buffer: asyncio's writelines joins them too, and uvloop's would
         # hand the kernel thousands of tiny iovecs (a stream 15% slower).
-        data = out[0] + out[1] if len(out) == 2 else b"".join(out)
+        data = b"".join(out)
         self._transport.write(data)
         self.packets_out += len(out) >> 1        # (a size, a packet) each; a tick is one
         self.bytes_out += len(data)
@@ -401,7 +413,9 @@ class Connection:
             if self.close_reason is None:
                 self._transport.resume_reading()
 
-    def _data_received(self, data: bytes) -> None:
+    # -- the transport's protocol ------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
         """The transport read ``data``: split off every whole packet."""
         if self.close_reason is not None:
             return
@@ -414,6 +428,7 @@ class Connection:
         else:
             source = data                   # the common case: no copy
         size_buf = len(source)
+        view = memoryview(source)               # a packet is copied once, from here
         pos = 0
         packets: list[bytes] = []
         too_large = 0
@@ -428,8 +443,9 @@ class Connection:
             end = pos + 4 + size
             if end > size_buf:
                 break
-            packets.append(bytes(source[pos + 4:end]))      # (of bytes: no second copy)
+            packets.append(bytes(view[pos + 4:end]))
             pos = end
+        view.release()                          # (a bytearray with a view cannot shrink)
         if source is buf:
             del buf[:pos]
         elif pos < size_buf:
@@ -459,16 +475,19 @@ class Connection:
             _logger.exception("dist: cannot handle what %s sent; disconnecting", self.peer_name)
             self._finish("protocol_error")
 
-    def _connection_lost(self) -> None:
+    def eof_received(self) -> bool:
+        return False                    # close the transport: connection_lost follows
+
+    def connection_lost(self, exc: Exception | None) -> None:
         self._finish("connection_closed")
         if not self._lost.done():
             self._lost.set_result(None)
         self._wake_drain()
 
-    def _pause_writing(self) -> None:
+    def pause_writing(self) -> None:
         self._writing_paused = True
 
-    def _resume_writing(self) -> None:
+    def resume_writing(self) -> None:
         self._writing_paused = False
         self._wake_drain()
 
@@ -545,29 +564,6 @@ class Connection:
         self._readable.set()
         self._closed_event.set()
         self._wake_drain()
-
-
-class _Framing(asyncio.Protocol):
-    """The transport's protocol once the handshake is over: it passes what
-    happens to its :class:`Connection`."""
-
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-
-    def data_received(self, data: bytes) -> None:
-        self._conn._data_received(data)  # pyright: ignore[reportPrivateUsage]
-
-    def eof_received(self) -> bool:
-        return False                    # close the transport: connection_lost follows
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._conn._connection_lost()  # pyright: ignore[reportPrivateUsage]
-
-    def pause_writing(self) -> None:
-        self._conn._pause_writing()  # pyright: ignore[reportPrivateUsage]
-
-    def resume_writing(self) -> None:
-        self._conn._resume_writing()  # pyright: ignore[reportPrivateUsage]
 
 
 # -- the handshake ------------------------------------------------------------------------
