@@ -153,8 +153,10 @@ class Bridge:
         self._pending: dict[str, list[bytes]] = {}
         self._proxies: dict[str, set[Pid]] = {}
         self._by_name: dict[Ref, Any] = {}     # monitors of us by name: ref -> the name
+        # Spawn requests waiting for their reply: req_id -> (node, caller, link,
+        # monitor); those whose caller gave up waiting move to _abandoned.
         self._spawns: dict[Ref, tuple[str, Pid, bool, bool]] = {}
-        self._abandoned: set[Ref] = set()      # spawn requests their caller gave up on
+        self._abandoned: dict[Ref, tuple[str, Pid, bool, bool]] = {}
         self._unlink_id = 0
 
     def attach(self, node: DistNode) -> None:
@@ -197,8 +199,8 @@ class Bridge:
 
     def _send_packets(self, node: str, packets: list[bytes], later: bool = False) -> None:
         """Send in order; connect first if need be (queued meanwhile).
-        ``later``: nobody waits for it (one packet): it leaves with the next
-        send or at the next event-loop iteration (``Connection.send_later``)."""
+        ``later``: nobody waits for them: they leave with the next send or at
+        the next event-loop iteration (``Connection.send_later``)."""
         dist = self.node
         if dist is None:
             return
@@ -210,7 +212,8 @@ class Bridge:
         if conn is not None and not conn.closed:
             try:
                 if later:
-                    conn.send_later(packets[0])
+                    for packet in packets:
+                        conn.send_later(packet)
                 else:
                     conn.send_many(packets)
             except ConnectionError:
@@ -371,23 +374,20 @@ class Bridge:
         if the process is started after all, it gets an exit signal
         ``abandoned`` over the link that was asked for (else it runs on, as
         on the BEAM), and the monitor asked for is removed."""
-        if req_id in self._spawns:
-            self._abandoned.add(req_id)
+        entry = self._spawns.pop(req_id, None)
+        if entry is not None:
+            self._abandoned[req_id] = entry
 
     def _spawn_reply(self, node: str, control: tuple[Any, ...]) -> None:
         _, req_id, _to, _flags, result = control
+        abandoned = self._abandoned.pop(req_id, None)
+        if abandoned is not None:
+            self._undo_spawn(node, req_id, abandoned, result)
+            return
         entry = self._spawns.pop(req_id, None)
         if entry is None:
             return
         _, caller, link, monitor = entry
-        if req_id in self._abandoned:
-            self._abandoned.discard(req_id)
-            if type(result) is Pid and result.node == node:
-                undo = ([self._packet((EXIT_TAG, caller, result, _ABANDONED))] if link else []) + (
-                    [self._packet((DEMONITOR_P_TAG, caller, result, req_id))] if monitor else [])
-                if undo:
-                    self._send_packets(node, undo)
-            return
         if type(result) is Pid:
             # The link and the monitor exist on the other node already: record
             # them now, before any signal of the new process is read.
@@ -405,6 +405,21 @@ class Bridge:
             lowlevel.send(caller, (req_id, result))
         else:
             lowlevel.send(caller, (req_id, term_to_reason(result)))
+
+    def _undo_spawn(self, node: str, req_id: Ref, entry: tuple[str, Pid, bool, bool],
+                    result: Any) -> None:
+        """A spawn its caller gave up on started after all: undo the link and
+        the monitor the other node made for it."""
+        _, caller, link, monitor = entry
+        if type(result) is not Pid or result.node != node:
+            return
+        undo: list[bytes] = []
+        if link:
+            undo.append(self._packet((EXIT_TAG, caller, result, _ABANDONED)))
+        if monitor:
+            undo.append(self._packet((DEMONITOR_P_TAG, caller, result, req_id)))
+        if undo:
+            self._send_packets(node, undo)
 
     def _serve_spawn(self, node: str, control: tuple[Any, ...], args: Any) -> None:
         _, req_id, frm, _gl, mfa, opts = control
@@ -442,12 +457,13 @@ class Bridge:
 
     def receive(self, conn: Connection, packet: bytes) -> bool:
         """The hot path of ``DistNode``'s reader: deliver a ``SEND``,
-        ``SEND_SENDER`` or ``REG_SEND`` packet and return True; False leaves the packet to the
+        ``SEND_SENDER`` or ``REG_SEND`` packet, or handle a call's ``MONITOR_P``
+        or ``DEMONITOR_P``, and return True; False leaves the packet to the
         general path (``parse_packet``, then :meth:`dispatch`)."""
         if packet.startswith(_SENDS):
-            name = None
+            by_name = False
         elif packet.startswith(_REG_SEND_PREFIX):
-            name = True
+            by_name = True
         elif packet.startswith(_MONITOR_PREFIXES):
             return self._receive_monitor(conn, packet)
         else:
@@ -459,21 +475,16 @@ class Bridge:
             return False
         if end != len(packet) or type(control) is not tuple:
             return False
-        if name is None:
-            if len(control) != 3:
-                return False
-            to = control[2]
-        else:
+        if by_name:
             if len(control) != 4 or not isinstance(control[3], str):
                 return False
             if control[3] == "net_kernel":
                 return False                    # DistNode answers it
-            to = lowlevel.whereis(str(control[3]))
-            if to is None:
-                return control[3] not in self.services     # a service: dispatch serves it
-        if type(to) is not Pid:
+            self._to_name(conn.peer_name, str(control[3]), message)
+            return True
+        if len(control) != 3 or type(control[2]) is not Pid:
             return False                        # e.g. the node's own pseudo-process: DistNode's
-        self._deliver(to, message)
+        self._deliver(control[2], message)
         return True
 
     def _receive_monitor(self, conn: Connection, packet: bytes) -> bool:
@@ -499,11 +510,7 @@ class Bridge:
         elif tag == REG_SEND_TAG:
             name = control[3]
             if isinstance(name, str):
-                to = lowlevel.whereis(str(name))
-                if to is not None:
-                    self._deliver(to, message)
-                elif name in self.services:
-                    self._serve(node, str(name), message)
+                self._to_name(node, str(name), message)
         elif tag == ALIAS_SEND_TAG:
             self._deliver_alias(control[2], message)
         elif tag == LINK_TAG:
@@ -545,6 +552,15 @@ class Bridge:
             pass
         else:
             _logger.debug("dist: from %s, unhandled control %r", node, control)
+
+    def _to_name(self, node: str, name: str, message: Any) -> None:
+        """A message from ``node`` to the name ``name`` here: to the process
+        registered under it, else to the service of that name, else dropped."""
+        to = lowlevel.whereis(name)
+        if to is not None:
+            self._deliver(to, message)
+        elif name in self.services:
+            self._serve(node, name, message)
 
     def _serve(self, node: str, name: str, message: Any) -> None:
         """``{Ref, From, Request}`` to the service ``name``: answer it in a
@@ -641,10 +657,9 @@ class Bridge:
         for req_id, (n, caller, _, _) in list(self._spawns.items()):
             if n == node:
                 del self._spawns[req_id]
-                if req_id in self._abandoned:
-                    self._abandoned.discard(req_id)
-                else:
-                    lowlevel.send(caller, (req_id, "noconnection"))
+                lowlevel.send(caller, (req_id, "noconnection"))
+        for req_id in [r for r, entry in self._abandoned.items() if entry[0] == node]:
+            del self._abandoned[req_id]
 
     def _nodedown(self, node: str, reason: str) -> None:
         self._gone(node)
