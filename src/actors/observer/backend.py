@@ -47,8 +47,9 @@ _own_sampler: snapshot.Sampler | None = None     # when this node runs no observ
 def _sampler() -> snapshot.Sampler:
     """This node's observer's sampler; else one of our own, sampled now (its
     rates are then over the time since the previous request)."""
-    for observer in server.running():
-        return observer.sampler
+    running = server.running()
+    if running:
+        return running[0].sampler
     global _own_sampler
     if _own_sampler is None:
         _own_sampler = snapshot.Sampler(maxlen=60)
@@ -73,6 +74,7 @@ async def answer(request: Any) -> Any:
 
     Raises:
         ValueError: an unknown request or a bad argument in it.
+        TypeError: the table's options are not a dict.
     """
     match request:
         case ("system",) | ["system"]:
@@ -88,7 +90,7 @@ async def answer(request: Any) -> Any:
 
 async def _processes(asked: Any) -> dict[str, Any]:
     if not isinstance(asked, dict):
-        raise ValueError("the options must be a dict")
+        raise TypeError("the options must be a dict")
     options: dict[Any, Any] = asked  # pyright: ignore[reportUnknownVariableType]
     sort = options.get("sort", "pid")
     if sort not in snapshot.SORT_KEYS:

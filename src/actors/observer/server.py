@@ -330,22 +330,14 @@ def _make_app(gate: _Gate, sampler: snapshot.Sampler, tracer: tracing.Tracer) ->
         return web.json_response(snapshot.system(sampler))
 
     async def processes(request: web.Request) -> web.Response:
-        q = request.query
-        sort = q.get("sort", "pid")
-        if sort not in snapshot.SORT_KEYS:
-            raise _BadRequest(f"sort must be one of {', '.join(snapshot.SORT_KEYS)}")
-        limit = _int_arg(q, "limit", 1000)
-        reverse = q.get("reverse") in ("1", "true", "yes")
+        args = _table_args(request.query, 1000, _MAX_LIMIT)
         if small():
-            table = snapshot.processes(sort=sort, filter=q.get("filter") or None,
-                                       limit=min(limit, _MAX_LIMIT), reverse=reverse)
+            table = snapshot.processes(**args)
         else:
             census = sampler.table
             since = process_table(mailbox_limit=snapshot.MAILBOX_PREVIEW, limit=1000,
                                   after=census.pids[-1] if census.pids else None)
-            table = await snapshot.processes_in(census.extended(since), sort=sort,
-                                                filter=q.get("filter") or None,
-                                                limit=min(limit, _MAX_LIMIT), reverse=reverse)
+            table = await snapshot.processes_in(census.extended(since), **args)
             table["as_of"] = census.at
         shown = table.pop("pids")[:_SPARKLINES]
         sampler.watch(shown)
@@ -366,10 +358,7 @@ def _make_app(gate: _Gate, sampler: snapshot.Sampler, tracer: tracing.Tracer) ->
 
     async def target(request: web.Request, alive: bool = True) -> Any:
         """The process a URL names (``/api/processes/N/...``); 404 if it is not alive."""
-        try:
-            number = int(request.match_info["number"])
-        except ValueError:
-            raise _BadRequest("a pid is written as its middle number: /api/processes/42") from None
+        number = _pid_number(request)
         pid = snapshot.find_pid(number) if small() else await snapshot.find_pid_in(number, sampler.table)
         if alive and (pid is None or not actors.Process.alive(pid)):
             raise _Refused(404, "no such process")
@@ -480,21 +469,11 @@ def _make_app(gate: _Gate, sampler: snapshot.Sampler, tracer: tracing.Tracer) ->
         return node_json(request.match_info["node"], await on_node(request, ("system",)))
 
     async def node_processes(request: web.Request) -> web.Response:
-        q = request.query
-        sort = q.get("sort", "pid")
-        if sort not in snapshot.SORT_KEYS:
-            raise _BadRequest(f"sort must be one of {', '.join(snapshot.SORT_KEYS)}")
-        options = {"sort": sort, "filter": q.get("filter") or None,
-                   "limit": min(_int_arg(q, "limit", 100), backend.MAX_ROWS),
-                   "reverse": q.get("reverse") in ("1", "true", "yes")}
+        options = _table_args(request.query, 100, backend.MAX_ROWS)
         return node_json(request.match_info["node"], await on_node(request, ("processes", options)))
 
     async def node_process(request: web.Request) -> web.Response:
-        try:
-            number = int(request.match_info["number"])
-        except ValueError:
-            raise _BadRequest("a pid is written as its middle number: .../processes/42") from None
-        data = await on_node(request, ("process", number))
+        data = await on_node(request, ("process", _pid_number(request)))
         if data is None:
             raise _Refused(404, "no such process")
         return node_json(request.match_info["node"], data)
@@ -582,6 +561,25 @@ class _Refused(Exception):
 
 class _BadRequest(Exception):
     pass
+
+
+def _table_args(query: Any, default_limit: int, max_limit: int) -> dict[str, Any]:
+    """A process table's query (``sort``, ``filter``, ``limit``, ``reverse``)
+    as the keyword arguments of ``snapshot.processes``."""
+    sort = query.get("sort", "pid")
+    if sort not in snapshot.SORT_KEYS:
+        raise _BadRequest(f"sort must be one of {', '.join(snapshot.SORT_KEYS)}")
+    return {"sort": sort, "filter": query.get("filter") or None,
+            "limit": min(_int_arg(query, "limit", default_limit), max_limit),
+            "reverse": query.get("reverse") in ("1", "true", "yes")}
+
+
+def _pid_number(request: web.Request) -> int:
+    """The ``N`` of ``<0.N.0>`` a URL names (``.../processes/N``)."""
+    try:
+        return int(request.match_info["number"])
+    except ValueError:
+        raise _BadRequest("a pid is written as its middle number: /api/processes/42") from None
 
 
 def _int_arg(query: Any, name: str, default: int) -> int:
