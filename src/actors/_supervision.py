@@ -305,11 +305,6 @@ def describe(server: Any) -> str:
 # -- the client side -------------------------------------------------------------------
 
 
-def _from_another_node(from_: Any) -> bool:
-    caller = from_[0] if type(from_) is tuple and from_ else None
-    return type(caller) is Pid and caller.node != lowlevel.node_name()
-
-
 def portable_child(child: Child) -> Child:
     """``child`` as it can travel to another node: its id and modules (classes,
     functions) named by ``child_name`` where they are not plain terms."""
@@ -458,8 +453,8 @@ class SupervisorServer(GenServer):
         if why is not None:
             return bad_request(self, self.kind, request, why)
         answer = await getattr(self, ANSWERS[request[0]])(*request[1:])
-        if request[0] == WHICH and _from_another_node(from_):
-            return [portable_child(child) for child in answer]
+        if request[0] == WHICH and from_[0].node != lowlevel.node_name():
+            return [portable_child(child) for child in answer]   # for another node
         return answer
 
     def handle_cast(self, request: Any) -> None:

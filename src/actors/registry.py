@@ -964,7 +964,7 @@ class Registry:
         Each slice (each ``next``) examines at most ``size`` entries of the
         table and holds those that match ``pattern`` (so it may hold fewer,
         or none), so that a caller that reads a large registry can let other
-        work run between slices (``await asyncio.sleep(0)``), which one
+        processes run between slices (``await actors.sleep(0)``), which one
         ``select`` cannot: it reads the whole table in one step.  In the
         spirit of ETS's ``select/3`` continuations.  Slices come in
         ``select``'s order: concatenated, the slices of a registry that did
@@ -974,7 +974,7 @@ class Registry:
             ```python
             for part in Registry.select_slices("sessions", size=500):
                 handle(part)                 # [(key, pid, value), ...]
-                await asyncio.sleep(0)       # the loop is free between slices
+                await actors.sleep(0)        # other processes run between slices
             ```
 
         Between slices the registry may change, and the read never fails
