@@ -269,6 +269,10 @@ class Connection(asyncio.Protocol):
 
     # -- sending ------------------------------------------------------------------
 
+    def _closed_error(self) -> ConnectionError:
+        return ConnectionError(f"the connection to {self.peer_name} is closed "
+                               f"({self.close_reason})")
+
     def send(self, packet: bytes) -> None:
         """Send one packet (``b"p" + control + message``): the first of an
         event-loop iteration at once (with what :meth:`send_later` queued
@@ -278,8 +282,7 @@ class Connection(asyncio.Protocol):
             ConnectionError: the connection is closed.
         """
         if self.close_reason is not None:
-            raise ConnectionError(f"the connection to {self.peer_name} is closed "
-                                  f"({self.close_reason})")
+            raise self._closed_error()
         out = self._out
         out.append(_pack_size(len(packet)))
         out.append(packet)
@@ -295,8 +298,7 @@ class Connection(asyncio.Protocol):
             ConnectionError: the connection is closed.
         """
         if self.close_reason is not None:
-            raise ConnectionError(f"the connection to {self.peer_name} is closed "
-                                  f"({self.close_reason})")
+            raise self._closed_error()
         out = self._out
         for packet in packets:
             out.append(_pack_size(len(packet)))
@@ -326,8 +328,7 @@ class Connection(asyncio.Protocol):
             ConnectionError: the connection is closed.
         """
         if self.close_reason is not None:
-            raise ConnectionError(f"the connection to {self.peer_name} is closed "
-                                  f"({self.close_reason})")
+            raise self._closed_error()
         self._out.append(_pack_size(len(packet)))
         self._out.append(packet)
         self._schedule_flush()
@@ -342,15 +343,13 @@ class Connection(asyncio.Protocol):
         if self._out and self.close_reason is None:
             self._write_out()
         if self.close_reason is not None:
-            raise ConnectionError(f"the connection to {self.peer_name} is closed "
-                                  f"({self.close_reason})")
+            raise self._closed_error()
         if self._writing_paused:
             if self._drain_waiter is None:
                 self._drain_waiter = self._loop.create_future()
             await asyncio.shield(self._drain_waiter)
             if self.close_reason is not None:
-                raise ConnectionError(f"the connection to {self.peer_name} is closed "
-                                      f"({self.close_reason})")
+                raise self._closed_error()
 
     def _flush(self) -> None:
         self._flush_scheduled = False
